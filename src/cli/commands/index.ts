@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/**
+ * Every command group registers itself here: one file per group under src/cli/commands/, each
+ * exporting `register(program)`. Add a group by importing it and appending it to this list.
+ */
+export const commandGroups: ((program: Command) => void)[] = [];

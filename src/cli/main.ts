@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { codeVersionString } from '../version.js';
+import { EXIT_USAGE, reportAndExit } from './action.js';
+import { commandGroups } from './commands/index.js';
+
+export function buildProgram(): Command {
+  const program = new Command('saeboard')
+    .description('Analysis server and feature database for SAEs trained on board-game language models')
+    .version(codeVersionString(), '-V, --version')
+    .option('--verbose', 'print stack traces for errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .hook('preAction', (cmd) => {
+      if (cmd.opts().verbose) process.env.SAEBOARD_DEBUG = '1';
+    });
+  for (const register of commandGroups) register(program);
+  program.commands.forEach(function exitOverrideAll(c: Command): void {
+    c.exitOverride();
+    c.commands.forEach(exitOverrideAll);
+  });
+  program.exitOverride();
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message (unknown command, bad option, --help, ...)
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    }
+    reportAndExit(err);
+  }
+}
