@@ -1,0 +1,105 @@
+import pg from 'pg';
+import { SaeboardError } from '../errors.js';
+import { log } from '../log.js';
+import { startEmbedded, type EmbeddedServer } from './embedded.js';
+import { migrate } from './migrate.js';
+
+export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
+
+// Postgres bigint (int8) and numeric come back as strings by default; ids and counts here fit
+// in a double, and code everywhere expects numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export function createPool(url: string, opts: { max?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
+  // An idle client may be terminated by the server (shutdown, restart); without this handler the
+  // 'error' event would crash the process.
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle database client error'));
+  return pool;
+}
+
+export interface Database {
+  url: string;
+  pool: pg.Pool;
+  /** Present when the embedded server is in use. */
+  embedded: EmbeddedServer | null;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Connection URL; default DATABASE_URL, else the embedded server. */
+  url?: string;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  poolSize?: number;
+}
+
+/** Redact the password of a connection URL for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+/**
+ * Connect to DATABASE_URL (or `opts.url`), or start the embedded Postgres when neither is given.
+ * Migrations are applied unless `migrate: false`.
+ */
+export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
+  const explicit = opts.url ?? process.env.DATABASE_URL;
+  const embedded = explicit ? null : await startEmbedded();
+  const url = explicit ?? embedded!.url;
+  const pool = createPool(url, { max: opts.poolSize });
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    throw new SaeboardError('UNAVAILABLE', `cannot connect to ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+  if (opts.migrate !== false) {
+    try {
+      await migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      await embedded?.stop().catch(() => {});
+      throw err;
+    }
+  }
+  let closed = false;
+  return {
+    url,
+    pool,
+    embedded,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+      if (embedded?.owned) await embedded.stop();
+    },
+  };
+}
+
+/**
+ * Run `fn` inside one transaction on a dedicated client: COMMIT when it resolves, ROLLBACK when it
+ * throws, so a failed ingest leaves nothing behind.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
