@@ -1,0 +1,299 @@
+/**
+ * The board-game GPT: nanoGPT's architecture in TensorFlow.js.
+ *
+ *   x = wte[tokens] + wpe[0..T)
+ *   for each block:  x = x + attn(ln1(x));  x = x + mlp(ln2(x))      (pre-LayerNorm)
+ *   logits = ln_f(x) @ W_U (+ b_U)                                      (W_U = wteᵀ when tied)
+ *
+ * attn is causal multi-head softmax attention with a fused qkv projection; mlp is
+ * Linear(d, dMlp) → GELU (exact or tanh, `config.activation`) → Linear(dMlp, d). LayerNorm eps
+ * comes from the config (1e-5 for every model we know of).
+ *
+ * Layout: the residual stream is kept as a 2-D [N = B·T, d] tensor so every projection is one big
+ * matmul; heads use a 4-D [B, H, T, Dh] layout (one 4-D transpose in, one out, per block) — no
+ * 5-D transposes and no `pow` (perf.md §3).
+ *
+ * Hooks: every block exposes six sites (TransformerLens names in brackets):
+ *   resid_pre  [hook_resid_pre]   input of the block
+ *   attn_out   [hook_attn_out]    attention output (after W_O and its bias)
+ *   resid_mid  [hook_resid_mid]   resid_pre + attn_out
+ *   mlp_post   [mlp.hook_post]    GELU output, dMlp wide
+ *   mlp_out    [hook_mlp_out]     MLP output
+ *   resid_post [hook_resid_post]  resid_mid + mlp_out = output of the block
+ * A hook sees the site's tensor as [B, T, width] and may return a replacement of the same shape;
+ * that is how the SAE loss-recovered splice (metrics.md §7) replaces the block-5 output.
+ */
+import { tf } from '../compute/backend.js';
+import { UserInputError } from '../errors.js';
+import { headDim, parseConfig, type GptConfig } from './config.js';
+import { causalMask, crossEntropy, embed, gelu, layerNorm, linear } from './ops.js';
+import { checkParams, expectedParamShapes, type HostTensor } from './params.js';
+import { Rng } from './rng.js';
+
+export const SITES = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_post', 'mlp_out', 'resid_post'] as const;
+export type Site = (typeof SITES)[number];
+
+export interface HookPoint {
+  layer: number;
+  site: Site;
+}
+
+/** Return nothing to only observe (call `tf.keep` on what you want to outlive the forward pass). */
+export type Hook = (x_BTX: tf.Tensor3D, point: HookPoint) => tf.Tensor | void;
+
+export interface ForwardOptions {
+  hook?: Hook;
+  /** Run blocks 0..L only and return resid_post of block L, [B, T, d], instead of logits. */
+  stopAfterLayer?: number;
+}
+
+export function siteWidth(c: GptConfig, site: Site): number {
+  return site === 'mlp_post' ? c.dMlp : c.dModel;
+}
+
+export function parseSite(s: string): Site {
+  if ((SITES as readonly string[]).includes(s)) return s as Site;
+  throw new UserInputError(`unknown site "${s}" (expected one of ${SITES.join(', ')})`);
+}
+
+export function checkLayer(c: GptConfig, layer: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayer) {
+    throw new UserInputError(`layer ${layer} does not exist: the model has ${c.nLayer} blocks (0..${c.nLayer - 1})`);
+  }
+}
+
+export class Gpt {
+  readonly config: GptConfig;
+  /** Parameters by saeboard name (params.ts), as variables so the trainer can update them in place. */
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  private readonly masks = new Map<number, tf.Tensor2D>();
+  private disposed = false;
+
+  private constructor(config: GptConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.params = params;
+  }
+
+  /** Build from host arrays (checkpoint or importer output). Shapes are checked against the config. */
+  static fromHost(config: GptConfig, tensors: Record<string, HostTensor>, source = 'weights'): Gpt {
+    config = parseConfig(config, `${source} config`);
+    checkParams(config, tensors, source);
+    const params = new Map<string, tf.Variable>();
+    for (const name of Object.keys(expectedParamShapes(config)).sort()) {
+      const t = tensors[name];
+      for (let i = 0; i < t.data.length; i++) {
+        if (!Number.isFinite(t.data[i])) throw new UserInputError(`${source}: tensor "${name}" contains a non-finite value at index ${i}`);
+      }
+      params.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true));
+    }
+    return new Gpt(config, params);
+  }
+
+  /**
+   * nanoGPT / HF GPT-2 initialisation: weights N(0, 0.02), the two residual-writing projections
+   * (attn W_O, MLP W_out) N(0, 0.02/√(2·nLayer)), biases 0, LayerNorm weight 1. Deterministic in
+   * `seed` (own PRNG, independent of tfjs). This is also the random-init baseline of models.md §4.
+   */
+  static random(config: GptConfig, seed: number): Gpt {
+    config = parseConfig(config);
+    return Gpt.fromHost(config, randomInitHost(config, seed), 'random init');
+  }
+
+  get nParams(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** Trainable variables in a stable (sorted-name) order. */
+  variables(): { name: string; variable: tf.Variable }[] {
+    return [...this.params.keys()].sort().map((name) => ({ name, variable: this.params.get(name)! }));
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`internal: parameter ${name} missing`);
+    return v;
+  }
+
+  private maybe(name: string): tf.Variable | undefined {
+    return this.params.get(name);
+  }
+
+  private mask(t: number): tf.Tensor2D {
+    let m = this.masks.get(t);
+    if (!m) {
+      m = tf.tidy(() => causalMask(t));
+      tf.keep(m);
+      this.masks.set(t, m);
+    }
+    return m;
+  }
+
+  /**
+   * tokens [B, T] (int32, T ≤ nCtx) → logits [B, T, V], or the block-L output [B, T, d] when
+   * `stopAfterLayer` is set. Intermediate tensors are freed block by block, so memory stays at
+   * about one block's worth even for ctx 1023.
+   */
+  forward(tokens_BT: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    if (this.disposed) throw new Error('Gpt: used after dispose()');
+    const c = this.config;
+    const [B, T] = tokens_BT.shape;
+    if (T > c.nCtx) throw new UserInputError(`sequence length ${T} exceeds the model's context ${c.nCtx}`);
+    if (opts.stopAfterLayer !== undefined) checkLayer(c, opts.stopAfterLayer);
+    const lastLayer = opts.stopAfterLayer ?? c.nLayer - 1;
+    const hook = opts.hook;
+    const d = c.dModel;
+
+    const at = (x_NX: tf.Tensor2D, layer: number, site: Site): tf.Tensor2D => {
+      if (!hook) return x_NX;
+      const width = x_NX.shape[1];
+      const r = hook(x_NX.reshape([B, T, width]) as tf.Tensor3D, { layer, site });
+      if (!r) return x_NX;
+      if (r.size !== B * T * width) {
+        throw new UserInputError(`hook at ${site} of layer ${layer} returned shape [${r.shape}], expected [${B}, ${T}, ${width}]`);
+      }
+      return r.reshape([B * T, width]) as tf.Tensor2D;
+    };
+
+    let x_ND = tf.tidy(() => {
+      const idx_N = tokens_BT.reshape([B * T]).toInt() as tf.Tensor1D;
+      const tok_ND = embed(this.p('wte') as tf.Tensor2D, idx_N);
+      const pos_TD = this.p('wpe').slice([0, 0], [T, d]);
+      return tf.add(tok_ND.reshape([B, T, d]), pos_TD).reshape([B * T, d]) as tf.Tensor2D;
+    });
+
+    for (let layer = 0; layer <= lastLayer; layer++) {
+      const prev = x_ND;
+      x_ND = tf.tidy(() => this.block(prev, layer, B, T, at));
+      prev.dispose();
+    }
+
+    if (opts.stopAfterLayer !== undefined) {
+      const out = x_ND.reshape([B, T, d]) as tf.Tensor3D;
+      x_ND.dispose();
+      return out;
+    }
+    const logits = tf.tidy(() => {
+      const h_ND = layerNorm(x_ND, this.p('ln_f.w') as tf.Tensor1D, this.maybe('ln_f.b') as tf.Tensor1D | undefined, c.lnEps);
+      const head_b = this.maybe('lm_head.b') as tf.Tensor1D | undefined;
+      const logits_NV = c.tiedHead
+        ? (head_b
+            ? tf.fused.matMul({ a: h_ND, b: this.p('wte'), transposeB: true, bias: head_b })
+            : tf.matMul(h_ND, this.p('wte'), false, true))
+        : linear(h_ND, this.p('lm_head.w') as tf.Tensor2D, head_b);
+      return logits_NV.reshape([B, T, c.vocabSize]) as tf.Tensor3D;
+    });
+    x_ND.dispose();
+    return logits;
+  }
+
+  private block(
+    x_ND: tf.Tensor2D,
+    layer: number,
+    B: number,
+    T: number,
+    at: (x: tf.Tensor2D, layer: number, site: Site) => tf.Tensor2D,
+  ): tf.Tensor2D {
+    const c = this.config;
+    const pre = `blocks.${layer}.`;
+    const w = (n: string) => this.p(pre + n) as tf.Tensor2D;
+    const b = (n: string) => this.maybe(pre + n) as tf.Tensor1D | undefined;
+    const H = c.nHead;
+    const Dh = headDim(c);
+    const d = c.dModel;
+
+    x_ND = at(x_ND, layer, 'resid_pre');
+
+    // --- attention
+    const h_ND = layerNorm(x_ND, this.p(pre + 'ln1.w') as tf.Tensor1D, b('ln1.b'), c.lnEps);
+    const qkv_N3D = linear(h_ND, w('attn.w_qkv'), b('attn.b_qkv'));
+    const qkv_B3HTDh = qkv_N3D.reshape([B, T, 3 * H, Dh]).transpose([0, 2, 1, 3]);
+    const [q_BHTDh, k_BHTDh, v_BHTDh] = tf.split(qkv_B3HTDh, 3, 1) as tf.Tensor4D[];
+    // scale q rather than the T×T scores: cheaper whenever T > Dh (chess: 1023 vs 64)
+    const scores_BHTT = tf.matMul(tf.mul(q_BHTDh, 1 / Math.sqrt(Dh)), k_BHTDh, false, true);
+    const probs_BHTT = tf.softmax(tf.add(scores_BHTT, this.mask(T)));
+    const y_BHTDh = tf.matMul(probs_BHTT, v_BHTDh);
+    const y_ND = y_BHTDh.transpose([0, 2, 1, 3]).reshape([B * T, d]) as tf.Tensor2D;
+    const attnOut_ND = at(linear(y_ND, w('attn.w_o'), b('attn.b_o')), layer, 'attn_out');
+    const mid_ND = at(tf.add(x_ND, attnOut_ND), layer, 'resid_mid');
+
+    // --- MLP
+    const h2_ND = layerNorm(mid_ND, this.p(pre + 'ln2.w') as tf.Tensor1D, b('ln2.b'), c.lnEps);
+    const post_NM = at(gelu(linear(h2_ND, w('mlp.w_in'), b('mlp.b_in')), c.activation), layer, 'mlp_post');
+    const mlpOut_ND = at(linear(post_NM, w('mlp.w_out'), b('mlp.b_out')), layer, 'mlp_out');
+    return at(tf.add(mid_ND, mlpOut_ND), layer, 'resid_post');
+  }
+
+  /** Logits for host token rows: tokens is [B·T] row-major. */
+  logits(tokens: Int32Array, B: number, T: number): tf.Tensor3D {
+    return tf.tidy(() => this.forward(tf.tensor2d(tokens, [B, T], 'int32')));
+  }
+
+  /**
+   * Mean next-token cross-entropy: predict token j+1 from prefix 0..j for j = 0..T−2, over all
+   * rows (metrics.md §7 `H_orig`). With `ignoreIndex`, targets equal to it are skipped (Othello
+   * padding). `hook` allows the H_* / H_0 splices.
+   */
+  nextTokenLoss(tokens_BT: tf.Tensor2D, opts: { hook?: Hook; ignoreIndex?: number } = {}): tf.Scalar {
+    return tf.tidy(() => {
+      const [B, T] = tokens_BT.shape;
+      const logits_BTV = this.forward(tokens_BT, { hook: opts.hook });
+      const V = this.config.vocabSize;
+      const pred_NV = logits_BTV.slice([0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]) as tf.Tensor2D;
+      const tgt_N = tokens_BT.slice([0, 1], [B, T - 1]).reshape([B * (T - 1)]).toInt() as tf.Tensor1D;
+      return crossEntropy(pred_NV, tgt_N, opts.ignoreIndex);
+    });
+  }
+
+  /** Read the given sites (one forward pass, stopping after the deepest requested layer). */
+  runWithCache(tokens_BT: tf.Tensor2D, points: HookPoint[]): Map<string, tf.Tensor3D> {
+    for (const p of points) checkLayer(this.config, p.layer);
+    const wanted = new Set(points.map(pointKey));
+    const cache = new Map<string, tf.Tensor3D>();
+    const deepest = Math.max(...points.map((p) => p.layer));
+    const out = this.forward(tokens_BT, {
+      stopAfterLayer: deepest,
+      hook: (x, point) => {
+        const key = pointKey(point);
+        if (wanted.has(key)) cache.set(key, tf.keep(x.clone()));
+      },
+    });
+    out.dispose();
+    return cache;
+  }
+
+  /** Copy all parameters to host memory (saeboard naming). */
+  async toHost(): Promise<Record<string, HostTensor>> {
+    const out: Record<string, HostTensor> = {};
+    for (const [name, v] of this.params) out[name] = { shape: [...v.shape], data: (await v.data()) as Float32Array };
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.params.values()) v.dispose();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}
+
+export function pointKey(p: HookPoint): string {
+  return `blocks.${p.layer}.${p.site}`;
+}
+
+export function randomInitHost(config: GptConfig, seed: number): Record<string, HostTensor> {
+  const rng = new Rng(seed);
+  const residStd = 0.02 / Math.sqrt(2 * config.nLayer);
+  const out: Record<string, HostTensor> = {};
+  // Sorted order so the draw sequence (and thus the weights) depends only on the config and seed.
+  for (const [name, shape] of Object.entries(expectedParamShapes(config)).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (name.endsWith('ln1.w') || name.endsWith('ln2.w') || name === 'ln_f.w') data.fill(1);
+    else if (/\.(b|b_\w+)$/.test(name) || name === 'lm_head.b') data.fill(0);
+    else rng.fillNormal(data, 0, name.endsWith('attn.w_o') || name.endsWith('mlp.w_out') ? residStd : 0.02);
+    out[name] = { shape, data };
+  }
+  return out;
+}

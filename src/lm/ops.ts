@@ -1,0 +1,94 @@
+/**
+ * The GPT's building blocks as plain functions over tensors, so a fused backend kernel can replace
+ * any one of them without touching the model file. All take and return 2-D [N, features] tensors
+ * (N = batch·time), the layout the matmul kernels are fastest on.
+ */
+import { tf } from '../compute/backend.js';
+import type { Activation } from './config.js';
+
+/** x @ w (+ b), with the bias fused into the matmul kernel. */
+export function linear(x_NI: tf.Tensor2D, w_IO: tf.Tensor2D, b_O?: tf.Tensor1D): tf.Tensor2D {
+  return (b_O ? tf.fused.matMul({ a: x_NI, b: w_IO, bias: b_O }) : tf.matMul(x_NI, w_IO)) as tf.Tensor2D;
+}
+
+/** LayerNorm over the last axis (biased variance, as torch). */
+export function layerNorm(x_ND: tf.Tensor2D, w_D: tf.Tensor1D, b_D: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const mean_N1 = tf.mean(x_ND, -1, true);
+    const xc_ND = tf.sub(x_ND, mean_N1);
+    const var_N1 = tf.mean(tf.square(xc_ND), -1, true);
+    const scaled_ND = tf.mul(xc_ND, tf.mul(tf.rsqrt(tf.add(var_N1, eps)), w_D));
+    return (b_D ? tf.add(scaled_ND, b_D) : scaled_ND) as tf.Tensor2D;
+  });
+}
+
+// gelu_new(x) = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(2√(2/π)·x·(1 + 0.044715x²)),
+// since 0.5(1 + tanh z) = σ(2z). Written this way it needs no `pow` and 6 elementwise passes.
+const GELU_NEW_K1 = 2 * Math.sqrt(2 / Math.PI);
+const GELU_NEW_K2 = GELU_NEW_K1 * 0.044715;
+
+export function gelu(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (kind === 'gelu_new') {
+      const z = tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_NEW_K2), GELU_NEW_K1));
+      return tf.mul(x, tf.sigmoid(z));
+    }
+    // exact: 0.5·x·(1 + erf(x/√2))
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  });
+}
+
+/**
+ * Embedding lookup whose gradient is a one-hot matmul: the wasm backend has no
+ * UnsortedSegmentSum kernel, which tfjs' own gather gradient needs. Vocabularies here are tiny
+ * (32–61), so the [V, N] one-hot product is cheap.
+ */
+export function embed(wte_VD: tf.Tensor2D, idx_N: tf.Tensor1D): tf.Tensor2D {
+  const vocab = wte_VD.shape[0];
+  // customGrad passes (…inputs, save) through one rest parameter
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const w = args[0] as tf.Tensor;
+    (args[1] as tf.GradSaveFunc)([idx_N]);
+    return {
+      value: tf.gather(w, idx_N),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.matMul(oneHotF32(saved[0] as tf.Tensor1D, vocab), dy as tf.Tensor2D, true, false),
+    };
+  });
+  return f(wte_VD) as tf.Tensor2D;
+}
+
+/**
+ * Float one-hot rows. tfjs-backend-wasm 4.22's OneHot ignores the dtype argument and writes int32
+ * bits into a "float32" tensor, so build it as int32 and cast.
+ */
+export function oneHotF32(idx_N: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.tidy(() => tf.cast(tf.oneHot(idx_N.toInt(), depth), 'float32') as tf.Tensor2D);
+}
+
+/** Additive causal mask: 0 on and below the diagonal, -1e9 above (exp underflows to exactly 0). */
+export function causalMask(t: number): tf.Tensor2D {
+  const m = new Float32Array(t * t);
+  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) m[i * t + j] = -1e9;
+  return tf.tensor2d(m, [t, t]);
+}
+
+/**
+ * Mean next-token cross-entropy of logits [N, V] against integer targets [N]. Targets equal to
+ * `ignoreIndex` contribute nothing (and are not counted in the mean). Computed as
+ * −Σ onehot·logsoftmax so its gradient needs no scatter kernel.
+ */
+export function crossEntropy(logits_NV: tf.Tensor2D, targets_N: tf.Tensor1D, ignoreIndex?: number): tf.Scalar {
+  return tf.tidy(() => {
+    const vocab = logits_NV.shape[1];
+    const logp_NV = tf.logSoftmax(logits_NV);
+    let onehot_NV: tf.Tensor = oneHotF32(targets_N, vocab);
+    let count: tf.Tensor = tf.scalar(targets_N.shape[0]);
+    if (ignoreIndex !== undefined) {
+      const keep_N1 = tf.cast(tf.notEqual(targets_N, ignoreIndex), 'float32').reshape([-1, 1]);
+      onehot_NV = tf.mul(onehot_NV, keep_N1);
+      count = tf.maximum(tf.sum(keep_N1), 1);
+    }
+    return tf.div(tf.neg(tf.sum(tf.mul(onehot_NV, logp_NV))), count) as tf.Scalar;
+  });
+}
