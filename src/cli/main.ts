@@ -36,3 +36,7 @@ export async function main(argv = process.argv): Promise<void> {
     reportAndExit(err);
   }
 }
+
+// Run when executed directly (`tsx src/cli/main.ts`); bin/saeboard.js imports and calls main().
+const entry = process.argv[1] ? (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href : '';
+if (import.meta.url === entry) await main();

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { startServer } from '../../api/server.js';
+import { initBackend } from '../../compute/backend.js';
+import { openDatabase, redactUrl } from '../../db/pool.js';
+import { log } from '../../log.js';
+import { action, intOption } from '../action.js';
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Start the GraphQL server (embedded Postgres unless DATABASE_URL is set)')
+    .option('-p, --port <port>', 'HTTP port', intOption('port', 0, 65535), Number(process.env.PORT ?? 4000))
+    .option('--host <host>', 'interface to listen on (0.0.0.0 for all, e.g. in Docker)', process.env.HOST ?? '127.0.0.1')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  DATABASE_URL       use this Postgres instead of the embedded one\n  SAEBOARD_HOME      where the embedded Postgres keeps its data (default ./.saeboard)\n  SAEBOARD_BACKEND   force a compute backend\n',
+    )
+    .action(
+      action(async (opts: { port: number; host: string }) => {
+        const db = await openDatabase();
+        const backend = await initBackend();
+        const server = await startServer({ pool: db.pool, port: opts.port, host: opts.host });
+        log.info({ url: server.url, database: redactUrl(db.url), backend: backend.name, kernels: backend.kernels }, 'saeboard is serving');
+        process.stderr.write(`saeboard: GraphQL API at ${server.url}\n`);
+        let stopping = false;
+        const shutdown = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          log.info({ signal }, 'shutting down');
+          await server.close().catch((err) => log.warn({ err }, 'error while stopping the HTTP server'));
+          await db.close().catch((err) => log.warn({ err }, 'error while closing the database'));
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void shutdown('SIGINT'));
+        process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      }),
+    );
+}

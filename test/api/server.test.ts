@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/api/server.js';
+import { initBackend } from '../../src/compute/backend.js';
+import { createPool } from '../../src/db/pool.js';
+import { schemaSdl } from '../../src/schema/index.js';
+import { PROJECT_ROOT } from '../../src/version.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+async function post(url: string, body: unknown, contentType = 'application/json') {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+}
+
+describe('GraphQL server over HTTP', () => {
+  let db: TestDatabase;
+  let server: RunningServer;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await initBackend();
+    server = await startServer({ pool: db.pool, port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+    await db.drop();
+  });
+
+  it('answers health and version (with the active backend)', async () => {
+    const { status, json } = await post(server.url, { query: '{ health version { version backend kernels node } }' });
+    expect(status).toBe(200);
+    expect(json.errors).toBeUndefined();
+    expect(json.data.health).toBe('ok');
+    const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    expect(json.data.version.version).toBe(pkg.version);
+    expect(json.data.version.backend).not.toBe('not initialised');
+    expect(json.data.version.node).toBe(process.version);
+  });
+
+  it('reads games from Postgres, with per-game counts batched', async () => {
+    await db.pool.query(`INSERT INTO datasets (name, game, source, path, manifest, manifest_sha256, n_games, n_positions, code_version)
+      VALUES ('d1', 'chess', 'random-legal', '/x', '{}', 'h', 1, 20, 'test'), ('d2', 'chess', 'random-legal', '/y', '{}', 'h', 1, 20, 'test')`);
+    const { json } = await post(server.url, { query: '{ games { id vocabSize tokenizer datasetCount } game(id: othello) { vocabSize } }' });
+    expect(json.errors).toBeUndefined();
+    expect(json.data.games).toEqual([
+      { id: 'chess', vocabSize: 32, tokenizer: 'chess-char-32', datasetCount: 2 },
+      { id: 'othello', vocabSize: 61, tokenizer: 'othello-61', datasetCount: 0 },
+    ]);
+    expect(json.data.game.vocabSize).toBe(61);
+  });
+
+  it('answers a malformed query with 400 and a GraphQL parse error, and keeps serving', async () => {
+    const bad = await post(server.url, { query: '{ health version { ' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors?.[0].extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    const invalid = await post(server.url, { query: '{ game(id: go) { id } }' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const notJson = await post(server.url, '{"query": ', 'application/json');
+    expect(notJson.status).toBe(400);
+    expect(notJson.json.errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+    const ok = await post(server.url, { query: '{ health }' });
+    expect(ok.json.data.health).toBe('ok');
+  });
+
+  it('hides internal errors: generic message, stable code, no stack trace', async () => {
+    const broken = createPool(db.url);
+    await broken.end(); // every query on it now throws an internal error
+    const other = await startServer({ pool: broken, port: 0 });
+    try {
+      const { status, json } = await post(other.url, { query: '{ games { id } }' });
+      expect(status).toBe(200);
+      expect(json.errors?.[0].message).toBe('Internal server error');
+      expect(json.errors?.[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+      expect(JSON.stringify(json)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
+      const health = await post(other.url, { query: '{ health }' });
+      expect(health.json.data.health).toBe('degraded');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('serves /healthz and 404s unknown routes with a JSON error', async () => {
+    const base = server.url.replace('/graphql', '');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const res = await fetch(`${base}/nope`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('schema.graphql', () => {
+  it('is the committed output of the type-graphql schema (run `npm run schema:print` after changing it)', () => {
+    const committed = readFileSync(path.join(PROJECT_ROOT, 'schema.graphql'), 'utf8');
+    expect(schemaSdl()).toBe(committed);
+  });
+});
