@@ -44,6 +44,10 @@ export interface BspFamily<P> {
   label(position: P, out: Uint8Array, offset: number): void;
   /** Describe every cell (for the BSP catalogue). */
   describe(): BspCell[];
+  /** True for the families behind the paper's reported numbers (bsp.md §4). Optional: absent = false. */
+  reported?: boolean;
+  /** One or two sentences on what the family measures (for catalogues, --help and the UI). */
+  description?: string;
 }
 
 export function coverageDenominator(rows: number, cols: number, classes: number, maskIndex: number | null): number {
