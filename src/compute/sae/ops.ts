@@ -1,0 +1,79 @@
+/**
+ * Small tensor helpers shared by the SAE dictionaries and trainers (pure tfjs, any backend).
+ */
+import { backendInfo, tf } from '../backend.js';
+
+/**
+ * Matrix product with optional transposes. Stock tfjs-wasm runs the transposed GEMM variants
+ * ~10-40x slower than the plain one (research/perf.md §3), so unless the backend has replaced the
+ * matmul kernels we transpose explicitly (a cheap memory pass) and call the fast NN kernel.
+ */
+export function mm(a: tf.Tensor2D, b: tf.Tensor2D, transA = false, transB = false): tf.Tensor2D {
+  if (!transA && !transB) return tf.matMul(a, b);
+  if (kernelsHandleTransposes()) return tf.matMul(a, b, transA, transB);
+  return tf.tidy(() => tf.matMul(transA ? tf.transpose(a) : a, transB ? tf.transpose(b) : b));
+}
+
+function kernelsHandleTransposes(): boolean {
+  const info = backendInfo();
+  if (!info) return false;
+  return info.tfBackend !== 'wasm' || info.kernels !== 'none';
+}
+
+/** Row L2 norms of a 2-D tensor, shape [rows]. */
+export function rowNorms(w_RC: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.sqrt(tf.sum(tf.square(w_RC), 1)) as tf.Tensor1D);
+}
+
+/** Rows scaled to unit norm: w / (‖w‖ + eps). */
+export function normalizeRows(w_RC: tf.Tensor2D, eps = 0): tf.Tensor2D {
+  return tf.tidy(() => {
+    const n = rowNorms(w_RC);
+    return tf.div(w_RC, tf.expandDims(eps ? tf.add(n, eps) : n, 1));
+  });
+}
+
+/** `g - (g·u)u` per row, with u = w / (‖w‖ + eps): removes the radial part of a row gradient. */
+export function removeParallelRows(w_RC: tf.Tensor2D, g_RC: tf.Tensor2D, eps = 0): tf.Tensor2D {
+  return tf.tidy(() => {
+    const u = normalizeRows(w_RC, eps);
+    const dot = tf.sum(tf.mul(g_RC, u), 1, true);
+    return tf.sub(g_RC, tf.mul(dot, u));
+  });
+}
+
+/**
+ * Mask of the k largest entries per row (ties at the k-th value may keep a few more; measure zero
+ * for real-valued activations). Returned as float 0/1 [B, F].
+ */
+export function topKMask(v_BF: tf.Tensor2D, k: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { values } = tf.topk(v_BF, k, false);
+    const kth = tf.min(values, 1, true);
+    return tf.cast(tf.greaterEqual(v_BF, kth), 'float32') as tf.Tensor2D;
+  });
+}
+
+/** Geometric median by Weiszfeld iteration (dictionary_learning `geometric_median`): ≤ maxIter, tol on the step. */
+export function geometricMedian(points_BD: tf.Tensor2D, maxIter = 100, tol = 1e-5): tf.Tensor1D {
+  let guess = tf.mean(points_BD, 0) as tf.Tensor1D;
+  for (let i = 0; i < maxIter; i++) {
+    const prev = guess;
+    const next = tf.tidy(() => {
+      const dist = tf.sqrt(tf.sum(tf.square(tf.sub(points_BD, prev)), 1));
+      const w = tf.div(1, dist);
+      const wn = tf.div(w, tf.sum(w));
+      return tf.sum(tf.mul(tf.expandDims(wn, 1), points_BD), 0) as tf.Tensor1D;
+    });
+    const moved = tf.tidy(() => tf.norm(tf.sub(next, prev)).dataSync()[0]);
+    prev.dispose();
+    guess = next;
+    if (moved < tol) break;
+  }
+  return guess;
+}
+
+/** Host copy of a tensor's data as Float32Array. */
+export function toHost(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
