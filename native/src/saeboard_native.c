@@ -1,0 +1,770 @@
+/*
+ * saeboard's native compute kernels: a small N-API addon over the system OpenBLAS.
+ *
+ * The TypeScript side (src/compute/kernels/) registers these as tfjs kernels for the wasm backend.
+ * Every function reads and writes float32 data in place inside caller-owned memory: the wasm heap
+ * (an ArrayBuffer) or a Float32Array. Offsets are in float elements from the start of that memory.
+ *
+ * Safety: every shape, offset and buffer length is validated here and a JS exception is thrown on
+ * bad input, so a wrong call from JS can never read or write outside the memory it passed in.
+ *
+ * We declare the few OpenBLAS symbols we use ourselves instead of including cblas.h: Debian's
+ * cblas.h is an "alternatives" link that may point at another BLAS without the openblas_* API.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- OpenBLAS ABI (LP64 build, as shipped by Debian libopenblas0-pthread) ---- */
+enum { CblasRowMajor = 101 };
+enum { CblasNoTrans = 111, CblasTrans = 112 };
+extern void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha,
+                        const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                        int ldc);
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_num_threads(void);
+extern int openblas_get_num_procs(void);
+extern char *openblas_get_config(void);
+extern char *openblas_get_corename(void);
+extern int openblas_get_parallel(void);
+
+/* Threads used by our own elementwise kernels (GEMM threading is OpenBLAS's). */
+static int g_threads = 1;
+
+#define MAX_INDEX 9007199254740991.0 /* 2^53 - 1: largest exactly representable integer */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Argument helpers: each returns 0 on success, or throws a JS error and returns -1.          */
+/* ------------------------------------------------------------------------------------------ */
+
+#define NAPI_TRY(call)                                                                  \
+  do {                                                                                  \
+    if ((call) != napi_ok) {                                                            \
+      const napi_extended_error_info *info_ = NULL;                                     \
+      napi_get_last_error_info(env, &info_);                                            \
+      bool pending_ = false;                                                            \
+      napi_is_exception_pending(env, &pending_);                                        \
+      if (!pending_)                                                                    \
+        napi_throw_error(env, NULL,                                                     \
+                         info_ && info_->error_message ? info_->error_message           \
+                                                       : "saeboard_native: N-API error"); \
+      return NULL;                                                                      \
+    }                                                                                   \
+  } while (0)
+
+static napi_value throw_range(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static napi_value throw_range(napi_env env, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static napi_value throw_type(napi_env env, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+/* A float32 view on caller memory. */
+typedef struct {
+  float *data;
+  size_t len; /* in floats */
+} fbuf;
+
+/* Accepts an ArrayBuffer (e.g. the wasm heap) or a Float32Array. */
+static int get_fbuf(napi_env env, napi_value v, const char *what, fbuf *out) {
+  bool is_ab = false, is_ta = false;
+  if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok) return -1;
+  if (is_ab) {
+    void *data = NULL;
+    size_t bytes = 0;
+    if (napi_get_arraybuffer_info(env, v, &data, &bytes) != napi_ok) return -1;
+    if (((uintptr_t)data & 3u) != 0) {
+      throw_range(env, "%s: memory is not 4-byte aligned", what);
+      return -1;
+    }
+    out->data = (float *)data;
+    out->len = bytes / sizeof(float);
+    return 0;
+  }
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return -1;
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t length = 0, byte_offset = 0;
+    void *data = NULL;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &byte_offset) != napi_ok) return -1;
+    if (type != napi_float32_array) {
+      throw_type(env, "%s: expected a Float32Array or an ArrayBuffer", what);
+      return -1;
+    }
+    out->data = (float *)data;
+    out->len = length;
+    return 0;
+  }
+  throw_type(env, "%s: expected a Float32Array or an ArrayBuffer", what);
+  return -1;
+}
+
+/* A non-negative integer no larger than `max`. */
+static int get_index(napi_env env, napi_value v, const char *what, double max, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t != napi_number) {
+    throw_type(env, "%s: expected a number", what);
+    return -1;
+  }
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return -1;
+  if (!(d >= 0) || d > max || d != floor(d)) {
+    throw_range(env, "%s: expected an integer in [0, %.0f], got %g", what, max, d);
+    return -1;
+  }
+  *out = (int64_t)d;
+  return 0;
+}
+
+static int get_number(napi_env env, napi_value v, const char *what, double *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t != napi_number) {
+    throw_type(env, "%s: expected a number", what);
+    return -1;
+  }
+  return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
+}
+
+static int get_bool(napi_env env, napi_value v, const char *what, bool *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t != napi_boolean) {
+    throw_type(env, "%s: expected a boolean", what);
+    return -1;
+  }
+  return napi_get_value_bool(env, v, out) == napi_ok ? 0 : -1;
+}
+
+static bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  return t == napi_null || t == napi_undefined;
+}
+
+/* [off, off + count) must lie inside the buffer. */
+static int check_range(napi_env env, const fbuf *b, int64_t off, int64_t count, const char *what) {
+  if (count < 0 || off < 0 || (uint64_t)off > b->len || (uint64_t)count > b->len - (uint64_t)off) {
+    throw_range(env, "%s: elements [%lld, %lld) are outside the buffer of %zu floats", what,
+                (long long)off, (long long)(off + count), b->len);
+    return -1;
+  }
+  return 0;
+}
+
+static bool overlaps(const float *a, int64_t na, const float *b, int64_t nb) {
+  if (na == 0 || nb == 0) return false;
+  return a < b + nb && b < a + na;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* A tiny fork-join helper for elementwise kernels.                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef void (*range_fn)(void *ctx, int64_t begin, int64_t end, int part);
+
+typedef struct {
+  range_fn fn;
+  void *ctx;
+  int64_t begin, end;
+  int part;
+} range_task;
+
+static void *run_range_task(void *p) {
+  range_task *t = (range_task *)p;
+  t->fn(t->ctx, t->begin, t->end, t->part);
+  return NULL;
+}
+
+#define MAX_PARTS 64
+
+/* Splits [0, n) into up to g_threads contiguous parts of at least `grain` items; returns the
+ * number of parts used (so callers with per-part partial results know how many to combine). */
+static int parallel_for(int64_t n, int64_t grain, range_fn fn, void *ctx) {
+  int parts = g_threads;
+  if (parts > MAX_PARTS) parts = MAX_PARTS;
+  if (grain < 1) grain = 1;
+  if (n / grain < parts) parts = (int)(n / grain);
+  if (parts < 1) parts = 1;
+  if (parts == 1) {
+    fn(ctx, 0, n, 0);
+    return 1;
+  }
+  range_task tasks[MAX_PARTS];
+  pthread_t threads[MAX_PARTS];
+  bool started[MAX_PARTS];
+  for (int i = 0; i < parts; i++) {
+    tasks[i].fn = fn;
+    tasks[i].ctx = ctx;
+    tasks[i].begin = n * i / parts;
+    tasks[i].end = n * (i + 1) / parts;
+    tasks[i].part = i;
+  }
+  for (int i = 1; i < parts; i++)
+    started[i] = pthread_create(&threads[i], NULL, run_range_task, &tasks[i]) == 0;
+  run_range_task(&tasks[0]);
+  for (int i = 1; i < parts; i++) {
+    if (started[i])
+      pthread_join(threads[i], NULL);
+    else
+      run_range_task(&tasks[i]); /* could not start a thread: do the part here */
+  }
+  return parts;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* sgemm(transA, transB, M, N, K, A, aOffsets, B, bOffsets, C, cOffset)                        */
+/*   For each batch item i: C[cOffset + i*M*N ...] (M x N, row-major) = op(A_i) @ op(B_i),    */
+/*   A_i starting at aOffsets[i] (M x K, or K x M when transA), B_i at bOffsets[i] (K x N, or  */
+/*   N x K when transB). aOffsets/bOffsets are numbers (one product) or Float64Arrays of equal */
+/*   length (a batch; broadcasting is expressed by repeating offsets).                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static int get_offsets(napi_env env, napi_value v, const char *what, double **out, size_t *count,
+                       double *single) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_number) {
+    if (napi_get_value_double(env, v, single) != napi_ok) return -1;
+    *out = single;
+    *count = 1;
+    return 0;
+  }
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return -1;
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t length = 0, byte_offset = 0;
+    void *data = NULL;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &byte_offset) != napi_ok) return -1;
+    if (type == napi_float64_array) {
+      *out = (double *)data;
+      *count = length;
+      return 0;
+    }
+  }
+  throw_type(env, "%s: expected a number or a Float64Array of element offsets", what);
+  return -1;
+}
+
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 11) return throw_type(env, "sgemm: expected 11 arguments, got %zu", argc);
+
+  bool transA, transB;
+  int64_t M, N, K, cOff;
+  fbuf A, B, C;
+  double *aOffs, *bOffs, aSingle, bSingle;
+  size_t aCount, bCount;
+  if (get_bool(env, argv[0], "sgemm transA", &transA) || get_bool(env, argv[1], "sgemm transB", &transB) ||
+      get_index(env, argv[2], "sgemm M", INT32_MAX, &M) || get_index(env, argv[3], "sgemm N", INT32_MAX, &N) ||
+      get_index(env, argv[4], "sgemm K", INT32_MAX, &K) || get_fbuf(env, argv[5], "sgemm A", &A) ||
+      get_offsets(env, argv[6], "sgemm aOffsets", &aOffs, &aCount, &aSingle) ||
+      get_fbuf(env, argv[7], "sgemm B", &B) ||
+      get_offsets(env, argv[8], "sgemm bOffsets", &bOffs, &bCount, &bSingle) ||
+      get_fbuf(env, argv[9], "sgemm C", &C) || get_index(env, argv[10], "sgemm cOffset", MAX_INDEX, &cOff))
+    return NULL;
+  if (aCount != bCount)
+    return throw_range(env, "sgemm: %zu A offsets but %zu B offsets", aCount, bCount);
+  const size_t batch = aCount;
+  const int64_t sizeA = M * K, sizeB = K * N, sizeC = M * N;
+  if ((double)sizeC * (double)batch > MAX_INDEX) return throw_range(env, "sgemm: output too large");
+  if (check_range(env, &C, cOff, sizeC * (int64_t)batch, "sgemm C")) return NULL;
+  float *c0 = C.data + cOff;
+  for (size_t i = 0; i < batch; i++) {
+    const double ao = aOffs[i], bo = bOffs[i];
+    if (!(ao >= 0) || ao > MAX_INDEX || ao != floor(ao) || !(bo >= 0) || bo > MAX_INDEX || bo != floor(bo))
+      return throw_range(env, "sgemm: batch %zu has an invalid offset (A %g, B %g)", i, ao, bo);
+    if (check_range(env, &A, (int64_t)ao, sizeA, "sgemm A") || check_range(env, &B, (int64_t)bo, sizeB, "sgemm B"))
+      return NULL;
+    if (overlaps(A.data + (int64_t)ao, sizeA, c0, sizeC * (int64_t)batch) ||
+        overlaps(B.data + (int64_t)bo, sizeB, c0, sizeC * (int64_t)batch))
+      return throw_range(env, "sgemm: the output overlaps an input");
+  }
+  if (sizeC == 0 || batch == 0) return NULL;
+  if (K == 0) {
+    memset(c0, 0, sizeof(float) * (size_t)sizeC * batch);
+    return NULL;
+  }
+  const int lda = (int)(transA ? M : K), ldb = (int)(transB ? K : N), ldc = (int)N;
+  for (size_t i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, 1.0f, A.data + (int64_t)aOffs[i], lda > 0 ? lda : 1,
+                B.data + (int64_t)bOffs[i], ldb > 0 ? ldb : 1, 0.0f, c0 + (int64_t)i * sizeC, ldc > 0 ? ldc : 1);
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* biasAct(C, cOffset, rows, cols, activation, bias, biasOffset, biasLen, alpha,               */
+/*         prelu, preluOffset, preluLen)                                                      */
+/*   In place on the rows x cols block: x = act(x + bias[col]). bias/prelu may be null; their */
+/*   length is 1 (scalar) or cols (per column). Activation codes follow tfjs-backend-wasm's    */
+/*   FusableActivation: 0 linear, 1 relu, 2 relu6, 3 prelu, 4 leakyrelu, 5 sigmoid, 6 elu.    */
+/* ------------------------------------------------------------------------------------------ */
+
+enum { ACT_LINEAR = 0, ACT_RELU, ACT_RELU6, ACT_PRELU, ACT_LEAKYRELU, ACT_SIGMOID, ACT_ELU, ACT_COUNT };
+
+typedef struct {
+  float *c;
+  int64_t cols;
+  int act;
+  const float *bias;
+  int64_t bias_len;
+  float alpha;
+  const float *prelu;
+  int64_t prelu_len;
+} bias_act_ctx;
+
+static void bias_act_rows(void *p, int64_t r0, int64_t r1, int part) {
+  const bias_act_ctx *k = (const bias_act_ctx *)p;
+  const int64_t cols = k->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    float *x = k->c + r * cols;
+    if (k->bias) {
+      if (k->bias_len == 1) {
+        const float b = k->bias[0];
+        for (int64_t j = 0; j < cols; j++) x[j] += b;
+      } else {
+        const float *b = k->bias;
+        for (int64_t j = 0; j < cols; j++) x[j] += b[j];
+      }
+    }
+    switch (k->act) {
+      case ACT_RELU:
+        for (int64_t j = 0; j < cols; j++) x[j] = x[j] > 0.0f ? x[j] : 0.0f;
+        break;
+      case ACT_RELU6:
+        for (int64_t j = 0; j < cols; j++) x[j] = x[j] > 0.0f ? (x[j] < 6.0f ? x[j] : 6.0f) : 0.0f;
+        break;
+      case ACT_PRELU:
+        for (int64_t j = 0; j < cols; j++) {
+          const float w = k->prelu[k->prelu_len == 1 ? 0 : j];
+          x[j] = x[j] < 0.0f ? w * x[j] : x[j];
+        }
+        break;
+      case ACT_LEAKYRELU:
+        for (int64_t j = 0; j < cols; j++) x[j] = x[j] < 0.0f ? k->alpha * x[j] : x[j];
+        break;
+      case ACT_SIGMOID:
+        for (int64_t j = 0; j < cols; j++) x[j] = 1.0f / (1.0f + expf(-x[j]));
+        break;
+      case ACT_ELU:
+        for (int64_t j = 0; j < cols; j++) x[j] = x[j] > 0.0f ? x[j] : expm1f(x[j]);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+static napi_value BiasAct(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 12) return throw_type(env, "biasAct: expected 12 arguments, got %zu", argc);
+  fbuf C, Bias = {0}, Prelu = {0};
+  int64_t cOff, rows, cols, act, biasOff = 0, biasLen = 0, preluOff = 0, preluLen = 0;
+  double alpha;
+  if (get_fbuf(env, argv[0], "biasAct C", &C) || get_index(env, argv[1], "biasAct cOffset", MAX_INDEX, &cOff) ||
+      get_index(env, argv[2], "biasAct rows", MAX_INDEX, &rows) ||
+      get_index(env, argv[3], "biasAct cols", INT32_MAX, &cols) ||
+      get_index(env, argv[4], "biasAct activation", ACT_COUNT - 1, &act) ||
+      get_number(env, argv[8], "biasAct alpha", &alpha))
+    return NULL;
+  if ((double)rows * (double)cols > MAX_INDEX) return throw_range(env, "biasAct: block too large");
+  const bool hasBias = !is_nullish(env, argv[5]);
+  const bool hasPrelu = !is_nullish(env, argv[9]);
+  if (hasBias && (get_fbuf(env, argv[5], "biasAct bias", &Bias) ||
+                  get_index(env, argv[6], "biasAct biasOffset", MAX_INDEX, &biasOff) ||
+                  get_index(env, argv[7], "biasAct biasLen", MAX_INDEX, &biasLen)))
+    return NULL;
+  if (hasPrelu && (get_fbuf(env, argv[9], "biasAct prelu", &Prelu) ||
+                   get_index(env, argv[10], "biasAct preluOffset", MAX_INDEX, &preluOff) ||
+                   get_index(env, argv[11], "biasAct preluLen", MAX_INDEX, &preluLen)))
+    return NULL;
+  if (check_range(env, &C, cOff, rows * cols, "biasAct C")) return NULL;
+  if (hasBias) {
+    if (biasLen != 1 && biasLen != cols)
+      return throw_range(env, "biasAct: bias has %lld elements; expected 1 or %lld", (long long)biasLen, (long long)cols);
+    if (check_range(env, &Bias, biasOff, biasLen, "biasAct bias")) return NULL;
+  }
+  if (act == ACT_PRELU) {
+    if (!hasPrelu) return throw_type(env, "biasAct: prelu activation needs prelu weights");
+    if (preluLen != 1 && preluLen != cols)
+      return throw_range(env, "biasAct: prelu weights have %lld elements; expected 1 or %lld", (long long)preluLen,
+                         (long long)cols);
+    if (check_range(env, &Prelu, preluOff, preluLen, "biasAct prelu")) return NULL;
+  }
+  bias_act_ctx k = {C.data + cOff, cols, (int)act, hasBias ? Bias.data + biasOff : NULL, biasLen, (float)alpha,
+                    hasPrelu ? Prelu.data + preluOff : NULL, preluLen};
+  if (k.bias && overlaps(k.bias, biasLen, k.c, rows * cols)) return throw_range(env, "biasAct: bias overlaps the output");
+  if (k.prelu && overlaps(k.prelu, preluLen, k.c, rows * cols))
+    return throw_range(env, "biasAct: prelu weights overlap the output");
+  if (rows * cols == 0 || (act == ACT_LINEAR && !hasBias)) return NULL;
+  parallel_for(rows, cols > 0 ? (1 << 16) / cols + 1 : rows, bias_act_rows, &k);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GELU, tanh approximation (nanoGPT's new_gelu / PyTorch gelu(approximate='tanh')):          */
+/*   gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))                                 */
+/* gelu(X, xOff, Y, yOff, n)                 Y = gelu(X)                                       */
+/* geluGrad(X, xOff, DY, dyOff, DX, dxOff, n) DX = DY * gelu'(X)                               */
+/* ------------------------------------------------------------------------------------------ */
+
+#define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_A 0.044715f
+
+/* tanh via one expf: accurate to a few float ulps, and much cheaper than libm tanhf. */
+static inline float fast_tanh(float u) {
+  if (u > 9.0f) return 1.0f;
+  if (u < -9.0f) return -1.0f;
+  const float e = expf(2.0f * u);
+  return (e - 1.0f) / (e + 1.0f);
+}
+
+typedef struct {
+  const float *x;
+  const float *dy;
+  float *out;
+} gelu_ctx;
+
+static void gelu_range(void *p, int64_t i0, int64_t i1, int part) {
+  const gelu_ctx *k = (const gelu_ctx *)p;
+  for (int64_t i = i0; i < i1; i++) {
+    const float x = k->x[i];
+    const float t = fast_tanh(GELU_C * (x + GELU_A * x * x * x));
+    k->out[i] = 0.5f * x * (1.0f + t);
+  }
+}
+
+static void gelu_grad_range(void *p, int64_t i0, int64_t i1, int part) {
+  const gelu_ctx *k = (const gelu_ctx *)p;
+  for (int64_t i = i0; i < i1; i++) {
+    const float x = k->x[i];
+    const float x2 = x * x;
+    const float t = fast_tanh(GELU_C * (x + GELU_A * x2 * x));
+    const float d = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x2);
+    k->out[i] = k->dy[i] * d;
+  }
+}
+
+static napi_value Gelu(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 5) return throw_type(env, "gelu: expected 5 arguments, got %zu", argc);
+  fbuf X, Y;
+  int64_t xOff, yOff, n;
+  if (get_fbuf(env, argv[0], "gelu X", &X) || get_index(env, argv[1], "gelu xOffset", MAX_INDEX, &xOff) ||
+      get_fbuf(env, argv[2], "gelu Y", &Y) || get_index(env, argv[3], "gelu yOffset", MAX_INDEX, &yOff) ||
+      get_index(env, argv[4], "gelu n", MAX_INDEX, &n) || check_range(env, &X, xOff, n, "gelu X") ||
+      check_range(env, &Y, yOff, n, "gelu Y"))
+    return NULL;
+  gelu_ctx k = {X.data + xOff, NULL, Y.data + yOff};
+  if (k.x != k.out && overlaps(k.x, n, k.out, n)) return throw_range(env, "gelu: Y partially overlaps X");
+  parallel_for(n, 1 << 15, gelu_range, &k);
+  return NULL;
+}
+
+static napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 7) return throw_type(env, "geluGrad: expected 7 arguments, got %zu", argc);
+  fbuf X, DY, DX;
+  int64_t xOff, dyOff, dxOff, n;
+  if (get_fbuf(env, argv[0], "geluGrad X", &X) || get_index(env, argv[1], "geluGrad xOffset", MAX_INDEX, &xOff) ||
+      get_fbuf(env, argv[2], "geluGrad DY", &DY) ||
+      get_index(env, argv[3], "geluGrad dyOffset", MAX_INDEX, &dyOff) ||
+      get_fbuf(env, argv[4], "geluGrad DX", &DX) ||
+      get_index(env, argv[5], "geluGrad dxOffset", MAX_INDEX, &dxOff) ||
+      get_index(env, argv[6], "geluGrad n", MAX_INDEX, &n) || check_range(env, &X, xOff, n, "geluGrad X") ||
+      check_range(env, &DY, dyOff, n, "geluGrad DY") || check_range(env, &DX, dxOff, n, "geluGrad DX"))
+    return NULL;
+  gelu_ctx k = {X.data + xOff, DY.data + dyOff, DX.data + dxOff};
+  if ((k.x != k.out && overlaps(k.x, n, k.out, n)) || (k.dy != k.out && overlaps(k.dy, n, k.out, n)))
+    return throw_range(env, "geluGrad: DX partially overlaps an input");
+  parallel_for(n, 1 << 15, gelu_grad_range, &k);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* LayerNorm over the last axis (C), as torch.nn.functional.layer_norm (biased variance).     */
+/* layerNorm(X, xOff, rows, cols, gamma|null, gOff, beta|null, bOff, eps, Y, yOff,            */
+/*           STATS, statsOff)                                                                 */
+/*   Y = (X - mean) * rstd * gamma + beta; STATS[2r] = mean_r, STATS[2r+1] = rstd_r (saved    */
+/*   for the backward pass).                                                                  */
+/* layerNormGrad(X, xOff, DY, dyOff, rows, cols, gamma|null, gOff, STATS, statsOff,           */
+/*               DX, dxOff, DGAMMA|null, dgOff, DBETA|null, dbOff)                            */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  const float *x, *dy, *gamma, *beta, *stats;
+  float *y, *out_stats, *dx;
+  int64_t cols;
+  float eps;
+  /* per-part partial sums for dgamma/dbeta (2 * cols floats per part) */
+  float *partials;
+} ln_ctx;
+
+static void ln_forward_rows(void *p, int64_t r0, int64_t r1, int part) {
+  const ln_ctx *k = (const ln_ctx *)p;
+  const int64_t C = k->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = k->x + r * C;
+    float *y = k->y + r * C;
+    /* two-pass in double for the statistics: rows are short (C <= a few thousand) */
+    double s = 0;
+    for (int64_t j = 0; j < C; j++) s += x[j];
+    const double mean = s / (double)C;
+    double v = 0;
+    for (int64_t j = 0; j < C; j++) {
+      const double d = x[j] - mean;
+      v += d * d;
+    }
+    const float rstd = (float)(1.0 / sqrt(v / (double)C + (double)k->eps));
+    const float m = (float)mean;
+    for (int64_t j = 0; j < C; j++) {
+      float h = (x[j] - m) * rstd;
+      if (k->gamma) h *= k->gamma[j];
+      if (k->beta) h += k->beta[j];
+      y[j] = h;
+    }
+    k->out_stats[2 * r] = m;
+    k->out_stats[2 * r + 1] = rstd;
+  }
+}
+
+static void ln_backward_rows(void *p, int64_t r0, int64_t r1, int part) {
+  const ln_ctx *k = (const ln_ctx *)p;
+  const int64_t C = k->cols;
+  float *dgamma = k->partials + (int64_t)part * 2 * C;
+  float *dbeta = dgamma + C;
+  for (int64_t j = 0; j < 2 * C; j++) dgamma[j] = 0.0f;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = k->x + r * C, *dy = k->dy + r * C;
+    float *dx = k->dx + r * C;
+    const float mean = k->stats[2 * r], rstd = k->stats[2 * r + 1];
+    double sum_g = 0, sum_gx = 0; /* mean of dxhat and of dxhat * xhat */
+    for (int64_t j = 0; j < C; j++) {
+      const float xhat = (x[j] - mean) * rstd;
+      const float g = k->gamma ? dy[j] * k->gamma[j] : dy[j];
+      sum_g += g;
+      sum_gx += (double)g * xhat;
+      dgamma[j] += dy[j] * xhat;
+      dbeta[j] += dy[j];
+    }
+    const float mg = (float)(sum_g / (double)C), mgx = (float)(sum_gx / (double)C);
+    for (int64_t j = 0; j < C; j++) {
+      const float xhat = (x[j] - mean) * rstd;
+      const float g = k->gamma ? dy[j] * k->gamma[j] : dy[j];
+      dx[j] = rstd * (g - mg - xhat * mgx);
+    }
+  }
+}
+
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 13) return throw_type(env, "layerNorm: expected 13 arguments, got %zu", argc);
+  fbuf X, G = {0}, Bt = {0}, Y, S;
+  int64_t xOff, rows, cols, gOff = 0, bOff = 0, yOff, sOff;
+  double eps;
+  if (get_fbuf(env, argv[0], "layerNorm X", &X) || get_index(env, argv[1], "layerNorm xOffset", MAX_INDEX, &xOff) ||
+      get_index(env, argv[2], "layerNorm rows", MAX_INDEX, &rows) ||
+      get_index(env, argv[3], "layerNorm cols", INT32_MAX, &cols) ||
+      get_number(env, argv[8], "layerNorm eps", &eps) || get_fbuf(env, argv[9], "layerNorm Y", &Y) ||
+      get_index(env, argv[10], "layerNorm yOffset", MAX_INDEX, &yOff) ||
+      get_fbuf(env, argv[11], "layerNorm stats", &S) ||
+      get_index(env, argv[12], "layerNorm statsOffset", MAX_INDEX, &sOff))
+    return NULL;
+  const bool hasG = !is_nullish(env, argv[4]), hasB = !is_nullish(env, argv[6]);
+  if (hasG && (get_fbuf(env, argv[4], "layerNorm gamma", &G) ||
+               get_index(env, argv[5], "layerNorm gammaOffset", MAX_INDEX, &gOff) ||
+               check_range(env, &G, gOff, cols, "layerNorm gamma")))
+    return NULL;
+  if (hasB && (get_fbuf(env, argv[6], "layerNorm beta", &Bt) ||
+               get_index(env, argv[7], "layerNorm betaOffset", MAX_INDEX, &bOff) ||
+               check_range(env, &Bt, bOff, cols, "layerNorm beta")))
+    return NULL;
+  if (!(eps >= 0) || !isfinite(eps)) return throw_range(env, "layerNorm: eps must be a finite number >= 0");
+  if (cols == 0) return throw_range(env, "layerNorm: the normalised axis is empty");
+  if ((double)rows * (double)cols > MAX_INDEX) return throw_range(env, "layerNorm: input too large");
+  const int64_t n = rows * cols;
+  if (check_range(env, &X, xOff, n, "layerNorm X") || check_range(env, &Y, yOff, n, "layerNorm Y") ||
+      check_range(env, &S, sOff, 2 * rows, "layerNorm stats"))
+    return NULL;
+  ln_ctx k = {0};
+  k.x = X.data + xOff;
+  k.y = Y.data + yOff;
+  k.gamma = hasG ? G.data + gOff : NULL;
+  k.beta = hasB ? Bt.data + bOff : NULL;
+  k.out_stats = S.data + sOff;
+  k.cols = cols;
+  k.eps = (float)eps;
+  if (overlaps(k.x, n, k.y, n) || overlaps(k.out_stats, 2 * rows, k.y, n) || overlaps(k.out_stats, 2 * rows, k.x, n))
+    return throw_range(env, "layerNorm: outputs overlap inputs");
+  parallel_for(rows, (1 << 14) / cols + 1, ln_forward_rows, &k);
+  return NULL;
+}
+
+static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 16) return throw_type(env, "layerNormGrad: expected 16 arguments, got %zu", argc);
+  fbuf X, DY, G = {0}, S, DX, DG = {0}, DB = {0};
+  int64_t xOff, dyOff, rows, cols, gOff = 0, sOff, dxOff, dgOff = 0, dbOff = 0;
+  if (get_fbuf(env, argv[0], "layerNormGrad X", &X) ||
+      get_index(env, argv[1], "layerNormGrad xOffset", MAX_INDEX, &xOff) ||
+      get_fbuf(env, argv[2], "layerNormGrad DY", &DY) ||
+      get_index(env, argv[3], "layerNormGrad dyOffset", MAX_INDEX, &dyOff) ||
+      get_index(env, argv[4], "layerNormGrad rows", MAX_INDEX, &rows) ||
+      get_index(env, argv[5], "layerNormGrad cols", INT32_MAX, &cols) ||
+      get_fbuf(env, argv[8], "layerNormGrad stats", &S) ||
+      get_index(env, argv[9], "layerNormGrad statsOffset", MAX_INDEX, &sOff) ||
+      get_fbuf(env, argv[10], "layerNormGrad DX", &DX) ||
+      get_index(env, argv[11], "layerNormGrad dxOffset", MAX_INDEX, &dxOff))
+    return NULL;
+  if (cols == 0) return throw_range(env, "layerNormGrad: the normalised axis is empty");
+  if ((double)rows * (double)cols > MAX_INDEX) return throw_range(env, "layerNormGrad: input too large");
+  const int64_t n = rows * cols;
+  const bool hasG = !is_nullish(env, argv[6]), hasDG = !is_nullish(env, argv[12]), hasDB = !is_nullish(env, argv[14]);
+  if (hasG && (get_fbuf(env, argv[6], "layerNormGrad gamma", &G) ||
+               get_index(env, argv[7], "layerNormGrad gammaOffset", MAX_INDEX, &gOff) ||
+               check_range(env, &G, gOff, cols, "layerNormGrad gamma")))
+    return NULL;
+  if (hasDG && (get_fbuf(env, argv[12], "layerNormGrad DGAMMA", &DG) ||
+                get_index(env, argv[13], "layerNormGrad dgammaOffset", MAX_INDEX, &dgOff) ||
+                check_range(env, &DG, dgOff, cols, "layerNormGrad DGAMMA")))
+    return NULL;
+  if (hasDB && (get_fbuf(env, argv[14], "layerNormGrad DBETA", &DB) ||
+                get_index(env, argv[15], "layerNormGrad dbetaOffset", MAX_INDEX, &dbOff) ||
+                check_range(env, &DB, dbOff, cols, "layerNormGrad DBETA")))
+    return NULL;
+  if (check_range(env, &X, xOff, n, "layerNormGrad X") || check_range(env, &DY, dyOff, n, "layerNormGrad DY") ||
+      check_range(env, &S, sOff, 2 * rows, "layerNormGrad stats") ||
+      check_range(env, &DX, dxOff, n, "layerNormGrad DX"))
+    return NULL;
+  float *dx = DX.data + dxOff;
+  if (overlaps(X.data + xOff, n, dx, n) || overlaps(DY.data + dyOff, n, dx, n) ||
+      overlaps(S.data + sOff, 2 * rows, dx, n))
+    return throw_range(env, "layerNormGrad: DX overlaps an input");
+  int parts = g_threads < MAX_PARTS ? g_threads : MAX_PARTS;
+  float *partials = (float *)calloc((size_t)parts * 2 * (size_t)cols, sizeof(float));
+  if (!partials) return throw_range(env, "layerNormGrad: out of memory");
+  ln_ctx k = {0};
+  k.x = X.data + xOff;
+  k.dy = DY.data + dyOff;
+  k.gamma = hasG ? G.data + gOff : NULL;
+  k.stats = S.data + sOff;
+  k.dx = dx;
+  k.cols = cols;
+  k.partials = partials;
+  const int used = parallel_for(rows, (1 << 14) / cols + 1, ln_backward_rows, &k);
+  for (int64_t j = 0; j < cols; j++) {
+    float g = 0, b = 0;
+    for (int p = 0; p < used; p++) {
+      g += partials[(int64_t)p * 2 * cols + j];
+      b += partials[(int64_t)p * 2 * cols + cols + j];
+    }
+    if (hasDG) DG.data[dgOff + j] = g;
+    if (hasDB) DB.data[dbOff + j] = b;
+  }
+  free(partials);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* info() and setThreads(n)                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+static napi_value set_string(napi_env env, napi_value obj, const char *key, const char *value) {
+  napi_value v;
+  if (napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, obj, key, v) != napi_ok) return NULL;
+  return obj;
+}
+
+static napi_value set_int(napi_env env, napi_value obj, const char *key, int value) {
+  napi_value v;
+  if (napi_create_int32(env, value, &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, obj, key, v) != napi_ok) return NULL;
+  return obj;
+}
+
+static napi_value Info(napi_env env, napi_callback_info info) {
+  napi_value obj;
+  NAPI_TRY(napi_create_object(env, &obj));
+  char *config = openblas_get_config();
+  char *core = openblas_get_corename();
+  if (!set_string(env, obj, "config", config) || !set_string(env, obj, "corename", core) ||
+      !set_int(env, obj, "blasThreads", openblas_get_num_threads()) ||
+      !set_int(env, obj, "procs", openblas_get_num_procs()) ||
+      !set_int(env, obj, "parallel", openblas_get_parallel()) || !set_int(env, obj, "threads", g_threads))
+    return NULL;
+  return obj;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1) return throw_type(env, "setThreads: expected 1 argument");
+  int64_t n;
+  if (get_index(env, argv[0], "setThreads n", 1024, &n)) return NULL;
+  if (n < 1) return throw_range(env, "setThreads: n must be >= 1");
+  openblas_set_num_threads((int)n);
+  g_threads = (int)n;
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  g_threads = openblas_get_num_threads();
+  if (g_threads < 1) g_threads = 1;
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"biasAct", NULL, BiasAct, NULL, NULL, NULL, napi_default, NULL},
+      {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_default, NULL},
+      {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

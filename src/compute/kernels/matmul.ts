@@ -1,0 +1,272 @@
+/**
+ * BatchMatMul and _FusedMatMul kernels for the tfjs wasm backend.
+ *
+ * Stock tfjs-backend-wasm is fast only for A·B (≈46 GFLOPS single-threaded): its transposed forms
+ * run at 1–4 GFLOPS, and backprop uses exactly those (perf.md). Two replacement kernel sets:
+ * - "native": the OpenBLAS addon computes every transpose/broadcast combination in place on the
+ *   wasm heap (zero copies), with bias + activation fused natively.
+ * - "js": no native code: transpose explicitly with the wasm Transpose kernel, then call the stock
+ *   A·B kernel (≈14× faster than stock for the transposed forms).
+ * Gradients need no work: tfjs core's matMul/fused matMul gradients call BatchMatMul.
+ *
+ * Kernels are swapped in the global registry (unregisterKernel + registerKernel), so this must run
+ * after the wasm backend has initialised (the stock kernels' setup has run by then).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
+import type { NativeAddon } from './native.js';
+import { heapOffset, runWasmKernel, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
+
+export type MatMulKernelSet = 'native' | 'js' | 'stock';
+
+const KERNEL_NAMES = [tf.BatchMatMul, tf._FusedMatMul] as const;
+
+/** Activation codes of the addon's biasAct (= tfjs-backend-wasm's FusableActivation enum). */
+const ACTIVATION_CODES: Record<string, number> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  prelu: 3,
+  leakyrelu: 4,
+  sigmoid: 5,
+  elu: 6,
+};
+
+interface MatMulArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WasmBackendLike;
+  attrs: tf.NamedAttrMap;
+}
+
+const stockConfigs = new Map<string, tf.KernelConfig>();
+let installed: MatMulKernelSet = 'stock';
+
+/** The stock wasm kernel config, captured the first time we replace it. */
+function stockKernel(name: string): tf.KernelConfig {
+  let config = stockConfigs.get(name);
+  if (!config) {
+    config = tf.getKernel(name, 'wasm');
+    if (!config) throw new Error(`the wasm backend has no ${name} kernel (is @tensorflow/tfjs-backend-wasm loaded?)`);
+    stockConfigs.set(name, config);
+  }
+  return config;
+}
+
+function runStock(name: string, args: MatMulArgs, attrs: tf.NamedAttrMap = args.attrs): tf.TensorInfo {
+  return stockKernel(name).kernelFunc({ inputs: args.inputs, backend: args.backend, attrs }) as tf.TensorInfo;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native (OpenBLAS) kernels
+// ---------------------------------------------------------------------------------------------
+
+function withBase(offsets: Float64Array, base: number): number | Float64Array {
+  if (offsets.length === 1) return offsets[0] + base;
+  const out = new Float64Array(offsets.length);
+  for (let i = 0; i < offsets.length; i++) out[i] = offsets[i] + base;
+  return out;
+}
+
+/** Allocates the output and runs the planned GEMM(s) on the wasm heap. */
+function nativeGemm(addon: NativeAddon, backend: WasmBackendLike, plan: MatMulPlan, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const out = backend.makeOutput(plan.outShape, 'float32');
+  if (sizeOf(plan.outShape) === 0) return out;
+  const heap = wasmHeap(backend); // after makeOutput, which may have grown (replaced) the heap
+  addon.sgemm(
+    plan.transA,
+    plan.transB,
+    plan.M,
+    plan.N,
+    plan.K,
+    heap,
+    withBase(plan.aOffsets, heapOffset(backend, a)),
+    heap,
+    withBase(plan.bOffsets, heapOffset(backend, b)),
+    heap,
+    heapOffset(backend, out),
+  );
+  return out;
+}
+
+function isFloat32(...ts: (tf.TensorInfo | undefined)[]): boolean {
+  return ts.every((t) => t == null || t.dtype === 'float32');
+}
+
+function makeNativeBatchMatMul(addon: NativeAddon): tf.KernelFunc {
+  return (rawArgs) => {
+    const args = rawArgs as unknown as MatMulArgs;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (!isFloat32(a, b)) return runStock(tf.BatchMatMul, args); // stock throws its own dtype error
+    const plan = planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB));
+    return nativeGemm(addon, args.backend, plan, a, b);
+  };
+}
+
+/** A bias/prelu tensor the addon can apply per column: one value, or N values along the last axis. */
+function perColumnLength(t: tf.TensorInfo, N: number): number | null {
+  const size = sizeOf(t.shape);
+  if (size === 1) return 1;
+  if (size === N && t.shape[t.shape.length - 1] === N) return N;
+  return null;
+}
+
+/** Bias + activation with the wasm backend's own kernels (for shapes the addon does not take). */
+function applyBiasActivationWithKernels(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  activation: string,
+  prelu: tf.TensorInfo | undefined,
+  leakyreluAlpha: number,
+): tf.TensorInfo {
+  let cur = x;
+  const step = (next: tf.TensorInfo) => {
+    backend.disposeData(cur.dataId);
+    cur = next;
+  };
+  if (bias) step(runWasmKernel(tf.Add, { a: cur, b: bias }, backend));
+  switch (activation) {
+    case 'linear':
+      break;
+    case 'relu':
+      step(runWasmKernel(tf.Relu, { x: cur }, backend));
+      break;
+    case 'relu6':
+      step(runWasmKernel(tf.Relu6, { x: cur }, backend));
+      break;
+    case 'elu':
+      step(runWasmKernel(tf.Elu, { x: cur }, backend));
+      break;
+    case 'sigmoid':
+      step(runWasmKernel(tf.Sigmoid, { x: cur }, backend));
+      break;
+    case 'leakyrelu':
+      step(runWasmKernel(tf.LeakyRelu, { x: cur }, backend, { alpha: leakyreluAlpha }));
+      break;
+    case 'prelu':
+      if (!prelu) throw new Error('fused matMul: prelu activation needs preluActivationWeights');
+      step(runWasmKernel(tf.Prelu, { x: cur, alpha: prelu }, backend));
+      break;
+    default:
+      backend.disposeData(cur.dataId);
+      throw new Error(`fused matMul: activation "${activation}" is not supported on the wasm backend`);
+  }
+  return cur;
+}
+
+function makeNativeFusedMatMul(addon: NativeAddon): tf.KernelFunc {
+  return (rawArgs) => {
+    const args = rawArgs as unknown as MatMulArgs;
+    const { a, b, bias, preluActivationWeights: prelu } = args.inputs;
+    if (!a || !b || !isFloat32(a, b, bias, prelu)) return runStock(tf._FusedMatMul, args);
+    const activation = String(args.attrs.activation ?? 'linear');
+    const leakyreluAlpha = Number(args.attrs.leakyreluAlpha ?? 0.2);
+    const plan = planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB));
+    const N = plan.N;
+    const code = ACTIVATION_CODES[activation];
+    const biasLen = bias ? perColumnLength(bias, N) : 0;
+    const preluLen = prelu ? perColumnLength(prelu, N) : 0;
+    const nativeEpilogue = code !== undefined && biasLen !== null && (activation !== 'prelu' || (prelu && preluLen !== null));
+
+    const out = nativeGemm(addon, args.backend, plan, a, b);
+    if (!nativeEpilogue) {
+      return applyBiasActivationWithKernels(args.backend, out, bias, activation, prelu, leakyreluAlpha);
+    }
+    if ((bias || code !== 0) && sizeOf(out.shape) > 0) {
+      const backend = args.backend;
+      const heap = wasmHeap(backend);
+      const usePrelu = activation === 'prelu' && prelu;
+      addon.biasAct(
+        heap,
+        heapOffset(backend, out),
+        sizeOf(out.shape) / N,
+        N,
+        code,
+        bias ? heap : null,
+        bias ? heapOffset(backend, bias) : 0,
+        biasLen ?? 0,
+        leakyreluAlpha,
+        usePrelu ? heap : null,
+        usePrelu ? heapOffset(backend, prelu) : 0,
+        usePrelu ? (preluLen ?? 0) : 0,
+      );
+    }
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure-JS fallback: explicit transposes + the stock A·B kernel
+// ---------------------------------------------------------------------------------------------
+
+function transposeLastTwo(t: tf.TensorInfo, backend: WasmBackendLike): tf.TensorInfo {
+  const rank = t.shape.length;
+  const perm = [...Array(rank).keys()];
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return runWasmKernel(tf.Transpose, { x: t }, backend, { perm });
+}
+
+function makeJsKernel(name: string): tf.KernelFunc {
+  return (rawArgs) => {
+    const args = rawArgs as unknown as MatMulArgs;
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const transposeA = Boolean(args.attrs.transposeA);
+    const transposeB = Boolean(args.attrs.transposeB);
+    const { bias, preluActivationWeights: prelu } = args.inputs;
+    if (name === tf._FusedMatMul && bias && bias.shape.length !== 1 && isFloat32(a, b, bias, prelu)) {
+      // The stock fused kernel takes only rank-1 bias; tfjs allows any broadcastable bias.
+      const product = jsBatchMatMul({ ...args, inputs: { a, b } });
+      const activation = String(args.attrs.activation ?? 'linear');
+      return applyBiasActivationWithKernels(args.backend, product, bias, activation, prelu, Number(args.attrs.leakyreluAlpha ?? 0.2));
+    }
+    if ((!transposeA && !transposeB) || !isFloat32(a, b)) return runStock(name, args);
+    const temps: tf.TensorInfo[] = [];
+    try {
+      const aN = transposeA ? transposeLastTwo(a, args.backend) : a;
+      if (transposeA) temps.push(aN);
+      const bN = transposeB ? transposeLastTwo(b, args.backend) : b;
+      if (transposeB) temps.push(bN);
+      return stockKernel(name).kernelFunc({
+        inputs: { ...args.inputs, a: aN, b: bN },
+        backend: args.backend,
+        attrs: { ...args.attrs, transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
+    } finally {
+      for (const t of temps) args.backend.disposeData(t.dataId);
+    }
+  };
+}
+
+const jsBatchMatMul = (args: MatMulArgs): tf.TensorInfo =>
+  makeJsKernel(tf.BatchMatMul)(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+
+// ---------------------------------------------------------------------------------------------
+// Installation
+// ---------------------------------------------------------------------------------------------
+
+function kernelFuncFor(set: MatMulKernelSet, name: string, addon: NativeAddon | null): tf.KernelFunc {
+  if (set === 'stock') return stockKernel(name).kernelFunc;
+  if (set === 'js') return makeJsKernel(name);
+  if (!addon) throw new Error('the native kernel set needs the native addon');
+  return name === tf.BatchMatMul ? makeNativeBatchMatMul(addon) : makeNativeFusedMatMul(addon);
+}
+
+/**
+ * Registers a matmul kernel set for the wasm backend, replacing whatever is registered. Safe to
+ * call repeatedly (benchmarks and tests switch sets in one process).
+ */
+export function installMatMulKernels(set: MatMulKernelSet, addon: NativeAddon | null = null): void {
+  for (const name of KERNEL_NAMES) {
+    const stock = stockKernel(name); // capture before the first unregister
+    const kernelFunc = kernelFuncFor(set, name, addon);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...stock, kernelFunc });
+  }
+  installed = set;
+}
+
+/** The matmul kernel set currently registered for wasm. */
+export function installedMatMulKernels(): MatMulKernelSet {
+  return installed;
+}

@@ -1,0 +1,180 @@
+/**
+ * Loader for saeboard's N-API addon (native/, built by `npm install` or `npm run build:native`):
+ * OpenBLAS sgemm plus a few fused elementwise kernels that read and write caller memory in place.
+ * The addon is optional: when it is missing (no compiler or libopenblas-dev at install time),
+ * `loadNative()` returns null with a reason and the backend falls back to pure-JS kernels.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { UserInputError } from '../../errors.js';
+import { PROJECT_ROOT } from '../../version.js';
+
+/** Memory the addon can work in: the wasm heap (an ArrayBuffer) or a Float32Array. */
+export type NativeMemory = ArrayBuffer | Float32Array;
+
+export interface NativeInfo {
+  /** openblas_get_config(), e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
+  config: string;
+  /** The GEMM kernel OpenBLAS picked (e.g. "Haswell", "Cooperlake"); OPENBLAS_CORETYPE overrides it. */
+  corename: string;
+  /** OpenBLAS threads used by GEMM. */
+  blasThreads: number;
+  /** Processors OpenBLAS sees. */
+  procs: number;
+  /** 0 = sequential build, 1 = pthreads, 2 = OpenMP. */
+  parallel: number;
+  /** Threads used by the addon's own elementwise kernels. */
+  threads: number;
+}
+
+/**
+ * The addon's functions. All offsets are in float32 elements from the start of the memory passed
+ * with them; every size, offset and length is validated natively (a RangeError/TypeError is thrown
+ * on bad input, never a crash).
+ */
+export interface NativeAddon {
+  /**
+   * C_i = op(A_i) @ op(B_i) for i in the batch, C_i (M×N row-major) stored consecutively from
+   * `cOffset`. `aOffsets`/`bOffsets` are one offset (a single product) or equal-length
+   * Float64Arrays (a batch; broadcasting = repeated offsets). A_i is M×K (K×M when transA).
+   */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: NativeMemory,
+    aOffsets: number | Float64Array,
+    B: NativeMemory,
+    bOffsets: number | Float64Array,
+    C: NativeMemory,
+    cOffset: number,
+  ): void;
+  /**
+   * In place on a rows×cols block: x = act(x + bias[col]). Activation codes follow tfjs-backend-wasm
+   * (0 linear, 1 relu, 2 relu6, 3 prelu, 4 leakyrelu, 5 sigmoid, 6 elu). bias/prelu lengths: 1 or cols.
+   */
+  biasAct(
+    C: NativeMemory,
+    cOffset: number,
+    rows: number,
+    cols: number,
+    activation: number,
+    bias: NativeMemory | null,
+    biasOffset: number,
+    biasLen: number,
+    alpha: number,
+    prelu: NativeMemory | null,
+    preluOffset: number,
+    preluLen: number,
+  ): void;
+  /** Y = gelu_tanh(X) over n elements (Y may be X). */
+  gelu(X: NativeMemory, xOffset: number, Y: NativeMemory, yOffset: number, n: number): void;
+  /** DX = DY * gelu_tanh'(X) over n elements. */
+  geluGrad(
+    X: NativeMemory,
+    xOffset: number,
+    DY: NativeMemory,
+    dyOffset: number,
+    DX: NativeMemory,
+    dxOffset: number,
+    n: number,
+  ): void;
+  /** LayerNorm over rows of `cols`; writes Y and per-row (mean, rstd) pairs into stats (2·rows). */
+  layerNorm(
+    X: NativeMemory,
+    xOffset: number,
+    rows: number,
+    cols: number,
+    gamma: NativeMemory | null,
+    gammaOffset: number,
+    beta: NativeMemory | null,
+    betaOffset: number,
+    eps: number,
+    Y: NativeMemory,
+    yOffset: number,
+    stats: NativeMemory,
+    statsOffset: number,
+  ): void;
+  /** Backward of layerNorm: DX, and (when given) DGAMMA = Σ_rows dy·x̂, DBETA = Σ_rows dy. */
+  layerNormGrad(
+    X: NativeMemory,
+    xOffset: number,
+    DY: NativeMemory,
+    dyOffset: number,
+    rows: number,
+    cols: number,
+    gamma: NativeMemory | null,
+    gammaOffset: number,
+    stats: NativeMemory,
+    statsOffset: number,
+    DX: NativeMemory,
+    dxOffset: number,
+    DGAMMA: NativeMemory | null,
+    dgammaOffset: number,
+    DBETA: NativeMemory | null,
+    dbetaOffset: number,
+  ): void;
+  info(): NativeInfo;
+  /** Threads for OpenBLAS GEMM and the addon's elementwise kernels (default: all cores). */
+  setThreads(n: number): void;
+}
+
+/** Where `npm install` / `npm run build:native` puts the addon. */
+export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_native.node');
+
+/** Printed when the fast path is unavailable. */
+export const NATIVE_HINT =
+  'for the fast native path: apt-get install libopenblas-dev build-essential, then npm run build:native';
+
+export type NativeLoad = { addon: NativeAddon; path: string } | { addon: null; reason: string };
+
+let loaded: NativeLoad | undefined;
+
+/** SAEBOARD_THREADS: threads for native GEMM and elementwise kernels (default: all cores). */
+export function threadsFromEnv(): number | undefined {
+  const raw = process.env.SAEBOARD_THREADS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new UserInputError(`SAEBOARD_THREADS must be an integer between 1 and 1024, got "${raw}"`);
+  }
+  return n;
+}
+
+/**
+ * Loads the addon once. SAEBOARD_NATIVE=off pretends it is absent (to exercise the fallback);
+ * SAEBOARD_NATIVE_PATH points at another build. SAEBOARD_OPENBLAS_CORETYPE=auto drops a
+ * machine-wide OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE override for this process (OpenBLAS reads them
+ * when the library loads, so this must happen before the first load).
+ */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  const threads = threadsFromEnv();
+  const flag = (process.env.SAEBOARD_NATIVE ?? '').toLowerCase();
+  if (['off', '0', 'false', 'no'].includes(flag)) {
+    loaded = { addon: null, reason: 'disabled by SAEBOARD_NATIVE=' + process.env.SAEBOARD_NATIVE };
+    return loaded;
+  }
+  const file = process.env.SAEBOARD_NATIVE_PATH ?? NATIVE_ADDON_PATH;
+  if (!existsSync(file)) {
+    loaded = { addon: null, reason: `native addon not built (${path.relative(PROJECT_ROOT, file) || file} missing)` };
+    return loaded;
+  }
+  if ((process.env.SAEBOARD_OPENBLAS_CORETYPE ?? '').toLowerCase() === 'auto') {
+    delete process.env.OPENBLAS_CORETYPE;
+    delete process.env.OPENBLAS_L2_SIZE;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(file) as NativeAddon;
+    loaded = { addon, path: file };
+  } catch (err) {
+    loaded = { addon: null, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+    return loaded;
+  }
+  if (threads !== undefined) loaded.addon.setThreads(threads);
+  return loaded;
+}
