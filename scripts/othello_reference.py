@@ -9,6 +9,7 @@ the tokens, the colour of every move, disc counts, valid moves after every move,
 BSP family the sha256 of its (positions × cells) uint8 label matrix plus per-position row sums.
 
 Run:  /usr/bin/python3 scripts/othello_reference.py > test/games/othello/fixtures/reference.json
+      /usr/bin/python3 scripts/othello_reference.py --bench GAMES   (peer timings for bench/othello.ts)
 """
 import hashlib
 import json
@@ -190,5 +191,29 @@ def main():
     sys.stdout.write("\n")
 
 
+def bench(n_games):
+    """Games/s of the random generator and positions/s of board_state labelling (the paper's
+    per-position one-hot construction style), as one JSON line."""
+    import time
+
+    rng = np.random.RandomState(1)
+    t0 = time.perf_counter()
+    games = [random_game(rng) for _ in range(n_games)]
+    t1 = time.perf_counter()
+    n_pos = 0
+    for g in games:
+        b = Board()
+        for i, m in enumerate(g[:59]):
+            b.umpire(m)
+            FAMILIES["board_state"](b, i)
+            n_pos += 1
+    t2 = time.perf_counter()
+    json.dump({"games": n_games, "gamesPerSec": n_games / (t1 - t0), "positions": n_pos, "labelPositionsPerSec": n_pos / (t2 - t1)}, sys.stdout)
+    sys.stdout.write("\n")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == "--bench":
+        bench(int(sys.argv[2]))
+    else:
+        main()
