@@ -44,3 +44,21 @@ export {
   type ChessTermination,
 } from './random.js';
 export { seededRng, type Rng } from './rng.js';
+export {
+  importPgn,
+  parsePgnString,
+  PgnStreamParser,
+  type ImportedChessGame,
+  type PgnImportOptions,
+  type PgnImportStats,
+} from './pgn.js';
+export {
+  stockfishChessGames,
+  stockfishGameSource,
+  UciEngine,
+  pickCandidate,
+  standardUci,
+  DEFAULT_STOCKFISH_SCRIPT,
+  type StockfishGameOptions,
+  type UciCandidate,
+} from './stockfish.js';
