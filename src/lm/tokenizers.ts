@@ -4,6 +4,8 @@
  * encoders themselves live in src/games/<game>/ (games.md §1.3, §2.2).
  */
 import { UserInputError } from '../errors.js';
+import { CHESS_DELIMITER_ID, CHESS_DOT_ID, CHESS_SPACE_ID, CHESS_VOCAB_SIZE } from '../games/chess/vocab.js';
+import { OTHELLO_CTX_LEN, OTHELLO_PAD_TOKEN, OTHELLO_TOKENIZER_ID, OTHELLO_VOCAB_SIZE } from '../games/othello/tokenizer.js';
 import type { GameName } from '../games/types.js';
 
 export interface TokenizerInfo {
@@ -14,16 +16,27 @@ export interface TokenizerInfo {
   padToken: number | null;
   /** The '.' character, whose positions are the chess evaluation positions (games.md §2.5). */
   dotToken: number | null;
+  /** Chess: ';' (game start) and ' ' (half-move separator). */
+  delimiterToken: number | null;
+  spaceToken: number | null;
   /** Context length of the paper's model for this tokenizer. */
   paperCtx: number;
 }
 
+export const CHESS_TOKENIZER_ID = 'chess-char-32';
+
 export const TOKENIZERS: Record<string, TokenizerInfo> = {
-  'othello-61': { id: 'othello-61', game: 'othello', vocabSize: 61, padToken: 0, dotToken: null, paperCtx: 59 },
-  'chess-32': { id: 'chess-32', game: 'chess', vocabSize: 32, padToken: null, dotToken: 4, paperCtx: 1023 },
+  [OTHELLO_TOKENIZER_ID]: {
+    id: OTHELLO_TOKENIZER_ID, game: 'othello', vocabSize: OTHELLO_VOCAB_SIZE, padToken: OTHELLO_PAD_TOKEN,
+    dotToken: null, delimiterToken: null, spaceToken: null, paperCtx: OTHELLO_CTX_LEN,
+  },
+  [CHESS_TOKENIZER_ID]: {
+    id: CHESS_TOKENIZER_ID, game: 'chess', vocabSize: CHESS_VOCAB_SIZE, padToken: null,
+    dotToken: CHESS_DOT_ID, delimiterToken: CHESS_DELIMITER_ID, spaceToken: CHESS_SPACE_ID, paperCtx: 1023,
+  },
 };
 
-export const DEFAULT_TOKENIZER: Record<GameName, string> = { othello: 'othello-61', chess: 'chess-32' };
+export const DEFAULT_TOKENIZER: Record<GameName, string> = { othello: OTHELLO_TOKENIZER_ID, chess: CHESS_TOKENIZER_ID };
 
 export function tokenizerInfo(id: string): TokenizerInfo {
   const t = TOKENIZERS[id];
@@ -31,21 +44,7 @@ export function tokenizerInfo(id: string): TokenizerInfo {
   return t;
 }
 
-/** The 32 characters of the chess vocabulary, in id order (meta.pkl; games.md §2.2). */
-export const CHESS_CHARS = ' #+-.0123456789;=BKNOQRabcdefghx';
-
-export function encodeChess(text: string, where = 'chess transcript'): Int32Array {
-  const out = new Int32Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const id = CHESS_CHARS.indexOf(text[i]);
-    if (id < 0) throw new UserInputError(`${where}: character ${JSON.stringify(text[i])} at ${i} is not in the chess vocabulary`);
-    out[i] = id;
-  }
-  return out;
-}
-
-export function decodeChess(tokens: ArrayLike<number>): string {
-  let s = '';
-  for (let i = 0; i < tokens.length; i++) s += CHESS_CHARS[tokens[i]] ?? '?';
-  return s;
+/** The tokenizer a vocabulary size implies, for imports that do not say (61 → Othello, 32 → chess). */
+export function tokenizerForVocab(vocabSize: number): TokenizerInfo | null {
+  return Object.values(TOKENIZERS).find((t) => t.vocabSize === vocabSize) ?? null;
 }

@@ -7,7 +7,7 @@ import { activationBatches, dotPositions, readActivations, writeActivations } fr
 import { makeConfig } from '../../src/lm/config.js';
 import { inMemorySequences } from '../../src/lm/data.js';
 import { Gpt } from '../../src/lm/model.js';
-import { encodeChess } from '../../src/lm/tokenizers.js';
+import { encodeChess } from '../../src/games/chess/vocab.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lm-acts-'));
 beforeAll(async () => {
@@ -21,9 +21,9 @@ describe('activation stream', () => {
   it('streams resid_post of a layer at every position, matching a direct forward pass', async () => {
     const m = Gpt.random(cfg, 1);
     const tokens = new Int32Array(5 * 10).map((_, i) => (i * 7) % 32);
-    const data = inMemorySequences({ game: 'chess', tokenizer: 'chess-32', tokens, length: 10 });
+    const data = inMemorySequences({ game: 'chess', tokenizer: 'chess-char-32', tokens, length: 10 });
     const batches = [];
-    for await (const b of activationBatches({ model: m, layer: 1, data, batchSize: 2, tokenizer: 'chess-32' })) batches.push(b);
+    for await (const b of activationBatches({ model: m, layer: 1, data, batchSize: 2, tokenizer: 'chess-char-32' })) batches.push(b);
     expect(batches.map((b) => b.n)).toEqual([20, 20, 10]);
     const direct = (await m.forward(tf.tensor2d(tokens, [5, 10], 'int32'), { stopAfterLayer: 1 }).data()) as Float32Array;
     const streamed = new Float32Array(50 * 16);
@@ -46,11 +46,11 @@ describe('activation stream', () => {
 
   it("selects the first 20 '.' positions of chess rows", async () => {
     const game = ';1.e4 e5 2.Nf3 Nc6 3.Bb5 a6 4.Ba4 Nf6 5.O-O Be7 6.Re1 b5 7.Bb3 d6 8.c3 O-O';
-    const row = encodeChess(game.slice(0, 32));
+    const row = Int32Array.from(encodeChess(game.slice(0, 32)));
     expect(dotPositions(row, 4, 20)).toEqual([2, 10, 20, 29]);
     expect(dotPositions(row, 4, 2)).toEqual([2, 10]);
     const m = Gpt.random(cfg, 2);
-    const data = inMemorySequences({ game: 'chess', tokenizer: 'chess-32', tokens: row, length: 32 });
+    const data = inMemorySequences({ game: 'chess', tokenizer: 'chess-char-32', tokens: row, length: 32 });
     const [b] = await collect(activationBatches({ model: m, layer: 0, data, positions: 'dots' }));
     expect(Array.from(b.position)).toEqual([2, 10, 20, 29]);
     const all = (await m.forward(tf.tensor2d(row, [1, 32], 'int32'), { stopAfterLayer: 0 }).data()) as Float32Array;
@@ -61,7 +61,7 @@ describe('activation stream', () => {
   it('rejects a tokenizer mismatch, an unknown layer and dots without a dot token', async () => {
     const m = Gpt.random(cfg, 3);
     const data = inMemorySequences({ game: 'othello', tokenizer: 'othello-61', tokens: new Int32Array(20), length: 10 });
-    await expect(collect(activationBatches({ model: m, layer: 0, data, tokenizer: 'chess-32' }))).rejects.toThrow(/tokenizer mismatch.*"chess-32".*"othello-61"/);
+    await expect(collect(activationBatches({ model: m, layer: 0, data, tokenizer: 'chess-char-32' }))).rejects.toThrow(/tokenizer mismatch.*"chess-char-32".*"othello-61"/);
     await expect(collect(activationBatches({ model: m, layer: 3, data }))).rejects.toThrow(/layer 3 does not exist/);
     await expect(collect(activationBatches({ model: m, layer: 0, data, positions: 'dots' }))).rejects.toThrow(/'\.' token/);
     m.dispose();
@@ -70,7 +70,7 @@ describe('activation stream', () => {
   it('writes sharded directories and reads them back (f32 exact, f16 rounded)', async () => {
     const m = Gpt.random(cfg, 4);
     const tokens = new Int32Array(7 * 8).map((_, i) => (i * 5 + 3) % 32);
-    const data = inMemorySequences({ game: 'chess', tokenizer: 'chess-32', tokens, length: 8 });
+    const data = inMemorySequences({ game: 'chess', tokenizer: 'chess-char-32', tokens, length: 8 });
     const ref = (await m.forward(tf.tensor2d(tokens, [7, 8], 'int32'), { stopAfterLayer: 2 }).data()) as Float32Array;
     for (const dtype of ['float32', 'float16'] as const) {
       const dir = path.join(tmp, dtype);
