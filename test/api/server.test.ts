@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { initBackend } from '../../src/compute/backend.js';
+import { log } from '../../src/log.js';
 import { createPool } from '../../src/db/pool.js';
 import { schemaSdl } from '../../src/schema/index.js';
 import { PROJECT_ROOT } from '../../src/version.js';
@@ -67,15 +68,20 @@ describe('GraphQL server over HTTP', () => {
     const broken = createPool(db.url);
     await broken.end(); // every query on it now throws an internal error
     const other = await startServer({ pool: broken, port: 0 });
+    const logged = vi.spyOn(log, 'error').mockImplementation(() => undefined);
     try {
       const { status, json } = await post(other.url, { query: '{ games { id } }' });
       expect(status).toBe(200);
       expect(json.errors?.[0].message).toBe('Internal server error');
       expect(json.errors?.[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
       expect(JSON.stringify(json)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
+      // ...while the server log keeps the real cause.
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(String((logged.mock.calls[0][0] as { err: Error }).err.message)).toMatch(/pool after calling end/);
       const health = await post(other.url, { query: '{ health }' });
       expect(health.json.data.health).toBe('degraded');
     } finally {
+      logged.mockRestore();
       await other.close();
     }
   });
