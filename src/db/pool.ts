@@ -15,7 +15,11 @@ export function createPool(url: string, opts: { max?: number } = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
   // An idle client may be terminated by the server (shutdown, restart); without this handler the
   // 'error' event would crash the process.
-  pool.on('error', (err) => log.warn({ err: err.message }, 'idle database client error'));
+  pool.on('error', (err: Error & { code?: string }) => {
+    // 57P01: the server is shutting down (e.g. the embedded server stopping with us) — expected.
+    if (err.code === '57P01') log.debug({ err: err.message }, 'database connection closed by the server');
+    else log.warn({ err: err.message }, 'idle database client error');
+  });
   return pool;
 }
 
