@@ -13,7 +13,7 @@
  * after the wasm backend has initialised (the stock kernels' setup has run by then).
  */
 import * as tf from '@tensorflow/tfjs';
-import { planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
+import { broadcastShapes, planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
 import type { NativeAddon } from './native.js';
 import { heapOffset, runWasmKernel, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
 
@@ -207,39 +207,78 @@ function transposeLastTwo(t: tf.TensorInfo, backend: WasmBackendLike): tf.Tensor
   return runWasmKernel(tf.Transpose, { x: t }, backend, { perm });
 }
 
-function makeJsKernel(name: string): tf.KernelFunc {
-  return (rawArgs) => {
-    const args = rawArgs as unknown as MatMulArgs;
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const transposeA = Boolean(args.attrs.transposeA);
-    const transposeB = Boolean(args.attrs.transposeB);
-    const { bias, preluActivationWeights: prelu } = args.inputs;
-    if (name === tf._FusedMatMul && bias && bias.shape.length !== 1 && isFloat32(a, b, bias, prelu)) {
-      // The stock fused kernel takes only rank-1 bias; tfjs allows any broadcastable bias.
-      const product = jsBatchMatMul({ ...args, inputs: { a, b } });
-      const activation = String(args.attrs.activation ?? 'linear');
-      return applyBiasActivationWithKernels(args.backend, product, bias, activation, prelu, Number(args.attrs.leakyreluAlpha ?? 0.2));
-    }
-    if ((!transposeA && !transposeB) || !isFloat32(a, b)) return runStock(name, args);
-    const temps: tf.TensorInfo[] = [];
-    try {
-      const aN = transposeA ? transposeLastTwo(a, args.backend) : a;
-      if (transposeA) temps.push(aN);
-      const bN = transposeB ? transposeLastTwo(b, args.backend) : b;
-      if (transposeB) temps.push(bN);
-      return stockKernel(name).kernelFunc({
-        inputs: { ...args.inputs, a: aN, b: bN },
-        backend: args.backend,
-        attrs: { ...args.attrs, transposeA: false, transposeB: false },
-      }) as tf.TensorInfo;
-    } finally {
-      for (const t of temps) args.backend.disposeData(t.dataId);
-    }
-  };
+/**
+ * Stock wasm BatchMatMul indexes each operand's batch modulo its size. That is right when the
+ * operand's batch is all ones followed by a suffix of the output batch ([3] in [2,3]); otherwise
+ * ([2,1] against [1,3]) tile the operand to the full output batch first.
+ */
+function materializeBatch(t: tf.TensorInfo, outBatch: number[], backend: WasmBackendLike, temps: tf.TensorInfo[]): tf.TensorInfo {
+  const batch = t.shape.slice(0, -2);
+  const rank = outBatch.length;
+  const padded = [...new Array<number>(rank - batch.length).fill(1), ...batch];
+  let first = 0;
+  while (first < rank && padded[first] === 1) first++;
+  let moduloOk = true;
+  for (let i = first; i < rank; i++) if (padded[i] !== outBatch[i]) moduloOk = false;
+  if (moduloOk) return t;
+  const reshaped = runWasmKernel(tf.Reshape, { x: t }, backend, { shape: [...padded, ...t.shape.slice(-2)] });
+  temps.push(reshaped);
+  const tiled = runWasmKernel(tf.Tile, { x: reshaped }, backend, { reps: [...padded.map((d, i) => outBatch[i] / d), 1, 1] });
+  temps.push(tiled);
+  return tiled;
 }
 
-const jsBatchMatMul = (args: MatMulArgs): tf.TensorInfo =>
-  makeJsKernel(tf.BatchMatMul)(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+/**
+ * Runs stock kernel `name` on operands made plain (A·B, batch the stock kernel handles):
+ * explicit wasm transposes instead of the stock transposed paths (1–4 GFLOPS).
+ */
+function runStockOnPlainOperands(name: string, args: MatMulArgs, extraInputs: tf.NamedTensorInfoMap = {}): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const transposeA = Boolean(args.attrs.transposeA);
+  const transposeB = Boolean(args.attrs.transposeB);
+  const outBatch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const temps: tf.TensorInfo[] = [];
+  try {
+    let aN = materializeBatch(a, outBatch, args.backend, temps);
+    let bN = materializeBatch(b, outBatch, args.backend, temps);
+    if (transposeA) temps.push((aN = transposeLastTwo(aN, args.backend)));
+    if (transposeB) temps.push((bN = transposeLastTwo(bN, args.backend)));
+    return stockKernel(name).kernelFunc({
+      inputs: { ...extraInputs, a: aN, b: bN },
+      backend: args.backend,
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    }) as tf.TensorInfo;
+  } finally {
+    for (const t of temps) args.backend.disposeData(t.dataId);
+  }
+}
+
+function jsBatchMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const args = rawArgs as unknown as MatMulArgs;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  if (!isFloat32(a, b)) return runStock(tf.BatchMatMul, args);
+  planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB)); // validates shapes
+  return runStockOnPlainOperands(tf.BatchMatMul, args);
+}
+
+function jsFusedMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const args = rawArgs as unknown as MatMulArgs;
+  const { a, b, bias, preluActivationWeights: prelu } = args.inputs as Record<string, tf.TensorInfo>;
+  if (!isFloat32(a, b, bias, prelu)) return runStock(tf._FusedMatMul, args);
+  const plan = planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB));
+  const batchCount = sizeOf(plan.outShape.slice(0, -2));
+  // The stock fused kernel takes only rank-1 bias, and adds it wrongly when the batch is > 1
+  // (tfjs 4.22); then do the product and the epilogue as separate wasm kernels.
+  if (!bias || (bias.shape.length === 1 && batchCount <= 1)) {
+    const extra: tf.NamedTensorInfoMap = {};
+    if (bias) extra.bias = bias;
+    if (prelu) extra.preluActivationWeights = prelu;
+    return runStockOnPlainOperands(tf._FusedMatMul, args, extra);
+  }
+  const productInfo = runStockOnPlainOperands(tf.BatchMatMul, args);
+  const activation = String(args.attrs.activation ?? 'linear');
+  return applyBiasActivationWithKernels(args.backend, productInfo, bias, activation, prelu, Number(args.attrs.leakyreluAlpha ?? 0.2));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Installation
@@ -247,7 +286,7 @@ const jsBatchMatMul = (args: MatMulArgs): tf.TensorInfo =>
 
 function kernelFuncFor(set: MatMulKernelSet, name: string, addon: NativeAddon | null): tf.KernelFunc {
   if (set === 'stock') return stockKernel(name).kernelFunc;
-  if (set === 'js') return makeJsKernel(name);
+  if (set === 'js') return name === tf.BatchMatMul ? jsBatchMatMul : jsFusedMatMul;
   if (!addon) throw new Error('the native kernel set needs the native addon');
   return name === tf.BatchMatMul ? makeNativeBatchMatMul(addon) : makeNativeFusedMatMul(addon);
 }

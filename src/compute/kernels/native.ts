@@ -127,7 +127,7 @@ export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Rel
 
 /** Printed when the fast path is unavailable. */
 export const NATIVE_HINT =
-  'for the fast native path: apt-get install libopenblas-dev build-essential, then npm run build:native';
+  'for the fast native path: apt-get install libopenblas-dev build-essential python3, then npm run build:native';
 
 export type NativeLoad = { addon: NativeAddon; path: string } | { addon: null; reason: string };
 
