@@ -33,10 +33,13 @@ export function normalizeRows(w_RC: tf.Tensor2D, eps = 0): tf.Tensor2D {
   });
 }
 
-/** `g - (g·u)u` per row, with u = w / (‖w‖ + eps): removes the radial part of a row gradient. */
-export function removeParallelRows(w_RC: tf.Tensor2D, g_RC: tf.Tensor2D, eps = 0): tf.Tensor2D {
+/**
+ * `g - (g·u)u` per row, with u = w / (‖w‖ + eps) (or u = w when `normalize` is false, for rows
+ * already normalised): removes the radial part of a row gradient.
+ */
+export function removeParallelRows(w_RC: tf.Tensor2D, g_RC: tf.Tensor2D, eps = 0, normalize = true): tf.Tensor2D {
   return tf.tidy(() => {
-    const u = normalizeRows(w_RC, eps);
+    const u = normalize ? normalizeRows(w_RC, eps) : w_RC;
     const dot = tf.sum(tf.mul(g_RC, u), 1, true);
     return tf.sub(g_RC, tf.mul(dot, u));
   });

@@ -1,0 +1,121 @@
+/**
+ * Batch-top-k trainer (dictionary_learning BatchTopKTrainer, trainers/batch_top_k.py; our reading,
+ * documented in docs/sae.md): training keeps the k·B largest ReLU pre-activations of the batch;
+ *   L = mean_b ‖x − x̂‖₂² + (1/32) · AuxK,
+ *   AuxK = mean_b ‖r − W_dec-decode(top-k_aux dead pre-activations)‖² / mean_b ‖r − mean_b r‖²
+ * with r = sg(x − x̂) (no b_dec in the auxiliary decode), dead = not fired for ≥ 10M tokens,
+ * k_aux = min(d/2, #dead); NaN (zero variance) counts as 0. After step `thresholdStartStep` the
+ * inference threshold tracks the smallest positive kept activation by an EMA (β = 0.999).
+ * Step: b_dec ← geometric median (step 0); backprop; remove the decoder-parallel gradient; clip
+ * the global norm to 1; Adam (0.9, 0.999) with warm-up 1000; renormalise decoder rows.
+ */
+import { tf } from '../../backend.js';
+import type { BatchTopKConfig } from '../config.js';
+import { batchTopKMask } from '../dictionaries/batchTopK.js';
+import { F32_EPS } from '../dictionaries/init.js';
+import type { Dictionary } from '../dictionary.js';
+import { geometricMedian, mm, removeParallelRows, topKMask } from '../ops.js';
+import { clipGradNorm, renormalizeDecoder } from '../optim.js';
+import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+
+export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
+  constructor(config: BatchTopKConfig, dictionary: Dictionary) {
+    super(config, dictionary);
+    this.tracksFiringInLoss = true;
+    this.deadThreshold = config.deadTokensThreshold;
+    this.deadInclusive = true;
+  }
+
+  protected override beforeLoss(x_BD: tf.Tensor2D, step: number): void {
+    if (step === 0) {
+      const median = geometricMedian(x_BD);
+      this.dictionary.params.b_dec.assign(median);
+      median.dispose();
+    }
+  }
+
+  protected lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads {
+    const { W_enc, b_enc, W_dec, b_dec, threshold } = this.dictionary.params as Record<string, tf.Tensor2D>;
+    const c = this.config;
+    const B = x_BD.shape[0];
+    const fwd = tf.tidy(() => {
+      const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
+      const pre = tf.add(mm(xc, W_enc), b_enc) as tf.Tensor2D;
+      const post = tf.relu(pre) as tf.Tensor2D;
+      const mask = batchTopKMask(post, c.k * B);
+      const f = tf.mul(post, mask) as tf.Tensor2D;
+      const fired = tf.cast(tf.greater(tf.sum(f, 0), 0), 'float32') as tf.Tensor1D;
+      const minPos = tf.min(tf.where(tf.greater(f, 0), f, tf.fill(f.shape, Infinity)));
+      return { xc, pre, post, mask, f, packed: tf.concat([fired, tf.reshape(minPos, [1])]) };
+    });
+    const packed = fwd.packed.dataSync() as Float32Array;
+    const F = c.dictSize;
+    if (step > c.thresholdStartStep) {
+      const minAct = Number.isFinite(packed[F]) ? packed[F] : 0;
+      const th = threshold.dataSync()[0];
+      const next = th < 0 ? minAct : c.thresholdBeta * th + (1 - c.thresholdBeta) * minAct;
+      this.dictionary.params.threshold.assign(tf.scalar(next));
+    }
+    this.firing.observe(packed.subarray(0, F), B);
+    const nDead = this.firing.countDead(c.deadTokensThreshold, true);
+    const useAux = c.auxKCoeff > 0 && nDead > 0;
+    const deadMask = useAux ? this.firing.deadMask(c.deadTokensThreshold, true) : null;
+
+    const out = tf.tidy(() => {
+      const { xc, pre, post, mask, f } = fwd;
+      const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+      const e = tf.sub(x_BD, xHat) as tf.Tensor2D;
+      const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
+      const dXHat = tf.mul(e, -2 / B) as tf.Tensor2D;
+      let dW_dec = mm(f, dXHat, true, false);
+      let dPost = tf.mul(mm(dXHat, W_dec, false, true), mask);
+      let auxLoss: tf.Scalar = tf.scalar(0);
+      if (useAux && deadMask) {
+        const kAux = Math.min(Math.floor(c.dIn / 2), nDead);
+        const dead = tf.tensor1d(deadMask);
+        const latents = tf.where(tf.broadcastTo(tf.greater(dead, 0), post.shape), post, tf.fill(post.shape, -Infinity)) as tf.Tensor2D;
+        const auxMask = tf.mul(topKMask(latents, kAux), dead);
+        const a = tf.mul(post, auxMask) as tf.Tensor2D;
+        const xAux = mm(a, W_dec);
+        const res = tf.sub(e, xAux);
+        const l2Aux = tf.div(tf.sum(tf.square(res)), B);
+        const denom = tf.div(tf.sum(tf.square(tf.sub(e, tf.mean(e, 0)))), B);
+        const ok = tf.greater(denom, 0);
+        const safeDenom = tf.where(ok, denom, tf.onesLike(denom));
+        auxLoss = tf.where(ok, tf.div(l2Aux, safeDenom), tf.zerosLike(denom)) as tf.Scalar;
+        // ∂/∂x_aux = −2 (r − x_aux) / (B · denom), scaled by the AuxK coefficient; r is detached
+        const dXAux = tf.mul(tf.div(tf.mul(res, -2 / B), safeDenom), tf.mul(tf.cast(ok, 'float32'), c.auxKCoeff)) as tf.Tensor2D;
+        dW_dec = tf.add(dW_dec, mm(a, dXAux, true, false)) as tf.Tensor2D;
+        dPost = tf.add(dPost, tf.mul(mm(dXAux, W_dec, false, true), auxMask));
+      }
+      const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;
+      const dPre = tf.mul(dPost, tf.cast(tf.greater(pre, 0), 'float32')) as tf.Tensor2D;
+      const dW_enc = mm(xc, dPre, true, false);
+      const db_enc = tf.sum(dPre, 0);
+      const dXc = mm(dPre, W_enc, false, true);
+      const db_dec = tf.sub(tf.sum(dXHat, 0), tf.sum(dXc, 0));
+      return {
+        grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
+        scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, f) },
+      };
+    });
+    tf.dispose(Object.values(fwd));
+    return out;
+  }
+
+  protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+    const W_dec = this.dictionary.params.W_dec as tf.Tensor2D;
+    const projected = removeParallelRows(W_dec, grads.W_dec as tf.Tensor2D, 1e-6);
+    const clipped = clipGradNorm({ ...grads, W_dec: projected }, this.config.gradClip);
+    projected.dispose();
+    return clipped;
+  }
+
+  protected override afterStep(): void {
+    renormalizeDecoder(this.dictionary.params.W_dec, F32_EPS);
+  }
+
+  protected override extraStats(): Record<string, number | null> {
+    return { threshold: this.dictionary.params.threshold.dataSync()[0] };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Gated trainer (trainers.md §3; dictionary_learning GatedSAETrainer, trainers/gdm.py):
+ *   L = mean_b ‖x − x̂‖₂² + λ · mean_b ‖ReLU(π_gate)‖₁ + mean_b ‖x − (sg(W_dec) ReLU(π_gate) + sg(b_dec))‖₂²
+ * Adam β = (0, 0.999) (CODE≠PAPER), ConstrainedAdam, warm-up 1000. The loss/gradient code is
+ * shared with gated-annealing, whose penalty is Lp^p of the gate activations.
+ */
+import { tf } from '../../backend.js';
+import type { GatedConfig } from '../config.js';
+import { mm } from '../ops.js';
+import { renormalizeDecoder } from '../optim.js';
+import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+import { constrainedAdamGrads, type LpPenalty } from './standard.js';
+
+/**
+ * Forward and backward of the gated loss, by hand (g = ReLU(π_gate), f = 1[π_gate>0] ReLU(π_mag)):
+ *   ∂/∂x̂ = 2(x̂ − x)/B,  ∂/∂x̂_aux = 2(x̂_aux − x)/B (stop-gradient: no W_dec / b_dec gradient)
+ *   ∂/∂π_mag = (∂/∂x̂ W_decᵀ) ⊙ 1[π_gate>0] ⊙ 1[π_mag>0]      (the Heaviside passes no gradient)
+ *   ∂/∂π_gate = (∂/∂x̂_aux W_decᵀ + λ p g^{p−1}/B) ⊙ 1[π_gate>0]
+ *   ∂/∂z = ∂/∂π_gate + exp(r_mag) ⊙ ∂/∂π_mag  (shared W_gate),  ∂/∂r_mag = Σ_b ∂/∂π_mag ⊙ exp(r_mag) ⊙ z
+ */
+export function gatedLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Tensor2D, pen: LpPenalty): LossAndGrads {
+  return tf.tidy(() => {
+    const { W_enc, r_mag, b_gate, b_mag, W_dec, b_dec } = params as Record<string, tf.Tensor2D>;
+    const B = x_BD.shape[0];
+    const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
+    const z = mm(xc, W_enc);
+    const piGate = tf.add(z, b_gate);
+    const expR = tf.exp(r_mag);
+    const piMag = tf.add(tf.mul(z, expR), b_mag);
+    const gateOn = tf.greater(piGate, 0);
+    const on = tf.logicalAnd(gateOn, tf.greater(piMag, 0));
+    const zeros = tf.zerosLike(z);
+    const f = tf.where(on, piMag, zeros) as tf.Tensor2D;
+    const g = tf.where(gateOn, piGate, zeros) as tf.Tensor2D;
+    const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+    const xAux = tf.add(mm(g, W_dec), b_dec) as tf.Tensor2D;
+    const e = tf.sub(xHat, x_BD);
+    const eAux = tf.sub(xAux, x_BD);
+    const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
+    const aux = tf.div(tf.sum(tf.square(eAux)), B) as tf.Scalar;
+    const lpOf = (p: number) => (p === 1 ? tf.div(tf.sum(g), B) : tf.div(tf.sum(tf.pow(g, p)), B)) as tf.Scalar;
+    const lp = lpOf(pen.p);
+    const sparsity = tf.mul(lp, pen.lambda) as tf.Scalar;
+    const loss = tf.addN([recon, sparsity, aux]) as tf.Scalar;
+
+    const dXHat = tf.mul(e, 2 / B) as tf.Tensor2D;
+    const dXAux = tf.mul(eAux, 2 / B) as tf.Tensor2D;
+    const dW_dec = mm(f, dXHat, true, false);
+    const dF = mm(dXHat, W_dec, false, true);
+    const dG = mm(dXAux, W_dec, false, true);
+    const dPiMag = tf.where(on, dF, zeros);
+    let dGTotal: tf.Tensor;
+    if (pen.p === 1) dGTotal = tf.add(dG, pen.lambda / B);
+    else dGTotal = tf.add(dG, tf.mul(tf.pow(tf.where(gateOn, g, tf.onesLike(g)), pen.p - 1), (pen.lambda * pen.p) / B));
+    const dPiGate = tf.where(gateOn, dGTotal, zeros);
+    const dMagPart = tf.mul(dPiMag, expR);
+    const dZ = tf.add(dPiGate, dMagPart) as tf.Tensor2D;
+    const dr_mag = tf.sum(tf.mul(dMagPart, z), 0);
+    const db_mag = tf.sum(dPiMag, 0);
+    const db_gate = tf.sum(dPiGate, 0);
+    const dW_enc = mm(xc, dZ, true, false);
+    const dXc = mm(dZ, W_enc, false, true);
+    const db_dec = tf.sub(tf.sum(dXHat, 0), tf.sum(dXc, 0));
+
+    const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, aux, lp, ...batchStats(x_BD, xHat, f) };
+    if (pen.nextP !== undefined && pen.nextP !== null) scalars.lpNext = lpOf(pen.nextP);
+    return {
+      grads: { W_enc: dW_enc, r_mag: dr_mag, b_gate: db_gate, b_mag: db_mag, W_dec: dW_dec, b_dec: db_dec },
+      scalars,
+      fired_F: tf.cast(tf.greater(tf.max(f, 0), 0), 'float32') as tf.Tensor1D,
+    };
+  });
+}
+
+export class GatedTrainer extends BaseTrainer<GatedConfig> {
+  protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
+    return gatedLossAndGrads(this.dictionary.params, x_BD, { lambda: this.config.l1Penalty, p: 1 });
+  }
+  protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+    return constrainedAdamGrads(this.dictionary, grads);
+  }
+  protected override afterStep(): void {
+    renormalizeDecoder(this.dictionary.params.W_dec);
+  }
+}

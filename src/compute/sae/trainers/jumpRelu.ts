@@ -1,0 +1,85 @@
+/**
+ * JumpReLU trainer (dictionary_learning JumpReluTrainer, trainers/jumprelu.py; our reading,
+ * documented in docs/sae.md):
+ *   pre = x W_enc + b_enc,  f = pre ⊙ 1[pre > θ],  x̂ = f W_dec + b_dec
+ *   L = mean_b ‖x − x̂‖₂² + c · (L0/L0_target − 1)² · min(step / 2000, 1),  L0 = mean_b Σ 1[f > θ]
+ * with straight-through gradients of bandwidth ε (rect(u) = 1 for |u| < ½):
+ *   ∂f/∂pre = 1[pre > θ],  ∂f/∂θ = −(θ/ε) rect((pre − θ)/ε)   (JumpReLUFunction)
+ *   ∂L0/∂f = 0,            ∂L0/∂θ = −(1/ε) rect((f − θ)/ε)   (StepFunction, applied to f as the code does)
+ * Adam (0, 0.999), lr 7e-5, warm-up 1000; remove the decoder-parallel gradient, clip the global
+ * norm to 1, Adam, renormalise decoder rows.
+ */
+import { tf } from '../../backend.js';
+import type { JumpReluConfig } from '../config.js';
+import { F32_EPS } from '../dictionaries/init.js';
+import { mm, removeParallelRows } from '../ops.js';
+import { clipGradNorm, renormalizeDecoder } from '../optim.js';
+import { sparsityWarmup } from '../schedule.js';
+import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+
+const rect = (u: tf.Tensor) => tf.cast(tf.logicalAnd(tf.greater(u, -0.5), tf.less(u, 0.5)), 'float32');
+
+export function jumpReluLossAndGrads(
+  params: Record<string, tf.Tensor>,
+  x_BD: tf.Tensor2D,
+  o: { applyBDecToInput: boolean; bandwidth: number; coeff: number; targetL0: number; sparsityScale: number },
+): LossAndGrads {
+  return tf.tidy(() => {
+    const { W_enc, b_enc, W_dec, b_dec, threshold } = params as Record<string, tf.Tensor2D>;
+    const B = x_BD.shape[0];
+    const bw = o.bandwidth;
+    const xin = (o.applyBDecToInput ? tf.sub(x_BD, b_dec) : x_BD) as tf.Tensor2D;
+    const pre = tf.add(mm(xin, W_enc), b_enc) as tf.Tensor2D;
+    const jump = tf.cast(tf.greater(pre, threshold), 'float32');
+    const f = tf.mul(pre, jump) as tf.Tensor2D;
+    const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+    const e = tf.sub(x_BD, xHat);
+    const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
+    const l0 = tf.div(tf.sum(tf.cast(tf.greater(f, threshold), 'float32')), B) as tf.Scalar;
+    const dev = tf.sub(tf.div(l0, o.targetL0), 1);
+    const sparsity = tf.mul(tf.square(dev), o.coeff * o.sparsityScale) as tf.Scalar;
+    const loss = tf.add(recon, sparsity) as tf.Scalar;
+
+    const dXHat = tf.mul(e, -2 / B) as tf.Tensor2D;
+    const dW_dec = mm(f, dXHat, true, false);
+    const dF = mm(dXHat, W_dec, false, true);
+    const dPre = tf.mul(dF, jump) as tf.Tensor2D;
+    // θ gradient from the JumpReLU (reconstruction path) and from the L0 step function
+    const dThetaJump = tf.sum(tf.mul(tf.mul(rect(tf.div(tf.sub(pre, threshold), bw)), dF), tf.div(threshold, -bw)), 0);
+    const gL0 = tf.mul(dev, (2 * o.coeff * o.sparsityScale) / o.targetL0 / B); // ∂L/∂(each step output)
+    const dThetaStep = tf.mul(tf.sum(rect(tf.div(tf.sub(f, threshold), bw)), 0), tf.mul(gL0, -1 / bw));
+    const dW_enc = mm(xin, dPre, true, false);
+    const db_enc = tf.sum(dPre, 0);
+    let db_dec = tf.sum(dXHat, 0);
+    if (o.applyBDecToInput) db_dec = tf.sub(db_dec, tf.sum(mm(dPre, W_enc, false, true), 0));
+    return {
+      grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec, threshold: tf.add(dThetaJump, dThetaStep) },
+      scalars: { loss, recon, sparsity, l0Step: l0, ...batchStats(x_BD, xHat, f) },
+      fired_F: tf.cast(tf.greater(tf.sum(f, 0), 0), 'float32') as tf.Tensor1D,
+    };
+  });
+}
+
+export class JumpReluTrainer extends BaseTrainer<JumpReluConfig> {
+  protected lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads {
+    const c = this.config;
+    return jumpReluLossAndGrads(this.dictionary.params, x_BD, {
+      applyBDecToInput: Boolean(this.dictionary.meta.applyBDecToInput),
+      bandwidth: c.bandwidth,
+      coeff: c.sparsityPenalty,
+      targetL0: c.targetL0,
+      sparsityScale: sparsityWarmup(step, c.sparsityWarmupSteps),
+    });
+  }
+
+  protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+    const projected = removeParallelRows(this.dictionary.params.W_dec as tf.Tensor2D, grads.W_dec as tf.Tensor2D, 1e-6);
+    const clipped = clipGradNorm({ ...grads, W_dec: projected }, this.config.gradClip);
+    projected.dispose();
+    return clipped;
+  }
+
+  protected override afterStep(): void {
+    renormalizeDecoder(this.dictionary.params.W_dec, F32_EPS);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Standard trainer (trainers.md §2; dictionary_learning StandardTrainer): the ReLU SAE with
+ *   L = mean_b ‖x − x̂‖₂ + λ · mean_b ‖f‖₁
+ * (un-squared L2: the paper's λ ranges are calibrated to it), Adam β = (0.9, 0.999),
+ * ConstrainedAdam on the decoder, LR warm-up over 1000 steps. The loss/gradient code is shared
+ * with p-annealing, whose penalty is Lp^p.
+ */
+import { tf } from '../../backend.js';
+import type { StandardConfig } from '../config.js';
+import type { Dictionary } from '../dictionary.js';
+import { mm } from '../ops.js';
+import { projectDecoderGrad, renormalizeDecoder } from '../optim.js';
+import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+
+export interface LpPenalty {
+  lambda: number;
+  p: number;
+  /** Also report mean_b Σ f^nextP (for p-annealing's λ adaptation). */
+  nextP?: number | null;
+}
+
+/**
+ * Forward and backward of  mean_b ‖x − x̂‖₂ + λ mean_b Σ_i f_i^p  for the ReLU SAE, by hand:
+ *   e = x̂ − x, r_b = ‖e_b‖;  ∂/∂x̂ = e / (r B)   (0 for a row with r = 0)
+ *   ∂/∂f = (∂/∂x̂) W_decᵀ + λ p f^{p−1} / B,  masked to f > 0 (ReLU backward is a select, so the
+ *   infinite f^{p−1} at f = 0 never multiplies anything: trainers.md §5.1)
+ * Six GEMMs: 2 forward, dW_dec, dF, dW_enc, d(x − b_dec).
+ */
+export function reluSaeLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Tensor2D, pen: LpPenalty): LossAndGrads {
+  return tf.tidy(() => {
+    const { W_enc, b_enc, W_dec, b_dec } = params as Record<string, tf.Tensor2D>;
+    const B = x_BD.shape[0];
+    const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
+    const pre = tf.add(mm(xc, W_enc), b_enc) as tf.Tensor2D;
+    const active = tf.greater(pre, 0);
+    const f = tf.relu(pre) as tf.Tensor2D;
+    const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+    const e = tf.sub(xHat, x_BD) as tf.Tensor2D;
+    const r = tf.sqrt(tf.sum(tf.square(e), 1, true));
+    const recon = tf.div(tf.sum(r), B) as tf.Scalar;
+    const lpOf = (p: number) => (p === 1 ? tf.div(tf.sum(f), B) : tf.div(tf.sum(tf.pow(f, p)), B)) as tf.Scalar;
+    const lp = lpOf(pen.p);
+    const sparsity = tf.mul(lp, pen.lambda) as tf.Scalar;
+    const loss = tf.add(recon, sparsity) as tf.Scalar;
+
+    const rSafe = tf.where(tf.greater(r, 0), r, tf.onesLike(r));
+    const dXHat = tf.where(tf.greater(r, 0), tf.div(e, tf.mul(rSafe, B)), tf.zerosLike(e)) as tf.Tensor2D;
+    const dW_dec = mm(f, dXHat, true, false);
+    const dF = mm(dXHat, W_dec, false, true);
+    let dPre: tf.Tensor2D;
+    if (pen.p === 1) {
+      dPre = tf.where(active, tf.add(dF, pen.lambda / B), tf.zerosLike(dF)) as tf.Tensor2D;
+    } else {
+      const fSafe = tf.where(active, f, tf.onesLike(f));
+      const dSparse = tf.mul(tf.pow(fSafe, pen.p - 1), (pen.lambda * pen.p) / B);
+      dPre = tf.where(active, tf.add(dF, dSparse), tf.zerosLike(dF)) as tf.Tensor2D;
+    }
+    const dW_enc = mm(xc, dPre, true, false);
+    const db_enc = tf.sum(dPre, 0);
+    const dXc = mm(dPre, W_enc, false, true);
+    const db_dec = tf.sub(tf.sum(dXHat, 0), tf.sum(dXc, 0));
+
+    const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, lp, ...batchStats(x_BD, xHat, f) };
+    if (pen.nextP !== undefined && pen.nextP !== null) scalars.lpNext = lpOf(pen.nextP);
+    return {
+      grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
+      scalars,
+      fired_F: tf.cast(tf.greater(tf.max(f, 0), 0), 'float32') as tf.Tensor1D,
+    };
+  });
+}
+
+/** ConstrainedAdam's gradient projection on W_dec (other gradients untouched). */
+export function constrainedAdamGrads(dict: Dictionary, grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  return { ...grads, W_dec: projectDecoderGrad(dict.params.W_dec as tf.Tensor2D, grads.W_dec as tf.Tensor2D) };
+}
+
+export class StandardTrainer extends BaseTrainer<StandardConfig> {
+  protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
+    return reluSaeLossAndGrads(this.dictionary.params, x_BD, { lambda: this.config.l1Penalty, p: 1 });
+  }
+  protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+    return constrainedAdamGrads(this.dictionary, grads);
+  }
+  protected override afterStep(): void {
+    renormalizeDecoder(this.dictionary.params.W_dec);
+  }
+}

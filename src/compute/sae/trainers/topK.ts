@@ -1,0 +1,118 @@
+/**
+ * Top-k trainer (trainers.md §4; dictionary_learning TrainerTopK at c52ff00):
+ *   L = mean_b ‖x̂ − x‖₂² + (1/32) · AuxK
+ *   AuxK = scale · mean_{b,d} (ê − e)² / TotVar_d, applied once some feature has not fired for
+ *   more than 10M tokens: ê decodes (with b_dec) the top-k_aux pre-activations among dead
+ *   features, k_aux = min(d/2, #dead), scale = min(#dead / (d/2), 1), e = x̂ − x,
+ *   TotVar_d = Σ_b (x_bd − mean_b x_d)².
+ * Step order of c52ff00: b_dec ← geometric median of the first batch (step 0 only); renormalise
+ * decoder rows; backprop; clip the global gradient norm to 1; remove the gradient component
+ * parallel to each decoder row; Adam (0.9, 0.999), lr 2e-4/√(m/2^14), constant then linear decay
+ * to 0 from 24000/36621 of the run; no warm-up.
+ */
+import { tf } from '../../backend.js';
+import type { TopKConfig } from '../config.js';
+import { F32_EPS } from '../dictionaries/init.js';
+import type { Dictionary } from '../dictionary.js';
+import { geometricMedian, mm, removeParallelRows, topKMask } from '../ops.js';
+import { clipGradNorm, renormalizeDecoder } from '../optim.js';
+import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+
+export class TopKTrainer extends BaseTrainer<TopKConfig> {
+  constructor(config: TopKConfig, dictionary: Dictionary) {
+    super(config, dictionary);
+    this.tracksFiringInLoss = true;
+    this.deadThreshold = config.deadTokensThreshold;
+    this.deadInclusive = false;
+  }
+
+  protected override beforeLoss(x_BD: tf.Tensor2D, step: number): void {
+    if (step === 0) {
+      const median = geometricMedian(x_BD);
+      this.dictionary.params.b_dec.assign(median);
+      median.dispose();
+    }
+    renormalizeDecoder(this.dictionary.params.W_dec, F32_EPS);
+  }
+
+  protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
+    const { W_enc, b_enc, W_dec, b_dec } = this.dictionary.params as Record<string, tf.Tensor2D>;
+    const c = this.config;
+    const B = x_BD.shape[0];
+    const D = c.dIn;
+    const fwd = tf.tidy(() => {
+      const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
+      const pre = tf.add(mm(xc, W_enc), b_enc) as tf.Tensor2D;
+      const post = tf.relu(pre) as tf.Tensor2D;
+      const mask = topKMask(post, c.k);
+      const f = tf.mul(post, mask) as tf.Tensor2D;
+      const fired = tf.cast(tf.greater(tf.max(f, 0), 0), 'float32') as tf.Tensor1D;
+      return { xc, pre, post, mask, f, fired };
+    });
+    // Update "tokens since fired" with this batch before choosing the dead features (as c52ff00).
+    this.firing.observe(fwd.fired.dataSync(), B);
+    const nDead = this.firing.countDead(c.deadTokensThreshold, false);
+    const half = Math.floor(D / 2);
+    const useAux = c.auxKCoeff > 0 && nDead > 0;
+    const deadMask = useAux ? this.firing.deadMask(c.deadTokensThreshold, false) : null;
+
+    const out = tf.tidy(() => {
+      const { xc, pre, post, mask, f } = fwd;
+      const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+      const e = tf.sub(xHat, x_BD) as tf.Tensor2D;
+      const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
+      let dXHat = tf.mul(e, 2 / B) as tf.Tensor2D;
+      let dW_dec = mm(f, dXHat, true, false);
+      let dPost = tf.mul(mm(dXHat, W_dec, false, true), mask);
+      let db_dec = tf.sum(dXHat, 0);
+      let auxLoss: tf.Scalar = tf.scalar(0);
+      if (useAux && deadMask) {
+        const kAux = Math.min(half, nDead);
+        const scale = Math.min(nDead / half, 1);
+        const dead = tf.tensor1d(deadMask);
+        const deadB = tf.greater(dead, 0);
+        const latents = tf.where(tf.broadcastTo(deadB, post.shape), post, tf.fill(post.shape, -Infinity)) as tf.Tensor2D;
+        const auxMask = tf.mul(topKMask(latents, kAux), dead);
+        const a = tf.mul(post, auxMask) as tf.Tensor2D;
+        const eHat = tf.add(mm(a, W_dec), b_dec);
+        const mean = tf.mean(x_BD, 0);
+        const totVar = tf.sum(tf.square(tf.sub(x_BD, mean)), 0);
+        const w = tf.where(tf.greater(totVar, 0), tf.div(1, tf.where(tf.greater(totVar, 0), totVar, tf.onesLike(totVar))), tf.zerosLike(totVar));
+        const r = tf.sub(eHat, e);
+        auxLoss = tf.mul(tf.mean(tf.mul(tf.square(r), w)), scale) as tf.Scalar;
+        const cc = (c.auxKCoeff * scale) / (B * D);
+        const dEHat = tf.mul(tf.mul(r, w), 2 * cc) as tf.Tensor2D;
+        dXHat = tf.sub(dXHat, dEHat) as tf.Tensor2D;
+        // recompute the x̂ paths with the AuxK contribution folded into ∂/∂x̂
+        dW_dec = tf.add(mm(f, dXHat, true, false), mm(a, dEHat, true, false)) as tf.Tensor2D;
+        dPost = tf.add(tf.mul(mm(dXHat, W_dec, false, true), mask), tf.mul(mm(dEHat, W_dec, false, true), auxMask));
+        db_dec = tf.add(tf.sum(dXHat, 0), tf.sum(dEHat, 0));
+      }
+      const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;
+      const dPre = tf.mul(dPost, tf.cast(tf.greater(pre, 0), 'float32')) as tf.Tensor2D;
+      const dW_enc = mm(xc, dPre, true, false);
+      const db_enc = tf.sum(dPre, 0);
+      const dXc = mm(dPre, W_enc, false, true);
+      db_dec = tf.sub(db_dec, tf.sum(dXc, 0));
+      return {
+        grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
+        scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, f) },
+      };
+    });
+    tf.dispose(Object.values(fwd));
+    return out;
+  }
+
+  protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+    const clipped = clipGradNorm(grads, this.config.gradClip);
+    const W_dec = this.dictionary.params.W_dec as tf.Tensor2D;
+    // c52ff00 projects with the decoder rows as they are (unit norm since the step's renorm)
+    const projected = removeParallelRows(W_dec, clipped.W_dec as tf.Tensor2D, 0, false);
+    clipped.W_dec.dispose();
+    return { ...clipped, W_dec: projected };
+  }
+
+  protected override extraStats(): Record<string, number | null> {
+    return { k: this.config.k };
+  }
+}
