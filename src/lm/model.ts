@@ -10,8 +10,8 @@
  * comes from the config (1e-5 for every model we know of).
  *
  * Layout: the residual stream is kept as a 2-D [N = B·T, d] tensor so every projection is one big
- * matmul; heads use a 4-D [B, H, T, Dh] layout (one 4-D transpose in, one out, per block) — no
- * 5-D transposes and no `pow` (perf.md §3).
+ * matmul; heads use a [H·B, T, Dh] layout (one 4-D transpose in, one out, per block) — no 5-D
+ * transposes and no `pow` (perf.md §3).
  *
  * Hooks: every block exposes six sites (TransformerLens names in brackets):
  *   resid_pre  [hook_resid_pre]   input of the block
@@ -208,13 +208,19 @@ export class Gpt {
     // --- attention
     const h_ND = layerNorm(x_ND, this.p(pre + 'ln1.w') as tf.Tensor1D, b('ln1.b'), c.lnEps);
     const qkv_N3D = linear(h_ND, w('attn.w_qkv'), b('attn.b_qkv'));
-    const qkv_B3HTDh = qkv_N3D.reshape([B, T, 3 * H, Dh]).transpose([0, 2, 1, 3]);
-    const [q_BHTDh, k_BHTDh, v_BHTDh] = tf.split(qkv_B3HTDh, 3, 1) as tf.Tensor4D[];
+    // [B, T, 3H, Dh] → [3H, B, T, Dh]: q, k and v are then three contiguous blocks (slicing the
+    // leading axis is a plain copy), and (head, batch) pairs form one batch axis for the matmuls.
+    const qkv_3XTDh = qkv_N3D.reshape([B, T, 3 * H, Dh]).transpose([2, 0, 1, 3]).reshape([3, H * B, T, Dh]);
+    const part = (i: number) => qkv_3XTDh.slice([i, 0, 0, 0], [1, H * B, T, Dh]).reshape([H * B, T, Dh]) as tf.Tensor3D;
+    const q_XTDh = part(0);
+    const k_XTDh = part(1);
+    const v_XTDh = part(2);
     // scale q rather than the T×T scores: cheaper whenever T > Dh (chess: 1023 vs 64)
-    const scores_BHTT = tf.matMul(tf.mul(q_BHTDh, 1 / Math.sqrt(Dh)), k_BHTDh, false, true);
-    const probs_BHTT = tf.softmax(tf.add(scores_BHTT, this.mask(T)));
-    const y_BHTDh = tf.matMul(probs_BHTT, v_BHTDh);
-    const y_ND = y_BHTDh.transpose([0, 2, 1, 3]).reshape([B * T, d]) as tf.Tensor2D;
+    const scores_XTT = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XTDh, false, true);
+    const probs_XTT = tf.softmax(tf.add(scores_XTT, this.mask(T)));
+    const y_XTDh = tf.matMul(probs_XTT, v_XTDh);
+    // [H, B, T, Dh] → [B, T, H, Dh] = [N, d] with head h in columns h·Dh..(h+1)·Dh
+    const y_ND = y_XTDh.reshape([H, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B * T, d]) as tf.Tensor2D;
     const attnOut_ND = at(linear(y_ND, w('attn.w_o'), b('attn.b_o')), layer, 'attn_out');
     const mid_ND = at(tf.add(x_ND, attnOut_ND), layer, 'resid_mid');
 

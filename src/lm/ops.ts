@@ -4,6 +4,7 @@
  * (N = batch·time), the layout the matmul kernels are fastest on.
  */
 import { tf } from '../compute/backend.js';
+import { gelu as geluTanhKernel, layerNorm as layerNormKernel } from '../compute/kernels/ops.js';
 import type { Activation } from './config.js';
 
 /** x @ w (+ b), with the bias fused into the matmul kernel. */
@@ -11,31 +12,21 @@ export function linear(x_NI: tf.Tensor2D, w_IO: tf.Tensor2D, b_O?: tf.Tensor1D):
   return (b_O ? tf.fused.matMul({ a: x_NI, b: w_IO, bias: b_O }) : tf.matMul(x_NI, w_IO)) as tf.Tensor2D;
 }
 
-/** LayerNorm over the last axis (biased variance, as torch). */
+/**
+ * LayerNorm over the last axis (biased variance, as torch). A single native kernel on
+ * wasm+native, composed tfjs ops elsewhere (src/compute/kernels/ops.ts).
+ */
 export function layerNorm(x_ND: tf.Tensor2D, w_D: tf.Tensor1D, b_D: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const mean_N1 = tf.mean(x_ND, -1, true);
-    const xc_ND = tf.sub(x_ND, mean_N1);
-    const var_N1 = tf.mean(tf.square(xc_ND), -1, true);
-    const scaled_ND = tf.mul(xc_ND, tf.mul(tf.rsqrt(tf.add(var_N1, eps)), w_D));
-    return (b_D ? tf.add(scaled_ND, b_D) : scaled_ND) as tf.Tensor2D;
-  });
+  return layerNormKernel(x_ND, w_D, b_D, eps);
 }
 
-// gelu_new(x) = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(2√(2/π)·x·(1 + 0.044715x²)),
-// since 0.5(1 + tanh z) = σ(2z). Written this way it needs no `pow` and 6 elementwise passes.
-const GELU_NEW_K1 = 2 * Math.sqrt(2 / Math.PI);
-const GELU_NEW_K2 = GELU_NEW_K1 * 0.044715;
-
+/**
+ * `gelu_new` (tanh approximation) runs as one native kernel on wasm+native; the exact erf GELU is
+ * composed (wasm has an Erf kernel): 0.5·x·(1 + erf(x/√2)).
+ */
 export function gelu(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
-  return tf.tidy(() => {
-    if (kind === 'gelu_new') {
-      const z = tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_NEW_K2), GELU_NEW_K1));
-      return tf.mul(x, tf.sigmoid(z));
-    }
-    // exact: 0.5·x·(1 + erf(x/√2))
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-  });
+  if (kind === 'gelu_new') return geluTanhKernel(x);
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
 }
 
 /**
