@@ -14,6 +14,7 @@ import { makeSquare } from 'chessops/util';
 import { UserInputError } from '../../errors.js';
 import { coverageDenominator, labelMany, type BspCell, type BspFamily } from '../types.js';
 import { ChessPosition, opposite, pieceAttacks } from './position.js';
+import { analyzeTranscript } from './transcript.js';
 
 type Group = BspFamily<ChessPosition>['group'];
 
@@ -332,4 +333,43 @@ export interface FamilyLabels {
  */
 export function labelChessPositions(positions: readonly ChessPosition[], families: readonly BspFamily<ChessPosition>[] = chessBspFamilies): FamilyLabels[] {
   return families.map((family) => ({ family, labels: labelMany(family, positions) }));
+}
+
+export interface DotLabels {
+  /** Number of labelled positions = games × dots. */
+  positions: number;
+  /** For each position, the game it came from and the character index of its dot. */
+  gameIndex: Uint32Array;
+  charIndex: Uint16Array;
+  labels: FamilyLabels[];
+}
+
+/**
+ * The evaluation's labelling in one call (games.md §2.3–2.5): cut each transcript to `maxChars`
+ * (256), replay it, take the boards at its first `maxDots` (20) dots, and label them with
+ * `families`. Positions are in game order, dots in string order.
+ */
+export function labelChessDots(
+  transcripts: readonly string[],
+  opts: { families?: readonly BspFamily<ChessPosition>[]; maxChars?: number; maxDots?: number } = {},
+): DotLabels {
+  const maxChars = opts.maxChars ?? 256;
+  const maxDots = opts.maxDots ?? 20;
+  const positions: ChessPosition[] = [];
+  const gameIndex: number[] = [];
+  const charIndex: number[] = [];
+  transcripts.forEach((full, g) => {
+    const a = analyzeTranscript(full.slice(0, maxChars), { maxDots, where: `transcript ${g}` });
+    for (const j of a.dotIndices) {
+      positions.push(a.states[a.charState[j]]);
+      gameIndex.push(g);
+      charIndex.push(j);
+    }
+  });
+  return {
+    positions: positions.length,
+    gameIndex: Uint32Array.from(gameIndex),
+    charIndex: Uint16Array.from(charIndex),
+    labels: labelChessPositions(positions, opts.families ?? chessBspFamilies),
+  };
 }

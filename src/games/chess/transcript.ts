@@ -209,3 +209,11 @@ export function parseTranscript(text: string, opts: { where?: string; allowTrunc
   }
   return { sans, moves, truncatedEnd, canonical: formatTranscript(sans) };
 }
+
+/**
+ * Whether a game can enter the paper's BSP evaluation (games.md §2.3, §3): at least 256 characters
+ * and at least 20 dots within the first 256.
+ */
+export function isEvaluableChessGame(text: string, length = CHESS_EVAL_LENGTH, dots = CHESS_DOTS_PER_GAME): boolean {
+  return text.length >= length && findDotIndices(text.slice(0, length), dots).length >= dots;
+}

@@ -251,3 +251,25 @@ describe('vectorised labelling', () => {
     }
   });
 });
+
+describe('labelChessDots (the evaluation labelling)', () => {
+  it('takes 20 dots of each 256-char game, White to move, in game order', async () => {
+    const { randomChessGamesSync, isEvaluableChessGame, labelChessDots, dotPositions } = await import('../../../src/games/chess/index.js');
+    const games = [...randomChessGamesSync({ seed: 9, count: 3, minChars: 400 })].map((g) => g.transcript);
+    expect(games.every((t) => isEvaluableChessGame(t))).toBe(true);
+    expect(isEvaluableChessGame(';1.e4 e5')).toBe(false);
+    const r = labelChessDots(games, { families: [chessFamily('legal_moves'), chessFamily('check')] });
+    expect(r.positions).toBe(60);
+    expect(Array.from(r.gameIndex.slice(18, 22))).toEqual([0, 0, 1, 1]);
+    expect(r.charIndex[0]).toBe(2);
+    for (let i = 0; i < 60; i++) expect(games[r.gameIndex[i]][r.charIndex[i]]).toBe('.');
+    // Same labels as labelling the dot positions one by one.
+    const first = dotPositions(games[0].slice(0, 256));
+    const lm = chessFamily('legal_moves');
+    const one = new Uint8Array(64);
+    lm.label(first[5], one, 0);
+    expect(r.labels[0].labels.subarray(5 * 64, 6 * 64)).toEqual(one);
+    // At dots White is to move, so legal_moves is never empty before the game ends.
+    expect(r.labels[0].labels.subarray(0, 64).reduce((a, b) => a + b, 0)).toBe(16);
+  });
+});
