@@ -1,0 +1,387 @@
+/**
+ * Writers for `saeboard eval` (migrations 0001 + 0005): the BSP catalogue rows an evaluation
+ * refers to, the registration of an evaluated SAE checkpoint, and one evaluation's results —
+ * sae_evaluations, features, feature_alignments, metric_results, feature_examples and the
+ * checkpoint's feature_activations partition — all through COPY inside the caller's transaction.
+ * Payloads are columnar typed arrays (millions of rows, no per-row objects).
+ */
+import type pg from 'pg';
+import { ConflictError } from '../../errors.js';
+import { copyBinary } from '../copy-binary.js';
+import type { Queryable } from '../pool.js';
+
+// ---------------------------------------------------------------------------------------------
+// BSP catalogue
+
+export interface CatalogueFamily {
+  name: string;
+  shortName: string;
+  group: 'board_state' | 'strategy' | 'other';
+  rows: number;
+  cols: number;
+  classes: number;
+  cells: number;
+  maskIndex: number | null;
+  coverageDenominator: number;
+  reported?: boolean;
+  /** One entry per cell, in cell order (BspFamily.describe()). */
+  describe(): { cell: number; row: number; col: number; classIndex: number; square: string | null; className: string; name: string; masked: boolean }[];
+}
+
+/**
+ * Make sure the families and their cells are in bsp_families / board_properties (insert what is
+ * missing, never change existing rows) and return the board_properties id of every cell:
+ * family code name → ids[cell].
+ */
+export async function ensureBoardProperties(db: Queryable, game: string, families: readonly CatalogueFamily[]): Promise<Map<string, Int32Array>> {
+  for (const f of families) {
+    await db.query(
+      `INSERT INTO bsp_families (game, family, short_name, family_group, rows, cols, classes, cells, mask_index, coverage_denominator, reported)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+      [game, f.name, f.shortName, f.group, f.rows, f.cols, f.classes, f.cells, f.maskIndex, f.coverageDenominator, f.reported ?? f.group !== 'other'],
+    );
+    const cells = f.describe();
+    await db.query(
+      `INSERT INTO board_properties (game, family, short_name, family_group, cell_index, row_index, col_index, class_index, square, class_name, name, masked)
+       SELECT $1, $2, $3, $4, c, r, k, cl, sq, cn, n, m
+       FROM unnest($5::int[], $6::smallint[], $7::smallint[], $8::smallint[], $9::text[], $10::text[], $11::text[], $12::bool[]) AS u(c, r, k, cl, sq, cn, n, m)
+       ON CONFLICT (game, family, cell_index) DO NOTHING`,
+      [
+        game,
+        f.name,
+        f.shortName,
+        f.group,
+        cells.map((c) => c.cell),
+        cells.map((c) => c.row),
+        cells.map((c) => c.col),
+        cells.map((c) => c.classIndex),
+        cells.map((c) => c.square),
+        cells.map((c) => c.className),
+        cells.map((c) => c.name),
+        cells.map((c) => c.masked),
+      ],
+    );
+  }
+  const { rows } = await db.query<{ family: string; cell_index: number; id: number }>(
+    'SELECT family, cell_index, id FROM board_properties WHERE game = $1 AND family = ANY($2)',
+    [game, families.map((f) => f.name)],
+  );
+  const out = new Map<string, Int32Array>(families.map((f) => [f.name, new Int32Array(f.cells).fill(-1)]));
+  for (const r of rows) {
+    const ids = out.get(r.family);
+    if (ids && r.cell_index < ids.length) ids[r.cell_index] = r.id;
+  }
+  for (const f of families) {
+    if (out.get(f.name)!.includes(-1)) throw new ConflictError(`board_properties for ${game}/${f.name} are incomplete (catalogue out of date?)`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration of the evaluated checkpoint
+
+export interface SaeCheckpointIdentity {
+  game: string;
+  lm: {
+    name: string;
+    config: Record<string, unknown>;
+    configHash: string;
+    origin: 'trained' | 'imported' | 'random-init';
+    path: string;
+    step: number;
+  };
+  sae: {
+    name: string;
+    layer: number;
+    site: string;
+    trainer: string;
+    dictionary: string;
+    dIn: number;
+    dSae: number;
+    hyperparameters: Record<string, unknown>;
+    configHash: string;
+    path: string;
+    step: number;
+    codeVersion: string;
+  };
+}
+
+/**
+ * The sae_checkpoints id of an SAE directory: the row registered for that path if there is one
+ * (e.g. by the training pipeline), else a new chain lm_models → lm_checkpoints → saes →
+ * sae_checkpoints, reusing every row that already exists.
+ */
+export async function ensureSaeCheckpoint(db: Queryable, id: SaeCheckpointIdentity): Promise<number> {
+  const existing = await db.query<{ id: number }>('SELECT id FROM sae_checkpoints WHERE path = $1 ORDER BY id LIMIT 1', [id.sae.path]);
+  if (existing.rows.length) return existing.rows[0].id;
+
+  const { lm, sae } = id;
+  let lmName = lm.name;
+  let lmModelId: number | null = null;
+  const byName = await db.query<{ id: number; config_hash: string }>('SELECT id, config_hash FROM lm_models WHERE name = $1', [lmName]);
+  if (byName.rows.length && byName.rows[0].config_hash === lm.configHash) lmModelId = byName.rows[0].id;
+  else if (byName.rows.length) lmName = `${lm.name}@${lm.configHash.slice(0, 8)}`;
+  if (lmModelId === null) {
+    const ins = await db.query<{ id: number }>(
+      `INSERT INTO lm_models (name, game, config, config_hash, origin) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+      [lmName, id.game, lm.config, lm.configHash, lm.origin],
+    );
+    lmModelId = ins.rows[0].id;
+  }
+  const lmCkpt = await db.query<{ id: number }>(
+    `INSERT INTO lm_checkpoints (lm_model_id, step, path, code_version) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (lm_model_id, step) DO UPDATE SET path = lm_checkpoints.path RETURNING id`,
+    [lmModelId, lm.step, lm.path, sae.codeVersion],
+  );
+  const saeRow = await db.query<{ id: number }>(
+    `INSERT INTO saes (name, lm_checkpoint_id, layer, site, trainer, dictionary, d_in, d_sae, hyperparameters, config_hash, path, status, code_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'imported', $12)
+     ON CONFLICT (lm_checkpoint_id, layer, site, config_hash) DO UPDATE SET name = saes.name RETURNING id`,
+    [sae.name, lmCkpt.rows[0].id, sae.layer, sae.site, sae.trainer, sae.dictionary, sae.dIn, sae.dSae, sae.hyperparameters, sae.configHash, sae.path, sae.codeVersion],
+  );
+  const ck = await db.query<{ id: number }>(
+    `INSERT INTO sae_checkpoints (sae_id, step, path) VALUES ($1, $2, $3)
+     ON CONFLICT (sae_id, step) DO UPDATE SET path = sae_checkpoints.path RETURNING id`,
+    [saeRow.rows[0].id, sae.step, sae.path],
+  );
+  return ck.rows[0].id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One evaluation
+
+export interface EvaluationWrite {
+  saeCheckpointId: number;
+  datasetId: number | null;
+  datasetPath: string;
+  evalConfig: Record<string, unknown>;
+  evalConfigHash: string;
+  codeVersion: string;
+  aliveFeatures: number;
+  trainPositions: number;
+  testPositions: number;
+  summary: Record<string, unknown>;
+  timings: Record<string, number>;
+  /** One row per feature index 0..count-1. bestBspId −1 = none. */
+  features: {
+    count: number;
+    alive: Uint8Array;
+    maxActivation: Float32Array;
+    density: Float32Array;
+    bestBspId: Int32Array;
+    bestF1: ArrayLike<number>;
+    bestThreshold: ArrayLike<number>;
+    histogram: (feature: number) => ArrayLike<number>;
+  };
+  alignments: {
+    count: number;
+    feature: Int32Array;
+    bspId: Int32Array;
+    thresholdIndex: Uint8Array;
+    tp: Int32Array;
+    fp: Int32Array;
+    fn: Int32Array;
+    precision: Float32Array;
+    recall: Float32Array;
+    f1: Float32Array;
+  };
+  metrics: { metric: string; family: string; value: number; details: Record<string, unknown> }[];
+  examples: {
+    count: number;
+    feature: Int32Array;
+    rank: Int16Array;
+    split: (i: number) => 'train' | 'test';
+    gameIndex: Int32Array;
+    positionIndex: Int32Array;
+    activation: Float32Array;
+    board: (i: number) => string;
+  };
+  /** Non-zero activations in position order; null = do not store them. */
+  activations: { count: number; positionKey: Int32Array; feature: Int32Array; value: Float32Array } | null;
+}
+
+export interface EvaluationWriteResult {
+  evaluationId: number;
+  rows: { features: number; alignments: number; metrics: number; examples: number; activations: number };
+  timingsMs: Record<string, number>;
+}
+
+export const THRESHOLD_OF_INDEX = (t: number): number => t / 10;
+
+/** Name of a checkpoint's feature_activations partition. */
+export function activationPartition(saeCheckpointId: number): string {
+  return `feature_activations_${saeCheckpointId}`;
+}
+
+/** Remove everything an earlier evaluation of this checkpoint stored (per-checkpoint tables) and its run row for this config. */
+async function clearPrevious(client: pg.ClientBase, w: EvaluationWrite): Promise<void> {
+  const id = w.saeCheckpointId;
+  await client.query('DELETE FROM feature_alignments WHERE sae_checkpoint_id = $1', [id]);
+  await client.query('DELETE FROM feature_examples WHERE sae_checkpoint_id = $1', [id]);
+  await client.query('DELETE FROM features WHERE sae_checkpoint_id = $1', [id]);
+  await client.query('DELETE FROM metric_results WHERE sae_checkpoint_id = $1 AND eval_config_hash = $2', [id, w.evalConfigHash]);
+  await client.query('DELETE FROM sae_evaluations WHERE sae_checkpoint_id = $1 AND eval_config_hash = $2', [id, w.evalConfigHash]);
+  await client.query(`DROP TABLE IF EXISTS ${activationPartition(id)}`);
+}
+
+/**
+ * Write one evaluation with `client` (inside the caller's transaction: on any error, nothing of it
+ * remains). Per-checkpoint data (features, alignments, examples, activations) is replaced; metric
+ * rows and the run row are replaced for the same eval-config hash and kept for other configs.
+ */
+export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite): Promise<EvaluationWriteResult> {
+  const timingsMs: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timingsMs[name] = Math.round(performance.now() - t0);
+    }
+  };
+  const id = w.saeCheckpointId;
+  await timed('clear', () => clearPrevious(client, w));
+
+  const run = await client.query<{ id: number }>(
+    `INSERT INTO sae_evaluations (sae_checkpoint_id, dataset_id, dataset_path, eval_config, eval_config_hash, code_version,
+       alive_features, train_positions, test_positions, summary, timings)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    [id, w.datasetId, w.datasetPath, w.evalConfig, w.evalConfigHash, w.codeVersion, w.aliveFeatures, w.trainPositions, w.testPositions, w.summary, w.timings],
+  );
+
+  const f = w.features;
+  await timed('features', () =>
+    copyBinary(
+      client,
+      'features',
+      [
+        { name: 'sae_checkpoint_id', type: 'int8', values: id },
+        { name: 'feature_index', type: 'int4', values: (i) => i },
+        { name: 'alive', type: 'bool', values: (i) => f.alive[i] === 1 },
+        { name: 'max_activation', type: 'float4', values: f.maxActivation },
+        { name: 'density', type: 'float4', values: f.density },
+        { name: 'best_bsp_id', type: 'int4', values: (i) => (f.bestBspId[i] >= 0 ? f.bestBspId[i] : null) },
+        { name: 'best_f1', type: 'float4', values: (i) => (f.bestBspId[i] >= 0 ? f.bestF1[i] : null) },
+        { name: 'best_threshold', type: 'float4', values: (i) => (f.bestBspId[i] >= 0 ? f.bestThreshold[i] : null) },
+        { name: 'histogram', type: 'float4[]', values: (i) => f.histogram(i) },
+      ],
+      f.count,
+    ),
+  );
+
+  const a = w.alignments;
+  await timed('alignments', () =>
+    copyBinary(
+      client,
+      'feature_alignments',
+      [
+        { name: 'sae_checkpoint_id', type: 'int8', values: id },
+        { name: 'feature_index', type: 'int4', values: a.feature },
+        { name: 'bsp_id', type: 'int4', values: a.bspId },
+        { name: 'threshold_index', type: 'int2', values: a.thresholdIndex },
+        { name: 'threshold', type: 'float4', values: (i) => THRESHOLD_OF_INDEX(a.thresholdIndex[i]) },
+        { name: 'tp', type: 'int4', values: a.tp },
+        { name: 'fp', type: 'int4', values: a.fp },
+        { name: 'fn', type: 'int4', values: a.fn },
+        { name: 'precision', type: 'float4', values: a.precision },
+        { name: 'recall', type: 'float4', values: a.recall },
+        { name: 'f1', type: 'float4', values: a.f1 },
+      ],
+      a.count,
+    ),
+  );
+
+  await timed('metrics', async () => {
+    if (!w.metrics.length) return;
+    await client.query(
+      `INSERT INTO metric_results (sae_checkpoint_id, metric, family, value, details, eval_config, eval_config_hash, code_version)
+       SELECT $1, m, fam, v, d, $5, $6, $7 FROM unnest($2::text[], $3::text[], $4::float8[], $8::jsonb[]) AS u(m, fam, v, d)`,
+      [
+        id,
+        w.metrics.map((m) => m.metric),
+        w.metrics.map((m) => m.family),
+        w.metrics.map((m) => m.value),
+        w.evalConfig,
+        w.evalConfigHash,
+        w.codeVersion,
+        w.metrics.map((m) => JSON.stringify(m.details)),
+      ],
+    );
+  });
+
+  const e = w.examples;
+  await timed('examples', () =>
+    copyBinary(
+      client,
+      'feature_examples',
+      [
+        { name: 'sae_checkpoint_id', type: 'int8', values: id },
+        { name: 'feature_index', type: 'int4', values: e.feature },
+        { name: 'rank', type: 'int2', values: e.rank },
+        { name: 'split', type: 'text', values: e.split },
+        { name: 'game_index', type: 'int4', values: e.gameIndex },
+        { name: 'position_index', type: 'int2', values: e.positionIndex },
+        { name: 'activation', type: 'float4', values: e.activation },
+        { name: 'board', type: 'text', values: e.board },
+      ],
+      e.count,
+    ),
+  );
+
+  let activationRows = 0;
+  if (w.activations) {
+    const act = w.activations;
+    activationRows = act.count;
+    await timed('activations', () => writeActivationPartition(client, id, act));
+  }
+  return {
+    evaluationId: run.rows[0].id,
+    rows: { features: f.count, alignments: a.count, metrics: w.metrics.length, examples: e.count, activations: activationRows },
+    timingsMs,
+  };
+}
+
+/**
+ * Create the checkpoint's partition, binary-COPY the rows into it (rows arrive in position order)
+ * and index it afterwards (bulk index builds beat per-row maintenance): btree on
+ * (feature_index, value DESC) for "where does feature f fire, strongest first", BRIN on
+ * position_key for "what fires at position p" (the heap is in position order, so BRIN ranges are
+ * tight and the index is a few KB).
+ */
+export async function writeActivationPartition(
+  client: pg.ClientBase,
+  saeCheckpointId: number,
+  act: { count: number; positionKey: Int32Array; feature: Int32Array; value: Float32Array },
+): Promise<void> {
+  const part = activationPartition(saeCheckpointId);
+  await client.query(`DROP TABLE IF EXISTS ${part}`);
+  await client.query(`CREATE TABLE ${part} PARTITION OF feature_activations FOR VALUES IN (${Number(saeCheckpointId)})`);
+  await copyBinary(
+    client,
+    part,
+    [
+      { name: 'sae_checkpoint_id', type: 'int4', values: saeCheckpointId },
+      { name: 'position_key', type: 'int4', values: act.positionKey },
+      { name: 'feature_index', type: 'int4', values: act.feature },
+      { name: 'value', type: 'float4', values: act.value },
+    ],
+    act.count,
+  );
+  await client.query(`CREATE INDEX ${part}_feature_idx ON ${part} (feature_index, value DESC)`);
+  await client.query(`CREATE INDEX ${part}_position_idx ON ${part} USING brin (position_key) WITH (pages_per_range = 16)`);
+}
+
+/** Delete a checkpoint's stored activations: dropping its partition is instant whatever its size. */
+export async function dropFeatureActivations(db: Queryable, saeCheckpointId: number): Promise<void> {
+  await db.query(`DROP TABLE IF EXISTS ${activationPartition(saeCheckpointId)}`);
+}
+
+/** Bytes on disk of a checkpoint's partition: heap and indexes. */
+export async function activationPartitionSize(db: Queryable, saeCheckpointId: number): Promise<{ rows: number; heapBytes: number; indexBytes: number }> {
+  const part = activationPartition(saeCheckpointId);
+  const { rows } = await db.query<{ rows: number; heap: number; idx: number }>(
+    `SELECT (SELECT count(*) FROM ${part})::bigint AS rows, pg_table_size('${part}')::bigint AS heap, pg_indexes_size('${part}')::bigint AS idx`,
+  );
+  return { rows: rows[0].rows, heapBytes: rows[0].heap, indexBytes: rows[0].idx };
+}
