@@ -1,0 +1,6 @@
+/** Game datasets: one directory format for both games (docs/datasets.md). */
+export * from './adapters.js';
+export * from './format.js';
+export * from './reader.js';
+export * from './sources.js';
+export * from './writer.js';
