@@ -6,7 +6,7 @@
  *  - random legal-game generation.
  * There is no in-run peer: python-chess (the paper's library) is not installable on these machines.
  *
- *   npm run bench -- chess [--positions 100000] [--pgn-games 4000]
+ *   npm run bench -- chess [--positions 100000] [--pgn-games 4000] [--stockfish-games 6]
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import {
   importPgn,
   labelChessPositions,
   randomChessGamesSync,
+  stockfishChessGames,
   type ChessPosition,
 } from '../src/games/chess/index.js';
 import type { BspFamily } from '../src/games/types.js';
@@ -145,5 +146,15 @@ export default async function chess(h: Bench): Promise<void> {
     }
     const s = (performance.now() - s0) / 1000;
     h.record('random_games', { games: count, plies, seconds: +s.toFixed(3), pliesPerS: Math.round(plies / s) });
+  }
+
+  // 5. Stockfish self-play (child process, UCI round trip per move), depth 3, MultiPV 5.
+  {
+    const count = Number(h.option('stockfish-games', '6'));
+    const s0 = performance.now();
+    let plies = 0;
+    for await (const g of stockfishChessGames({ count, seed: 4, depth: 3 })) plies += g.plies;
+    const s = (performance.now() - s0) / 1000;
+    h.record('stockfish_games_depth3', { games: count, plies, seconds: +s.toFixed(3), pliesPerS: Math.round(plies / s) });
   }
 }

@@ -245,7 +245,7 @@ export const boardStateFamily = makeFamily({
 /** G_strategy (bsp.md §2.2): the 14 concepts in the order of the paper's Tables 4 and 5. */
 export const strategyFamilies: readonly BspFamily<ChessPosition>[] = [
   binary('board_to_check_state', 'check', 'strategy', 'mover is in check', (p) => p.pos.isCheck()),
-  binary('board_to_can_check_next', 'can_check', 'strategy', 'mover can give check', (p) => p.checkScan().givesCheck),
+  binary('board_to_can_check_next', 'can_check', 'strategy', 'mover can give check', (p) => p.canGiveCheck()),
   binary('board_to_can_capture_queen', 'can_capture_queen', 'strategy', "mover can capture the opponent's queen", canCaptureQueen),
   binary('board_to_has_queen', 'queen', 'strategy', 'mover has a queen', (p) => countOf(p, p.pos.turn, 'queen') >= 1),
   binary('board_to_has_bishop_pair', 'bishop_pair', 'strategy', 'mover has two or more bishops', (p) => countOf(p, p.pos.turn, 'bishop') >= 2),
@@ -305,7 +305,7 @@ export const otherFamilies: readonly BspFamily<ChessPosition>[] = [
   binary('board_to_can_claim_draw', 'can_claim_draw', 'other', 'mover can claim a draw (fifty moves or threefold repetition)', (p) => p.canClaimDraw()),
   // The code mirrors the board (colours and turn) and then looks for a mate in 1 of the side to
   // move: that is the mover's own mate in 1, whatever its docstring says (bsp.md §2.3).
-  binary('board_to_has_mate_threat', 'mate_threat', 'other', 'mover has a mate in one', (p) => p.checkScan().mateInOne),
+  binary('board_to_has_mate_threat', 'mate_threat', 'other', 'mover has a mate in one', (p) => p.hasMateInOne()),
   binary('board_to_has_connected_rooks', 'connected_rooks', 'other', 'mover has connected rooks', connectedRooks),
 ];
 

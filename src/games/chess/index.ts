@@ -19,7 +19,7 @@ export {
   type ChessTranscriptAnalysis,
   type ParsedTranscript,
 } from './transcript.js';
-export { ChessPosition, type LegalMoves } from './position.js';
+export { ChessPosition, givesCheck, type LegalMoves } from './position.js';
 export { parseSanCompat } from './san.js';
 export {
   boardStateFamily as chessBoardStateFamily,

@@ -17,7 +17,7 @@ import { attacks, between, bishopAttacks, kingAttacks, knightAttacks, pawnAttack
 import { parseFen, makeFen } from 'chessops/fen';
 import { SquareSet } from 'chessops/squareSet';
 import type { Color, NormalMove, Role, Square } from 'chessops/types';
-import { kingCastlesTo } from 'chessops/util';
+import { kingCastlesTo, rookCastlesTo } from 'chessops/util';
 import { UserInputError } from '../../errors.js';
 
 export const PROMOTION_ROLES: readonly Role[] = ['queen', 'rook', 'bishop', 'knight'];
@@ -40,7 +40,8 @@ class GameHistory {
 export class ChessPosition {
   private _legal?: LegalMoves;
   private _pseudoDestinations?: SquareSet;
-  private _checkScan?: { givesCheck: boolean; mateInOne: boolean };
+  private _givesCheck?: boolean;
+  private _mateInOne?: boolean;
   private _attackedByBlack?: SquareSet;
   private _pinnedWhite?: SquareSet;
   private _pinnedBlack?: SquareSet;
@@ -163,25 +164,39 @@ export class ChessPosition {
     return (this._pinnedBlack ??= pinnedPieces(this.pos, 'black'));
   }
 
-  /** One pass over the legal moves: does some move give check / checkmate? */
-  checkScan(): { givesCheck: boolean; mateInOne: boolean } {
-    if (!this._checkScan) {
-      let givesCheck = false;
-      let mateInOne = false;
+  /** Some legal move gives check (python-chess `board_to_can_check_next`; stops at the first). */
+  canGiveCheck(): boolean {
+    if (this._givesCheck === undefined) {
+      let found = false;
       for (const move of this.legalMoves().moves) {
-        const after = this.pos.clone();
-        after.play(move);
-        if (after.isCheck()) {
-          givesCheck = true;
+        if (givesCheck(this.pos, move)) {
+          found = true;
+          break;
+        }
+      }
+      this._givesCheck = found;
+    }
+    return this._givesCheck;
+  }
+
+  /** Some legal move mates (the mover's mate in one; `board_to_has_mate_threat`, see bsp.ts). */
+  hasMateInOne(): boolean {
+    if (this._mateInOne === undefined) {
+      let found = false;
+      if (this._givesCheck !== false) {
+        for (const move of this.legalMoves().moves) {
+          if (!givesCheck(this.pos, move)) continue;
+          const after = this.pos.clone();
+          after.play(move);
           if (after.isCheckmate()) {
-            mateInOne = true;
+            found = true;
             break;
           }
         }
       }
-      this._checkScan = { givesCheck, mateInOne };
+      this._mateInOne = found;
     }
-    return this._checkScan;
+    return this._mateInOne;
   }
 
   /** python-chess `_transposition_key()`: pieces, turn, castling rights, legal ep square. */
@@ -220,6 +235,10 @@ export class ChessPosition {
     }
     const own = this.repetitionKey();
     if ((counts.get(own) ?? 0) + 1 >= 3) return true;
+    // A next position can only reach a count of 2 through a key already seen twice.
+    let twice = false;
+    for (const n of counts.values()) if (n >= 2) twice = true;
+    if (!twice) return false;
     for (const move of this.legalMoves().moves) {
       const after = this.pos.clone();
       after.play(move);
@@ -277,6 +296,50 @@ function pyDestinations(pos: Position, from: Square, dests: SquareSet): SquareSe
   let out = dests.diff(ownTargets);
   for (const rook of ownTargets) out = out.with(kingCastlesTo(pos.turn, rook > from ? 'h' : 'a'));
   return out;
+}
+
+/**
+ * Whether a legal chessops move leaves the opponent in check, from bitboards alone (no clone):
+ * the enemy king is attacked after the move by the moved piece (promoted, or the castling rook) or
+ * by a slider the move uncovers, including through an en-passant-captured pawn's square. Tested
+ * against clone-and-play on random positions.
+ */
+export function givesCheck(pos: Position, move: NormalMove): boolean {
+  const board = pos.board;
+  const us = pos.turn;
+  const them = opposite(us);
+  const king = board.kingOf(them);
+  if (king === undefined) return false;
+  const from = move.from;
+  let to = move.to;
+  let role = board.getRole(from)!;
+  let occ = board.occupied.without(from);
+  let rooks = board.rook.intersect(board[us]);
+  if (role === 'king' && board[us].has(to)) {
+    // Castling (chessops: king takes own rook): the king cannot check, the rook on d/f can.
+    const side = to > from ? 'h' : 'a';
+    const rookTo = rookCastlesTo(us, side);
+    occ = occ.without(to).with(kingCastlesTo(us, side)).with(rookTo);
+    rooks = rooks.without(to).with(rookTo);
+    to = rookTo;
+    role = 'rook';
+  } else {
+    if (role === 'pawn' && to === pos.epSquare) occ = occ.without(to + (us === 'white' ? -8 : 8));
+    occ = occ.with(to);
+    if (move.promotion) role = move.promotion;
+    rooks = rooks.without(from);
+  }
+  const moved = SquareSet.fromSquare(to);
+  const mine = board[us];
+  const queens = board.queen.intersect(mine).without(from).union(role === 'queen' ? moved : SquareSet.empty());
+  const bishops = board.bishop.intersect(mine).without(from).union(role === 'bishop' ? moved : SquareSet.empty());
+  const knights = board.knight.intersect(mine).without(from).union(role === 'knight' ? moved : SquareSet.empty());
+  const pawns = board.pawn.intersect(mine).without(from).union(role === 'pawn' ? moved : SquareSet.empty());
+  if (role === 'rook') rooks = rooks.with(to);
+  return rookAttacks(king, occ).intersects(rooks.union(queens))
+    || bishopAttacks(king, occ).intersects(bishops.union(queens))
+    || knightAttacks(king).intersects(knights)
+    || pawnAttacks(them, king).intersects(pawns);
 }
 
 function attackedBy(pos: Position, color: Color): SquareSet {

@@ -273,3 +273,35 @@ describe('labelChessDots (the evaluation labelling)', () => {
     expect(r.labels[0].labels.subarray(0, 64).reduce((a, b) => a + b, 0)).toBe(16);
   });
 });
+
+describe('givesCheck (bitboard shortcut used by can_check and mate_threat)', () => {
+  it('agrees with clone-and-play on every legal move of many random positions', async () => {
+    const { givesCheck, randomChessGamesSync } = await import('../../../src/games/chess/index.js');
+    let moves = 0;
+    let checks = 0;
+    for (const g of randomChessGamesSync({ seed: 11, count: 40 })) {
+      for (const p of replayTranscript(g.transcript).states) {
+        for (const m of p.legalMoves().moves) {
+          const after = p.pos.clone();
+          after.play(m);
+          const expected = after.isCheck();
+          expect(givesCheck(p.pos, m)).toBe(expected);
+          moves++;
+          if (expected) checks++;
+        }
+      }
+    }
+    expect(moves).toBeGreaterThan(100_000);
+    expect(checks).toBeGreaterThan(1000);
+  });
+
+  it('handles discovered, castling, en-passant and promotion checks', async () => {
+    const { givesCheck } = await import('../../../src/games/chess/index.js');
+    const move = (from: string, to: string, promotion?: 'queen' | 'knight') => ({ from: sq(from), to: sq(to), promotion });
+    expect(givesCheck(fen('5k2/8/8/8/8/8/8/4K2R w K - 0 1').pos, move('e1', 'h1'))).toBe(true); // O-O, rook to f1
+    expect(givesCheck(fen('4k3/8/8/8/8/8/4N3/4R1K1 w - - 0 1').pos, move('e2', 'c3'))).toBe(true); // discovered
+    expect(givesCheck(fen('8/8/8/k2pP2R/8/8/8/6K1 w - d6 0 2').pos, move('e5', 'd6'))).toBe(true); // ep uncovers the rank
+    expect(givesCheck(fen('8/4k1P1/8/8/8/8/8/K7 w - - 0 1').pos, move('g7', 'g8', 'knight'))).toBe(true);
+    expect(givesCheck(fen('8/4k1P1/8/8/8/8/8/K7 w - - 0 1').pos, move('g7', 'g8', 'queen'))).toBe(false);
+  });
+});
