@@ -160,12 +160,25 @@ export function familyEntry(f: {
   };
 }
 
+/** The uint32 fast paths below read/write bytes through word views: little-endian hosts only. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Pack a (rows × cells) 0/1 matrix into (rows × ceil(cells/8)) bytes, little bit order within each
  * byte (numpy `packbits(..., axis=1, bitorder='little')`). Writes into `out` at `outOffset`.
  */
 export function packRows(bits: Uint8Array, rows: number, cells: number, out: Uint8Array, outOffset = 0): void {
   const bpr = (cells + 7) >> 3;
+  // Fast path: whole bytes and 4-aligned input, so 8 input bytes are read as two uint32 and gathered
+  // with one multiply each (bits at 0, 8, 16, 24 land in 28..31 without carries).
+  if (LITTLE_ENDIAN && (cells & 7) === 0 && (bits.byteOffset & 3) === 0) {
+    const words = new Uint32Array(bits.buffer, bits.byteOffset, (rows * cells) >> 2);
+    const n = rows * bpr;
+    for (let b = 0, w = 0; b < n; b++, w += 2) {
+      out[outOffset + b] = (Math.imul(words[w], 0x10204080) >>> 28) | ((Math.imul(words[w + 1], 0x10204080) >>> 28) << 4);
+    }
+    return;
+  }
   const full = cells >> 3;
   for (let r = 0; r < rows; r++) {
     const src = r * cells;
@@ -190,9 +203,27 @@ export function packRows(bits: Uint8Array, rows: number, cells: number, out: Uin
   }
 }
 
+/** Byte → the two little-endian uint32 words of its 8 unpacked 0/1 bytes. */
+const SPREAD_LO = new Uint32Array(256);
+const SPREAD_HI = new Uint32Array(256);
+for (let v = 0; v < 256; v++) {
+  SPREAD_LO[v] = (v & 1) | (((v >> 1) & 1) << 8) | (((v >> 2) & 1) << 16) | ((((v >> 3) & 1) << 24) >>> 0);
+  SPREAD_HI[v] = ((v >> 4) & 1) | (((v >> 5) & 1) << 8) | (((v >> 6) & 1) << 16) | ((((v >> 7) & 1) << 24) >>> 0);
+}
+
 /** Inverse of packRows: (rows × cells) 0/1 bytes. */
 export function unpackRows(packed: Uint8Array, rows: number, cells: number, out = new Uint8Array(rows * cells)): Uint8Array {
   const bpr = (cells + 7) >> 3;
+  if (LITTLE_ENDIAN && (cells & 7) === 0 && (out.byteOffset & 3) === 0) {
+    const words = new Uint32Array(out.buffer, out.byteOffset, (rows * cells) >> 2);
+    const n = rows * bpr;
+    for (let b = 0, w = 0; b < n; b++, w += 2) {
+      const v = packed[b];
+      words[w] = SPREAD_LO[v];
+      words[w + 1] = SPREAD_HI[v];
+    }
+    return out;
+  }
   for (let r = 0; r < rows; r++) {
     const src = r * bpr;
     const dst = r * cells;

@@ -11,6 +11,7 @@ import {
   othelloTranscriptSource,
   pgnSource,
   resolveFamilies,
+  stockfishSource,
   writeDataset,
 } from '../../../src/games/dataset/index.js';
 import { chessBspFamilies, dotPositions, decodeChess, labelChessPositions } from '../../../src/games/chess/index.js';
@@ -231,6 +232,19 @@ describe('chess datasets', () => {
     }
     expect(chessBspFamilies.length).toBeGreaterThan(3);
   });
+
+  it('records Stockfish self-play games with their engine settings', async () => {
+    const out = path.join(tmp, 'sf');
+    const source = stockfishSource({ games: 2, seed: 5, depth: 1, multiPv: 2, maxPlies: 12, randomOpeningPlies: 2 });
+    const m = await writeDataset({ out, adapter: adapterFor('chess'), families: resolveFamilies(adapterFor('chess'), 'board_state'), source, showProgress: false });
+    expect(m.source.kind).toBe('stockfish');
+    expect(m.source.details).toMatchObject({ depth: 1, multiPv: 2, maxPlies: 12 });
+    expect(m.counts.games).toBe(2);
+    const shard = await (await openDataset(out)).readShard(0);
+    const text = decodeChess(shard.tokens.subarray(0, shard.lengths[0]));
+    expect(text.split(' ').length).toBe(12); // cut at maxPlies = 12 half-moves
+    expect(shard.nPositions).toBe(2 * 6); // 6 White moves → 6 dots per game
+  }, 30_000);
 
   it('imports PGN; a bad game is an error naming file, line and game, or skipped and counted', async () => {
     const pgn = [

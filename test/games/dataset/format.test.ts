@@ -20,6 +20,15 @@ describe('row bit packing', () => {
       packRows(bits, rows, cells, out);
       if (cells % 8 === 0) expect(Array.from(out)).toEqual(Array.from(packBits(bits)));
       expect(Array.from(unpackRows(out, rows, cells))).toEqual(Array.from(bits));
+      // Unaligned views take the byte-wise path and must agree with the word-wise one.
+      const shifted = new Uint8Array(bits.length + 1);
+      shifted.set(bits, 1);
+      const out2 = new Uint8Array(out.length);
+      packRows(shifted.subarray(1), rows, cells, out2);
+      expect(Array.from(out2)).toEqual(Array.from(out));
+      const unpacked = new Uint8Array(bits.length + 1);
+      unpackRows(out, rows, cells, unpacked.subarray(1));
+      expect(Array.from(unpacked.subarray(1))).toEqual(Array.from(bits));
     }
   });
 });
