@@ -64,7 +64,12 @@ export function checkLayer(c: GptConfig, layer: number): void {
 
 export class Gpt {
   readonly config: GptConfig;
-  /** Parameters by saeboard name (params.ts), as variables so the trainer can update them in place. */
+  /**
+   * Parameters as variables (so the trainer updates them in place), by saeboard name (params.ts)
+   * except that the fused qkv projection is held as three variables `attn.w_q|w_k|w_v` (and
+   * `b_q|b_k|b_v`): slicing q/k/v apart at run time would cost a full copy of the activations per
+   * slice on the wasm backend. `toHost()` writes the fused file layout back.
+   */
   readonly params: ReadonlyMap<string, tf.Variable>;
   private readonly masks = new Map<number, tf.Tensor2D>();
   private disposed = false;
@@ -79,12 +84,25 @@ export class Gpt {
     config = parseConfig(config, `${source} config`);
     checkParams(config, tensors, source);
     const params = new Map<string, tf.Variable>();
+    const d = config.dModel;
     for (const name of Object.keys(expectedParamShapes(config)).sort()) {
       const t = tensors[name];
       for (let i = 0; i < t.data.length; i++) {
         if (!Number.isFinite(t.data[i])) throw new UserInputError(`${source}: tensor "${name}" contains a non-finite value at index ${i}`);
       }
-      params.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true));
+      if (name.endsWith('attn.w_qkv')) {
+        const base = name.slice(0, -'w_qkv'.length);
+        ['q', 'k', 'v'].forEach((part, i) => {
+          const w = new Float32Array(d * d);
+          for (let r = 0; r < d; r++) w.set(t.data.subarray(r * 3 * d + i * d, r * 3 * d + (i + 1) * d), r * d);
+          params.set(`${base}w_${part}`, tf.variable(tf.tensor2d(w, [d, d]), true));
+        });
+      } else if (name.endsWith('attn.b_qkv')) {
+        const base = name.slice(0, -'b_qkv'.length);
+        ['q', 'k', 'v'].forEach((part, i) => params.set(`${base}b_${part}`, tf.variable(tf.tensor1d(t.data.slice(i * d, (i + 1) * d)), true)));
+      } else {
+        params.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true));
+      }
     }
     return new Gpt(config, params);
   }
@@ -207,14 +225,12 @@ export class Gpt {
 
     // --- attention
     const h_ND = layerNorm(x_ND, this.p(pre + 'ln1.w') as tf.Tensor1D, b('ln1.b'), c.lnEps);
-    const qkv_N3D = linear(h_ND, w('attn.w_qkv'), b('attn.b_qkv'));
-    // [B, T, 3H, Dh] → [3H, B, T, Dh]: q, k and v are then three contiguous blocks (slicing the
-    // leading axis is a plain copy), and (head, batch) pairs form one batch axis for the matmuls.
-    const qkv_3XTDh = qkv_N3D.reshape([B, T, 3 * H, Dh]).transpose([2, 0, 1, 3]).reshape([3, H * B, T, Dh]);
-    const part = (i: number) => qkv_3XTDh.slice([i, 0, 0, 0], [1, H * B, T, Dh]).reshape([H * B, T, Dh]) as tf.Tensor3D;
-    const q_XTDh = part(0);
-    const k_XTDh = part(1);
-    const v_XTDh = part(2);
+    // [N, d] → [B, T, H, Dh] → [H, B, T, Dh]: (head, batch) pairs form one batch axis X = H·B
+    const heads = (part: 'q' | 'k' | 'v') =>
+      linear(h_ND, w(`attn.w_${part}`), b(`attn.b_${part}`)).reshape([B, T, H, Dh]).transpose([2, 0, 1, 3]).reshape([H * B, T, Dh]) as tf.Tensor3D;
+    const q_XTDh = heads('q');
+    const k_XTDh = heads('k');
+    const v_XTDh = heads('v');
     // scale q rather than the T×T scores: cheaper whenever T > Dh (chess: 1023 vs 64)
     const scores_XTT = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XTDh, false, true);
     const probs_XTT = tf.softmax(tf.add(scores_XTT, this.mask(T)));
@@ -269,10 +285,28 @@ export class Gpt {
     return cache;
   }
 
-  /** Copy all parameters to host memory (saeboard naming). */
+  /** Copy all parameters to host memory (saeboard naming, fused qkv). */
   async toHost(): Promise<Record<string, HostTensor>> {
     const out: Record<string, HostTensor> = {};
-    for (const [name, v] of this.params) out[name] = { shape: [...v.shape], data: (await v.data()) as Float32Array };
+    const d = this.config.dModel;
+    for (const [name, v] of this.params) {
+      const m = /^(.*attn\.)([wb])_([qkv])$/.exec(name);
+      if (!m) {
+        out[name] = { shape: [...v.shape], data: (await v.data()) as Float32Array };
+        continue;
+      }
+      const [, base, kind, part] = m;
+      const i = 'qkv'.indexOf(part);
+      const fused = `${base}${kind}_qkv`;
+      const data = (await v.data()) as Float32Array;
+      if (kind === 'w') {
+        out[fused] ??= { shape: [d, 3 * d], data: new Float32Array(3 * d * d) };
+        for (let r = 0; r < d; r++) out[fused].data.set(data.subarray(r * d, (r + 1) * d), r * 3 * d + i * d);
+      } else {
+        out[fused] ??= { shape: [3 * d], data: new Float32Array(3 * d) };
+        out[fused].data.set(data, i * d);
+      }
+    }
     return out;
   }
 
