@@ -7,6 +7,7 @@
  *   npm run bench -- matmul --quick             # fewer shapes and reps
  *   npm run bench -- matmul --sets native,js    # kernel sets to time (native, js, stock)
  *   npm run bench -- matmul --reps 7
+ *   npm run bench -- matmul --sections gemm,fused,ops   # GEMMs, fused bias+relu, GELU/LayerNorm
  *
  * Times are per matmul call on the tfjs wasm backend (output allocated, no read-back: wasm kernels
  * run synchronously). GFLOPS = 2·M·N·K / time. Stock wasm is timed only on the small shapes (its
@@ -19,6 +20,7 @@ import type { Bench } from './harness.js';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { installMatMulKernels, type MatMulKernelSet } from '../src/compute/kernels/matmul.js';
 import { loadNative, NATIVE_ADDON_PATH, type NativeAddon } from '../src/compute/kernels/native.js';
+import { gelu, geluComposed, GELU_KERNEL, layerNorm, layerNormComposed } from '../src/compute/kernels/ops.js';
 
 interface Shape {
   name: string;
@@ -126,6 +128,7 @@ export default async function matmul(h: Bench): Promise<void> {
   const quick = h.args.includes('--quick');
   const reps = Number(h.option('reps', quick ? '3' : '5'));
   const sets = h.option('sets', 'native,js,stock').split(',') as MatMulKernelSet[];
+  const sections = new Set(h.option('sections', 'gemm,fused,ops').split(','));
   const info = await initBackend();
   const native = loadNative();
   const addon = native.addon;
@@ -135,9 +138,9 @@ export default async function matmul(h: Bench): Promise<void> {
     OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null,
   };
   const shapes = SHAPES.filter((s) => !quick || QUICK.has(s.name));
-  const cases: [Shape, [boolean, boolean]][] = shapes.flatMap((s) => s.trans.map((t) => [s, t] as [Shape, [boolean, boolean]]));
+  const cases: [Shape, [boolean, boolean]][] = !sections.has('gemm') ? [] : shapes.flatMap((s) => s.trans.map((t) => [s, t] as [Shape, [boolean, boolean]]));
 
-  const numpy = numpyTimes(cases, reps);
+  const numpy = cases.length > 0 ? numpyTimes(cases, reps) : null;
   h.record('setup', {
     backend: info,
     blasConfig: blas?.config ?? null,
@@ -174,11 +177,82 @@ export default async function matmul(h: Bench): Promise<void> {
       });
     }
   }
+  // Fused epilogue: the SAE encoder relu(x·W + b), as one kernel call.
+  if (sections.has('fused')) {
+    const s = SHAPES[0];
+    const x = tf.randomUniform([s.M, s.K], -0.5, 0.5) as tf.Tensor2D;
+    const w = tf.randomUniform([s.K, s.N], -0.5, 0.5) as tf.Tensor2D;
+    const bias = tf.randomUniform([s.N], -0.5, 0.5) as tf.Tensor1D;
+    for (const set of sets) {
+      if ((set === 'native' && !addon) || set === 'stock') continue;
+      installMatMulKernels(set, addon);
+      const fused = await h.time(() => tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' }).dispose(), { reps, warmup: 1 });
+      const plain = await h.time(() => tf.matMul(x, w).dispose(), { reps, warmup: 1 });
+      h.record('sae B=2048 encoder fused bias+relu', {
+        kernels: set,
+        fusedMsMedian: round(fused.median, 2),
+        plainMatMulMsMedian: round(plain.median, 2),
+        epilogueMs: round(fused.median - plain.median, 2),
+        gflopsMedian: round(gflops(s, fused.median)),
+      });
+    }
+    tf.dispose([x, w, bias]);
+  }
   installMatMulKernels(info.name === 'wasm+native' ? 'native' : info.name === 'wasm+js' ? 'js' : 'stock', addon);
+
+  // GPT elementwise ops: native GELU/LayerNorm kernels vs the composed tfjs ops (forward, and
+  // forward+backward), on the Othello MLP activations and the chess residual stream.
+  const opCases: { name: string; shape: [number, number] }[] = !sections.has('ops') ? [] : quick
+    ? [{ name: 'othello B=8 mlp 472x2048', shape: [472, 2048] }]
+    : [
+        { name: 'othello B=8 mlp 472x2048', shape: [472, 2048] },
+        { name: 'chess B=8 mlp 8184x2048', shape: [8184, 2048] },
+        { name: 'chess B=8 residual 8184x512', shape: [8184, 512] },
+      ];
+  const haveNativeOps = tf.getKernel(GELU_KERNEL, tf.getBackend()) != null;
+  for (const c of opCases) {
+    const x = tf.randomNormal(c.shape);
+    const gamma = tf.randomNormal([c.shape[1]]);
+    const beta = tf.randomNormal([c.shape[1]]);
+    const variants: [string, () => void, () => void][] = [
+      [
+        'gelu',
+        () => gelu(x).dispose(),
+        () => tf.dispose(tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x)),
+      ],
+      [
+        'gelu composed',
+        () => geluComposed(x).dispose(),
+        () => tf.dispose(tf.grad((t: tf.Tensor) => tf.sum(geluComposed(t)))(x)),
+      ],
+      [
+        'layerNorm',
+        () => layerNorm(x, gamma, beta).dispose(),
+        () => tf.dispose(tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(layerNorm(t, g, b)))([x, gamma, beta])),
+      ],
+      [
+        'layerNorm composed',
+        () => layerNormComposed(x, gamma, beta).dispose(),
+        () =>
+          tf.dispose(tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(layerNormComposed(t, g, b)))([x, gamma, beta])),
+      ],
+    ];
+    for (const [name, forward, backward] of variants) {
+      const fwd = await h.time(forward, { reps, warmup: 1 });
+      const both = await h.time(backward, { reps, warmup: 1 });
+      h.record(`${name} ${c.name}`, {
+        implementation: name.endsWith('composed') || !haveNativeOps ? 'composed tfjs ops' : 'native kernel',
+        elements: c.shape[0] * c.shape[1],
+        forwardMsMedian: round(fwd.median, 2),
+        forwardBackwardMsMedian: round(both.median, 2),
+      });
+    }
+    tf.dispose([x, gamma, beta]);
+  }
 
   // The machine-wide override forces a kernel (e.g. Haswell on AVX-512 hardware): measure the raw
   // limit once more with it unset, in child processes (OpenBLAS reads it when it loads).
-  if (env.OPENBLAS_CORETYPE || env.OPENBLAS_L2_SIZE) {
+  if (sections.has('gemm') && (env.OPENBLAS_CORETYPE || env.OPENBLAS_L2_SIZE)) {
     const childEnv = { ...process.env };
     delete childEnv.OPENBLAS_CORETYPE;
     delete childEnv.OPENBLAS_L2_SIZE;

@@ -203,6 +203,11 @@ static void *run_range_task(void *p) {
 
 #define MAX_PARTS 64
 
+/* Elements per thread before an elementwise kernel splits: vectorised loops do ~1M elements in a
+ * millisecond or two, and on a busy 2-core machine a second thread can wait longer than that to be
+ * scheduled, so only large tensors are split. */
+#define PARALLEL_GRAIN ((int64_t)1 << 20)
+
 /* Splits [0, n) into up to g_threads contiguous parts of at least `grain` items; returns the
  * number of parts used (so callers with per-part partial results know how many to combine). */
 static int parallel_for(int64_t n, int64_t grain, range_fn fn, void *ctx) {
@@ -430,7 +435,7 @@ static napi_value BiasAct(napi_env env, napi_callback_info info) {
   if (k.prelu && overlaps(k.prelu, preluLen, k.c, rows * cols))
     return throw_range(env, "biasAct: prelu weights overlap the output");
   if (rows * cols == 0 || (act == ACT_LINEAR && !hasBias)) return NULL;
-  parallel_for(rows, cols > 0 ? (1 << 16) / cols + 1 : rows, bias_act_rows, &k);
+  parallel_for(rows, cols > 0 ? PARALLEL_GRAIN / cols + 1 : rows, bias_act_rows, &k);
   return NULL;
 }
 
@@ -444,13 +449,32 @@ static napi_value BiasAct(napi_env env, napi_callback_info info) {
 #define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-/* tanh via one expf: accurate to a few float ulps, and much cheaper than libm tanhf. */
-static inline float fast_tanh(float u) {
-  if (u > 9.0f) return 1.0f;
-  if (u < -9.0f) return -1.0f;
-  const float e = expf(2.0f * u);
-  return (e - 1.0f) / (e + 1.0f);
+/* expf without a libm call so the loops vectorise (SSE2 baseline; needs -fno-trapping-math): Cephes' range reduction and degree-6 polynomial,
+ * ~1 ulp on the clamped range (inputs beyond it saturate, which tanh below does not notice). */
+static inline float exp_approx(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float t = x * 1.44269504088896341f;
+  const int32_t ni = (int32_t)(t + copysignf(0.5f, t));
+  const float n = (float)ni;
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union {
+    int32_t i;
+    float f;
+  } scale;
+  scale.i = (ni + 127) << 23;
+  return p * scale.f;
 }
+
+/* tanh(u) = 1 - 2/(e^{2u} + 1): branch-free; saturates to ±1 for large |u|. */
+static inline float fast_tanh(float u) { return 1.0f - 2.0f / (exp_approx(2.0f * u) + 1.0f); }
 
 typedef struct {
   const float *x;
@@ -492,7 +516,7 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
     return NULL;
   gelu_ctx k = {X.data + xOff, NULL, Y.data + yOff};
   if (k.x != k.out && overlaps(k.x, n, k.out, n)) return throw_range(env, "gelu: Y partially overlaps X");
-  parallel_for(n, 1 << 15, gelu_range, &k);
+  parallel_for(n, PARALLEL_GRAIN, gelu_range, &k);
   return NULL;
 }
 
@@ -514,7 +538,7 @@ static napi_value GeluGrad(napi_env env, napi_callback_info info) {
   gelu_ctx k = {X.data + xOff, DY.data + dyOff, DX.data + dxOff};
   if ((k.x != k.out && overlaps(k.x, n, k.out, n)) || (k.dy != k.out && overlaps(k.dy, n, k.out, n)))
     return throw_range(env, "geluGrad: DX partially overlaps an input");
-  parallel_for(n, 1 << 15, gelu_grad_range, &k);
+  parallel_for(n, PARALLEL_GRAIN, gelu_grad_range, &k);
   return NULL;
 }
 
@@ -533,8 +557,8 @@ typedef struct {
   float *y, *out_stats, *dx;
   int64_t cols;
   float eps;
-  /* per-part partial sums for dgamma/dbeta (2 * cols floats per part) */
-  float *partials;
+  /* per-part partial sums for dgamma/dbeta (2 * cols doubles per part: row counts reach 10^4+) */
+  double *partials;
 } ln_ctx;
 
 static void ln_forward_rows(void *p, int64_t r0, int64_t r1, int part) {
@@ -568,9 +592,9 @@ static void ln_forward_rows(void *p, int64_t r0, int64_t r1, int part) {
 static void ln_backward_rows(void *p, int64_t r0, int64_t r1, int part) {
   const ln_ctx *k = (const ln_ctx *)p;
   const int64_t C = k->cols;
-  float *dgamma = k->partials + (int64_t)part * 2 * C;
-  float *dbeta = dgamma + C;
-  for (int64_t j = 0; j < 2 * C; j++) dgamma[j] = 0.0f;
+  double *dgamma = k->partials + (int64_t)part * 2 * C;
+  double *dbeta = dgamma + C;
+  for (int64_t j = 0; j < 2 * C; j++) dgamma[j] = 0.0;
   for (int64_t r = r0; r < r1; r++) {
     const float *x = k->x + r * C, *dy = k->dy + r * C;
     float *dx = k->dx + r * C;
@@ -635,7 +659,7 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   k.eps = (float)eps;
   if (overlaps(k.x, n, k.y, n) || overlaps(k.out_stats, 2 * rows, k.y, n) || overlaps(k.out_stats, 2 * rows, k.x, n))
     return throw_range(env, "layerNorm: outputs overlap inputs");
-  parallel_for(rows, (1 << 14) / cols + 1, ln_forward_rows, &k);
+  parallel_for(rows, PARALLEL_GRAIN / cols + 1, ln_forward_rows, &k);
   return NULL;
 }
 
@@ -682,7 +706,7 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
       overlaps(S.data + sOff, 2 * rows, dx, n))
     return throw_range(env, "layerNormGrad: DX overlaps an input");
   int parts = g_threads < MAX_PARTS ? g_threads : MAX_PARTS;
-  float *partials = (float *)calloc((size_t)parts * 2 * (size_t)cols, sizeof(float));
+  double *partials = (double *)calloc((size_t)parts * 2 * (size_t)cols, sizeof(double));
   if (!partials) return throw_range(env, "layerNormGrad: out of memory");
   ln_ctx k = {0};
   k.x = X.data + xOff;
@@ -692,15 +716,15 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   k.dx = dx;
   k.cols = cols;
   k.partials = partials;
-  const int used = parallel_for(rows, (1 << 14) / cols + 1, ln_backward_rows, &k);
+  const int used = parallel_for(rows, PARALLEL_GRAIN / cols + 1, ln_backward_rows, &k);
   for (int64_t j = 0; j < cols; j++) {
-    float g = 0, b = 0;
+    double g = 0, b = 0;
     for (int p = 0; p < used; p++) {
       g += partials[(int64_t)p * 2 * cols + j];
       b += partials[(int64_t)p * 2 * cols + cols + j];
     }
-    if (hasDG) DG.data[dgOff + j] = g;
-    if (hasDB) DB.data[dbOff + j] = b;
+    if (hasDG) DG.data[dgOff + j] = (float)g;
+    if (hasDB) DB.data[dbOff + j] = (float)b;
   }
   free(partials);
   return NULL;

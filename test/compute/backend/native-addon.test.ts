@@ -215,6 +215,51 @@ describe.skipIf(!loaded.addon)('native addon', () => {
     });
   });
 
+  it('splits large elementwise work across threads with the same results as one thread', () => {
+    const initialThreads = addon.info().threads;
+    try {
+      const rows = 2100;
+      const cols = 1024; // 2.15M elements: above the per-thread grain, so 2 threads split it
+      const x = randomArray(rows * cols, 21).map((v, i) => v * 2 + (i % 7));
+      const dy = randomArray(rows * cols, 22);
+      const gamma = randomArray(cols, 23);
+      const bias = randomArray(cols, 24);
+      const runAll = (threads: number) => {
+        addon.setThreads(threads);
+        const g = new Float32Array(x.length);
+        addon.gelu(x, 0, g, 0, x.length);
+        const gg = new Float32Array(x.length);
+        addon.geluGrad(x, 0, dy, 0, gg, 0, x.length);
+        const y = new Float32Array(x.length);
+        const stats = new Float32Array(2 * rows);
+        addon.layerNorm(x, 0, rows, cols, gamma, 0, bias, 0, 1e-5, y, 0, stats, 0);
+        const dx = new Float32Array(x.length);
+        const dgamma = new Float32Array(cols);
+        const dbeta = new Float32Array(cols);
+        addon.layerNormGrad(x, 0, dy, 0, rows, cols, gamma, 0, stats, 0, dx, 0, dgamma, 0, dbeta, 0);
+        const ba = new Float32Array(x);
+        addon.biasAct(ba, 0, rows, cols, 1, bias, 0, cols, 0, null, 0, 0);
+        return { g, gg, y, dx, dgamma, dbeta, ba };
+      };
+      const one = runAll(1);
+      const two = runAll(2);
+      for (const key of ['g', 'gg', 'y', 'dx', 'ba'] as const) {
+        let differing = 0;
+        for (let i = 0; i < one[key].length; i++) if (!Object.is(one[key][i], two[key][i])) differing++;
+        expect(differing, key).toBe(0); // row-wise kernels: bit-identical
+      }
+      // Column sums are combined from per-thread partials: equal up to summation order.
+      expect(maxRelativeError(two.dgamma, one.dgamma, Array.from(one.dgamma, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+      expect(maxRelativeError(two.dbeta, one.dbeta, Array.from(one.dbeta, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+      // and the column sums are right: dbeta = Σ_rows dy
+      const dbetaRef = new Float64Array(cols);
+      for (let i = 0; i < dy.length; i++) dbetaRef[i % cols] += dy[i];
+      expect(maxRelativeError(two.dbeta, dbetaRef, Array.from(dbetaRef, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-4);
+    } finally {
+      addon.setThreads(initialThreads);
+    }
+  });
+
   describe('layerNorm', () => {
     const rows = 4;
     const cols = 6;
