@@ -379,7 +379,7 @@ export function describeManifest(dir: string, m: DatasetManifest): string {
   m.families.forEach((f, i) =>
     add(
       i === 0 ? 'families' : '',
-      `${f.shortName.padEnd(24)} ${[f.rows, f.cols, f.classes].join('×').padEnd(8)} ${String(f.cells).padStart(5)} cells, denominator ${String(f.coverageDenominator).padStart(4)}${f.reported ? ', reported' : ''}  (${f.name})`,
+      `${f.shortName.padEnd(26)} ${[f.rows, f.cols, f.classes].join('×').padEnd(8)} ${String(f.cells).padStart(5)} cells, denominator ${String(f.coverageDenominator).padStart(4)}${f.reported ? ', reported' : ''}  (${f.name})`,
     ),
   );
   add('shards', `${m.shards.length} file(s), ${formatBytes(bytes)}`);

@@ -155,7 +155,8 @@ export function familyEntry(f: {
     cells: f.cells,
     maskIndex: f.maskIndex,
     coverageDenominator: f.coverageDenominator,
-    reported: f.reported ?? false,
+    // Families that do not say: board-state and strategy groups are the reported ones (bsp.md §4).
+    reported: f.reported ?? f.group !== 'other',
     bytesPerRow: Math.ceil(f.cells / 8),
   };
 }
