@@ -1,6 +1,7 @@
 /**
  * `saeboard games ...`: make, import, inspect and register game datasets; list BSP families.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserInputError } from '../../errors.js';
@@ -68,9 +69,34 @@ function addCommonWriteOptions(cmd: Command): Command {
     .option('--no-progress', 'no progress bar (plain progress lines are printed when stderr is not a terminal)');
 }
 
+/**
+ * Ctrl-C during a write: remove this process's temp build directory (writeDirAtomic names it
+ * `.tmp-<name>-<pid>-<random>` next to the target) instead of leaving gigabytes behind.
+ */
+function cleanUpOnInterrupt(out: string): () => void {
+  const parent = path.dirname(path.resolve(out));
+  const prefix = `.tmp-${path.basename(path.resolve(out))}-${process.pid}-`;
+  const onSignal = (signal: NodeJS.Signals) => {
+    try {
+      for (const f of readdirSync(parent)) if (f.startsWith(prefix)) rmSync(path.join(parent, f), { recursive: true, force: true });
+    } catch {
+      // best effort: the next run ignores stale temp directories anyway
+    }
+    process.stderr.write(`\nsaeboard: interrupted (${signal}); nothing was written to ${out}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 async function writeAndReport(adapter: GameAdapter, source: DatasetSource, opts: CommonWriteOptions, tokensPerGame?: number): Promise<void> {
   const families = resolveFamilies(adapter, opts.bsp);
   const t0 = performance.now();
+  const release = cleanUpOnInterrupt(opts.out);
   const manifest = await writeDataset({
     out: opts.out,
     adapter,
@@ -82,7 +108,7 @@ async function writeAndReport(adapter: GameAdapter, source: DatasetSource, opts:
     tokensPerGame,
     overwrite: opts.force,
     showProgress: opts.progress === false ? false : undefined,
-  });
+  }).finally(release);
   const seconds = (performance.now() - t0) / 1000;
   const bytes = manifest.shards.reduce((a, s) => a + s.bytes, 0);
   process.stdout.write(

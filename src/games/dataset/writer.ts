@@ -129,6 +129,9 @@ export async function writeDataset(opts: WriteDatasetOptions): Promise<DatasetMa
           games++;
           if (++sinceTick >= 64) {
             sinceTick = 0;
+            // Synchronous sources never leave the microtask queue: give the event loop a turn so
+            // signals (Ctrl-C cleanup) and timers are handled promptly.
+            if ((games & 1023) === 0) await new Promise((resolve) => setImmediate(resolve));
             if (source.progress) prog.update(source.progress.value(), { shards: shards.length });
             else prog.update(games, { shards: shards.length });
           }
