@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Bench } from './harness.js';
+import { stats, type Bench } from './harness.js';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { installMatMulKernels, type MatMulKernelSet } from '../src/compute/kernels/matmul.js';
 import { loadNative, NATIVE_ADDON_PATH, type NativeAddon } from '../src/compute/kernels/native.js';
@@ -186,8 +186,19 @@ export default async function matmul(h: Bench): Promise<void> {
     for (const set of sets) {
       if ((set === 'native' && !addon) || set === 'stock') continue;
       installMatMulKernels(set, addon);
-      const fused = await h.time(() => tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' }).dispose(), { reps, warmup: 1 });
-      const plain = await h.time(() => tf.matMul(x, w).dispose(), { reps, warmup: 1 });
+      // Interleaved, so load changes on a shared machine hit both variants alike.
+      const fusedMs: number[] = [];
+      const plainMs: number[] = [];
+      for (let i = 0; i <= reps; i++) {
+        let t0 = performance.now();
+        tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' }).dispose();
+        if (i > 0) fusedMs.push(performance.now() - t0);
+        t0 = performance.now();
+        tf.matMul(x, w).dispose();
+        if (i > 0) plainMs.push(performance.now() - t0);
+      }
+      const fused = stats(fusedMs);
+      const plain = stats(plainMs);
       h.record('sae B=2048 encoder fused bias+relu', {
         kernels: set,
         fusedMsMedian: round(fused.median, 2),
