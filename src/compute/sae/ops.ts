@@ -45,6 +45,23 @@ export function removeParallelRows(w_RC: tf.Tensor2D, g_RC: tf.Tensor2D, eps = 0
   });
 }
 
+/** 1 where t > 0, else 0, as float32 (tf.step: one pass, unlike greater + cast or where on wasm). */
+export function positiveMask(t: tf.Tensor): tf.Tensor {
+  return tf.step(t, 0);
+}
+
+/**
+ * Column sums of a [B, C] matrix as [C]. Reductions over axis 0 transpose internally on wasm
+ * (~10x slower than axis 1), so this is a [1, B] × [B, C] product instead.
+ */
+export function colSum(t_BC: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.reshape(mm(tf.ones([1, t_BC.shape[0]]) as tf.Tensor2D, t_BC), [t_BC.shape[1]]) as tf.Tensor1D);
+}
+
+export function colMean(t_BC: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.div(colSum(t_BC), t_BC.shape[0]) as tf.Tensor1D);
+}
+
 /**
  * Mask of the k largest entries per row (ties at the k-th value may keep a few more; measure zero
  * for real-valued activations). Returned as float 0/1 [B, F].
@@ -53,7 +70,8 @@ export function topKMask(v_BF: tf.Tensor2D, k: number): tf.Tensor2D {
   return tf.tidy(() => {
     const { values } = tf.topk(v_BF, k, false);
     const kth = tf.min(values, 1, true);
-    return tf.cast(tf.greaterEqual(v_BF, kth), 'float32') as tf.Tensor2D;
+    // v ≥ kth as 1 − step(kth − v): wasm's broadcasting comparisons are pathologically slow
+    return tf.sub(1, tf.step(tf.sub(kth, v_BF), 0)) as tf.Tensor2D;
   });
 }
 

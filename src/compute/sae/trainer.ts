@@ -12,6 +12,7 @@ import { tf } from '../backend.js';
 import { SaeboardError, UserInputError } from '../../errors.js';
 import type { TrainerConfig, TrainerName } from './config.js';
 import type { Dictionary, HostTensor } from './dictionary.js';
+import { colMean } from './ops.js';
 import { Adam } from './optim.js';
 import { lrFactor } from './schedule.js';
 
@@ -102,16 +103,19 @@ export class FiringTracker {
   }
 }
 
-/** Common scalars every trainer reports: L0, MSE and batch FVE. */
-export function batchStats(x_BD: tf.Tensor2D, xHat_BD: tf.Tensor2D, f_BF: tf.Tensor2D): { l0: tf.Scalar; mse: tf.Scalar; fve: tf.Scalar } {
+/**
+ * Common scalars every trainer reports: L0 (from the count of non-zero features the trainer
+ * already has as a mask), MSE and the batch FVE.
+ */
+export function batchStats(x_BD: tf.Tensor2D, xHat_BD: tf.Tensor2D, activeCount: tf.Scalar): { l0: tf.Scalar; mse: tf.Scalar; fve: tf.Scalar } {
   return tf.tidy(() => {
     const B = x_BD.shape[0];
-    const err = tf.sub(x_BD, xHat_BD);
-    const l0 = tf.div(tf.sum(tf.cast(tf.notEqual(f_BF, 0), 'float32')), B) as tf.Scalar;
+    const err = tf.sub(x_BD, xHat_BD) as tf.Tensor2D;
+    const l0 = tf.div(activeCount, B) as tf.Scalar;
     const mse = tf.mean(tf.square(err)) as tf.Scalar;
     // 1 − Σ_d Var(x − x̂) / Σ_d Var(x), unbiased variances over the batch (metrics.md §7)
-    const varSum = (t: tf.Tensor2D) => tf.sum(tf.div(tf.sum(tf.square(tf.sub(t, tf.mean(t, 0))), 0), Math.max(B - 1, 1)));
-    const fve = tf.sub(1, tf.div(varSum(err as tf.Tensor2D), varSum(x_BD))) as tf.Scalar;
+    const varSum = (t: tf.Tensor2D) => tf.div(tf.sum(tf.square(tf.sub(t, colMean(t)))), Math.max(B - 1, 1));
+    const fve = tf.sub(1, tf.div(varSum(err), varSum(x_BD))) as tf.Scalar;
     return { l0, mse, fve };
   });
 }

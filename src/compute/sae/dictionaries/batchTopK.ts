@@ -38,7 +38,7 @@ export class BatchTopKDictionary extends BaseDictionary {
   encode(x_BD: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const pre = this.postRelu(x_BD);
-      return tf.mul(pre, tf.cast(tf.greater(pre, this.params.threshold), 'float32')) as tf.Tensor2D;
+      return tf.mul(pre, tf.step(tf.sub(pre, this.params.threshold), 0)) as tf.Tensor2D;
     });
   }
 
@@ -56,7 +56,7 @@ export function batchTopKMask(v_BF: tf.Tensor2D, n: number): tf.Tensor2D {
   return tf.tidy(() => {
     const flat = tf.reshape(v_BF, [-1]);
     const kth = tf.min(tf.topk(flat, Math.min(n, flat.size), false).values);
-    return tf.cast(tf.greaterEqual(v_BF, kth), 'float32') as tf.Tensor2D;
+    return tf.sub(1, tf.step(tf.sub(kth, v_BF), 0)) as tf.Tensor2D;
   });
 }
 

@@ -32,9 +32,9 @@ export class GatedDictionary extends BaseDictionary {
     const p = this.params;
     return tf.tidy(() => {
       const z = mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D);
-      const gate = tf.greater(tf.add(z, p.b_gate), 0);
+      const gate = tf.step(tf.add(z, p.b_gate), 0);
       const mag = tf.relu(tf.add(tf.mul(z, tf.exp(p.r_mag)), p.b_mag));
-      return tf.where(gate, mag, tf.zerosLike(mag)) as tf.Tensor2D;
+      return tf.mul(mag, gate) as tf.Tensor2D;
     });
   }
 

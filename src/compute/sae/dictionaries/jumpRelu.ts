@@ -36,7 +36,7 @@ export class JumpReluDictionary extends BaseDictionary {
   encode(x_BD: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const pre = this.preActivation(x_BD);
-      return tf.relu(tf.mul(pre, tf.cast(tf.greater(pre, this.params.threshold), 'float32'))) as tf.Tensor2D;
+      return tf.relu(tf.mul(pre, tf.step(tf.sub(pre, this.params.threshold), 0))) as tf.Tensor2D;
     });
   }
 }

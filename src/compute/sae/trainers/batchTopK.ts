@@ -14,7 +14,7 @@ import type { BatchTopKConfig } from '../config.js';
 import { batchTopKMask } from '../dictionaries/batchTopK.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
-import { geometricMedian, mm, removeParallelRows, topKMask } from '../ops.js';
+import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
@@ -44,17 +44,18 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
       const post = tf.relu(pre) as tf.Tensor2D;
       const mask = batchTopKMask(post, c.k * B);
       const f = tf.mul(post, mask) as tf.Tensor2D;
-      const fired = tf.cast(tf.greater(tf.sum(f, 0), 0), 'float32') as tf.Tensor1D;
-      const minPos = tf.min(tf.where(tf.greater(f, 0), f, tf.fill(f.shape, Infinity)));
+      const fired = positiveMask(colSum(f)) as tf.Tensor1D;
+      // smallest kept positive activation (for the inference threshold's EMA)
+      const minPos = tf.min(tf.add(f, tf.mul(tf.sub(1, positiveMask(f)), 1e30)));
       return { xc, pre, post, mask, f, packed: tf.concat([fired, tf.reshape(minPos, [1])]) };
     });
     const packed = fwd.packed.dataSync() as Float32Array;
     const F = c.dictSize;
     if (step > c.thresholdStartStep) {
-      const minAct = Number.isFinite(packed[F]) ? packed[F] : 0;
+      const minAct = packed[F] < 1e29 ? packed[F] : 0;
       const th = threshold.dataSync()[0];
       const next = th < 0 ? minAct : c.thresholdBeta * th + (1 - c.thresholdBeta) * minAct;
-      this.dictionary.params.threshold.assign(tf.scalar(next));
+      tf.tidy(() => this.dictionary.params.threshold.assign(tf.scalar(next)));
     }
     this.firing.observe(packed.subarray(0, F), B);
     const nDead = this.firing.countDead(c.deadTokensThreshold, true);
@@ -73,30 +74,30 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
       if (useAux && deadMask) {
         const kAux = Math.min(Math.floor(c.dIn / 2), nDead);
         const dead = tf.tensor1d(deadMask);
-        const latents = tf.where(tf.broadcastTo(tf.greater(dead, 0), post.shape), post, tf.fill(post.shape, -Infinity)) as tf.Tensor2D;
+        const latents = tf.add(post, tf.mul(tf.sub(dead, 1), 1e30)) as tf.Tensor2D;
         const auxMask = tf.mul(topKMask(latents, kAux), dead);
         const a = tf.mul(post, auxMask) as tf.Tensor2D;
         const xAux = mm(a, W_dec);
-        const res = tf.sub(e, xAux);
+        const res = tf.sub(e, xAux) as tf.Tensor2D;
         const l2Aux = tf.div(tf.sum(tf.square(res)), B);
-        const denom = tf.div(tf.sum(tf.square(tf.sub(e, tf.mean(e, 0)))), B);
-        const ok = tf.greater(denom, 0);
-        const safeDenom = tf.where(ok, denom, tf.onesLike(denom));
-        auxLoss = tf.where(ok, tf.div(l2Aux, safeDenom), tf.zerosLike(denom)) as tf.Scalar;
-        // ∂/∂x_aux = −2 (r − x_aux) / (B · denom), scaled by the AuxK coefficient; r is detached
-        const dXAux = tf.mul(tf.div(tf.mul(res, -2 / B), safeDenom), tf.mul(tf.cast(ok, 'float32'), c.auxKCoeff)) as tf.Tensor2D;
-        dW_dec = tf.add(dW_dec, mm(a, dXAux, true, false)) as tf.Tensor2D;
-        dPost = tf.add(dPost, tf.mul(mm(dXAux, W_dec, false, true), auxMask));
+        const denomHost = tf.div(tf.sum(tf.square(tf.sub(e, colMean(e)))), B).dataSync()[0];
+        if (denomHost > 0) {
+          auxLoss = tf.div(l2Aux, denomHost) as tf.Scalar;
+          // ∂/∂x_aux = −2 (r − x_aux) / (B · denom) · coeff; r = x − x̂ is held constant (detached)
+          const dXAux = tf.mul(res, (-2 / (B * denomHost)) * c.auxKCoeff) as tf.Tensor2D;
+          dW_dec = tf.add(dW_dec, mm(a, dXAux, true, false)) as tf.Tensor2D;
+          dPost = tf.add(dPost, tf.mul(mm(dXAux, W_dec, false, true), auxMask));
+        } // zero variance: dictionary_learning's nan_to_num(0) — no AuxK this step
       }
       const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;
-      const dPre = tf.mul(dPost, tf.cast(tf.greater(pre, 0), 'float32')) as tf.Tensor2D;
+      const dPre = tf.mul(dPost, positiveMask(pre)) as tf.Tensor2D;
       const dW_enc = mm(xc, dPre, true, false);
-      const db_enc = tf.sum(dPre, 0);
+      const db_enc = colSum(dPre);
       const dXc = mm(dPre, W_enc, false, true);
-      const db_dec = tf.sub(tf.sum(dXHat, 0), tf.sum(dXc, 0));
+      const db_dec = tf.sub(colSum(dXHat), colSum(dXc));
       return {
         grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
-        scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, f) },
+        scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, tf.sum(positiveMask(f)) as tf.Scalar) },
       };
     });
     tf.dispose(Object.values(fwd));

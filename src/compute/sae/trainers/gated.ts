@@ -6,7 +6,7 @@
  */
 import { tf } from '../../backend.js';
 import type { GatedConfig } from '../config.js';
-import { mm } from '../ops.js';
+import { colSum, mm, positiveMask } from '../ops.js';
 import { renormalizeDecoder } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 import { constrainedAdamGrads, type LpPenalty } from './standard.js';
@@ -27,11 +27,10 @@ export function gatedLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Te
     const piGate = tf.add(z, b_gate);
     const expR = tf.exp(r_mag);
     const piMag = tf.add(tf.mul(z, expR), b_mag);
-    const gateOn = tf.greater(piGate, 0);
-    const on = tf.logicalAnd(gateOn, tf.greater(piMag, 0));
-    const zeros = tf.zerosLike(z);
-    const f = tf.where(on, piMag, zeros) as tf.Tensor2D;
-    const g = tf.where(gateOn, piGate, zeros) as tf.Tensor2D;
+    const gateOn = positiveMask(piGate);
+    const on = tf.mul(gateOn, positiveMask(piMag));
+    const f = tf.mul(piMag, on) as tf.Tensor2D;
+    const g = tf.relu(piGate) as tf.Tensor2D;
     const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
     const xAux = tf.add(mm(g, W_dec), b_dec) as tf.Tensor2D;
     const e = tf.sub(xHat, x_BD);
@@ -48,26 +47,27 @@ export function gatedLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Te
     const dW_dec = mm(f, dXHat, true, false);
     const dF = mm(dXHat, W_dec, false, true);
     const dG = mm(dXAux, W_dec, false, true);
-    const dPiMag = tf.where(on, dF, zeros);
-    let dGTotal: tf.Tensor;
-    if (pen.p === 1) dGTotal = tf.add(dG, pen.lambda / B);
-    else dGTotal = tf.add(dG, tf.mul(tf.pow(tf.where(gateOn, g, tf.onesLike(g)), pen.p - 1), (pen.lambda * pen.p) / B));
-    const dPiGate = tf.where(gateOn, dGTotal, zeros);
+    const dPiMag = tf.mul(dF, on);
+    const dSparse =
+      pen.p === 1
+        ? tf.scalar(pen.lambda / B)
+        : tf.mul(tf.pow(tf.add(g, tf.sub(1, gateOn)), pen.p - 1), (pen.lambda * pen.p) / B); // exactly g where on, 1 where off; then masked
+    const dPiGate = tf.mul(tf.add(dG, dSparse), gateOn) as tf.Tensor2D;
     const dMagPart = tf.mul(dPiMag, expR);
     const dZ = tf.add(dPiGate, dMagPart) as tf.Tensor2D;
-    const dr_mag = tf.sum(tf.mul(dMagPart, z), 0);
-    const db_mag = tf.sum(dPiMag, 0);
-    const db_gate = tf.sum(dPiGate, 0);
+    const dr_mag = colSum(tf.mul(dMagPart, z) as tf.Tensor2D);
+    const db_mag = colSum(dPiMag as tf.Tensor2D);
+    const db_gate = colSum(dPiGate);
     const dW_enc = mm(xc, dZ, true, false);
     const dXc = mm(dZ, W_enc, false, true);
-    const db_dec = tf.sub(tf.sum(dXHat, 0), tf.sum(dXc, 0));
+    const db_dec = tf.sub(colSum(dXHat), colSum(dXc));
 
-    const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, aux, lp, ...batchStats(x_BD, xHat, f) };
+    const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, aux, lp, ...batchStats(x_BD, xHat, tf.sum(on) as tf.Scalar) };
     if (pen.nextP !== undefined && pen.nextP !== null) scalars.lpNext = lpOf(pen.nextP);
     return {
       grads: { W_enc: dW_enc, r_mag: dr_mag, b_gate: db_gate, b_mag: db_mag, W_dec: dW_dec, b_dec: db_dec },
       scalars,
-      fired_F: tf.cast(tf.greater(tf.max(f, 0), 0), 'float32') as tf.Tensor1D,
+      fired_F: positiveMask(colSum(f)) as tf.Tensor1D,
     };
   });
 }

@@ -12,12 +12,13 @@
 import { tf } from '../../backend.js';
 import type { JumpReluConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
-import { mm, removeParallelRows } from '../ops.js';
+import { colSum, mm, positiveMask, removeParallelRows } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
 import { sparsityWarmup } from '../schedule.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
-const rect = (u: tf.Tensor) => tf.cast(tf.logicalAnd(tf.greater(u, -0.5), tf.less(u, 0.5)), 'float32');
+/** rect(u) = 1 for −½ < u < ½ (strict on both sides, as RectangleFunction), as a float mask. */
+const rect = (u: tf.Tensor) => tf.mul(tf.step(tf.add(u, 0.5), 0), tf.step(tf.sub(0.5, u), 0));
 
 export function jumpReluLossAndGrads(
   params: Record<string, tf.Tensor>,
@@ -30,12 +31,14 @@ export function jumpReluLossAndGrads(
     const bw = o.bandwidth;
     const xin = (o.applyBDecToInput ? tf.sub(x_BD, b_dec) : x_BD) as tf.Tensor2D;
     const pre = tf.add(mm(xin, W_enc), b_enc) as tf.Tensor2D;
-    const jump = tf.cast(tf.greater(pre, threshold), 'float32');
+    const preMinusTh = tf.sub(pre, threshold);
+    const jump = tf.step(preMinusTh, 0);
     const f = tf.mul(pre, jump) as tf.Tensor2D;
     const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
     const e = tf.sub(x_BD, xHat);
     const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
-    const l0 = tf.div(tf.sum(tf.cast(tf.greater(f, threshold), 'float32')), B) as tf.Scalar;
+    const fMinusTh = tf.sub(f, threshold);
+    const l0 = tf.div(tf.sum(tf.step(fMinusTh, 0)), B) as tf.Scalar;
     const dev = tf.sub(tf.div(l0, o.targetL0), 1);
     const sparsity = tf.mul(tf.square(dev), o.coeff * o.sparsityScale) as tf.Scalar;
     const loss = tf.add(recon, sparsity) as tf.Scalar;
@@ -45,17 +48,17 @@ export function jumpReluLossAndGrads(
     const dF = mm(dXHat, W_dec, false, true);
     const dPre = tf.mul(dF, jump) as tf.Tensor2D;
     // θ gradient from the JumpReLU (reconstruction path) and from the L0 step function
-    const dThetaJump = tf.sum(tf.mul(tf.mul(rect(tf.div(tf.sub(pre, threshold), bw)), dF), tf.div(threshold, -bw)), 0);
+    const dThetaJump = tf.mul(colSum(tf.mul(rect(tf.div(preMinusTh, bw)), dF) as tf.Tensor2D), tf.div(threshold, -bw));
     const gL0 = tf.mul(dev, (2 * o.coeff * o.sparsityScale) / o.targetL0 / B); // ∂L/∂(each step output)
-    const dThetaStep = tf.mul(tf.sum(rect(tf.div(tf.sub(f, threshold), bw)), 0), tf.mul(gL0, -1 / bw));
+    const dThetaStep = tf.mul(colSum(rect(tf.div(fMinusTh, bw)) as tf.Tensor2D), tf.mul(gL0, -1 / bw));
     const dW_enc = mm(xin, dPre, true, false);
-    const db_enc = tf.sum(dPre, 0);
-    let db_dec = tf.sum(dXHat, 0);
-    if (o.applyBDecToInput) db_dec = tf.sub(db_dec, tf.sum(mm(dPre, W_enc, false, true), 0));
+    const db_enc = colSum(dPre);
+    let db_dec: tf.Tensor = colSum(dXHat);
+    if (o.applyBDecToInput) db_dec = tf.sub(db_dec, colSum(mm(dPre, W_enc, false, true)));
     return {
       grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec, threshold: tf.add(dThetaJump, dThetaStep) },
-      scalars: { loss, recon, sparsity, l0Step: l0, ...batchStats(x_BD, xHat, f) },
-      fired_F: tf.cast(tf.greater(tf.sum(f, 0), 0), 'float32') as tf.Tensor1D,
+      scalars: { loss, recon, sparsity, l0Step: l0, ...batchStats(x_BD, xHat, tf.sum(tf.step(tf.abs(f), 0)) as tf.Scalar) },
+      fired_F: positiveMask(colSum(f)) as tf.Tensor1D,
     };
   });
 }

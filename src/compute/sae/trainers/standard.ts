@@ -8,7 +8,7 @@
 import { tf } from '../../backend.js';
 import type { StandardConfig } from '../config.js';
 import type { Dictionary } from '../dictionary.js';
-import { mm } from '../ops.js';
+import { colSum, mm, positiveMask } from '../ops.js';
 import { projectDecoderGrad, renormalizeDecoder } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
@@ -32,7 +32,7 @@ export function reluSaeLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.
     const B = x_BD.shape[0];
     const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
     const pre = tf.add(mm(xc, W_enc), b_enc) as tf.Tensor2D;
-    const active = tf.greater(pre, 0);
+    const active = positiveMask(pre);
     const f = tf.relu(pre) as tf.Tensor2D;
     const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
     const e = tf.sub(xHat, x_BD) as tf.Tensor2D;
@@ -43,29 +43,30 @@ export function reluSaeLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.
     const sparsity = tf.mul(lp, pen.lambda) as tf.Scalar;
     const loss = tf.add(recon, sparsity) as tf.Scalar;
 
-    const rSafe = tf.where(tf.greater(r, 0), r, tf.onesLike(r));
-    const dXHat = tf.where(tf.greater(r, 0), tf.div(e, tf.mul(rSafe, B)), tf.zerosLike(e)) as tf.Tensor2D;
+    // a row with e = 0 gets 0/tiny = 0 (torch's norm backward at 0)
+    const dXHat = tf.div(e, tf.mul(tf.maximum(r, 1e-30), B)) as tf.Tensor2D;
     const dW_dec = mm(f, dXHat, true, false);
     const dF = mm(dXHat, W_dec, false, true);
-    let dPre: tf.Tensor2D;
+    let dSparse: tf.Tensor;
     if (pen.p === 1) {
-      dPre = tf.where(active, tf.add(dF, pen.lambda / B), tf.zerosLike(dF)) as tf.Tensor2D;
+      dSparse = tf.scalar(pen.lambda / B);
     } else {
-      const fSafe = tf.where(active, f, tf.onesLike(f));
-      const dSparse = tf.mul(tf.pow(fSafe, pen.p - 1), (pen.lambda * pen.p) / B);
-      dPre = tf.where(active, tf.add(dF, dSparse), tf.zerosLike(dF)) as tf.Tensor2D;
+      // f^{p−1} evaluated at f + (1 − mask): exactly f where active (no cancellation), 1 where
+      // inactive (finite), then masked — never inf·0
+      dSparse = tf.mul(tf.pow(tf.add(f, tf.sub(1, active)), pen.p - 1), (pen.lambda * pen.p) / B);
     }
+    const dPre = tf.mul(tf.add(dF, dSparse), active) as tf.Tensor2D;
     const dW_enc = mm(xc, dPre, true, false);
-    const db_enc = tf.sum(dPre, 0);
+    const db_enc = colSum(dPre);
     const dXc = mm(dPre, W_enc, false, true);
-    const db_dec = tf.sub(tf.sum(dXHat, 0), tf.sum(dXc, 0));
+    const db_dec = tf.sub(colSum(dXHat), colSum(dXc as tf.Tensor2D));
 
-    const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, lp, ...batchStats(x_BD, xHat, f) };
+    const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, lp, ...batchStats(x_BD, xHat, tf.sum(active) as tf.Scalar) };
     if (pen.nextP !== undefined && pen.nextP !== null) scalars.lpNext = lpOf(pen.nextP);
     return {
       grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
       scalars,
-      fired_F: tf.cast(tf.greater(tf.max(f, 0), 0), 'float32') as tf.Tensor1D,
+      fired_F: positiveMask(colSum(f)) as tf.Tensor1D,
     };
   });
 }

@@ -14,7 +14,7 @@ import { tf } from '../../backend.js';
 import type { TopKConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
-import { geometricMedian, mm, removeParallelRows, topKMask } from '../ops.js';
+import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
@@ -46,7 +46,7 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
       const post = tf.relu(pre) as tf.Tensor2D;
       const mask = topKMask(post, c.k);
       const f = tf.mul(post, mask) as tf.Tensor2D;
-      const fired = tf.cast(tf.greater(tf.max(f, 0), 0), 'float32') as tf.Tensor1D;
+      const fired = positiveMask(colSum(f)) as tf.Tensor1D;
       return { xc, pre, post, mask, f, fired };
     });
     // Update "tokens since fired" with this batch before choosing the dead features (as c52ff00).
@@ -62,41 +62,44 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
       const e = tf.sub(xHat, x_BD) as tf.Tensor2D;
       const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
       let dXHat = tf.mul(e, 2 / B) as tf.Tensor2D;
-      let dW_dec = mm(f, dXHat, true, false);
-      let dPost = tf.mul(mm(dXHat, W_dec, false, true), mask);
-      let db_dec = tf.sum(dXHat, 0);
+      let dW_dec: tf.Tensor2D;
+      let dPost: tf.Tensor;
+      let db_dec: tf.Tensor;
       let auxLoss: tf.Scalar = tf.scalar(0);
       if (useAux && deadMask) {
         const kAux = Math.min(half, nDead);
         const scale = Math.min(nDead / half, 1);
         const dead = tf.tensor1d(deadMask);
-        const deadB = tf.greater(dead, 0);
-        const latents = tf.where(tf.broadcastTo(deadB, post.shape), post, tf.fill(post.shape, -Infinity)) as tf.Tensor2D;
+        // live features pushed to −1e30 so the per-row top-k_aux only sees dead ones
+        const latents = tf.add(post, tf.mul(tf.sub(dead, 1), 1e30)) as tf.Tensor2D;
         const auxMask = tf.mul(topKMask(latents, kAux), dead);
         const a = tf.mul(post, auxMask) as tf.Tensor2D;
         const eHat = tf.add(mm(a, W_dec), b_dec);
-        const mean = tf.mean(x_BD, 0);
-        const totVar = tf.sum(tf.square(tf.sub(x_BD, mean)), 0);
-        const w = tf.where(tf.greater(totVar, 0), tf.div(1, tf.where(tf.greater(totVar, 0), totVar, tf.onesLike(totVar))), tf.zerosLike(totVar));
+        const totVar = tf.sum(tf.square(tf.sub(x_BD, colMean(x_BD))), 0);
+        const tvHost = totVar.dataSync();
+        const w = tf.tensor1d(Array.from(tvHost, (v) => (v > 0 ? 1 / v : 0))); // zero-variance dims carry no weight
         const r = tf.sub(eHat, e);
-        auxLoss = tf.mul(tf.mean(tf.mul(tf.square(r), w)), scale) as tf.Scalar;
+        auxLoss = tf.mul(tf.div(tf.sum(tf.mul(tf.square(r), w)), B * D), scale) as tf.Scalar;
         const cc = (c.auxKCoeff * scale) / (B * D);
         const dEHat = tf.mul(tf.mul(r, w), 2 * cc) as tf.Tensor2D;
         dXHat = tf.sub(dXHat, dEHat) as tf.Tensor2D;
-        // recompute the x̂ paths with the AuxK contribution folded into ∂/∂x̂
         dW_dec = tf.add(mm(f, dXHat, true, false), mm(a, dEHat, true, false)) as tf.Tensor2D;
         dPost = tf.add(tf.mul(mm(dXHat, W_dec, false, true), mask), tf.mul(mm(dEHat, W_dec, false, true), auxMask));
-        db_dec = tf.add(tf.sum(dXHat, 0), tf.sum(dEHat, 0));
+        db_dec = tf.add(colSum(dXHat), colSum(dEHat));
+      } else {
+        dW_dec = mm(f, dXHat, true, false);
+        dPost = tf.mul(mm(dXHat, W_dec, false, true), mask);
+        db_dec = colSum(dXHat);
       }
       const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;
-      const dPre = tf.mul(dPost, tf.cast(tf.greater(pre, 0), 'float32')) as tf.Tensor2D;
+      const dPre = tf.mul(dPost, positiveMask(pre)) as tf.Tensor2D;
       const dW_enc = mm(xc, dPre, true, false);
-      const db_enc = tf.sum(dPre, 0);
+      const db_enc = colSum(dPre);
       const dXc = mm(dPre, W_enc, false, true);
-      db_dec = tf.sub(db_dec, tf.sum(dXc, 0));
+      db_dec = tf.sub(db_dec, colSum(dXc));
       return {
         grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
-        scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, f) },
+        scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, tf.sum(positiveMask(f)) as tf.Scalar) },
       };
     });
     tf.dispose(Object.values(fwd));
