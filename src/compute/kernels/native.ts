@@ -133,7 +133,7 @@ export type NativeLoad = { addon: NativeAddon; path: string } | { addon: null; r
 
 let loaded: NativeLoad | undefined;
 
-/** SAEBOARD_THREADS: threads for native GEMM and elementwise kernels (default: all cores). */
+/** SAEBOARD_THREADS: threads for native GEMM and elementwise kernels (default: all cores; 1 under vitest). */
 export function threadsFromEnv(): number | undefined {
   const raw = process.env.SAEBOARD_THREADS;
   if (raw === undefined || raw === '') return undefined;
@@ -175,6 +175,9 @@ export function loadNative(): NativeLoad {
     loaded = { addon: null, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
     return loaded;
   }
-  if (threads !== undefined) loaded.addon.setThreads(threads);
+  // Test runners run files in parallel worker processes (2 on the 2-core reference machines):
+  // multi-threaded GEMMs in each would oversubscribe the cores, so tests default to one thread.
+  const effective = threads ?? (process.env.VITEST ? 1 : undefined);
+  if (effective !== undefined) loaded.addon.setThreads(effective);
   return loaded;
 }
