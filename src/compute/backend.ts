@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UserInputError } from '../errors.js';
 import { log } from '../log.js';
+import { installBroadcastMatMulGradient } from './kernels/gradients.js';
 import { installMatMulKernels } from './kernels/matmul.js';
 import { loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
 import { installNativeOps } from './kernels/ops.js';
@@ -200,6 +201,7 @@ export function initBackend(): Promise<BackendInfo> {
     const forced = parseBackendName(process.env.SAEBOARD_BACKEND);
     const { name, skipped } = await chooseBackend(forced, probeReal);
     const info = await activate(name);
+    installBroadcastMatMulGradient(); // gradients are global: applies to every backend
     const notes = skipped.filter((s) => s.name !== 'tfjs-node-gpu' && s.name !== 'tfjs-node');
     if (notes.length > 0) {
       info.detail = [info.detail, ...notes.map((s) => `${s.name} skipped: ${s.reason}`)].filter(Boolean).join('; ');

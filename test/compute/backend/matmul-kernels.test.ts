@@ -212,3 +212,32 @@ for (const set of sets) {
     });
   });
 }
+
+describe('matMul gradient with broadcast batch dims', () => {
+  it('sums the broadcast operand gradient, matching the 2-D formulation', () => {
+    use(native.addon ? 'native' : 'js');
+    const x = tensor([2, 3, 4], 51); // [B, T, C]
+    const w = tensor([4, 5], 52); // [C, N], broadcast over B
+    const r = tensor([2, 3, 5], 53);
+    const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a, b), r.t)))([x.t, w.t]);
+    const [gx2, gw2] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.reshape(tf.matMul(tf.reshape(a, [6, 4]), b), [2, 3, 5]), r.t)),
+    )([x.t, w.t]);
+    expect(gx.shape).toEqual([2, 3, 4]);
+    expect(gw.shape).toEqual([4, 5]);
+    expect(maxRelativeError(gw.dataSync(), gw2.dataSync(), Array.from(gw2.dataSync(), () => 1))).toBeLessThan(1e-5);
+    expect(maxRelativeError(gx.dataSync(), gx2.dataSync(), Array.from(gx2.dataSync(), () => 1))).toBeLessThan(1e-5);
+    // A broadcast along a size-1 batch dim: [2,1,3,4]·[1,3,4,5]
+    const a4 = tensor([2, 1, 3, 4], 54);
+    const b4 = tensor([1, 3, 4, 5], 55);
+    const [ga, gb] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.matMul(a, b)))([a4.t, b4.t]);
+    expect(ga.shape).toEqual([2, 1, 3, 4]);
+    expect(gb.shape).toEqual([1, 3, 4, 5]);
+    // d Σ(A·B) / dB[0,j,k,n] = Σ_i Σ_t A[i,0,t,k] (A is shared by every j): check k = 0, all j, n.
+    let expected = 0;
+    for (let i = 0; i < 2; i++) for (let t = 0; t < 3; t++) expected += a4.data[i * 12 + t * 4];
+    const gbData = gb.dataSync();
+    for (const j of [0, 1, 2]) for (const n of [0, 4]) expect(gbData[j * 20 + n]).toBeCloseTo(expected, 5);
+    tf.dispose([x.t, w.t, r.t, gx, gw, gx2, gw2, a4.t, b4.t, ga, gb]);
+  });
+});
