@@ -1,6 +1,6 @@
--- saeboard 0005: what `saeboard eval` stores next to features / feature_alignments / metric_results
--- of 0001: one row per evaluation run, each feature's top activating positions, and the sparse
--- feature activations of every evaluated checkpoint (partitioned by checkpoint).
+-- saeboard 0005: what `saeboard eval` stores next to features / metric_results of 0001: one row
+-- per evaluation run, each feature's top activating positions, the sparse feature activations of
+-- every evaluated checkpoint, and feature_alignments re-made as a table partitioned by checkpoint.
 
 -- One supervised evaluation of one SAE checkpoint (metrics.md §1 steps 2–6) with one config.
 -- Re-running the same config on the same checkpoint replaces the previous run (same hash).
@@ -39,7 +39,7 @@ CREATE TABLE feature_examples (
 -- by dropping it (instant, whatever its size). position_key = game_index * 1024 + position_index
 -- (token index < 1024 for both games), so a row needs no lookup table: game = position_key >> 10.
 -- No foreign key (it would be checked per row during COPY); the trigger below drops a checkpoint's
--- partition when the checkpoint is deleted.
+-- partitions when the checkpoint is deleted.
 CREATE TABLE feature_activations (
   sae_checkpoint_id integer NOT NULL,
   position_key      integer NOT NULL,
@@ -50,13 +50,43 @@ CREATE TABLE feature_activations (
 CREATE FUNCTION feature_activations_partition(ckpt bigint) RETURNS text
   LANGUAGE sql IMMUTABLE AS $$ SELECT 'feature_activations_' || ckpt::text $$;
 
-CREATE FUNCTION drop_feature_activations_partition() RETURNS trigger
+-- feature_alignments of 0001, same columns, keys and indexes, but LIST-partitioned by checkpoint:
+-- an evaluation COPYs its rows into a fresh table without indexes, builds the indexes in bulk and
+-- ATTACHes it (the foreign keys are then checked with one join, not a trigger per row). Loading a
+-- non-partitioned table kept its three btrees and two foreign keys up to date row by row: ~40k
+-- rows/s, against ~1M rows/s for the COPY into a bare partition (docs/eval.md). Replacing or
+-- deleting a checkpoint's alignments is a DROP of its partition. (No rows exist yet: only
+-- `saeboard eval` writes this table.)
+DROP TABLE feature_alignments;
+CREATE TABLE feature_alignments (
+  sae_checkpoint_id bigint NOT NULL REFERENCES sae_checkpoints (id) ON DELETE CASCADE,
+  feature_index     integer NOT NULL,
+  bsp_id            integer NOT NULL REFERENCES board_properties (id),
+  threshold_index   smallint NOT NULL CHECK (threshold_index BETWEEN 0 AND 10),
+  threshold         real NOT NULL,
+  tp                integer NOT NULL CHECK (tp >= 0),
+  fp                integer NOT NULL CHECK (fp >= 0),
+  fn                integer NOT NULL CHECK (fn >= 0),
+  precision         real NOT NULL,
+  recall            real NOT NULL,
+  f1                real NOT NULL,
+  PRIMARY KEY (sae_checkpoint_id, feature_index, bsp_id, threshold_index)
+) PARTITION BY LIST (sae_checkpoint_id);
+CREATE INDEX feature_alignments_bsp_idx ON feature_alignments (bsp_id, f1 DESC);
+CREATE INDEX feature_alignments_ckpt_f1_idx ON feature_alignments (sae_checkpoint_id, f1 DESC);
+
+CREATE FUNCTION feature_alignments_partition(ckpt bigint) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $$ SELECT 'feature_alignments_' || ckpt::text $$;
+
+-- Deleting a checkpoint drops its partitions first (instant), instead of cascading row by row.
+CREATE FUNCTION drop_checkpoint_partitions() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('DROP TABLE IF EXISTS %I', feature_activations_partition(OLD.id));
+  EXECUTE format('DROP TABLE IF EXISTS %I', feature_alignments_partition(OLD.id));
   RETURN OLD;
 END $$;
 
-CREATE TRIGGER sae_checkpoints_drop_activations
-  AFTER DELETE ON sae_checkpoints
-  FOR EACH ROW EXECUTE FUNCTION drop_feature_activations_partition();
+CREATE TRIGGER sae_checkpoints_drop_partitions
+  BEFORE DELETE ON sae_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION drop_checkpoint_partitions();

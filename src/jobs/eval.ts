@@ -39,7 +39,7 @@ import { inMemorySequences, truncateSequences } from '../lm/data.js';
 import { trainProbe, type ProbeResult } from '../lm/probe.js';
 import type { Site } from '../lm/model.js';
 import { withTransaction } from '../db/pool.js';
-import { ensureBoardProperties, ensureSaeCheckpoint, writeEvaluation, type EvaluationWrite } from '../db/repos/eval.js';
+import { boardPropertyIdsFor, datasetIdByPath, ensureSaeCheckpoint, writeEvaluation, type EvaluationWrite } from '../db/repos/eval.js';
 import { analyzeTranscript, decodeChess } from '../games/chess/index.js';
 import { OthelloBoard, tokenToSquare } from '../games/othello/index.js';
 import {
@@ -407,7 +407,8 @@ async function evaluateOneSae(sae: SaeInput, data: DatasetInputs, lm: LmActivati
     const payloadFor = (ckpt: number, bspIds: Map<string, Int32Array>) =>
       buildWritePayload({ ckpt, sae, data, result, maxima, all, top, hist, bspIds, evalConfig, evalConfigHash, render, probes: lm.probes, storeActivations: opts.storeActivations ?? true, timings });
     const written = await withTransaction(opts.pool, async (client) => {
-      const bspIds = await ensureBoardProperties(client, data.game, data.families.map((f) => ({ ...f, reported: data.dataset.family(f.shortName).reported, describe: () => f.describe() })));
+      const bspIds = await boardPropertyIdsFor(client, data.game, data.families);
+      const datasetId = await datasetIdByPath(client, path.resolve(data.dir), data.manifestSha256);
       const ckpt = await ensureSaeCheckpoint(client, {
         game: data.game,
         lm: { name: sae.lmMeta.name, config: sae.lmMeta.model as unknown as Record<string, unknown>, configHash: sae.lmConfigHash, origin, path: path.resolve(sae.lmDir), step: numberOr(sae.lmMeta.training?.step, 0) },
@@ -426,7 +427,7 @@ async function evaluateOneSae(sae: SaeInput, data: DatasetInputs, lm: LmActivati
           codeVersion: sae.config.codeVersion,
         },
       });
-      const res = await writeEvaluation(client, payloadFor(ckpt, bspIds));
+      const res = await writeEvaluation(client, { ...payloadFor(ckpt, bspIds), datasetId });
       return { ckpt, res };
     });
     saeCheckpointId = written.ckpt;

@@ -4,15 +4,17 @@ import { copyBinary } from '../../src/db/copy-binary.js';
 import { withTransaction } from '../../src/db/pool.js';
 import {
   activationPartition,
+  alignmentPartition,
   activationPartitionSize,
   dropFeatureActivations,
-  ensureBoardProperties,
+  boardPropertyIdsFor,
   ensureSaeCheckpoint,
   writeEvaluation,
-  type CatalogueFamily,
   type EvaluationWrite,
   type SaeCheckpointIdentity,
 } from '../../src/db/repos/eval.js';
+import type pg from 'pg';
+import type { BspFamily } from '../../src/games/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let db: TestDatabase;
@@ -23,10 +25,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const flagFamily: CatalogueFamily = {
+const flagFamily = {
   name: 'test_flag',
   shortName: 'test_flag',
-  group: 'strategy',
+  group: 'strategy' as const,
   rows: 1,
   cols: 1,
   classes: 1,
@@ -35,10 +37,10 @@ const flagFamily: CatalogueFamily = {
   coverageDenominator: 1,
   describe: () => [{ cell: 0, row: 0, col: 0, classIndex: 0, square: null, className: 'true', name: 'flag is set', masked: false }],
 };
-const boardFamily: CatalogueFamily = {
+const boardFamily = {
   name: 'test_board',
   shortName: 'test_board',
-  group: 'board_state',
+  group: 'board_state' as const,
   rows: 1,
   cols: 2,
   classes: 2,
@@ -57,6 +59,9 @@ const boardFamily: CatalogueFamily = {
       masked: (c & 1) === 1,
     })),
 };
+
+/** The catalogue through the games area's upsert (the test families only need its fields). */
+const catalogue = (c: pg.ClientBase) => boardPropertyIdsFor(c, 'othello', [flagFamily, boardFamily] as unknown as BspFamily<never>[]);
 
 function identity(path: string): SaeCheckpointIdentity {
   return {
@@ -160,8 +165,8 @@ describe('evaluation writers', () => {
   });
 
   it('registers the catalogue and the checkpoint once, then writes and replaces an evaluation', async () => {
-    const ids = await ensureBoardProperties(db.pool, 'othello', [flagFamily, boardFamily]);
-    const again = await ensureBoardProperties(db.pool, 'othello', [flagFamily, boardFamily]);
+    const ids = await withTransaction(db.pool, catalogue);
+    const again = await withTransaction(db.pool, catalogue);
     expect(Array.from(again.get('test_board')!)).toEqual(Array.from(ids.get('test_board')!));
     const ckpt = await ensureSaeCheckpoint(db.pool, identity('/sae/a'));
     expect(await ensureSaeCheckpoint(db.pool, identity('/sae/a'))).toBe(ckpt);
@@ -196,7 +201,7 @@ describe('evaluation writers', () => {
   });
 
   it('a failing write leaves nothing behind (one transaction)', async () => {
-    const ids = await ensureBoardProperties(db.pool, 'othello', [flagFamily, boardFamily]);
+    const ids = await withTransaction(db.pool, catalogue);
     const ckpt = await ensureSaeCheckpoint(db.pool, identity('/sae/b'));
     const bad = payload(ckpt, ids);
     bad.alignments.bspId = Int32Array.of(ids.get('test_flag')![0], 99999999); // FK violation mid-COPY
@@ -204,14 +209,14 @@ describe('evaluation writers', () => {
     const { rows } = await db.pool.query(
       `SELECT (SELECT count(*) FROM features WHERE sae_checkpoint_id = $1)::int AS f,
               (SELECT count(*) FROM sae_evaluations WHERE sae_checkpoint_id = $1)::int AS e,
-              to_regclass($2) IS NULL AS no_partition`,
-      [ckpt, activationPartition(ckpt)],
+              to_regclass($2) IS NULL AS no_partition, to_regclass($3) IS NULL AS no_alignments`,
+      [ckpt, activationPartition(ckpt), alignmentPartition(ckpt)],
     );
-    expect(rows[0]).toEqual({ f: 0, e: 0, no_partition: true });
+    expect(rows[0]).toEqual({ f: 0, e: 0, no_partition: true, no_alignments: true });
   });
 
   it('activations are dropped with their partition, also when the checkpoint is deleted', async () => {
-    const ids = await ensureBoardProperties(db.pool, 'othello', [flagFamily, boardFamily]);
+    const ids = await withTransaction(db.pool, catalogue);
     const c1 = await ensureSaeCheckpoint(db.pool, identity('/sae/c'));
     const c2 = await ensureSaeCheckpoint(db.pool, identity('/sae/d'));
     for (const c of [c1, c2]) await withTransaction(db.pool, (cl) => writeEvaluation(cl, payload(c, ids)));
@@ -220,7 +225,9 @@ describe('evaluation writers', () => {
     const left = await db.pool.query('SELECT DISTINCT sae_checkpoint_id FROM feature_activations ORDER BY 1');
     expect(left.rows.map((r) => r.sae_checkpoint_id)).not.toContain(c1);
     await db.pool.query('DELETE FROM sae_checkpoints WHERE id = $1', [c2]);
-    const gone = await db.pool.query('SELECT to_regclass($1) IS NULL AS gone', [activationPartition(c2)]);
-    expect(gone.rows[0].gone).toBe(true);
+    const gone = await db.pool.query('SELECT to_regclass($1) IS NULL AS a, to_regclass($2) IS NULL AS b', [activationPartition(c2), alignmentPartition(c2)]);
+    expect(gone.rows[0]).toEqual({ a: true, b: true });
+    const rest = await db.pool.query('SELECT count(*)::int AS n FROM feature_alignments WHERE sae_checkpoint_id = $1', [c2]);
+    expect(rest.rows[0].n).toBe(0);
   });
 });

@@ -54,3 +54,17 @@ export async function makeSae(dir: string, opts: { lmDir: string; layer: number;
   dict.dispose();
   return dir;
 }
+
+export async function makeChessDataset(dir: string, games = 8): Promise<string> {
+  const { chessRandomSource } = await import('../../src/games/dataset/index.js');
+  const adapter = adapterFor('chess');
+  await writeDataset({
+    out: dir,
+    adapter,
+    families: resolveFamilies(adapter, 'default'),
+    source: chessRandomSource({ games, seed: 2, minChars: 400 }),
+    testFraction: 0.5,
+    showProgress: false,
+  });
+  return dir;
+}

@@ -18,7 +18,7 @@ import { inMemorySequences, truncateSequences } from '../../src/lm/data.js';
 import { runEvaluation, type EvalJobOptions } from '../../src/jobs/eval.js';
 import { UserInputError } from '../../src/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { makeLm, makeOthelloDataset, makeSae } from './fixtures.js';
+import { makeChessDataset, makeLm, makeOthelloDataset, makeSae } from './fixtures.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'saeboard-eval-'));
 let db: TestDatabase;
@@ -209,5 +209,25 @@ describe('saeboard eval pipeline (Othello, random-init LM)', () => {
       await expectRejected({ saeDirs: [sae1, bad] }, /NaN/);
     });
     it('no such dataset', () => expectRejected({ datasetDir: path.join(tmp, 'nope') }, /no such dataset directory/));
+  });
+});
+
+describe('saeboard eval pipeline (chess: dots, strategy families, FEN boards)', () => {
+  it('evaluates the 15 default families at the first 20 dots and stores White-to-move FENs', async () => {
+    const data = await makeChessDataset(path.join(tmp, 'chess-data'), 8);
+    const clm = await makeLm(path.join(tmp, 'chess-lm2'), 'chess', 4);
+    const csae = await makeSae(path.join(tmp, 'chess-sae2'), { lmDir: clm, layer: 0 });
+    const [r] = await runEvaluation({ saeDirs: [csae], datasetDir: data, maxSampleGames: 2, topK: 3, lmBatchSize: 4, pool: db.pool });
+    expect(r.result.trainPositions).toBe(4 * 20);
+    expect(r.result.families.map((f) => f.shortName)[0]).toBe('board_state');
+    expect(r.result.families).toHaveLength(15);
+    expect(r.result.strategy?.families).toBe(14);
+    const board = r.result.families[0];
+    expect(board.coverageDenominator).toBe(768);
+    // masked board state: D_test true cells = non-initial pieces at the 80 test dots
+    expect(board.reconstruction!.trueCells).toBeGreaterThan(0);
+    const ex = await db.pool.query<{ board: string; position_index: number }>('SELECT board, position_index FROM feature_examples WHERE sae_checkpoint_id = $1', [r.saeCheckpointId]);
+    expect(ex.rows.length).toBeGreaterThan(0);
+    for (const e of ex.rows) expect(e.board).toMatch(/^[pnbrqkPNBRQK1-8/]+ w /);
   });
 });

@@ -7,74 +7,45 @@
  */
 import type pg from 'pg';
 import { ConflictError } from '../../errors.js';
+import type { BspFamily } from '../../games/types.js';
 import { copyBinary } from '../copy-binary.js';
 import type { Queryable } from '../pool.js';
+import { upsertBspCatalogue } from './datasets.js';
 
 // ---------------------------------------------------------------------------------------------
-// BSP catalogue
-
-export interface CatalogueFamily {
-  name: string;
-  shortName: string;
-  group: 'board_state' | 'strategy' | 'other';
-  rows: number;
-  cols: number;
-  classes: number;
-  cells: number;
-  maskIndex: number | null;
-  coverageDenominator: number;
-  reported?: boolean;
-  /** One entry per cell, in cell order (BspFamily.describe()). */
-  describe(): { cell: number; row: number; col: number; classIndex: number; square: string | null; className: string; name: string; masked: boolean }[];
-}
+// BSP catalogue and dataset rows (the catalogue itself is src/db/repos/datasets.ts)
 
 /**
- * Make sure the families and their cells are in bsp_families / board_properties (insert what is
- * missing, never change existing rows) and return the board_properties id of every cell:
- * family code name → ids[cell].
+ * board_properties ids of every cell of `families` (family code name → ids[cell]), upserting the
+ * game's catalogue first when some family is missing or incomplete. Use inside a transaction.
  */
-export async function ensureBoardProperties(db: Queryable, game: string, families: readonly CatalogueFamily[]): Promise<Map<string, Int32Array>> {
-  for (const f of families) {
-    await db.query(
-      `INSERT INTO bsp_families (game, family, short_name, family_group, rows, cols, classes, cells, mask_index, coverage_denominator, reported)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-      [game, f.name, f.shortName, f.group, f.rows, f.cols, f.classes, f.cells, f.maskIndex, f.coverageDenominator, f.reported ?? f.group !== 'other'],
+export async function boardPropertyIdsFor(client: pg.ClientBase, game: string, families: readonly BspFamily<never>[]): Promise<Map<string, Int32Array>> {
+  const read = async () => {
+    const { rows } = await client.query<{ family: string; cell_index: number; id: number }>(
+      'SELECT family, cell_index, id FROM board_properties WHERE game = $1 AND family = ANY($2)',
+      [game, families.map((f) => f.name)],
     );
-    const cells = f.describe();
-    await db.query(
-      `INSERT INTO board_properties (game, family, short_name, family_group, cell_index, row_index, col_index, class_index, square, class_name, name, masked)
-       SELECT $1, $2, $3, $4, c, r, k, cl, sq, cn, n, m
-       FROM unnest($5::int[], $6::smallint[], $7::smallint[], $8::smallint[], $9::text[], $10::text[], $11::text[], $12::bool[]) AS u(c, r, k, cl, sq, cn, n, m)
-       ON CONFLICT (game, family, cell_index) DO NOTHING`,
-      [
-        game,
-        f.name,
-        f.shortName,
-        f.group,
-        cells.map((c) => c.cell),
-        cells.map((c) => c.row),
-        cells.map((c) => c.col),
-        cells.map((c) => c.classIndex),
-        cells.map((c) => c.square),
-        cells.map((c) => c.className),
-        cells.map((c) => c.name),
-        cells.map((c) => c.masked),
-      ],
-    );
+    const out = new Map<string, Int32Array>(families.map((f) => [f.name, new Int32Array(f.cells).fill(-1)]));
+    for (const r of rows) {
+      const ids = out.get(r.family);
+      if (ids && r.cell_index < ids.length) ids[r.cell_index] = r.id;
+    }
+    return out;
+  };
+  let ids = await read();
+  if ([...ids.values()].some((a) => a.includes(-1))) {
+    await upsertBspCatalogue(client, game, families);
+    ids = await read();
+    const missing = families.find((f) => ids.get(f.name)!.includes(-1));
+    if (missing) throw new ConflictError(`board_properties for ${game}/${missing.name} are incomplete after the catalogue upsert`);
   }
-  const { rows } = await db.query<{ family: string; cell_index: number; id: number }>(
-    'SELECT family, cell_index, id FROM board_properties WHERE game = $1 AND family = ANY($2)',
-    [game, families.map((f) => f.name)],
-  );
-  const out = new Map<string, Int32Array>(families.map((f) => [f.name, new Int32Array(f.cells).fill(-1)]));
-  for (const r of rows) {
-    const ids = out.get(r.family);
-    if (ids && r.cell_index < ids.length) ids[r.cell_index] = r.id;
-  }
-  for (const f of families) {
-    if (out.get(f.name)!.includes(-1)) throw new ConflictError(`board_properties for ${game}/${f.name} are incomplete (catalogue out of date?)`);
-  }
-  return out;
+  return ids;
+}
+
+/** The datasets row registered for this directory (same path and manifest), if any. */
+export async function datasetIdByPath(db: Queryable, absPath: string, manifestSha256: string): Promise<number | null> {
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM datasets WHERE path = $1 AND manifest_sha256 = $2 ORDER BY id LIMIT 1', [absPath, manifestSha256]);
+  return rows.length ? rows[0].id : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,13 +182,18 @@ export const THRESHOLD_OF_INDEX = (t: number): number => t / 10;
 
 /** Name of a checkpoint's feature_activations partition. */
 export function activationPartition(saeCheckpointId: number): string {
-  return `feature_activations_${saeCheckpointId}`;
+  return `feature_activations_${Number(saeCheckpointId)}`;
+}
+
+/** Name of a checkpoint's feature_alignments partition. */
+export function alignmentPartition(saeCheckpointId: number): string {
+  return `feature_alignments_${Number(saeCheckpointId)}`;
 }
 
 /** Remove everything an earlier evaluation of this checkpoint stored (per-checkpoint tables) and its run row for this config. */
 async function clearPrevious(client: pg.ClientBase, w: EvaluationWrite): Promise<void> {
   const id = w.saeCheckpointId;
-  await client.query('DELETE FROM feature_alignments WHERE sae_checkpoint_id = $1', [id]);
+  await client.query(`DROP TABLE IF EXISTS ${alignmentPartition(id)}`);
   await client.query('DELETE FROM feature_examples WHERE sae_checkpoint_id = $1', [id]);
   await client.query('DELETE FROM features WHERE sae_checkpoint_id = $1', [id]);
   await client.query('DELETE FROM metric_results WHERE sae_checkpoint_id = $1 AND eval_config_hash = $2', [id, w.evalConfigHash]);
@@ -270,27 +246,7 @@ export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite)
     ),
   );
 
-  const a = w.alignments;
-  await timed('alignments', () =>
-    copyBinary(
-      client,
-      'feature_alignments',
-      [
-        { name: 'sae_checkpoint_id', type: 'int8', values: id },
-        { name: 'feature_index', type: 'int4', values: a.feature },
-        { name: 'bsp_id', type: 'int4', values: a.bspId },
-        { name: 'threshold_index', type: 'int2', values: a.thresholdIndex },
-        { name: 'threshold', type: 'float4', values: (i) => THRESHOLD_OF_INDEX(a.thresholdIndex[i]) },
-        { name: 'tp', type: 'int4', values: a.tp },
-        { name: 'fp', type: 'int4', values: a.fp },
-        { name: 'fn', type: 'int4', values: a.fn },
-        { name: 'precision', type: 'float4', values: a.precision },
-        { name: 'recall', type: 'float4', values: a.recall },
-        { name: 'f1', type: 'float4', values: a.f1 },
-      ],
-      a.count,
-    ),
-  );
+  await timed('alignments', () => writeAlignmentPartition(client, id, w.alignments));
 
   await timed('metrics', async () => {
     if (!w.metrics.length) return;
@@ -337,9 +293,45 @@ export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite)
   }
   return {
     evaluationId: run.rows[0].id,
-    rows: { features: f.count, alignments: a.count, metrics: w.metrics.length, examples: e.count, activations: activationRows },
+    rows: { features: f.count, alignments: w.alignments.count, metrics: w.metrics.length, examples: e.count, activations: activationRows },
     timingsMs,
   };
+}
+
+/**
+ * A checkpoint's feature_alignments rows, loaded the fast way: COPY into a bare table, build the
+ * primary key and both indexes in bulk (sorts, not row-by-row btree inserts), add the partition
+ * CHECK so ATTACH needs no scan, then ATTACH — which validates both foreign keys with one join each.
+ */
+export async function writeAlignmentPartition(client: pg.ClientBase, saeCheckpointId: number, a: EvaluationWrite['alignments']): Promise<void> {
+  const id = Number(saeCheckpointId);
+  const part = alignmentPartition(id);
+  await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+  await client.query(`DROP TABLE IF EXISTS ${part}`);
+  await client.query(`CREATE TABLE ${part} (LIKE feature_alignments INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+  await copyBinary(
+    client,
+    part,
+    [
+      { name: 'sae_checkpoint_id', type: 'int8', values: id },
+      { name: 'feature_index', type: 'int4', values: a.feature },
+      { name: 'bsp_id', type: 'int4', values: a.bspId },
+      { name: 'threshold_index', type: 'int2', values: a.thresholdIndex },
+      { name: 'threshold', type: 'float4', values: (i) => THRESHOLD_OF_INDEX(a.thresholdIndex[i]) },
+      { name: 'tp', type: 'int4', values: a.tp },
+      { name: 'fp', type: 'int4', values: a.fp },
+      { name: 'fn', type: 'int4', values: a.fn },
+      { name: 'precision', type: 'float4', values: a.precision },
+      { name: 'recall', type: 'float4', values: a.recall },
+      { name: 'f1', type: 'float4', values: a.f1 },
+    ],
+    a.count,
+  );
+  await client.query(`ALTER TABLE ${part} ADD CONSTRAINT ${part}_ckpt CHECK (sae_checkpoint_id = ${id})`);
+  await client.query(`ALTER TABLE ${part} ADD PRIMARY KEY (sae_checkpoint_id, feature_index, bsp_id, threshold_index)`);
+  await client.query(`CREATE INDEX ${part}_bsp_idx ON ${part} (bsp_id, f1 DESC)`);
+  await client.query(`CREATE INDEX ${part}_ckpt_f1_idx ON ${part} (sae_checkpoint_id, f1 DESC)`);
+  await client.query(`ALTER TABLE feature_alignments ATTACH PARTITION ${part} FOR VALUES IN (${id})`);
 }
 
 /**
@@ -370,6 +362,11 @@ export async function writeActivationPartition(
   );
   await client.query(`CREATE INDEX ${part}_feature_idx ON ${part} (feature_index, value DESC)`);
   await client.query(`CREATE INDEX ${part}_position_idx ON ${part} USING brin (position_key) WITH (pages_per_range = 16)`);
+}
+
+/** Delete a checkpoint's stored alignments (drop its partition). */
+export async function dropFeatureAlignments(db: Queryable, saeCheckpointId: number): Promise<void> {
+  await db.query(`DROP TABLE IF EXISTS ${alignmentPartition(saeCheckpointId)}`);
 }
 
 /** Delete a checkpoint's stored activations: dropping its partition is instant whatever its size. */
