@@ -1,0 +1,194 @@
+/**
+ * Language models, their checkpoints, activation sets and linear-probe results. Plain functions
+ * over a pool or a transaction client (pipelines in src/jobs/lm.ts wrap them in transactions).
+ */
+import { ConflictError } from '../../errors.js';
+import type { Queryable } from '../pool.js';
+
+export type LmOrigin = 'trained' | 'imported' | 'random-init';
+
+export interface LmModelRow {
+  id: number;
+  name: string;
+  game: string;
+  config: Record<string, unknown>;
+  config_hash: string;
+  origin: LmOrigin;
+  random_init_of: number | null;
+  description: string | null;
+  created_at: Date;
+}
+
+export interface LmCheckpointRow {
+  id: number;
+  lm_model_id: number;
+  step: number;
+  tokens_seen: number;
+  path: string;
+  weights_sha256: string | null;
+  train_dataset_id: number | null;
+  metrics: Record<string, unknown>;
+  code_version: string;
+  created_at: Date;
+}
+
+export interface ProbeResultRow {
+  id: number;
+  lm_checkpoint_id: number;
+  dataset_id: number | null;
+  dataset_path: string;
+  layer: number;
+  site: string;
+  family: string;
+  kind: 'softmax' | 'sigmoid';
+  accuracy: number;
+  f1: number | null;
+  train_accuracy: number;
+  baseline_accuracy: number;
+  n_train: number;
+  n_test: number;
+  config: Record<string, unknown>;
+  config_hash: string;
+  code_version: string;
+  created_at: Date;
+}
+
+export async function findLmModelByName(db: Queryable, name: string): Promise<LmModelRow | null> {
+  const { rows } = await db.query<LmModelRow>('SELECT * FROM lm_models WHERE name = $1', [name]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Insert a model, or return the existing one of the same name when it has the same architecture
+ * (config hash). A different architecture under the same name is a conflict.
+ */
+export async function upsertLmModel(
+  db: Queryable,
+  m: { name: string; game: string; config: object; configHash: string; origin: LmOrigin; randomInitOf?: number | null; description?: string | null },
+): Promise<{ row: LmModelRow; created: boolean }> {
+  const existing = await findLmModelByName(db, m.name);
+  if (existing) {
+    if (existing.config_hash !== m.configHash || existing.game !== m.game) {
+      throw new ConflictError(`LM "${m.name}" is already registered (#${existing.id}) with a different ${existing.game !== m.game ? 'game' : 'architecture'}; register under another --name`);
+    }
+    if (m.randomInitOf != null && existing.random_init_of == null) {
+      const { rows } = await db.query<LmModelRow>('UPDATE lm_models SET random_init_of = $2 WHERE id = $1 RETURNING *', [existing.id, m.randomInitOf]);
+      return { row: rows[0], created: false };
+    }
+    return { row: existing, created: false };
+  }
+  const { rows } = await db.query<LmModelRow>(
+    `INSERT INTO lm_models (name, game, config, config_hash, origin, random_init_of, description)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [m.name, m.game, JSON.stringify(m.config), m.configHash, m.origin, m.randomInitOf ?? null, m.description ?? null],
+  );
+  return { row: rows[0], created: true };
+}
+
+/**
+ * Insert or update the checkpoint (model, step): path, hash and dataset are overwritten, metrics
+ * are merged (new keys win) so an evaluation run adds to what training recorded.
+ */
+export async function upsertLmCheckpoint(
+  db: Queryable,
+  c: {
+    lmModelId: number;
+    step: number;
+    tokensSeen: number;
+    path: string;
+    weightsSha256: string | null;
+    trainDatasetId: number | null;
+    metrics: Record<string, unknown>;
+    codeVersion: string;
+  },
+): Promise<LmCheckpointRow> {
+  const { rows } = await db.query<LmCheckpointRow>(
+    `INSERT INTO lm_checkpoints (lm_model_id, step, tokens_seen, path, weights_sha256, train_dataset_id, metrics, code_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (lm_model_id, step) DO UPDATE SET
+       tokens_seen = EXCLUDED.tokens_seen, path = EXCLUDED.path, weights_sha256 = EXCLUDED.weights_sha256,
+       train_dataset_id = COALESCE(EXCLUDED.train_dataset_id, lm_checkpoints.train_dataset_id),
+       metrics = lm_checkpoints.metrics || EXCLUDED.metrics, code_version = EXCLUDED.code_version
+     RETURNING *`,
+    [c.lmModelId, c.step, c.tokensSeen, c.path, c.weightsSha256, c.trainDatasetId, JSON.stringify(c.metrics), c.codeVersion],
+  );
+  return rows[0];
+}
+
+export async function listLmCheckpoints(db: Queryable, lmModelId: number): Promise<LmCheckpointRow[]> {
+  const { rows } = await db.query<LmCheckpointRow>('SELECT * FROM lm_checkpoints WHERE lm_model_id = $1 ORDER BY step', [lmModelId]);
+  return rows;
+}
+
+export async function findDatasetIdByPath(db: Queryable, absPath: string): Promise<number | null> {
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM datasets WHERE path = $1 ORDER BY id DESC LIMIT 1', [absPath]);
+  return rows[0]?.id ?? null;
+}
+
+export async function insertActivationSet(
+  db: Queryable,
+  a: {
+    lmCheckpointId: number;
+    datasetId: number;
+    layer: number;
+    site: string;
+    positions: string;
+    dtype: 'float32' | 'float16';
+    nVectors: number;
+    dModel: number;
+    path: string;
+    manifest: object;
+    codeVersion: string;
+  },
+): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO activation_sets (lm_checkpoint_id, dataset_id, layer, site, positions, dtype, n_vectors, d_model, path, manifest, code_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    [a.lmCheckpointId, a.datasetId, a.layer, a.site, a.positions, a.dtype, a.nVectors, a.dModel, a.path, JSON.stringify(a.manifest), a.codeVersion],
+  );
+  return rows[0].id;
+}
+
+export interface ProbeResultInput {
+  layer: number;
+  site: string;
+  family: string;
+  kind: 'softmax' | 'sigmoid';
+  accuracy: number;
+  f1: number | null;
+  trainAccuracy: number;
+  baselineAccuracy: number;
+  nTrain: number;
+  nTest: number;
+}
+
+/** Upsert probe results of one checkpoint/dataset/config (a rerun replaces its numbers). */
+export async function upsertProbeResults(
+  db: Queryable,
+  common: { lmCheckpointId: number; datasetId: number | null; datasetPath: string; config: object; configHash: string; codeVersion: string },
+  results: readonly ProbeResultInput[],
+): Promise<number> {
+  if (!results.length) return 0;
+  const col = <K extends keyof ProbeResultInput>(k: K) => results.map((r) => r[k]);
+  const { rowCount } = await db.query(
+    `INSERT INTO probe_results (lm_checkpoint_id, dataset_id, dataset_path, layer, site, family, kind, accuracy, f1, train_accuracy,
+                                baseline_accuracy, n_train, n_test, config, config_hash, code_version)
+     SELECT $1, $2, $3, t.layer, t.site, t.family, t.kind, t.accuracy, t.f1, t.train_accuracy, t.baseline_accuracy, t.n_train, t.n_test, $4, $5, $6
+     FROM unnest($7::smallint[], $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::int[], $16::int[])
+       AS t(layer, site, family, kind, accuracy, f1, train_accuracy, baseline_accuracy, n_train, n_test)
+     ON CONFLICT (lm_checkpoint_id, layer, site, family, dataset_path, config_hash) DO UPDATE SET
+       dataset_id = EXCLUDED.dataset_id, kind = EXCLUDED.kind, accuracy = EXCLUDED.accuracy, f1 = EXCLUDED.f1,
+       train_accuracy = EXCLUDED.train_accuracy, baseline_accuracy = EXCLUDED.baseline_accuracy,
+       n_train = EXCLUDED.n_train, n_test = EXCLUDED.n_test, code_version = EXCLUDED.code_version, created_at = now()`,
+    [
+      common.lmCheckpointId, common.datasetId, common.datasetPath, JSON.stringify(common.config), common.configHash, common.codeVersion,
+      col('layer'), col('site'), col('family'), col('kind'), col('accuracy'), col('f1'), col('trainAccuracy'), col('baselineAccuracy'), col('nTrain'), col('nTest'),
+    ],
+  );
+  return rowCount ?? 0;
+}
+
+export async function listProbeResults(db: Queryable, lmCheckpointId: number): Promise<ProbeResultRow[]> {
+  const { rows } = await db.query<ProbeResultRow>('SELECT * FROM probe_results WHERE lm_checkpoint_id = $1 ORDER BY family, layer', [lmCheckpointId]);
+  return rows;
+}
