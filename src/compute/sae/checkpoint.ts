@@ -37,7 +37,7 @@ export async function writeSaeCheckpoint(
   dir: string,
   dict: Dictionary,
   config: TrainerConfig,
-  extra: { step: number; tokensSeen: number; provenance?: Record<string, unknown> },
+  extra: { step: number; tokensSeen: number; provenance?: Record<string, unknown>; identityHash?: string },
 ): Promise<SaeDirConfig> {
   const cfg = dictionaryConfig(dict, config, extra);
   const tensors = dict.toHost();
@@ -46,11 +46,11 @@ export async function writeSaeCheckpoint(
 }
 
 /** The full exact-resume state of a trainer after `step` updates. */
-export async function writeResumeState(saeDir: string, trainer: Trainer, provenance?: Record<string, unknown>): Promise<string> {
+export async function writeResumeState(saeDir: string, trainer: Trainer, provenance?: Record<string, unknown>, identityHash?: string): Promise<string> {
   const step = trainer.step;
   const dir = resumeDir(saeDir, step);
   const st: TrainerState = trainer.state();
-  const cfg = dictionaryConfig(trainer.dictionary, trainer.config, { step, tokensSeen: step * trainer.config.batchSize, provenance });
+  const cfg = dictionaryConfig(trainer.dictionary, trainer.config, { step, tokensSeen: step * trainer.config.batchSize, provenance, identityHash });
   const tensors = trainer.dictionary.toHost();
   await writeDirAtomic(
     dir,

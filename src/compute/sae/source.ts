@@ -11,12 +11,14 @@
  */
 import path from 'node:path';
 import { UserInputError } from '../../errors.js';
+import { configHash } from '../../util/hash.js';
 import { float16BitsToFloat32, openSafetensors, toFloat32 } from '../../util/safetensors.js';
 import { readActivationManifest, activationBatches, type ActivationManifest } from '../../lm/activations.js';
 import type { TokenSequences } from '../../lm/data.js';
 import type { Gpt, Site } from '../../lm/model.js';
 import { Rng } from './rng.js';
-import { sampleSparse, type SyntheticDictionary } from './synthetic.js';
+import type { SourceSpec } from './sweepConfig.js';
+import { randomUnitDictionary, sampleSparse, type SyntheticDictionary } from './synthetic.js';
 
 export interface ActivationSource {
   readonly dIn: number;
@@ -27,7 +29,18 @@ export interface ActivationSource {
   readVectors(start: number, count: number): Promise<Float32Array>;
   /** Provenance recorded with every SAE trained on this source. */
   describe(): Record<string, unknown>;
+  /**
+   * Which LM, block and site the vectors come from, when known; stored as the SAE's
+   * `provenance.lm|layer|site`, which evaluation uses to find the LM (src/jobs/eval-inputs.ts).
+   */
+  lineage?(): SourceLineage;
   dispose?(): void;
+}
+
+export interface SourceLineage {
+  lm?: { dir: string; configHash?: string; name?: string };
+  layer?: number;
+  site?: string;
 }
 
 function checkRange(src: ActivationSource, start: number, count: number) {
@@ -103,11 +116,23 @@ export async function activationSetSource(dir: string): Promise<ActivationSource
       return out;
     },
     describe: () => ({ type: 'activation-set', path: path.resolve(dir), layer: m.layer, site: m.site, rows: m.rows, model: m.model, dtype: m.dtype }),
+    lineage: () => ({ lm: lmFromManifest(m), layer: m.layer, site: m.site }),
     dispose: () => {
       cached = null;
     },
   };
   return src;
+}
+
+function lmFromManifest(m: ActivationManifest): SourceLineage['lm'] {
+  const info = m.model as { dir?: unknown; name?: unknown; config?: unknown; tokenizer?: unknown };
+  if (typeof info.dir !== 'string') return undefined;
+  return {
+    dir: info.dir,
+    ...(typeof info.name === 'string' ? { name: info.name } : {}),
+    // the same hash as src/lm/checkpoint.ts modelConfigHash (config + tokenizer)
+    ...(info.config && typeof info.tokenizer === 'string' ? { configHash: configHash({ model: info.config, tokenizer: info.tokenizer }) } : {}),
+  };
 }
 
 /**
@@ -123,6 +148,7 @@ export function lmSource(opts: {
   /** Rows per forward pass (trainers.md §1: 256). */
   lmBatchSize?: number;
   info?: Record<string, unknown>;
+  lm?: SourceLineage['lm'];
 }): ActivationSource {
   const T = opts.contextLength ?? Math.min(opts.data.length, opts.model.config.nCtx);
   const d = opts.model.config.dModel;
@@ -156,6 +182,7 @@ export function lmSource(opts: {
       return out;
     },
     describe: () => ({ type: 'lm', layer: opts.layer, site: opts.site ?? 'resid_post', contextLength: T, data: opts.data.source, ...opts.info }),
+    lineage: () => ({ ...(opts.lm ? { lm: opts.lm } : {}), layer: opts.layer, site: opts.site ?? 'resid_post' }),
   };
   return src;
 }
@@ -185,4 +212,44 @@ export function syntheticSource(opts: { dict: SyntheticDictionary; active: numbe
     describe: () => ({ type: 'synthetic', dIn: dict.dIn, features: dict.nFeatures, active: opts.active, seed: opts.seed }),
   };
   return src;
+}
+
+/** Build the source a sweep config names (sweepConfig.ts `source`). */
+export async function openSource(spec: SourceSpec): Promise<ActivationSource> {
+  switch (spec.type) {
+    case 'activations':
+      return activationSetSource(spec.path);
+    case 'synthetic':
+      return syntheticSource({
+        dict: randomUnitDictionary(spec.dIn, spec.features, spec.seed ?? 0),
+        active: spec.active,
+        contexts: spec.contexts,
+        contextLength: spec.contextLength ?? 1,
+        seed: (spec.seed ?? 0) + 1,
+      });
+    case 'lm': {
+      const { loadModelDir, modelConfigHash } = await import('../../lm/checkpoint.js');
+      const { resolveModelPath } = await import('../../lm/models.js');
+      const { datasetSequences } = await import('../../lm/dataset.js');
+      const { checkTokenizerMatch } = await import('../../lm/data.js');
+      const { parseSite } = await import('../../lm/model.js');
+      const dir = resolveModelPath(spec.model);
+      const { model, meta } = await loadModelDir(dir);
+      const data = await datasetSequences(spec.dataset, { split: spec.split ?? 'train' });
+      checkTokenizerMatch(model.config, meta.tokenizer, data);
+      const site = parseSite(spec.site ?? 'resid_post');
+      const contextLength = spec.contextLength ?? Math.min(data.length, model.config.nCtx);
+      const src = lmSource({
+        model,
+        data,
+        layer: spec.layer,
+        site,
+        contextLength,
+        lmBatchSize: spec.lmBatchSize,
+        info: { model: meta.name, dataset: spec.dataset, split: spec.split ?? 'train' },
+        lm: { dir: path.resolve(dir), name: meta.name, configHash: modelConfigHash(meta) },
+      });
+      return { ...src, dispose: () => model.dispose() };
+    }
+  }
 }

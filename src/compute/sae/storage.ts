@@ -28,6 +28,12 @@ export interface SaeDirConfig {
   /** The resolved trainer config (null for SAEs imported without one). */
   trainer: TrainerConfig | null;
   configHash: string | null;
+  /**
+   * Identity of the trained SAE: the trainer config *and* the activation stream it saw (source,
+   * buffer seed and size). Two SAEs with one config trained on different data differ here; this
+   * is what the database's saes.config_hash holds for SAEs trained by saeboard.
+   */
+  identityHash?: string | null;
   /** Number of completed training steps (updates) these weights have seen. */
   step: number | null;
   tokensSeen: number | null;
@@ -39,7 +45,7 @@ export interface SaeDirConfig {
 export function dictionaryConfig(
   dict: Dictionary,
   trainer: TrainerConfig | null,
-  extra: { step?: number | null; tokensSeen?: number | null; provenance?: Record<string, unknown> } = {},
+  extra: { step?: number | null; tokensSeen?: number | null; provenance?: Record<string, unknown>; identityHash?: string | null } = {},
 ): SaeDirConfig {
   return {
     format: SAE_FORMAT,
@@ -49,6 +55,7 @@ export function dictionaryConfig(
     meta: { ...dict.meta },
     trainer,
     configHash: trainer ? trainerConfigHash(trainer) : null,
+    ...(extra.identityHash ? { identityHash: extra.identityHash } : {}),
     step: extra.step ?? null,
     tokensSeen: extra.tokensSeen ?? null,
     codeVersion: codeVersionString(),

@@ -139,9 +139,11 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
     if (resume.specHash !== hash) throw new ConflictError(`${resumeFile} belongs to a different sweep configuration`);
   }
   const startStep = resume?.step ?? 0;
-  const provenance = { sweep: spec.name, sweepHash: hash, source: source.describe(), ...spec.meta };
+  const provenance = { sweep: spec.name, sweepHash: hash, source: source.describe(), ...(source.lineage?.() ?? {}), ...spec.meta };
 
+  const streamIdentity = { source: source.describe(), seed: spec.seed, contexts: spec.buffer.contexts, batchSize: spec.batchSize };
   interface Run {
+    identityHash: string;
     name: string;
     dir: string;
     config: TrainerConfig;
@@ -154,7 +156,7 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
   const runs: Run[] = [];
   for (const s of spec.saes) {
     const dir = path.join(outDir, s.name);
-    const run: Run = { name: s.name, dir, config: s.config, status: 'training', trainer: null, ckpts: new Set(), last: null };
+    const run: Run = { identityHash: configHash({ trainer: configHash(s.config), stream: streamIdentity }), name: s.name, dir, config: s.config, status: 'training', trainer: null, ckpts: new Set(), last: null };
     if (await exists(path.join(finalDir(dir), 'config.json'))) run.status = 'finished';
     else if (await exists(path.join(dir, 'failed.json'))) {
       run.status = 'failed';
@@ -169,6 +171,14 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
   if (mib > maxMiB) {
     throw new UserInputError(
       `the ${training.length} SAEs of this sweep need ~${mib.toFixed(0)} MiB of parameters and optimizer state, more than ${maxMiB} MiB; split the trainers over several sweeps (they can share an activation set)`,
+    );
+  }
+
+  const maxSteps = Math.max(...runs.map((r) => r.config.steps));
+  const repeat = 'repeat' in spec.source ? Boolean(spec.source.repeat) : false;
+  if (!repeat && source.totalVectors < maxSteps * spec.batchSize) {
+    throw new UserInputError(
+      `the activation source has ${source.totalVectors} vectors but ${maxSteps} steps × batch ${spec.batchSize} need ${maxSteps * spec.batchSize}; use a larger source, fewer steps, or set source.repeat: true to cycle through it`,
     );
   }
 
@@ -199,15 +209,14 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
     contexts: spec.buffer.contexts,
     seed: spec.seed,
     maxBytes: spec.buffer.maxMiB * 2 ** 20,
-    repeat: 'repeat' in spec.source ? Boolean(spec.source.repeat) : false,
+    repeat,
   });
   if (resume && startStep > 0) await buffer.restore(await readStreamState(outDir, resume));
-  const maxSteps = Math.max(...runs.map((r) => r.config.steps));
   if (resume) log.info({ sweep: spec.name, step: startStep, training: training.length }, 'resuming sweep');
 
   const writeResumePoint = async (step: number) => {
     const active = runs.filter((r) => r.status === 'training' && r.trainer);
-    for (const r of active) await writeResumeState(r.dir, r.trainer!, provenance);
+    for (const r of active) await writeResumeState(r.dir, r.trainer!, provenance, r.identityHash);
     const st = buffer.state();
     await writeStreamState(outDir, st);
     const file: ResumeFile = {
@@ -241,7 +250,7 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
           const t = r.trainer!;
           if (r.ckpts.has(step)) {
             const dir = checkpointDir(r.dir, step);
-            await writeSaeCheckpoint(dir, t.dictionary, r.config, { step, tokensSeen: step * spec.batchSize, provenance });
+            await writeSaeCheckpoint(dir, t.dictionary, r.config, { step, tokensSeen: step * spec.batchSize, provenance, identityHash: r.identityHash });
             await opts.hooks?.onCheckpoint?.({ sae: r.name, config: r.config, step, dir, final: false });
           }
           let s: StepStats;
@@ -265,7 +274,7 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
           }
           if (t.step === r.config.steps) {
             const dir = finalDir(r.dir);
-            await writeSaeCheckpoint(dir, t.dictionary, r.config, { step: t.step, tokensSeen: t.step * spec.batchSize, provenance });
+            await writeSaeCheckpoint(dir, t.dictionary, r.config, { step: t.step, tokensSeen: t.step * spec.batchSize, provenance, identityHash: r.identityHash });
             r.status = 'finished';
             await pruneResumeStates(r.dir, null);
             t.dispose();

@@ -135,11 +135,25 @@ export function expandGrid(entry: Record<string, unknown>, where: string): Recor
   return out;
 }
 
-/** Validate a parsed sweep document; `dIn` comes from the activation source. */
+/**
+ * Validate the sweep document's outer structure and return its source (before the trainers can be
+ * resolved, which needs the source's d_in).
+ */
+export function sweepSourceOf(doc: unknown, prefix = 'sweep'): SourceSpec {
+  const parsed = sweepSchema.safeParse(doc);
+  if (!parsed.success) throw new UserInputError(zodMessage(prefix, doc, parsed.error.issues));
+  return parsed.data.source;
+}
+
+/**
+ * Validate a parsed sweep document; `dIn` is the activation source's width (null: only known for
+ * synthetic sources, whose spec carries it).
+ */
 export function resolveSweep(doc: unknown, dIn: number | null, prefix = 'sweep'): SweepSpec {
   const parsed = sweepSchema.safeParse(doc);
   if (!parsed.success) throw new UserInputError(zodMessage(prefix, doc, parsed.error.issues));
   const s = parsed.data;
+  if (dIn === null && s.source.type === 'synthetic') dIn = s.source.dIn;
   const batchSize = s.batchSize ?? 8192;
   const saes: SweepSpec['saes'] = [];
   s.trainers.forEach((entry, i) => {
