@@ -1,6 +1,6 @@
 /** The evaluation writers against a real Postgres (a private clone of the migrated template). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyBinary } from '../../src/db/copy-binary.js';
+import { copyBinary, encodeBinaryCopy, type BinaryColumn } from '../../src/db/copy-binary.js';
 import { withTransaction } from '../../src/db/pool.js';
 import {
   activationPartition,
@@ -162,6 +162,24 @@ describe('evaluation writers', () => {
     const { rows } = await db.pool.query('SELECT a, b::text, c, d, e, f, g, h FROM bin_rt ORDER BY a');
     expect(rows[0]).toEqual({ a: -5, b: null, c: 0.1, d: Math.PI, e: -32768, f: false, g: null, h: [] });
     expect(rows[1]).toEqual({ a: 2147483647, b: String(2 ** 40), c: -3.5, d: 1e300, e: 7, f: true, g: 'é\ttab\nline', h: [1, 2.5] });
+  });
+
+  it('the column-wise fast path encodes exactly what the row-wise path does', () => {
+    const n = 5000;
+    const arrays: BinaryColumn[] = [
+      { name: 'a', type: 'int8', values: 42 },
+      { name: 'b', type: 'int4', values: Int32Array.from({ length: n }, (_, i) => i * 7 - 100) },
+      { name: 'c', type: 'int2', values: Uint8Array.from({ length: n }, (_, i) => i % 11) },
+      { name: 'd', type: 'float4', values: Float32Array.from({ length: n }, (_, i) => i / 3) },
+      { name: 'e', type: 'float8', values: Float64Array.from({ length: n }, (_, i) => -i / 7) },
+      { name: 'f', type: 'bool', values: Uint8Array.from({ length: n }, (_, i) => i & 1) },
+    ];
+    // functions force the row-wise path
+    const asFunctions = arrays.map((c) => ({ ...c, values: (i: number) => (typeof c.values === 'number' ? c.values : (c.values as ArrayLike<number>)[i]) }));
+    const bytes = (cols: BinaryColumn[]) => Buffer.concat([...encodeBinaryCopy(cols, n, 4096)]);
+    expect(bytes(arrays).equals(bytes(asFunctions))).toBe(true);
+    expect(bytes(arrays.slice(1)).subarray(-2).readInt16BE(0)).toBe(-1);
+    expect(Buffer.concat([...encodeBinaryCopy(arrays, 0)]).equals(Buffer.concat([...encodeBinaryCopy(asFunctions, 0)]))).toBe(true);
   });
 
   it('registers the catalogue and the checkpoint once, then writes and replaces an evaluation', async () => {

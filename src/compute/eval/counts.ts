@@ -17,7 +17,7 @@ import type { FeatureLevels } from './sparse.js';
 import type { LabelSet } from './labels.js';
 import { UserInputError } from '../../errors.js';
 
-export type FeatureCountsVisitor = (feature: number, onCount: Int32Array, tp: Int32Array) => void;
+export type FeatureCountsVisitor = (feature: number, onCount: Int32Array, tp: Int32Array | Uint16Array) => void;
 
 export function checkSamePositions(levels: FeatureLevels, labels: LabelSet, what: string): void {
   if (levels.positions !== labels.positions) {
@@ -32,7 +32,9 @@ export function checkSamePositions(levels: FeatureLevels, labels: LabelSet, what
 export function forEachFeatureCounts(levels: FeatureLevels, labels: LabelSet, visit: FeatureCountsVisitor): void {
   checkSamePositions(levels, labels, 'counting');
   const cells = labels.totalCells;
-  const hist = new Int32Array(NUM_THRESHOLDS * cells);
+  // Counts never exceed the number of positions: 16-bit histograms halve the working set
+  // (11 × 2,896 cells = 64 KB instead of 127 KB) whenever they can.
+  const hist = levels.positions < 65536 ? new Uint16Array(NUM_THRESHOLDS * cells) : new Int32Array(NUM_THRESHOLDS * cells);
   const levelCount = new Int32Array(NUM_THRESHOLDS + 1);
   const onCount = new Int32Array(NUM_THRESHOLDS);
   const { ptr, pos, level, alive } = levels;

@@ -317,7 +317,7 @@ export async function writeAlignmentPartition(client: pg.ClientBase, saeCheckpoi
       { name: 'feature_index', type: 'int4', values: a.feature },
       { name: 'bsp_id', type: 'int4', values: a.bspId },
       { name: 'threshold_index', type: 'int2', values: a.thresholdIndex },
-      { name: 'threshold', type: 'float4', values: (i) => THRESHOLD_OF_INDEX(a.thresholdIndex[i]) },
+      { name: 'threshold', type: 'float4', values: Float32Array.from(a.thresholdIndex, THRESHOLD_OF_INDEX) },
       { name: 'tp', type: 'int4', values: a.tp },
       { name: 'fp', type: 'int4', values: a.fp },
       { name: 'fn', type: 'int4', values: a.fn },
