@@ -7,7 +7,7 @@
  *   npm run bench -- matmul --quick             # fewer shapes and reps
  *   npm run bench -- matmul --sets native,js    # kernel sets to time (native, js, stock)
  *   npm run bench -- matmul --reps 7
- *   npm run bench -- matmul --sections gemm,fused,ops   # GEMMs, fused bias+relu, GELU/LayerNorm
+ *   npm run bench -- matmul --sections gemm,fused,ops   # GEMMs, fused bias+relu, GELU/LayerNorm/Adam
  *
  * Times are per matmul call on the tfjs wasm backend (output allocated, no read-back: wasm kernels
  * run synchronously). GFLOPS = 2·M·N·K / time. Stock wasm is timed only on the small shapes (its
@@ -20,7 +20,16 @@ import { stats, type Bench } from './harness.js';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { installMatMulKernels, type MatMulKernelSet } from '../src/compute/kernels/matmul.js';
 import { loadNative, NATIVE_ADDON_PATH, type NativeAddon } from '../src/compute/kernels/native.js';
-import { gelu, geluComposed, GELU_KERNEL, layerNorm, layerNormComposed } from '../src/compute/kernels/ops.js';
+import {
+  ADAM_KERNEL,
+  adamUpdate,
+  adamUpdateComposed,
+  gelu,
+  geluComposed,
+  GELU_KERNEL,
+  layerNorm,
+  layerNormComposed,
+} from '../src/compute/kernels/ops.js';
 
 interface Shape {
   name: string;
@@ -263,6 +272,29 @@ export default async function matmul(h: Bench): Promise<void> {
       });
     }
     tf.dispose([x, gamma, beta]);
+  }
+
+  // Adam step for the SAE's W_enc (512×4096 = 2.1M parameters): native kernel vs composed ops.
+  if (sections.has('ops')) {
+    const shape = [512, 4096];
+    const [p, g, m] = [tf.randomNormal(shape), tf.randomNormal(shape), tf.randomNormal(shape)];
+    const v = tf.abs(tf.randomNormal(shape));
+    const hyper = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, stepSize: 1e-3, bc2Sqrt: 0.1 };
+    for (const [name, update] of [
+      ['adam', adamUpdate],
+      ['adam composed', adamUpdateComposed],
+    ] as const) {
+      const st = await h.time(() => {
+        const out = update(p, g, m, v, hyper);
+        tf.dispose([out.p, out.m, out.v]);
+      }, { reps, warmup: 1 });
+      h.record(`${name} 512x4096`, {
+        implementation: name.endsWith('composed') || !tf.getKernel(ADAM_KERNEL, tf.getBackend()) ? 'composed tfjs ops' : 'native kernel',
+        elements: shape[0] * shape[1],
+        msMedian: round(st.median, 2),
+      });
+    }
+    tf.dispose([p, g, m, v]);
   }
 
   // The machine-wide override forces a kernel (e.g. Haswell on AVX-512 hardware): measure the raw

@@ -4,7 +4,7 @@
       "target_name": "saeboard_native",
       "sources": ["src/saeboard_native.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_c": ["-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas", "-lpthread", "-lm"]
     }
   ]

@@ -657,7 +657,9 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   k.out_stats = S.data + sOff;
   k.cols = cols;
   k.eps = (float)eps;
-  if (overlaps(k.x, n, k.y, n) || overlaps(k.out_stats, 2 * rows, k.y, n) || overlaps(k.out_stats, 2 * rows, k.x, n))
+  if (overlaps(k.x, n, k.y, n) || overlaps(k.out_stats, 2 * rows, k.y, n) || overlaps(k.out_stats, 2 * rows, k.x, n) ||
+      (k.gamma && (overlaps(k.gamma, cols, k.y, n) || overlaps(k.gamma, cols, k.out_stats, 2 * rows))) ||
+      (k.beta && (overlaps(k.beta, cols, k.y, n) || overlaps(k.beta, cols, k.out_stats, 2 * rows))))
     return throw_range(env, "layerNorm: outputs overlap inputs");
   parallel_for(rows, PARALLEL_GRAIN / cols + 1, ln_forward_rows, &k);
   return NULL;
@@ -703,8 +705,12 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     return NULL;
   float *dx = DX.data + dxOff;
   if (overlaps(X.data + xOff, n, dx, n) || overlaps(DY.data + dyOff, n, dx, n) ||
-      overlaps(S.data + sOff, 2 * rows, dx, n))
+      overlaps(S.data + sOff, 2 * rows, dx, n) || (hasG && overlaps(G.data + gOff, cols, dx, n)))
     return throw_range(env, "layerNormGrad: DX overlaps an input");
+  /* DGAMMA/DBETA are written after all reads, but must not overlap DX or each other */
+  if ((hasDG && overlaps(DG.data + dgOff, cols, dx, n)) || (hasDB && overlaps(DB.data + dbOff, cols, dx, n)) ||
+      (hasDG && hasDB && overlaps(DG.data + dgOff, cols, DB.data + dbOff, cols)))
+    return throw_range(env, "layerNormGrad: gradient outputs overlap");
   int parts = g_threads < MAX_PARTS ? g_threads : MAX_PARTS;
   double *partials = (double *)calloc((size_t)parts * 2 * (size_t)cols, sizeof(double));
   if (!partials) return throw_range(env, "layerNormGrad: out of memory");
@@ -727,6 +733,117 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     if (hasDB) DB.data[dbOff + j] = (float)b;
   }
   free(partials);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Adam / AdamW step (torch.optim.Adam(W) order of operations, float32 throughout):            */
+/*   m' = b1·m + (1−b1)·g;  v' = b2·v + (1−b2)·g²                                              */
+/*   p' = p·decay − stepSize · m' / (√v' / bc2Sqrt + eps)                                      */
+/* adam(P, pOff, G, gOff, M, mOff, V, vOff, n, [b1, b2, eps, stepSize, bc2Sqrt, decay],         */
+/*      OUTP, opOff, OUTM, omOff, OUTV, ovOff)                                                */
+/* Each elementwise op rounds to float32 as the composed tfjs ops do (no FMA contraction), so  */
+/* results match them bit for bit. Outputs must not overlap inputs or each other.              */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  const float *p, *g, *m, *v;
+  float *op, *om, *ov;
+  float b1, one_minus_b1, b2, one_minus_b2, eps, step_size, bc2_sqrt, decay;
+  int apply_decay;
+} adam_ctx;
+
+/* restrict parameters (GCC ignores restrict on block-scope copies): the caller checked that no
+ * output overlaps anything, so the loop vectorises without runtime alias checks, which GCC gives
+ * up on for seven pointers. */
+static void adam_block(int64_t n, const float *restrict p, const float *restrict g, const float *restrict m,
+                       const float *restrict v, float *restrict op, float *restrict om, float *restrict ov, float b1,
+                       float c1, float b2, float c2, float eps, float step, float bc2, float decay, int apply_decay) {
+  if (apply_decay) {
+    for (int64_t i = 0; i < n; i++) {
+      const float m2 = m[i] * b1 + g[i] * c1;
+      const float v2 = v[i] * b2 + (g[i] * g[i]) * c2;
+      op[i] = p[i] * decay - (m2 / (sqrtf(v2) / bc2 + eps)) * step;
+      om[i] = m2;
+      ov[i] = v2;
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      const float m2 = m[i] * b1 + g[i] * c1;
+      const float v2 = v[i] * b2 + (g[i] * g[i]) * c2;
+      op[i] = p[i] - (m2 / (sqrtf(v2) / bc2 + eps)) * step;
+      om[i] = m2;
+      ov[i] = v2;
+    }
+  }
+}
+
+static void adam_range(void *ctx, int64_t i0, int64_t i1, int part) {
+  const adam_ctx *k = (const adam_ctx *)ctx;
+  adam_block(i1 - i0, k->p + i0, k->g + i0, k->m + i0, k->v + i0, k->op + i0, k->om + i0, k->ov + i0, k->b1,
+             k->one_minus_b1, k->b2, k->one_minus_b2, k->eps, k->step_size, k->bc2_sqrt, k->decay, k->apply_decay);
+}
+
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 16) return throw_type(env, "adam: expected 16 arguments, got %zu", argc);
+  fbuf P, G, M, V, OP, OM, OV;
+  int64_t pOff, gOff, mOff, vOff, n, opOff, omOff, ovOff;
+  if (get_fbuf(env, argv[0], "adam P", &P) || get_index(env, argv[1], "adam pOffset", MAX_INDEX, &pOff) ||
+      get_fbuf(env, argv[2], "adam G", &G) || get_index(env, argv[3], "adam gOffset", MAX_INDEX, &gOff) ||
+      get_fbuf(env, argv[4], "adam M", &M) || get_index(env, argv[5], "adam mOffset", MAX_INDEX, &mOff) ||
+      get_fbuf(env, argv[6], "adam V", &V) || get_index(env, argv[7], "adam vOffset", MAX_INDEX, &vOff) ||
+      get_index(env, argv[8], "adam n", MAX_INDEX, &n) || get_fbuf(env, argv[10], "adam OUTP", &OP) ||
+      get_index(env, argv[11], "adam outPOffset", MAX_INDEX, &opOff) || get_fbuf(env, argv[12], "adam OUTM", &OM) ||
+      get_index(env, argv[13], "adam outMOffset", MAX_INDEX, &omOff) || get_fbuf(env, argv[14], "adam OUTV", &OV) ||
+      get_index(env, argv[15], "adam outVOffset", MAX_INDEX, &ovOff))
+    return NULL;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, argv[9], &is_ta) != napi_ok) return NULL;
+  napi_typedarray_type type;
+  size_t hlen = 0, hoff = 0;
+  void *hdata = NULL;
+  napi_value hab;
+  if (!is_ta || napi_get_typedarray_info(env, argv[9], &type, &hlen, &hdata, &hab, &hoff) != napi_ok ||
+      type != napi_float64_array || hlen != 6)
+    return throw_type(env, "adam: hyper-parameters must be a Float64Array [beta1, beta2, eps, stepSize, bc2Sqrt, decay]");
+  const double *h = (const double *)hdata;
+  for (int i = 0; i < 6; i++)
+    if (!isfinite(h[i])) return throw_range(env, "adam: hyper-parameter %d is not finite", i);
+  if (!(h[4] > 0)) return throw_range(env, "adam: bc2Sqrt must be > 0");
+  if (check_range(env, &P, pOff, n, "adam P") || check_range(env, &G, gOff, n, "adam G") ||
+      check_range(env, &M, mOff, n, "adam M") || check_range(env, &V, vOff, n, "adam V") ||
+      check_range(env, &OP, opOff, n, "adam OUTP") || check_range(env, &OM, omOff, n, "adam OUTM") ||
+      check_range(env, &OV, ovOff, n, "adam OUTV"))
+    return NULL;
+  adam_ctx k;
+  k.p = P.data + pOff;
+  k.g = G.data + gOff;
+  k.m = M.data + mOff;
+  k.v = V.data + vOff;
+  k.op = OP.data + opOff;
+  k.om = OM.data + omOff;
+  k.ov = OV.data + ovOff;
+  const float *ins[4] = {k.p, k.g, k.m, k.v};
+  float *outs[3] = {k.op, k.om, k.ov};
+  for (int o = 0; o < 3; o++) {
+    for (int i = 0; i < 4; i++)
+      if (overlaps(ins[i], n, outs[o], n)) return throw_range(env, "adam: an output overlaps an input");
+    for (int j = o + 1; j < 3; j++)
+      if (overlaps(outs[o], n, outs[j], n)) return throw_range(env, "adam: outputs overlap each other");
+  }
+  k.b1 = (float)h[0];
+  k.one_minus_b1 = (float)(1.0 - h[0]);
+  k.b2 = (float)h[1];
+  k.one_minus_b2 = (float)(1.0 - h[1]);
+  k.eps = (float)h[2];
+  k.step_size = (float)h[3];
+  k.bc2_sqrt = (float)h[4];
+  k.decay = (float)h[5];
+  k.apply_decay = h[5] != 1.0;
+  parallel_for(n, PARALLEL_GRAIN, adam_range, &k);
   return NULL;
 }
 
@@ -784,6 +901,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
   };

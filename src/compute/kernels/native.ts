@@ -117,6 +117,30 @@ export interface NativeAddon {
     DBETA: NativeMemory | null,
     dbetaOffset: number,
   ): void;
+  /**
+   * One Adam(W) step over n elements (torch order of operations, float32):
+   * m' = b1·m + (1−b1)·g; v' = b2·v + (1−b2)·g²; p' = p·decay − stepSize·m'/(√v'/bc2Sqrt + eps).
+   * `hyper` = Float64Array [beta1, beta2, eps, stepSize, bc2Sqrt, decay]. Outputs may be their own
+   * inputs (in place).
+   */
+  adam(
+    P: NativeMemory,
+    pOffset: number,
+    G: NativeMemory,
+    gOffset: number,
+    M: NativeMemory,
+    mOffset: number,
+    V: NativeMemory,
+    vOffset: number,
+    n: number,
+    hyper: Float64Array,
+    outP: NativeMemory,
+    outPOffset: number,
+    outM: NativeMemory,
+    outMOffset: number,
+    outV: NativeMemory,
+    outVOffset: number,
+  ): void;
   info(): NativeInfo;
   /** Threads for OpenBLAS GEMM and the addon's elementwise kernels (default: all cores). */
   setThreads(n: number): void;

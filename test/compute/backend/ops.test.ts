@@ -5,7 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src/compute/backend.js';
 import { loadNative } from '../../../src/compute/kernels/native.js';
-import { gelu, geluComposed, installNativeOps, layerNorm, layerNormComposed, LAYER_NORM_KERNEL } from '../../../src/compute/kernels/ops.js';
+import {
+  adamUpdate,
+  adamUpdateComposed,
+  gelu,
+  geluComposed,
+  installNativeOps,
+  layerNorm,
+  layerNormComposed,
+  LAYER_NORM_KERNEL,
+} from '../../../src/compute/kernels/ops.js';
 import { maxRelativeError, randomArray, refGelu, refGeluGrad, refLayerNorm } from './reference.js';
 
 const native = loadNative();
@@ -109,5 +118,72 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     const badGamma = tf.ones([7]);
     expect(() => layerNorm(x, badGamma)).toThrow(/gamma has shape \[7\]; expected 8 elements/);
     tf.dispose([x, gamma, beta, badGamma]);
+  });
+});
+
+describe('adamUpdate', () => {
+  const n = 3000;
+  const h = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** 3), bc2Sqrt: Math.sqrt(1 - 0.999 ** 3) };
+  const make = () => ({
+    p: tf.tensor(randomArray(n, 61), [30, 100]),
+    g: tf.tensor(randomArray(n, 62).map((x) => x * 1e-2), [30, 100]),
+    m: tf.tensor(randomArray(n, 63).map((x) => x * 1e-3), [30, 100]),
+    v: tf.tensor(randomArray(n, 64).map((x) => x * x * 1e-5), [30, 100]),
+  });
+
+  it('composed update matches torch.optim.Adam/AdamW computed in float64 (hand-written)', () => {
+    const { p, g, m, v } = make();
+    for (const decay of [1, 1 - 1e-3 * 0.1]) {
+      const out = adamUpdateComposed(p, g, m, v, { ...h, decay });
+      const [pd, gd, md, vd] = [p, g, m, v].map((t) => t.dataSync());
+      const got = out.p.dataSync();
+      const expected = Array.from(pd, (p0, i) => {
+        const m2 = 0.9 * md[i] + 0.1 * gd[i];
+        const v2 = 0.999 * vd[i] + 0.001 * gd[i] ** 2;
+        return p0 * decay - h.stepSize * (m2 / (Math.sqrt(v2) / h.bc2Sqrt + h.epsilon));
+      });
+      expect(maxRelativeError(got, expected, unitScale(expected))).toBeLessThan(1e-6);
+      tf.dispose([out.p, out.m, out.v]);
+    }
+    tf.dispose([p, g, m, v]);
+  });
+
+  it.skipIf(!native.addon)('native kernel agrees with the composed ops bit for bit, and leaks nothing', () => {
+    installNativeOps(native.addon);
+    const { p, g, m, v } = make();
+    for (const decay of [1, 0.9999]) {
+      const before = tf.memory().numTensors;
+      const a = adamUpdate(p, g, m, v, { ...h, decay });
+      const b = adamUpdateComposed(p, g, m, v, { ...h, decay });
+      for (const k of ['p', 'm', 'v'] as const) {
+        expect(a[k].shape).toEqual([30, 100]);
+        const x = a[k].dataSync();
+        const y = b[k].dataSync();
+        let differing = 0;
+        for (let i = 0; i < n; i++) if (!Object.is(x[i], y[i])) differing++;
+        expect(differing, k).toBe(0);
+      }
+      tf.dispose([a.p, a.m, a.v, b.p, b.m, b.v]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(() => adamUpdate(p, tf.zeros([3]), m, v, h)).toThrow(/g has shape \[3\]/);
+    tf.dispose([p, g, m, v]);
+  });
+
+  it.skipIf(!native.addon)('addon rejects bad hyper-parameters and wrong aliasing', () => {
+    const a = new Float32Array(8);
+    const b = new Float32Array(8);
+    const c = new Float32Array(8);
+    const d = new Float32Array(8);
+    const hyper = new Float64Array([0.9, 0.999, 1e-8, 1e-3, 0.5, 1]);
+    const addon = native.addon!;
+    const [e, f, k] = [new Float32Array(8), new Float32Array(8), new Float32Array(8)];
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 8, hyper, e, 0, f, 0, k, 0)).not.toThrow();
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 8, hyper, a, 0, f, 0, k, 0)).toThrow(/overlaps an input/); // no in-place
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 8, new Float64Array(5), e, 0, f, 0, k, 0)).toThrow(/hyper-parameters/);
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 8, new Float64Array([0.9, 0.999, 1e-8, 1e-3, 0, 1]), e, 0, f, 0, k, 0)).toThrow(/bc2Sqrt/);
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 8, hyper, e, 0, e, 0, k, 0)).toThrow(/outputs overlap each other/);
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 8, hyper, e, 1, f, 0, k, 0)).toThrow(/outside the buffer/);
+    expect(() => addon.adam(a, 0, b, 0, c, 0, d, 0, 9, hyper, e, 0, f, 0, k, 0)).toThrow(/outside the buffer/);
   });
 });
