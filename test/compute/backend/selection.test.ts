@@ -65,7 +65,7 @@ describe('chooseBackend', () => {
   });
 });
 
-/** Runs the backend in a fresh process (backend choice is per process) with extra env vars. */
+/** Runs the backend in a fresh process (backend choice is per process) with extra env vars (undefined = unset). */
 function runChild(env: Record<string, string | undefined>): {
   ok: boolean;
   error?: string;
@@ -76,7 +76,10 @@ function runChild(env: Record<string, string | undefined>): {
 } {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, SAEBOARD_LOG_LEVEL: 'silent' };
   for (const key of ['SAEBOARD_BACKEND', 'SAEBOARD_NATIVE', 'SAEBOARD_THREADS']) delete childEnv[key];
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
   const script = path.join(PROJECT_ROOT, 'test', 'compute', 'backend', 'fixtures', 'print-backend.ts');
   const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: PROJECT_ROOT, env: childEnv, encoding: 'utf8', timeout: 60_000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -98,6 +101,15 @@ describe('initBackend in a fresh process', () => {
     expect(r.info?.blasCore).toBeTruthy();
     expect(r.product).toEqual([1, 9, 2, 12]);
     expect(r.same).toBe(true); // backendInfo() returns what initBackend() resolved to
+  });
+
+  it.skipIf(!nativeBuilt || process.arch !== 'x64')('reports the OpenBLAS core an OPENBLAS_CORETYPE override forces, and SAEBOARD_OPENBLAS_CORETYPE=auto drops it', () => {
+    const natural = runChild({ OPENBLAS_CORETYPE: undefined, OPENBLAS_L2_SIZE: undefined });
+    const forced = runChild({ OPENBLAS_CORETYPE: 'Haswell' });
+    const auto = runChild({ OPENBLAS_CORETYPE: 'Haswell', SAEBOARD_OPENBLAS_CORETYPE: 'auto' });
+    expect(forced.info?.blasCore).toBe('Haswell');
+    expect(auto.info?.blasCore).toBe(natural.info?.blasCore);
+    expect(auto.product).toEqual([1, 9, 2, 12]);
   });
 
   it('falls back to the pure-JS kernels when the addon is absent, saying why', () => {
