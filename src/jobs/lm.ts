@@ -145,3 +145,19 @@ export async function registerProbeResults(
     upsertProbeResults(client, { lmCheckpointId: checkpointId, datasetId, datasetPath, config, configHash: configHash(config), codeVersion: codeVersionString() }, results),
   );
 }
+
+/**
+ * Register every model shipped under models/ (trained models first, so random-init twins can link
+ * to them). For the server's first start: `npm start` needs no download.
+ */
+export async function registerShippedModels(pool: pg.Pool): Promise<{ name: string; modelId: number; checkpointId: number }[]> {
+  const { shippedModelNames, SHIPPED_MODELS_DIR } = await import('../lm/models.js');
+  const metas = await Promise.all(shippedModelNames().map(async (name) => ({ name, meta: await readMeta(path.join(SHIPPED_MODELS_DIR, name)) })));
+  metas.sort((a, b) => Number(a.meta.provenance.kind === 'random-init') - Number(b.meta.provenance.kind === 'random-init'));
+  const out: { name: string; modelId: number; checkpointId: number }[] = [];
+  for (const { name } of metas) {
+    const r = await registerLmCheckpointDir(pool, path.join(SHIPPED_MODELS_DIR, name));
+    out.push({ name, modelId: r.modelId, checkpointId: r.checkpointId });
+  }
+  return out;
+}

@@ -4,6 +4,7 @@
  * (linear warm-up, cosine decay to minLr) and global-norm gradient clipping.
  */
 import { tf } from '../compute/backend.js';
+import { adamUpdate } from '../compute/kernels/ops.js';
 import type { HostTensor } from './params.js';
 
 export interface AdamWConfig {
@@ -64,19 +65,21 @@ export class AdamW {
     for (const { name, variable } of this.params) {
       const g = grads[name];
       if (!g) continue;
-      tf.tidy(() => {
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
-        const m2 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-        const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        m.assign(m2);
-        v.assign(v2);
-        // torch: p ← p·(1 − lr·wd); p ← p − lr/bc1 · m / (√v/√bc2 + eps)
-        const denom = tf.add(tf.div(tf.sqrt(v2), Math.sqrt(bc2)), eps);
-        let p: tf.Tensor = variable;
-        if (weightDecay > 0 && decays(variable.shape)) p = tf.mul(p, 1 - lr * weightDecay);
-        variable.assign(tf.sub(p, tf.mul(tf.div(m2, denom), lr / bc1)));
+      // one native pass on wasm+native, composed ops elsewhere; bit-identical either way
+      const m = this.m.get(name)!;
+      const v = this.v.get(name)!;
+      const out = adamUpdate(variable, g, m, v, {
+        beta1,
+        beta2,
+        epsilon: eps,
+        stepSize: lr / bc1,
+        bc2Sqrt: Math.sqrt(bc2),
+        decay: weightDecay > 0 && decays(variable.shape) ? 1 - lr * weightDecay : 1,
       });
+      variable.assign(out.p);
+      m.assign(out.m);
+      v.assign(out.v);
+      tf.dispose([out.p, out.m, out.v]);
     }
     this.step = t;
   }
