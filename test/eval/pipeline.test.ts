@@ -171,6 +171,15 @@ describe('saeboard eval pipeline (Othello, random-init LM)', () => {
     expect(await countRows()).toEqual(rows);
   });
 
+  it('trains the linear-probe reference on the same positions when asked', async () => {
+    const [r] = await runEvaluation({ ...base(), saeDirs: [sae1], exportDir: null, probes: true, probeEpochs: 1 });
+    expect(r.probes!.map((p) => p.family)).toEqual(['board_state', 'valid_moves']);
+    for (const p of r.probes!) {
+      expect(p.accuracy).toBeGreaterThanOrEqual(0);
+      expect(p.accuracy).toBeLessThanOrEqual(1);
+    }
+  });
+
   describe('bad input: clear error, nothing written', () => {
     const expectRejected = async (opts: Partial<EvalJobOptions>, message: RegExp) => {
       const before = await countRows();
