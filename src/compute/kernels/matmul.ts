@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { broadcastShapes, planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
 import type { NativeAddon } from './native.js';
-import { heapOffset, runWasmKernel, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
+import { fillOutputs, heapOffset, runWasmKernel, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
 
 export type MatMulKernelSet = 'native' | 'js' | 'stock';
 
@@ -71,21 +71,22 @@ function withBase(offsets: Float64Array, base: number): number | Float64Array {
 function nativeGemm(addon: NativeAddon, backend: WasmBackendLike, plan: MatMulPlan, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
   const out = backend.makeOutput(plan.outShape, 'float32');
   if (sizeOf(plan.outShape) === 0) return out;
-  const heap = wasmHeap(backend); // after makeOutput, which may have grown (replaced) the heap
-  addon.sgemm(
-    plan.transA,
-    plan.transB,
-    plan.M,
-    plan.N,
-    plan.K,
-    heap,
-    withBase(plan.aOffsets, heapOffset(backend, a)),
-    heap,
-    withBase(plan.bOffsets, heapOffset(backend, b)),
-    heap,
-    heapOffset(backend, out),
-  );
-  return out;
+  return fillOutputs(backend, out, () => {
+    const heap = wasmHeap(backend); // after makeOutput, which may have grown (replaced) the heap
+    addon.sgemm(
+      plan.transA,
+      plan.transB,
+      plan.M,
+      plan.N,
+      plan.K,
+      heap,
+      withBase(plan.aOffsets, heapOffset(backend, a)),
+      heap,
+      withBase(plan.bOffsets, heapOffset(backend, b)),
+      heap,
+      heapOffset(backend, out),
+    );
+  });
 }
 
 function isFloat32(...ts: (tf.TensorInfo | undefined)[]): boolean {
@@ -176,7 +177,7 @@ function makeNativeFusedMatMul(addon: NativeAddon): tf.KernelFunc {
       const backend = args.backend;
       const heap = wasmHeap(backend);
       const usePrelu = activation === 'prelu' && prelu;
-      addon.biasAct(
+      return fillOutputs(backend, out, () => addon.biasAct(
         heap,
         heapOffset(backend, out),
         sizeOf(out.shape) / N,
@@ -189,7 +190,7 @@ function makeNativeFusedMatMul(addon: NativeAddon): tf.KernelFunc {
         usePrelu ? heap : null,
         usePrelu ? heapOffset(backend, prelu) : 0,
         usePrelu ? (preluLen ?? 0) : 0,
-      );
+      ));
     }
     return out;
   };

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native.js';
-import { heapOffset, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
+import { fillOutputs, heapOffset, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
 
 export const GELU_KERNEL = 'SaeboardGelu';
 export const GELU_GRAD_KERNEL = 'SaeboardGeluGrad';
@@ -46,9 +46,10 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     const args = raw as unknown as KernelArgs;
     const x = input(args, 'x');
     const out = args.backend.makeOutput([...x.shape], 'float32');
-    const heap = wasmHeap(args.backend);
-    addon.gelu(heap, heapOffset(args.backend, x), heap, heapOffset(args.backend, out), sizeOf(x.shape));
-    return out;
+    return fillOutputs(args.backend, out, () => {
+      const heap = wasmHeap(args.backend);
+      addon.gelu(heap, heapOffset(args.backend, x), heap, heapOffset(args.backend, out), sizeOf(x.shape));
+    });
   };
   const geluGrad: tf.KernelFunc = (raw) => {
     const args = raw as unknown as KernelArgs;
@@ -56,10 +57,11 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     const dy = input(args, 'dy');
     if (sizeOf(dy.shape) !== sizeOf(x.shape)) throw new Error(`gelu gradient: dy [${dy.shape}] does not match x [${x.shape}]`);
     const out = args.backend.makeOutput([...x.shape], 'float32');
-    const heap = wasmHeap(args.backend);
-    const b = args.backend;
-    addon.geluGrad(heap, heapOffset(b, x), heap, heapOffset(b, dy), heap, heapOffset(b, out), sizeOf(x.shape));
-    return out;
+    return fillOutputs(args.backend, out, () => {
+      const heap = wasmHeap(args.backend);
+      const b = args.backend;
+      addon.geluGrad(heap, heapOffset(b, x), heap, heapOffset(b, dy), heap, heapOffset(b, out), sizeOf(x.shape));
+    });
   };
   const layerNorm: tf.KernelFunc = (raw) => {
     const args = raw as unknown as KernelArgs;
@@ -74,23 +76,24 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     const rows = sizeOf(x.shape) / cols;
     const y = b.makeOutput([...x.shape], 'float32');
     const stats = b.makeOutput([rows, 2], 'float32');
-    const heap = wasmHeap(b);
-    addon.layerNorm(
-      heap,
-      heapOffset(b, x),
-      rows,
-      cols,
-      gamma ? heap : null,
-      gamma ? heapOffset(b, gamma) : 0,
-      beta ? heap : null,
-      beta ? heapOffset(b, beta) : 0,
-      Number(args.attrs.epsilon ?? 1e-5),
-      heap,
-      heapOffset(b, y),
-      heap,
-      heapOffset(b, stats),
-    );
-    return [y, stats];
+    return fillOutputs(b, [y, stats], () => {
+      const heap = wasmHeap(b);
+      addon.layerNorm(
+        heap,
+        heapOffset(b, x),
+        rows,
+        cols,
+        gamma ? heap : null,
+        gamma ? heapOffset(b, gamma) : 0,
+        beta ? heap : null,
+        beta ? heapOffset(b, beta) : 0,
+        Number(args.attrs.epsilon ?? 1e-5),
+        heap,
+        heapOffset(b, y),
+        heap,
+        heapOffset(b, stats),
+      );
+    });
   };
   const layerNormGrad: tf.KernelFunc = (raw) => {
     const args = raw as unknown as KernelArgs;
@@ -105,26 +108,27 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     const dx = b.makeOutput([...x.shape], 'float32');
     const dgamma = b.makeOutput([cols], 'float32');
     const dbeta = b.makeOutput([cols], 'float32');
-    const heap = wasmHeap(b);
-    addon.layerNormGrad(
-      heap,
-      heapOffset(b, x),
-      heap,
-      heapOffset(b, dy),
-      rows,
-      cols,
-      gamma ? heap : null,
-      gamma ? heapOffset(b, gamma) : 0,
-      heap,
-      heapOffset(b, stats),
-      heap,
-      heapOffset(b, dx),
-      heap,
-      heapOffset(b, dgamma),
-      heap,
-      heapOffset(b, dbeta),
-    );
-    return [dx, dgamma, dbeta];
+    return fillOutputs(b, [dx, dgamma, dbeta], () => {
+      const heap = wasmHeap(b);
+      addon.layerNormGrad(
+        heap,
+        heapOffset(b, x),
+        heap,
+        heapOffset(b, dy),
+        rows,
+        cols,
+        gamma ? heap : null,
+        gamma ? heapOffset(b, gamma) : 0,
+        heap,
+        heapOffset(b, stats),
+        heap,
+        heapOffset(b, dx),
+        heap,
+        heapOffset(b, dgamma),
+        heap,
+        heapOffset(b, dbeta),
+      );
+    });
   };
   const adam: tf.KernelFunc = (raw) => {
     const args = raw as unknown as KernelArgs;
@@ -142,12 +146,13 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     const pOut = b.makeOutput([...p.shape], 'float32');
     const mOut = b.makeOutput([...p.shape], 'float32');
     const vOut = b.makeOutput([...p.shape], 'float32');
-    const heap = wasmHeap(b);
-    addon.adam(
-      heap, heapOffset(b, p), heap, heapOffset(b, g), heap, heapOffset(b, m), heap, heapOffset(b, v), n, hyper,
-      heap, heapOffset(b, pOut), heap, heapOffset(b, mOut), heap, heapOffset(b, vOut),
-    );
-    return [pOut, mOut, vOut];
+    return fillOutputs(b, [pOut, mOut, vOut], () => {
+      const heap = wasmHeap(b);
+      addon.adam(
+        heap, heapOffset(b, p), heap, heapOffset(b, g), heap, heapOffset(b, m), heap, heapOffset(b, v), n, hyper,
+        heap, heapOffset(b, pOut), heap, heapOffset(b, mOut), heap, heapOffset(b, vOut),
+      );
+    });
   };
   return [
     { kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adam },

@@ -43,3 +43,14 @@ export function runWasmKernel(
   if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
   return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
 }
+
+/** Runs `fill` on freshly allocated outputs; if it throws, frees them before rethrowing. */
+export function fillOutputs<T extends tf.TensorInfo | tf.TensorInfo[]>(backend: WasmBackendLike, outputs: T, fill: () => void): T {
+  try {
+    fill();
+  } catch (err) {
+    for (const t of Array.isArray(outputs) ? outputs : [outputs]) backend.disposeData(t.dataId);
+    throw err;
+  }
+  return outputs;
+}
