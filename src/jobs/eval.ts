@@ -103,10 +103,11 @@ interface LmActivations {
   probes: ProbeResult[] | null;
 }
 
+/** lm_models.origin from an LM checkpoint's `provenance.kind` ("random-init", "trained", "imported:nanogpt", ...). */
 export function lmOrigin(provenance: Record<string, unknown>): 'trained' | 'imported' | 'random-init' {
-  const text = JSON.stringify(provenance).toLowerCase();
-  if (text.includes('random')) return 'random-init';
-  if (text.includes('import')) return 'imported';
+  const kind = typeof provenance.kind === 'string' ? provenance.kind.toLowerCase() : '';
+  if (kind === 'random-init' || kind === 'random') return 'random-init';
+  if (kind.startsWith('import')) return 'imported';
   return 'trained';
 }
 

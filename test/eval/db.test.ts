@@ -6,6 +6,11 @@ import {
   activationPartition,
   alignmentPartition,
   activationPartitionSize,
+  activationsAtPosition,
+  alignmentsOfFeature,
+  bestFeaturesForBsp,
+  featureActivations,
+  featureExamplesFor,
   dropFeatureActivations,
   boardPropertyIdsFor,
   ensureSaeCheckpoint,
@@ -201,6 +206,25 @@ describe('evaluation writers', () => {
       { game: 3, pos: 12, value: 1.5 },
       { game: 7, pos: 0, value: 0.25 },
     ]);
+
+    // the reads the API uses
+    expect(await featureActivations(db.pool, ckpt, 0, 1)).toEqual([{ saeCheckpointId: ckpt, featureIndex: 0, gameIndex: 3, positionIndex: 12, value: 1.5 }]);
+    expect((await activationsAtPosition(db.pool, ckpt, 3, 12)).map((r) => [r.featureIndex, r.value])).toEqual([
+      [0, 1.5],
+      [1, 0.5],
+    ]);
+    const [ex0, none] = await featureExamplesFor(db.pool, [
+      { saeCheckpointId: ckpt, featureIndex: 0 },
+      { saeCheckpointId: ckpt, featureIndex: 2 },
+    ]);
+    expect(ex0.map((e) => [e.rank, e.split, e.gameIndex, e.positionIndex])).toEqual([
+      [0, 'train', 3, 12],
+      [1, 'test', 7, 0],
+    ]);
+    expect(none).toEqual([]);
+    const flagId = ids.get('test_flag')![0];
+    expect((await bestFeaturesForBsp(db.pool, flagId)).map((r) => [r.featureIndex, r.thresholdIndex, r.tp])).toEqual([[1, 1, 2]]);
+    expect((await alignmentsOfFeature(db.pool, ckpt, 0)).map((r) => r.bspId)).toEqual([ids.get('test_board')![0]]);
 
     // same config again: replaced, not duplicated
     await withTransaction(db.pool, (c) => writeEvaluation(c, payload(ckpt, ids)));

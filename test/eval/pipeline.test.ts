@@ -15,7 +15,7 @@ import { othelloBspFamilies } from '../../src/games/othello/index.js';
 import { activationBatches } from '../../src/lm/activations.js';
 import { loadModelDir } from '../../src/lm/checkpoint.js';
 import { inMemorySequences, truncateSequences } from '../../src/lm/data.js';
-import { runEvaluation, type EvalJobOptions } from '../../src/jobs/eval.js';
+import { lmOrigin, runEvaluation, type EvalJobOptions } from '../../src/jobs/eval.js';
 import { UserInputError } from '../../src/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { makeChessDataset, makeLm, makeOthelloDataset, makeSae } from './fixtures.js';
@@ -114,6 +114,13 @@ async function reference(saeDir: string, maxSampleGames: number) {
 }
 
 describe('saeboard eval pipeline (Othello, random-init LM)', () => {
+  it('reads the LM origin from provenance.kind only', () => {
+    expect(lmOrigin({ kind: 'random-init', seed: 1 })).toBe('random-init');
+    // a trained model's provenance may mention its (synthetic-random) dataset: still trained
+    expect(lmOrigin({ kind: 'trained', datasetSource: 'synthetic-random' })).toBe('trained');
+    expect(lmOrigin({ kind: 'imported:nanogpt' })).toBe('imported');
+  });
+
   it('matches an independent computation, writes every table in one go, and exports JSON', async () => {
     const results = await runEvaluation({ ...base(), pool: db.pool });
     expect(results).toHaveLength(2);

@@ -382,3 +382,118 @@ export async function activationPartitionSize(db: Queryable, saeCheckpointId: nu
   );
   return { rows: rows[0].rows, heapBytes: rows[0].heap, indexBytes: rows[0].idx };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reads for the API (DataLoader-friendly: every function takes id lists where batching helps)
+
+export interface ActivationRow {
+  saeCheckpointId: number;
+  featureIndex: number;
+  gameIndex: number;
+  positionIndex: number;
+  value: number;
+}
+
+/** Where a feature fires: its strongest stored activations (uses the partition's (feature, value DESC) index). */
+export async function featureActivations(db: Queryable, saeCheckpointId: number, featureIndex: number, limit = 100): Promise<ActivationRow[]> {
+  const { rows } = await db.query<{ position_key: number; value: number }>(
+    `SELECT position_key, value FROM feature_activations WHERE sae_checkpoint_id = $1 AND feature_index = $2 ORDER BY value DESC LIMIT $3`,
+    [saeCheckpointId, featureIndex, limit],
+  );
+  return rows.map((r) => ({ saeCheckpointId, featureIndex, gameIndex: r.position_key >> 10, positionIndex: r.position_key & 1023, value: r.value }));
+}
+
+/** What fires at a position (game index, token index): every stored feature activation there, strongest first. */
+export async function activationsAtPosition(db: Queryable, saeCheckpointId: number, gameIndex: number, positionIndex: number): Promise<ActivationRow[]> {
+  const { rows } = await db.query<{ feature_index: number; value: number }>(
+    `SELECT feature_index, value FROM feature_activations WHERE sae_checkpoint_id = $1 AND position_key = $2 ORDER BY value DESC`,
+    [saeCheckpointId, gameIndex * 1024 + positionIndex],
+  );
+  return rows.map((r) => ({ saeCheckpointId, featureIndex: r.feature_index, gameIndex, positionIndex, value: r.value }));
+}
+
+export interface FeatureExampleRow {
+  saeCheckpointId: number;
+  featureIndex: number;
+  rank: number;
+  split: 'train' | 'test';
+  gameIndex: number;
+  positionIndex: number;
+  activation: number;
+  board: string;
+}
+
+/** Top examples of many (checkpoint, feature) pairs at once, grouped in the order asked. */
+export async function featureExamplesFor(db: Queryable, keys: readonly { saeCheckpointId: number; featureIndex: number }[]): Promise<FeatureExampleRow[][]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<{ sae_checkpoint_id: number; feature_index: number; rank: number; split: 'train' | 'test'; game_index: number; position_index: number; activation: number; board: string }>(
+    `SELECT e.sae_checkpoint_id, e.feature_index, e.rank, e.split, e.game_index, e.position_index, e.activation, e.board
+     FROM feature_examples e JOIN unnest($1::bigint[], $2::int[]) AS k(c, f) ON e.sae_checkpoint_id = k.c AND e.feature_index = k.f
+     ORDER BY e.sae_checkpoint_id, e.feature_index, e.rank`,
+    [keys.map((k) => k.saeCheckpointId), keys.map((k) => k.featureIndex)],
+  );
+  const byKey = new Map<string, FeatureExampleRow[]>();
+  for (const r of rows) {
+    const key = `${r.sae_checkpoint_id}:${r.feature_index}`;
+    const list = byKey.get(key) ?? [];
+    list.push({
+      saeCheckpointId: r.sae_checkpoint_id,
+      featureIndex: r.feature_index,
+      rank: r.rank,
+      split: r.split,
+      gameIndex: r.game_index,
+      positionIndex: r.position_index,
+      activation: r.activation,
+      board: r.board,
+    });
+    byKey.set(key, list);
+  }
+  return keys.map((k) => byKey.get(`${k.saeCheckpointId}:${k.featureIndex}`) ?? []);
+}
+
+export interface AlignmentReadRow {
+  saeCheckpointId: number;
+  featureIndex: number;
+  bspId: number;
+  thresholdIndex: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+const ALIGNMENT_COLUMNS = `sae_checkpoint_id, feature_index, bsp_id, threshold_index, tp, fp, fn, precision, recall, f1`;
+function alignmentRow(r: Record<string, number>): AlignmentReadRow {
+  return {
+    saeCheckpointId: r.sae_checkpoint_id,
+    featureIndex: r.feature_index,
+    bspId: r.bsp_id,
+    thresholdIndex: r.threshold_index,
+    tp: r.tp,
+    fp: r.fp,
+    fn: r.fn,
+    precision: r.precision,
+    recall: r.recall,
+    f1: r.f1,
+  };
+}
+
+/** Best-aligned features of a board property across all evaluated checkpoints (or one), by F1. */
+export async function bestFeaturesForBsp(db: Queryable, bspId: number, opts: { saeCheckpointId?: number; limit?: number } = {}): Promise<AlignmentReadRow[]> {
+  const { rows } = await db.query(
+    `SELECT ${ALIGNMENT_COLUMNS} FROM feature_alignments WHERE bsp_id = $1 AND ($2::bigint IS NULL OR sae_checkpoint_id = $2) ORDER BY f1 DESC LIMIT $3`,
+    [bspId, opts.saeCheckpointId ?? null, opts.limit ?? 20],
+  );
+  return rows.map(alignmentRow);
+}
+
+/** Stored alignments of one feature (every BSP and threshold kept), best first. */
+export async function alignmentsOfFeature(db: Queryable, saeCheckpointId: number, featureIndex: number, limit = 50): Promise<AlignmentReadRow[]> {
+  const { rows } = await db.query(
+    `SELECT ${ALIGNMENT_COLUMNS} FROM feature_alignments WHERE sae_checkpoint_id = $1 AND feature_index = $2 ORDER BY f1 DESC LIMIT $3`,
+    [saeCheckpointId, featureIndex, limit],
+  );
+  return rows.map(alignmentRow);
+}
