@@ -8,12 +8,15 @@ import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { backendInfo, initBackend } from '../../compute/backend.js';
 import { TRAINER_NAMES, sparsityKnob } from '../../compute/sae/config.js';
-import { openSource } from '../../compute/sae/source.js';
+import { evaluateUnsupervised } from '../../compute/sae/evaluate.js';
+import { exportSae, loadSae, SAE_FORMATS, type SaeFormat } from '../../compute/sae/interop.js';
+import { activationSetSource, lmSource, openSource, type ActivationSource } from '../../compute/sae/source.js';
+import type { SaeDirConfig } from '../../compute/sae/storage.js';
 import { runSweep, type SweepResult } from '../../compute/sae/sweep.js';
 import { paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../compute/sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
 import { log } from '../../log.js';
-import { formatNumber } from '../../progress.js';
+import { formatNumber, progress } from '../../progress.js';
 import { PROJECT_ROOT } from '../../version.js';
 import { action, intOption } from '../action.js';
 
@@ -142,6 +145,171 @@ async function paperSweepCommand(opts: { game: 'chess' | 'othello'; trainer: str
   process.stdout.write(YAML.stringify(doc));
 }
 
+
+function formatOption(value: string): SaeFormat {
+  const v = value.replace('-', '_');
+  if (!(SAE_FORMATS as string[]).includes(v)) throw new InvalidArgumentError(`--format must be one of ${SAE_FORMATS.join(', ')}, got "${value}"`);
+  return v as SaeFormat;
+}
+
+function describeSae(cfg: SaeDirConfig, format: string): string {
+  const p = (cfg.provenance ?? {}) as Record<string, unknown>;
+  const lm = p.lm as { name?: string; dir?: string } | undefined;
+  const lines = [
+    `format        ${format}`,
+    `dictionary    ${cfg.dictionary}  d_in ${cfg.dIn}  d_sae ${cfg.dictSize}${cfg.meta.k !== undefined ? `  k ${cfg.meta.k}` : ''}`,
+    `trainer       ${cfg.trainer ? `${cfg.trainer.trainer}  ${sparsityKnob(cfg.trainer).name} ${formatNumber(sparsityKnob(cfg.trainer).value)}  lr ${formatNumber(cfg.trainer.lr)}  steps ${cfg.trainer.steps}  batch ${cfg.trainer.batchSize}` : '(unknown)'}`,
+    `step          ${cfg.step ?? '-'}${cfg.tokensSeen ? `  (${formatNumber(cfg.tokensSeen)} tokens)` : ''}`,
+    `lm            ${lm ? `${lm.name ?? ''} ${lm.dir ?? ''}`.trim() : '-'}  layer ${p.layer ?? '-'}  site ${p.site ?? '-'}`,
+    `config hash   ${cfg.configHash ?? '-'}`,
+    `code version  ${cfg.codeVersion}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+async function infoCommand(dir: string, opts: { json?: boolean }): Promise<void> {
+  await initBackend();
+  const { dictionary, config, format } = await loadSae(dir);
+  dictionary.dispose();
+  process.stdout.write(opts.json ? JSON.stringify({ ...config, layout: format }, null, 2) + '\n' : describeSae(config, format));
+}
+
+async function exportCommand(dir: string, opts: { format: SaeFormat; out: string }): Promise<void> {
+  await initBackend();
+  const { dictionary, config } = await loadSae(dir);
+  try {
+    const files = await exportSae(dictionary, config, opts.out, opts.format);
+    process.stdout.write(`wrote ${files.join(', ')} (${opts.format}) → ${opts.out}\n`);
+  } finally {
+    dictionary.dispose();
+  }
+}
+
+async function importCommand(dir: string, opts: { out: string; lm?: string; layer?: number; site?: string }): Promise<void> {
+  await initBackend();
+  const { dictionary, config, format } = await loadSae(dir);
+  try {
+    if (format === 'saeboard') throw new UserInputError(`${dir} is already a saeboard SAE`);
+    const prov = { ...(config.provenance ?? {}) };
+    if (opts.lm) {
+      const { readMeta, modelConfigHash } = await import('../../lm/checkpoint.js');
+      const { resolveModelPath } = await import('../../lm/models.js');
+      const lmDir = path.resolve(resolveModelPath(opts.lm));
+      const meta = await readMeta(lmDir);
+      prov.lm = { dir: lmDir, name: meta.name, configHash: modelConfigHash(meta) };
+    }
+    if (opts.layer !== undefined) prov.layer = opts.layer;
+    if (opts.site) prov.site = opts.site;
+    await exportSae(dictionary, { ...config, provenance: prov }, opts.out, 'saeboard');
+    process.stdout.write(`imported ${format} SAE (${config.dictionary}, ${config.dIn}×${config.dictSize}) → ${opts.out}\n`);
+  } finally {
+    dictionary.dispose();
+  }
+}
+
+interface MetricsOpts {
+  activations?: string;
+  dataset?: string;
+  split: 'train' | 'test' | 'all';
+  lm?: string;
+  layer?: number;
+  site?: string;
+  context?: number;
+  tokens: number;
+  seed: number;
+  lossContexts: number;
+  json?: boolean;
+  register?: boolean;
+}
+
+async function metricsCommand(dirs: string[], opts: MetricsOpts): Promise<void> {
+  if (!opts.activations && !opts.dataset) throw new UserInputError('give the activations to evaluate on: --activations DIR, or --dataset DIR (run through the LM)');
+  await initBackend();
+  const { loadModelDir, modelConfigHash } = await import('../../lm/checkpoint.js');
+  const { resolveModelPath } = await import('../../lm/models.js');
+  const { datasetSequences } = await import('../../lm/dataset.js');
+  const { parseSite } = await import('../../lm/model.js');
+  const lms = new Map<string, Awaited<ReturnType<typeof loadModelDir>>>();
+  const lmFor = async (dir: string) => {
+    const abs = path.resolve(resolveModelPath(dir));
+    if (!lms.has(abs)) lms.set(abs, await loadModelDir(abs));
+    return lms.get(abs)!;
+  };
+  const actSource = opts.activations ? await activationSetSource(opts.activations) : null;
+  const data = opts.dataset ? await datasetSequences(opts.dataset, { split: opts.split }) : null;
+  const register = opts.register ?? Boolean(process.env.DATABASE_URL);
+  let pool: import('pg').Pool | null = null;
+  let closeDb: (() => Promise<void>) | null = null;
+  if (register) {
+    const { openDatabase } = await import('../../db/pool.js');
+    const db = await openDatabase();
+    pool = db.pool;
+    closeDb = () => db.close();
+  }
+  try {
+    for (const dir of dirs) {
+      const { dictionary, config } = await loadSae(dir);
+      try {
+        const p = (config.provenance ?? {}) as Record<string, unknown>;
+        const provLm = p.lm as { dir?: string } | string | undefined;
+        const lmDir = opts.lm ?? (typeof provLm === 'string' ? provLm : provLm?.dir);
+        const layer = opts.layer ?? (typeof p.layer === 'number' ? p.layer : undefined);
+        const site = parseSite(opts.site ?? (typeof p.site === 'string' ? p.site : 'resid_post'));
+        let source: ActivationSource;
+        let lr: Parameters<typeof evaluateUnsupervised>[2]['lossRecovered'];
+        if (data) {
+          if (!lmDir) throw new UserInputError(`SAE ${dir}: no LM (pass --lm; its config.json has no provenance.lm)`);
+          if (layer === undefined) throw new UserInputError(`SAE ${dir}: no layer (pass --layer; its config.json has no provenance.layer)`);
+          const lm = await lmFor(lmDir);
+          const T = opts.context ?? Math.min(data.length, lm.model.config.nCtx);
+          source = lmSource({ model: lm.model, data, layer, site, contextLength: T, lmBatchSize: 32, info: { model: lm.meta.name } });
+          lr = opts.lossContexts > 0 ? { model: lm.model, layer, site, data, contexts: opts.lossContexts, contextLength: T, lmId: modelConfigHash(lm.meta) } : undefined;
+        } else {
+          source = actSource!;
+        }
+        if (source.dIn !== config.dIn) throw new UserInputError(`SAE ${dir} expects ${config.dIn}-dim inputs but the activations have d = ${source.dIn}`);
+        const bar = progress({ label: `metrics ${path.basename(path.resolve(dir))}`, total: 1, unit: 'SAE' });
+        const res = await evaluateUnsupervised(dictionary, source, { nVectors: opts.tokens, seed: opts.seed, lossRecovered: lr });
+        bar.tick();
+        bar.stop();
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ sae: dir, evalConfigHash: res.evalConfigHash, metrics: Object.fromEntries(res.rows.map((r) => [r.metric, r.value])) }) + '\n');
+        } else {
+          const m = res.reconstruction;
+          const l = res.lossRecovered;
+          process.stdout.write(
+            `${dir}\n  L0 ${formatNumber(m.l0)}  FVE ${formatNumber(m.fracVarianceExplained)}  MSE ${formatNumber(m.mse)}  L1 ${formatNumber(m.l1Loss)} (normalised ${formatNumber(m.l1Normalized)})  cos ${formatNumber(m.cossim)}  γ ${formatNumber(m.relativeReconstructionBias)}\n` +
+              `  alive ${m.aliveFeatures}/${config.dictSize}  dead ${m.deadFeatures}  dense ${m.denseFeatures}  (${m.nVectors} vectors, seed ${opts.seed})\n` +
+              (l ? `  loss recovered ${formatNumber(l.fracRecovered)}  (H_orig ${formatNumber(l.lossOriginal)}, H_sae ${formatNumber(l.lossReconstructed)}, H_0 ${formatNumber(l.lossZero)}, ${l.contexts} contexts)\n` : '  loss recovered: -  (needs --dataset and the LM)\n'),
+          );
+        }
+        if (pool) {
+          const { storeUnsupervisedMetrics } = await import('../../jobs/sae.js');
+          const r = await storeUnsupervisedMetrics(pool, dir, res.rows, res.evalConfig, res.evalConfigHash);
+          process.stdout.write(`  stored ${r.rows} metric rows for sae_checkpoint #${r.saeCheckpointId} (eval config ${res.evalConfigHash.slice(0, 12)})\n`);
+        }
+      } finally {
+        dictionary.dispose();
+      }
+    }
+  } finally {
+    for (const lm of lms.values()) lm.model.dispose();
+    await closeDb?.();
+  }
+}
+
+async function registerCommand(dir: string): Promise<void> {
+  const { registerSweepDir } = await import('../../jobs/sae.js');
+  const { openDatabase } = await import('../../db/pool.js');
+  const db = await openDatabase();
+  try {
+    const r = await registerSweepDir(db.pool, dir);
+    process.stdout.write(`registered ${r.saes} SAE(s), ${r.checkpoints} checkpoint(s) of ${dir}\n`);
+  } finally {
+    await db.close();
+  }
+}
+
 export function register(program: Command): void {
   const sae = program.command('sae').description('sparse autoencoders: train sweeps, inspect, convert, evaluate (docs/sae.md)');
 
@@ -189,4 +357,57 @@ export function register(program: Command): void {
     .option('--dataset <dir>', 'game dataset for --lm')
     .option('--layer <n>', 'block index for --lm (default 5)', intOption('layer', 0))
     .action(action(paperSweepCommand));
+
+  sae
+    .command('info')
+    .description('describe an SAE directory (saeboard, dictionary_learning or SAELens layout)')
+    .argument('<dir>', 'SAE directory (e.g. <sweep>/trainer0/final)')
+    .option('--json', 'print the full config as JSON')
+    .action(action(infoCommand));
+
+  sae
+    .command('export')
+    .description('write an SAE in the dictionary_learning (ae.pt + config.json) or SAELens (sae_weights.safetensors + cfg.json) layout')
+    .argument('<dir>', 'SAE directory')
+    .requiredOption('-f, --format <format>', `target layout: ${SAE_FORMATS.join(', ')}`, formatOption)
+    .requiredOption('-o, --out <dir>', 'output directory')
+    .action(action(exportCommand));
+
+  sae
+    .command('import')
+    .description('convert a dictionary_learning or SAELens SAE into a saeboard SAE directory (for evaluation and registration)')
+    .argument('<dir>', 'SAE directory in another layout')
+    .requiredOption('-o, --out <dir>', 'output directory')
+    .option('--lm <model>', 'the LM checkpoint it was trained on (recorded as provenance)')
+    .option('--layer <n>', 'the block it reads (recorded as provenance)', intOption('layer', 0))
+    .option('--site <site>', 'the hook site it reads (default resid_post)')
+    .action(action(importCommand));
+
+  sae
+    .command('metrics')
+    .description('unsupervised metrics: L0, variance explained, MSE, L1, cosine, dead/dense features, density histogram, loss recovered')
+    .argument('<dirs...>', 'SAE directories (any supported layout)')
+    .option('--activations <dir>', 'activation set to sample from')
+    .option('--dataset <dir>', 'game dataset run through the LM (needed for loss recovered)')
+    .option('--split <split>', 'dataset split: train, test or all', (v: string) => {
+      if (v !== 'train' && v !== 'test' && v !== 'all') throw new InvalidArgumentError('--split must be train, test or all');
+      return v;
+    }, 'train')
+    .option('--lm <model>', "the LM (default: the SAE's provenance)")
+    .option('--layer <n>', "block index (default: the SAE's provenance)", intOption('layer', 0))
+    .option('--site <site>', "hook site (default: the SAE's provenance, else resid_post)")
+    .option('--context <n>', 'tokens per row (default: the dataset row length, capped at the LM context)', intOption('context', 1))
+    .option('--tokens <n>', 'activation vectors sampled (the paper used one batch of 25)', intOption('tokens', 2), 8192)
+    .option('--seed <n>', 'sampling seed (part of the eval config)', intOption('seed', 0), 0)
+    .option('--loss-contexts <n>', 'dataset rows for loss recovered (paper: 25; 0 = skip)', intOption('loss-contexts', 0), 25)
+    .option('--json', 'one JSON line per SAE')
+    .option('--register', 'store the metrics in the database (default: only when DATABASE_URL is set)')
+    .option('--no-register', 'do not store in the database')
+    .action(action(metricsCommand));
+
+  sae
+    .command('register')
+    .description('register a sweep directory (its SAEs and kept checkpoints) in the database')
+    .argument('<dir>', 'sweep output directory')
+    .action(action(registerCommand));
 }

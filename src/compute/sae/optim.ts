@@ -7,6 +7,7 @@
  * `remove_gradient_parallel_to_decoder_directions`, and global-norm gradient clipping.
  */
 import { tf } from '../backend.js';
+import { adamUpdate } from '../kernels/ops.js';
 import type { HostTensor } from './dictionary.js';
 import { normalizeRows, removeParallelRows } from './ops.js';
 
@@ -45,14 +46,13 @@ export class Adam {
       const p = params[name];
       const m = this.m[name];
       const v = this.v[name];
-      tf.tidy(() => {
-        const mNew = b1 === 0 ? g : tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
-        const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
-        const denom = tf.add(tf.div(tf.sqrt(vNew), bc2Sqrt), eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(mNew, denom), stepSize)));
-        m.assign(mNew);
-        v.assign(vNew);
-      });
+      // the backend's Adam op: one native pass on wasm+native, the same composed ops elsewhere
+      // (both in torch's order of operations, bit-identical to each other)
+      const out = adamUpdate(p, g, m, v, { beta1: b1, beta2: b2, epsilon: eps, stepSize, bc2Sqrt });
+      p.assign(out.p);
+      m.assign(out.m);
+      v.assign(out.v);
+      tf.dispose([out.p, out.m, out.v]);
     }
   }
 

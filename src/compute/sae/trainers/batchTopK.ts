@@ -40,8 +40,8 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
     const B = x_BD.shape[0];
     const fwd = tf.tidy(() => {
       const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
-      const pre = tf.add(mm(xc, W_enc), b_enc) as tf.Tensor2D;
-      const post = tf.relu(pre) as tf.Tensor2D;
+      const post = tf.fused.matMul({ a: xc, b: W_enc, bias: b_enc, activation: 'relu' }) as tf.Tensor2D;
+      const pre = post; // only its sign is used below (post > 0 ⇔ pre > 0)
       const mask = batchTopKMask(post, c.k * B);
       const f = tf.mul(post, mask) as tf.Tensor2D;
       const fired = positiveMask(colSum(f)) as tf.Tensor1D;
@@ -64,7 +64,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
 
     const out = tf.tidy(() => {
       const { xc, pre, post, mask, f } = fwd;
-      const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+      const xHat = tf.fused.matMul({ a: f, b: W_dec, bias: b_dec }) as tf.Tensor2D;
       const e = tf.sub(x_BD, xHat) as tf.Tensor2D;
       const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
       const dXHat = tf.mul(e, -2 / B) as tf.Tensor2D;

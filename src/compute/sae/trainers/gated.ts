@@ -31,8 +31,8 @@ export function gatedLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Te
     const on = tf.mul(gateOn, positiveMask(piMag));
     const f = tf.mul(piMag, on) as tf.Tensor2D;
     const g = tf.relu(piGate) as tf.Tensor2D;
-    const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
-    const xAux = tf.add(mm(g, W_dec), b_dec) as tf.Tensor2D;
+    const xHat = tf.fused.matMul({ a: f, b: W_dec, bias: b_dec }) as tf.Tensor2D;
+    const xAux = tf.fused.matMul({ a: g, b: W_dec, bias: b_dec }) as tf.Tensor2D;
     const e = tf.sub(xHat, x_BD);
     const eAux = tf.sub(xAux, x_BD);
     const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;

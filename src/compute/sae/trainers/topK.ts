@@ -42,8 +42,8 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
     const D = c.dIn;
     const fwd = tf.tidy(() => {
       const xc = tf.sub(x_BD, b_dec) as tf.Tensor2D;
-      const pre = tf.add(mm(xc, W_enc), b_enc) as tf.Tensor2D;
-      const post = tf.relu(pre) as tf.Tensor2D;
+      const post = tf.fused.matMul({ a: xc, b: W_enc, bias: b_enc, activation: 'relu' }) as tf.Tensor2D;
+      const pre = post; // only its sign is used below (post > 0 ⇔ pre > 0)
       const mask = topKMask(post, c.k);
       const f = tf.mul(post, mask) as tf.Tensor2D;
       const fired = positiveMask(colSum(f)) as tf.Tensor1D;
@@ -58,7 +58,7 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
 
     const out = tf.tidy(() => {
       const { xc, pre, post, mask, f } = fwd;
-      const xHat = tf.add(mm(f, W_dec), b_dec) as tf.Tensor2D;
+      const xHat = tf.fused.matMul({ a: f, b: W_dec, bias: b_dec }) as tf.Tensor2D;
       const e = tf.sub(xHat, x_BD) as tf.Tensor2D;
       const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
       let dXHat = tf.mul(e, 2 / B) as tf.Tensor2D;
