@@ -103,6 +103,11 @@ export class ActivationBuffer {
 
   /** Next batch [batchSize, d]; throws when the source is exhausted or a vector is not finite. */
   async next(batchSize: number, step?: number): Promise<Float32Array> {
+    if (batchSize > this.capacity) {
+      throw new UserInputError(
+        `buffer.contexts: the shuffle buffer holds ${this.capacity} vectors (${this.opts.contexts} contexts × ${this.source.contextLength}), fewer than one batch of ${batchSize}; raise buffer.contexts`,
+      );
+    }
     if (this.unread < this.capacity / 2 || this.unread < batchSize) await this.refresh();
     const unread: number[] = [];
     for (let i = 0; i < this.n; i++) if (!this.read[i]) unread.push(i);

@@ -130,6 +130,8 @@ describe('activation buffer', () => {
 
   it('bounds memory and reports an exhausted source', async () => {
     expect(() => new ActivationBuffer(memorySource(new Float32Array(1000 * 4), 4, 10), { contexts: 1000, seed: 1, maxBytes: 1000 })).toThrow(/buffer\.maxMiB/);
+    const tiny = new ActivationBuffer(memorySource(new Float32Array(20 * 4), 4, 5), { contexts: 2, seed: 1 });
+    await expect(tiny.next(16)).rejects.toThrow('buffer.contexts: the shuffle buffer holds 10 vectors (2 contexts × 5), fewer than one batch of 16');
     const small = new ActivationBuffer(memorySource(new Float32Array(20 * 4), 4, 5), { contexts: 4, seed: 1 });
     await small.next(16);
     await expect(small.next(16)).rejects.toThrow(/exhausted after 16 vectors/);
