@@ -13,7 +13,10 @@
  * per step, PyTorch on CPU) from scripts/eval-paper-peer.py, timed on a few steps in the same run
  * and extrapolated linearly to the full sizes (the code's cost is linear in steps).
  *
- *   npm run bench -- eval [--features 4096] [--l0 100] [--reps 3] [--skip-copy] [--skip-peer] [--games 1000]
+ * The chess case also times the dense alternative (0/1 GEMMs per threshold on the native matmul
+ * kernels, one block extrapolated) that the sparse kernel replaces.
+ *
+ *   npm run bench -- eval [--features 4096] [--l0 100] [--reps 3] [--skip-copy] [--skip-peer] [--skip-gemm] [--games 1000]
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -26,6 +29,7 @@ import { copyRows } from '../src/db/copy.js';
 import { withTransaction } from '../src/db/pool.js';
 import { activationPartition, activationPartitionSize, dropFeatureActivations, ensureSaeCheckpoint, writeActivationPartition, writeAlignmentPartition } from '../src/db/repos/eval.js';
 import { PROJECT_ROOT } from '../src/version.js';
+import { initBackend, tf } from '../src/compute/backend.js';
 import { scratchDatabase } from './lib/scratch-db.js';
 
 function rng(seed: number): () => number {
@@ -91,6 +95,29 @@ function familySummary(r: SupervisedEvalResult) {
     alignmentRows: r.train.alignments.length,
     labels: r.train.labelCount.reduce((a, b) => a + b, 0),
   };
+}
+
+/**
+ * The dense alternative the sparse kernel replaces: TP[t] = A_tᵀ·G as 0/1 GEMMs on the native
+ * matmul backend, one (positions × 256 features)ᵀ(positions × cells) block timed and extrapolated to
+ * 11 thresholds × F/256 blocks (the work is exactly linear in blocks).
+ */
+async function gemmAlternative(h: Bench, positions: number, cells: number, F: number): Promise<{ blockMs: number; extrapolatedSeconds: number; gflops: number }> {
+  await initBackend();
+  const block = 256;
+  const a = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([positions, block]), 0.98), 'float32'));
+  const g = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([positions, cells]), 0.9), 'float32'));
+  const stats = await h.time(
+    () => {
+      const tp = tf.matMul(a, g, true, false);
+      tp.dataSync();
+      tp.dispose();
+    },
+    { reps: 2, warmup: 1 },
+  );
+  tf.dispose([a, g]);
+  const flop = 2 * positions * block * cells;
+  return { blockMs: stats.median, extrapolatedSeconds: (stats.median / 1000) * 11 * Math.ceil(F / block), gflops: flop / (stats.median / 1000) / 1e9 };
 }
 
 interface PeerTiming {
@@ -171,6 +198,7 @@ export default async function evalBench(h: Bench): Promise<void> {
           games,
           features: F,
         });
+    const gemm = c.game === 'chess' && !h.args.includes('--skip-gemm') ? await gemmAlternative(h, trainLabels.positions, trainLabels.totalCells, F) : null;
     h.record(c.name, {
       features: F,
       bsps: trainLabels.totalCells,
@@ -190,6 +218,8 @@ export default async function evalBench(h: Bench): Promise<void> {
       peerPaperReconSeconds: peer ? Math.round(peer.reconSeconds) : null,
       peerMeasuredSteps: peer?.steps ?? null,
       speedupVsPaperCode: peer ? Math.round(peer.totalSeconds / (stats.median / 1000)) : null,
+      denseGemmCountsSeconds: gemm ? +gemm.extrapolatedSeconds.toFixed(1) : null,
+      denseGemmGflops: gemm ? +gemm.gflops.toFixed(1) : null,
     });
     if (c.game === 'othello') othelloResult = { result: r, test };
     else chessRows = r;
