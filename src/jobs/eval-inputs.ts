@@ -16,7 +16,7 @@ import { adapterFor } from '../games/dataset/adapters.js';
 import { openDataset, type Dataset } from '../games/dataset/reader.js';
 import type { BspFamily, GameName } from '../games/types.js';
 import { labelSetFromDense, type LabelSet } from '../compute/eval/labels.js';
-import { readMeta, modelConfigHash, type CheckpointMeta } from '../lm/checkpoint.js';
+import { readMeta, readModelTensors, modelConfigHash, type CheckpointMeta } from '../lm/checkpoint.js';
 import { SITES, siteWidth, type Site } from '../lm/model.js';
 import { readSaeConfig, readSaeTensors, type SaeDirConfig } from '../compute/sae/storage.js';
 import { sha256 } from '../util/hash.js';
@@ -264,6 +264,17 @@ export async function checkFiniteWeights(sae: SaeInput): Promise<void> {
   for (const [name, data] of Object.entries(tensors)) {
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) throw new UserInputError(`SAE ${sae.dir}: tensor ${name} holds ${data[i]} at index ${i} (NaN/inf weights)`);
+    }
+  }
+}
+
+/** Reject LM weights with NaN/inf before anything runs. */
+export async function checkFiniteLmWeights(lmDir: string): Promise<void> {
+  const tensors = await readModelTensors(lmDir);
+  for (const [name, t] of Object.entries(tensors)) {
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new UserInputError(`LM ${lmDir}: tensor ${name} holds ${data[i]} at index ${i} (NaN/inf weights)`);
     }
   }
 }

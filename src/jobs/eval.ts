@@ -44,6 +44,7 @@ import { analyzeTranscript, decodeChess } from '../games/chess/index.js';
 import { OthelloBoard, tokenToSquare } from '../games/othello/index.js';
 import {
   DEFAULT_MAX_SAMPLE_GAMES,
+  checkFiniteLmWeights,
   checkFiniteWeights,
   loadDatasetInputs,
   resolveSae,
@@ -136,6 +137,8 @@ export async function prepareEvaluation(opts: EvalJobOptions, forDatabase = Bool
     await checkFiniteWeights(sae);
     saes.push(sae);
   }
+  // NaN/inf LM weights would only surface as NaN activations in the middle of the run
+  for (const lmDir of new Set(saes.map((s) => path.resolve(s.lmDir)))) await checkFiniteLmWeights(lmDir);
   const maxSampleGames = Math.min(opts.maxSampleGames ?? DEFAULT_MAX_SAMPLE_GAMES, data.train.games.end - data.train.games.start);
   log.info(
     { dataset: data.dir, game: data.game, families: data.families.map((f) => f.shortName), train: data.train.labels.positions, test: data.test.labels.positions, saes: saes.length },
@@ -189,8 +192,8 @@ function positionsByGame(split: SplitInputs): { ptr: Int32Array; rows: Int32Arra
   return { ptr, rows };
 }
 
-function checkFinite(x: Float32Array, where: string): void {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserInputError(`${where}: NaN/inf LM activation (vector ${Math.floor(i)}); check the LM weights`);
+function checkFinite(x: Float32Array, d: number, where: string): void {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserInputError(`${where}: NaN/inf LM activation (vector ${Math.floor(i / d)}); check the LM weights`);
 }
 
 async function collectLmActivations(sae: SaeInput, data: DatasetInputs, maxSampleGames: number, opts: EvalJobOptions): Promise<LmActivations> {
@@ -232,9 +235,9 @@ async function collectLmActivations(sae: SaeInput, data: DatasetInputs, maxSampl
         bar.tick(rowsInBatch);
       }
       bar.stop();
-      checkFinite(dest, `LM ${sae.lmDir} on ${split.name}`);
+      checkFinite(dest, d, `LM ${sae.lmDir} on ${split.name}`);
     }
-    checkFinite(sample, `LM ${sae.lmDir} on the feature-maximum sample`);
+    checkFinite(sample, d, `LM ${sae.lmDir} on the feature-maximum sample`);
 
     let probes: ProbeResult[] | null = null;
     if (opts.probes) {

@@ -28,7 +28,7 @@ export function tinyConfig(game: 'othello' | 'chess'): GptConfig {
   return makeConfig({ nLayer: 2, nHead: 2, dModel: 16, nCtx: game === 'othello' ? 59 : 256, vocabSize: game === 'othello' ? 61 : 32 });
 }
 
-export async function makeLm(dir: string, game: 'othello' | 'chess', seed = 1, name = `tiny-${game}`): Promise<string> {
+export async function makeLm(dir: string, game: 'othello' | 'chess', seed = 1, name = `tiny-${game}`, poison = false): Promise<string> {
   const config = tinyConfig(game);
   const meta: CheckpointMeta = {
     format: 'saeboard-lm/1',
@@ -38,7 +38,9 @@ export async function makeLm(dir: string, game: 'othello' | 'chess', seed = 1, n
     model: config,
     provenance: { kind: 'random-init', seed },
   };
-  await saveModelDir(dir, meta, randomInitHost(config, seed));
+  const tensors = randomInitHost(config, seed);
+  if (poison) Object.values(tensors)[0].data[5] = NaN;
+  await saveModelDir(dir, meta, tensors);
   return dir;
 }
 

@@ -224,6 +224,11 @@ describe('saeboard eval pipeline (Othello, random-init LM)', () => {
       const bad = await makeSae(path.join(tmp, 'nan'), { lmDir, layer: 1, poison: true });
       await expectRejected({ saeDirs: [sae1, bad] }, /NaN/);
     });
+    it('NaN LM weights', async () => {
+      const nanLm = await makeLm(path.join(tmp, 'lm-nan'), 'othello', 1, 'nan', true);
+      const s = await makeSae(path.join(tmp, 'sae-on-nan'), { lmDir: nanLm, layer: 1 });
+      await expectRejected({ saeDirs: [sae1, s] }, /LM .*lm-nan: tensor .* NaN/);
+    });
     it('no such dataset', () => expectRejected({ datasetDir: path.join(tmp, 'nope') }, /no such dataset directory/));
   });
 });
