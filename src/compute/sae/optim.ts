@@ -56,6 +56,11 @@ export class Adam {
     }
   }
 
+  /** The moment variables of one parameter (for engines that update them in place). */
+  moments(name: string): { m: tf.Variable; v: tf.Variable } {
+    return { m: this.m[name], v: this.v[name] };
+  }
+
   stateTensors(): Record<string, HostTensor> {
     const out: Record<string, HostTensor> = {};
     for (const name of Object.keys(this.m)) {

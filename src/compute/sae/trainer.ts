@@ -148,6 +148,15 @@ export abstract class BaseTrainer<C extends TrainerConfig> implements Trainer {
   /** Forward + backward for the current step (inside a tidy scope owned by the caller). */
   protected abstract lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads;
 
+  /**
+   * A fused step that replaces lossAndGrads + gradient transforms + Adam + afterStep (the native
+   * engine). Returns the step's scalars and fired-feature flags, or null to use the tfjs path.
+   * It must leave the parameters untouched when the loss is not finite.
+   */
+  protected fusedStep(_x_BD: tf.Tensor2D, _step: number): { host: Record<string, number>; fired: ArrayLike<number> } | null {
+    return null;
+  }
+
   /** Hook before the loss (e.g. top-k's geometric-median b_dec init and decoder renorm). */
   protected beforeLoss(_x_BD: tf.Tensor2D, _step: number): void {}
 
@@ -179,6 +188,20 @@ export abstract class BaseTrainer<C extends TrainerConfig> implements Trainer {
     }
     const step = this.step;
     const B = x_BD.shape[0];
+    const fused = this.fusedStep(x_BD, step);
+    if (fused) {
+      if (!Number.isFinite(fused.host.loss)) {
+        throw new NonFiniteError(
+          `trainer ${this.config.trainer}: the loss became ${fused.host.loss} at step ${step}; parameters were not updated (the last checkpoint is intact)`,
+        );
+      }
+      this.firing.observe(fused.fired, B);
+      const extra = this.extraStats();
+      this.afterLoss(fused.host, step);
+      this.step = step + 1;
+      const { loss, l0, mse, fve, ...rest } = fused.host;
+      return { step, loss, parts: rest, l0, mse, fve, dead: this.firing.countDead(this.deadThreshold, this.deadInclusive), lr: this.lrAt(step), extra };
+    }
     this.beforeLoss(x_BD, step);
     const out = this.lossAndGrads(x_BD, step);
     const names = Object.keys(out.scalars);

@@ -10,7 +10,8 @@ import type { Dictionary } from '../dictionary.js';
 import { renormalizeDecoder } from '../optim.js';
 import { advancePAnneal, initialPAnnealState, pAnnealSchedule, type PAnnealSchedule, type PAnnealState } from '../schedule.js';
 import { BaseTrainer, type LossAndGrads } from '../trainer.js';
-import { constrainedAdamGrads, reluSaeLossAndGrads } from './standard.js';
+import { chooseSaeEngine, loadSaeNative } from '../native.js';
+import { constrainedAdamGrads, reluNativeStep, reluSaeLossAndGrads } from './standard.js';
 
 export class PAnnealTrainer extends BaseTrainer<PAnnealConfig> {
   readonly schedule: PAnnealSchedule;
@@ -20,6 +21,13 @@ export class PAnnealTrainer extends BaseTrainer<PAnnealConfig> {
     super(config, dictionary);
     this.schedule = pAnnealSchedule(config);
     this.anneal = initialPAnnealState(config.pStart, config.initialSparsityPenalty);
+  }
+
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    const a = this.anneal;
+    return this.native ? reluNativeStep(this.native, this.dictionary, this.adam, x_BD, { lambda: a.lambda, p: a.p, nextP: a.nextP }, this.lrAt(step)) : null;
   }
 
   protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {

@@ -9,7 +9,8 @@ import { tf } from '../../backend.js';
 import type { StandardConfig } from '../config.js';
 import type { Dictionary } from '../dictionary.js';
 import { colSum, mm, positiveMask } from '../ops.js';
-import { projectDecoderGrad, renormalizeDecoder } from '../optim.js';
+import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import { projectDecoderGrad, renormalizeDecoder, type Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
 export interface LpPenalty {
@@ -78,7 +79,46 @@ export function constrainedAdamGrads(dict: Dictionary, grads: Record<string, tf.
   return { ...grads, W_dec: projectDecoderGrad(dict.params.W_dec as tf.Tensor2D, grads.W_dec as tf.Tensor2D) };
 }
 
+/**
+ * The fused native step for the ReLU SAE (native.ts), shared by the standard and p-anneal
+ * trainers: the same maths as reluSaeLossAndGrads + ConstrainedAdam, in place on the wasm heap.
+ */
+export function reluNativeStep(
+  addon: SaeNativeAddon,
+  dict: Dictionary,
+  adam: Adam,
+  x_BD: tf.Tensor2D,
+  pen: LpPenalty,
+  lr: number,
+): { host: Record<string, number>; fired: Float32Array } {
+  const p = dict.params;
+  const names = ['W_enc', 'b_enc', 'W_dec', 'b_dec'];
+  const moments = names.flatMap((n) => {
+    const { m, v } = adam.moments(n);
+    return [m, v];
+  });
+  const [B, D] = x_BD.shape;
+  const F = dict.dictSize;
+  const t = adam.t + 1;
+  const hyper = new Float64Array([pen.lambda, pen.p, pen.nextP ?? -1, adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t), 0]);
+  const stats = new Float64Array(8);
+  const fired = new Float32Array(F);
+  const { heap, offsets } = heapOffsets([x_BD, p.W_enc, p.b_enc, p.W_dec, p.b_dec, ...moments]);
+  addon.reluStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired);
+  if (Number.isFinite(stats[0])) adam.t = t;
+  const [loss, recon, lp, lpNext, l0count, sse, varX, varE] = stats;
+  const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, lp, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
+  if (pen.nextP !== undefined && pen.nextP !== null) host.lpNext = lpNext;
+  return { host, fired };
+}
+
 export class StandardTrainer extends BaseTrainer<StandardConfig> {
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    return this.native ? reluNativeStep(this.native, this.dictionary, this.adam, x_BD, { lambda: this.config.l1Penalty, p: 1 }, this.lrAt(step)) : null;
+  }
+
   protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
     return reluSaeLossAndGrads(this.dictionary.params, x_BD, { lambda: this.config.l1Penalty, p: 1 });
   }

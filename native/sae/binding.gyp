@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "saeboard_sae",
+      "sources": ["sae_step.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-O3", "-std=gnu11", "-fno-math-errno", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lopenblas", "-lpthread", "-lm"]
+    }
+  ]
+}

@@ -1,0 +1,68 @@
+/**
+ * The fused native SAE step (native/sae/sae_step.c, built by scripts/sae-build-native.mjs into
+ * native/build/sae/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
+ * one call working in place on the tfjs wasm heap. Used by the standard and p-annealing trainers
+ * when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
+ * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { tf } from '../backend.js';
+import { heapOffset, wasmHeap, type WasmBackendLike } from '../kernels/wasm_backend.js';
+import { UserInputError } from '../../errors.js';
+import { PROJECT_ROOT } from '../../version.js';
+
+export interface SaeNativeAddon {
+  reluStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
+  setThreads(n: number): void;
+}
+
+export const SAE_NATIVE_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'sae', 'saeboard_sae.node');
+
+export type SaeEngine = 'tfjs' | 'native';
+
+let addon: SaeNativeAddon | null | undefined;
+let reason = '';
+
+export function loadSaeNative(): SaeNativeAddon | null {
+  if (addon !== undefined) return addon;
+  const file = process.env.SAEBOARD_SAE_NATIVE_PATH ?? SAE_NATIVE_PATH;
+  if (!existsSync(file)) {
+    reason = `${path.relative(PROJECT_ROOT, file)} not built (node scripts/sae-build-native.mjs)`;
+    addon = null;
+    return addon;
+  }
+  try {
+    addon = createRequire(import.meta.url)(file) as SaeNativeAddon;
+    const threads = Number(process.env.SAEBOARD_THREADS ?? (process.env.VITEST ? 1 : 0));
+    if (threads > 0) addon.setThreads(threads);
+  } catch (err) {
+    reason = `failed to load: ${(err as Error).message.split('\n')[0]}`;
+    addon = null;
+  }
+  return addon;
+}
+
+/** Why the native step is not available ('' when it is). */
+export function saeNativeUnavailableReason(): string {
+  if (tf.getBackend() !== 'wasm') return `backend is ${tf.getBackend()}, not wasm`;
+  return loadSaeNative() ? '' : reason;
+}
+
+/** The engine a new trainer uses: SAEBOARD_SAE_ENGINE or the argument, 'auto' = native when available. */
+export function chooseSaeEngine(requested?: 'auto' | SaeEngine): SaeEngine {
+  const env = (process.env.SAEBOARD_SAE_ENGINE ?? '').toLowerCase();
+  const want = requested ?? (env === 'tfjs' || env === 'native' ? env : 'auto');
+  if (want === 'tfjs') return 'tfjs';
+  const why = saeNativeUnavailableReason();
+  if (want === 'native' && why) throw new UserInputError(`the native SAE step is not available: ${why}`);
+  return why ? 'tfjs' : 'native';
+}
+
+/** Float32 offsets of tensors in the wasm heap, in the order given. */
+export function heapOffsets(tensors: tf.Tensor[]): { heap: ArrayBuffer; offsets: Float64Array } {
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const offsets = new Float64Array(tensors.map((t) => heapOffset(backend, t)));
+  return { heap: wasmHeap(backend), offsets };
+}

@@ -1,0 +1,89 @@
+/**
+ * The fused native SAE step against the pure-tfjs reference: same loss curve (to 1e-4) over 20
+ * steps from the same initialisation and batches, for the standard and p-annealing trainers
+ * (incl. p < 1 and λ adaptation). Builds the addon first when a compiler is there; skips otherwise.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../../../src/compute/backend.js';
+import { resolveTrainerConfig, Rng } from '../../../src/compute/sae/index.js';
+import { chooseSaeEngine, saeNativeUnavailableReason } from '../../../src/compute/sae/native.js';
+import type { StepStats } from '../../../src/compute/sae/trainer.js';
+import { createTrainer } from '../../../src/compute/sae/trainers/index.js';
+import { PROJECT_ROOT } from '../../../src/version.js';
+
+let available = false;
+beforeAll(async () => {
+  await initBackend();
+  execFileSync(process.execPath, ['scripts/sae-build-native.mjs', '--quiet'], { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  available = saeNativeUnavailableReason() === '';
+}, 300_000);
+afterEach(() => {
+  delete process.env.SAEBOARD_SAE_ENGINE;
+});
+
+function trainRun(engine: 'tfjs' | 'native', cfgIn: Record<string, unknown>, steps = 20) {
+  process.env.SAEBOARD_SAE_ENGINE = engine;
+  expect(chooseSaeEngine()).toBe(engine);
+  const cfg = resolveTrainerConfig(cfgIn);
+  const t = createTrainer(cfg);
+  const rng = new Rng(3);
+  const stats: StepStats[] = [];
+  for (let s = 0; s < steps; s++) {
+    const data = rng.fillNormal(new Float32Array(cfg.batchSize * cfg.dIn));
+    for (let i = 0; i < data.length; i++) data[i] += 0.3;
+    const x = tf.tensor2d(data, [cfg.batchSize, cfg.dIn]);
+    stats.push(t.update(x));
+    x.dispose();
+  }
+  const W = t.dictionary.params.W_dec.dataSync().slice();
+  t.dispose();
+  return { stats, W };
+}
+
+function sameCurve(a: StepStats[], b: StepStats[]) {
+  a.forEach((s, i) => {
+    expect(Math.abs(s.loss - b[i].loss) / Math.abs(s.loss), `step ${i}: loss ${s.loss} vs ${b[i].loss}`).toBeLessThan(1e-4);
+    expect(b[i].l0).toBeCloseTo(s.l0, 2);
+    expect(b[i].fve).toBeCloseTo(s.fve, 3);
+  });
+}
+
+describe('fused native SAE step', () => {
+  it('standard: same loss curve as the tfjs reference over 20 steps', (ctx) => {
+    if (!available) ctx.skip();
+    const cfg = { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 };
+    const a = trainRun('tfjs', cfg);
+    const b = trainRun('native', cfg);
+    sameCurve(a.stats, b.stats);
+    let maxDiff = 0;
+    for (let i = 0; i < a.W.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.W[i] - b.W[i]));
+    expect(maxDiff).toBeLessThan(1e-4);
+  });
+
+  it('p-annealing with p < 1 and λ adaptation: same loss curve and schedule', (ctx) => {
+    if (!available) ctx.skip();
+    const cfg = { trainer: 'p_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 };
+    const a = trainRun('tfjs', cfg);
+    const b = trainRun('native', cfg);
+    sameCurve(a.stats, b.stats);
+    expect(b.stats.map((s) => s.extra.p)).toEqual(a.stats.map((s) => s.extra.p));
+    expect(Math.abs((b.stats[19].extra.lambda! - a.stats[19].extra.lambda!) / a.stats[19].extra.lambda!)).toBeLessThan(1e-4);
+    expect(a.stats[19].extra.p).toBeLessThan(1);
+  });
+
+  it('a non-finite batch leaves the parameters untouched', (ctx) => {
+    if (!available) ctx.skip();
+    process.env.SAEBOARD_SAE_ENGINE = 'native';
+    const t = createTrainer(resolveTrainerConfig({ trainer: 'standard', dIn: 8, dictSize: 16, steps: 10, batchSize: 8, warmupSteps: 0, l1Penalty: 0.1 }));
+    const before = t.dictionary.params.W_enc.dataSync().slice();
+    const bad = new Float32Array(64).fill(1);
+    bad[5] = NaN;
+    const x = tf.tensor2d(bad, [8, 8]);
+    expect(() => t.update(x)).toThrow(/loss became NaN at step 0/);
+    expect(t.dictionary.params.W_enc.dataSync()).toEqual(before);
+    expect(t.step).toBe(0);
+    x.dispose();
+    t.dispose();
+  });
+});
