@@ -31,7 +31,7 @@ interface Case {
 // The shapes of models/othello-small and models/chess-small (scripts/train-shipped-models.sh).
 const CASES: Record<string, Case> = {
   'othello-small': { name: 'othello-small', nLayer: 4, nHead: 8, dModel: 256, nCtx: 59, vocabSize: 61, batch: 64, activation: 'gelu_new', bias: true },
-  'chess-small': { name: 'chess-small', nLayer: 4, nHead: 8, dModel: 256, nCtx: 256, vocabSize: 32, batch: 16, activation: 'gelu_new', bias: true },
+  'chess-small': { name: 'chess-small', nLayer: 6, nHead: 6, dModel: 192, nCtx: 256, vocabSize: 32, batch: 24, activation: 'gelu_new', bias: true },
 };
 
 export default async function (h: Bench): Promise<void> {

@@ -31,7 +31,7 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
   [ -d "$DATA/chess-train-200k" ] || cli games generate chess --source random --games 200000 --seed 201 --max-plies 60 --max-chars 320 --min-chars 257 --bsp none --test-fraction 0.005 --out "$DATA/chess-train-200k" --no-register
   [ -d "$DATA/chess-eval-2k" ] || cli games generate chess --source random --games 2000 --seed 202 --max-plies 80 --max-chars 400 --min-chars 256 --bsp piece --test-fraction 0.5 --out "$DATA/chess-eval-2k" --no-register
   cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small" --name chess-small \
-    --layers 4 --d-model 256 --heads 8 --ctx 256 --activation gelu_new --steps 3000 --batch-size 16 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
+    --layers 6 --d-model 192 --heads 6 --ctx 256 --activation gelu_new --steps 2500 --batch-size 24 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
     --eval-interval 250 --eval-rows 256 --checkpoint-interval 250 --seed 2 --no-register
   node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small" --name chess-small \
     --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 200
