@@ -21,7 +21,12 @@ import { SITES, siteWidth, type Site } from '../lm/model.js';
 import { readSaeConfig, readSaeTensors, type SaeDirConfig } from '../compute/sae/storage.js';
 import { sha256 } from '../util/hash.js';
 
-/** The paper's sizes (metrics.md §1): 1000 D_train games, 1000 D_test games, maxima from 500. */
+/**
+ * The paper's sizes (metrics.md §1): 1000 D_train games, 1000 D_test games, maxima from 500·ctx
+ * vectors (the code's `min(int(0.5·n_inputs), 1000)·ctx_len`; CODE≠PAPER: the blog's 256k tokens).
+ * CHOICE: the code draws those vectors shuffled from a buffer over the D_train games; we take all
+ * positions of the first 500 D_train games — the same count, deterministic, no torch RNG to match.
+ */
 export const DEFAULT_TRAIN_GAMES = 1000;
 export const DEFAULT_TEST_GAMES = 1000;
 export const DEFAULT_MAX_SAMPLE_GAMES = 500;

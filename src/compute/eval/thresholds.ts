@@ -9,6 +9,10 @@
  * Because the thresholds increase with t, each activation maps to one *level*
  *   level(i, x) = #{ t : f_i(x) > thr[t] · max_i }  ∈ {0..11},
  * and "on at t" ⇔ level > t. Every count over thresholds is then a suffix sum over levels.
+ *
+ * CODE≠PAPER (minor): the paper lists t ∈ {0, 0.1, …, 0.9}; the code has 11 values. Coverage
+ * maximises over all 11 (incl. 1.0), reconstruction's best index over 0..9 only (index 10 is
+ * the "last" column) — both as in the code.
  */
 
 export const NUM_THRESHOLDS = 11;
