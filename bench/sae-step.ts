@@ -56,9 +56,11 @@ export default async function bench(h: Bench): Promise<void> {
     const x = tf.tensor2d(new Rng(1).fillNormal(new Float32Array(B * d)), [B, d]);
     for (const name of trainers) {
       // the fused native step exists for the ReLU SAE trainers; time the tfjs reference next to it
-      const engines: ('tfjs' | 'native')[] = native && (name === 'standard' || name === 'p_anneal') ? ['tfjs', 'native'] : ['tfjs'];
+      // (other trainers: the tfjs step, with the native top-k mask kernel when it is built)
+      const engines: ('tfjs' | 'native' | 'auto')[] = native && (name === 'standard' || name === 'p_anneal') ? ['tfjs', 'native'] : ['auto'];
       for (const engine of engines) {
-        process.env.SAEBOARD_SAE_ENGINE = engine;
+        if (engine === 'auto') delete process.env.SAEBOARD_SAE_ENGINE;
+        else process.env.SAEBOARD_SAE_ENGINE = engine;
         const t = createTrainer(trainerConfig(name, B, d, F));
         const before = tf.memory().numTensors;
         const s = await h.time(() => t.update(x), { reps: reps[bi] ?? reps[reps.length - 1], warmup: 1 });
@@ -67,8 +69,9 @@ export default async function bench(h: Bench): Promise<void> {
         const flops = 12 * B * d * F;
         const best = ours.get(`${name}/${B}`);
         if (!best || s.median < best.median) ours.set(`${name}/${B}`, { median: s.median, min: s.min });
-        h.record(`${name} B=${B} ${engine}`, {
-          engine,
+        const label = engine !== 'auto' ? engine : name === 'top_k' && native ? 'tfjs+native-topk' : 'tfjs';
+        h.record(`${name} B=${B} ${label}`, {
+          engine: label,
           backend: info?.name,
           kernels: info?.kernels,
           blasCore: info?.blasCore,

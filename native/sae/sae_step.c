@@ -493,6 +493,117 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* top-k masks                                                                                */
+
+/* the k-th largest of a[0..n) (a is scrambled): iterative quickselect, median-of-three pivot */
+static float kth_largest(float *a, int64_t n, int64_t k) {
+  int64_t lo = 0, hi = n - 1, want = k - 1; /* index of the k-th largest in descending order */
+  while (hi > lo) {
+    int64_t mid = lo + (hi - lo) / 2;
+    float x = a[lo], y = a[mid], z = a[hi];
+    float pivot = (x > y) ? ((y > z) ? y : (x > z ? z : x)) : ((x > z) ? x : (y > z ? z : y));
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        float t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else return a[want];
+  }
+  return a[want];
+}
+
+typedef struct {
+  const float *v;
+  float *mask;
+  int64_t cols, k;
+  float *scratch; /* [threads][cols] */
+} topk_ctx;
+
+/* the k-th largest of a[0..n) for small k: a size-k min-heap, one comparison per element once full */
+static float kth_largest_heap(const float *a, int64_t n, int64_t k, float *h) {
+  for (int64_t i = 0; i < k; i++) {
+    /* sift up */
+    int64_t j = i;
+    h[j] = a[i];
+    while (j > 0 && h[(j - 1) / 2] > h[j]) {
+      float t = h[j];
+      h[j] = h[(j - 1) / 2];
+      h[(j - 1) / 2] = t;
+      j = (j - 1) / 2;
+    }
+  }
+  for (int64_t i = k; i < n; i++) {
+    if (!(a[i] > h[0])) continue;
+    h[0] = a[i];
+    int64_t j = 0;
+    for (;;) { /* sift down */
+      int64_t l = 2 * j + 1, r = l + 1, m = j;
+      if (l < k && h[l] < h[m]) m = l;
+      if (r < k && h[r] < h[m]) m = r;
+      if (m == j) break;
+      float t = h[j];
+      h[j] = h[m];
+      h[m] = t;
+      j = m;
+    }
+  }
+  return h[0];
+}
+
+static void k_topk_mask(void *vc, int tid, int64_t r0, int64_t r1) {
+  topk_ctx *c = (topk_ctx *)vc;
+  float *tmp = c->scratch + (size_t)tid * c->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *row = c->v + r * c->cols;
+    float kth;
+    if (c->k * 8 <= c->cols) {
+      kth = kth_largest_heap(row, c->cols, c->k, tmp);
+    } else {
+      memcpy(tmp, row, c->cols * sizeof(float));
+      kth = kth_largest(tmp, c->cols, c->k);
+    }
+    float *m = c->mask + r * c->cols;
+    for (int64_t i = 0; i < c->cols; i++) m[i] = row[i] >= kth ? 1.0f : 0.0f;
+  }
+}
+
+/*
+ * topkMask(heap, vOffset, maskOffset, rows, cols, k): mask[r, i] = 1 where v[r, i] is among the
+ * k largest of its row (≥ the row's k-th largest value, as the tfjs reference's topKMask).
+ */
+static napi_value TopkMask(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return throw_err(env, "topkMask: expected 6 arguments");
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "topkMask: heap must be an ArrayBuffer");
+  int64_t vo, mo, rows, cols, k;
+  if (napi_get_value_int64(env, argv[1], &vo) != napi_ok || napi_get_value_int64(env, argv[2], &mo) != napi_ok ||
+      napi_get_value_int64(env, argv[3], &rows) != napi_ok || napi_get_value_int64(env, argv[4], &cols) != napi_ok ||
+      napi_get_value_int64(env, argv[5], &k) != napi_ok)
+    return throw_err(env, "topkMask: offsets and sizes must be integers");
+  if (rows < 1 || cols < 1 || k < 1 || k > cols || vo < 0 || mo < 0 || (size_t)(vo + rows * cols) * 4 > heap_bytes ||
+      (size_t)(mo + rows * cols) * 4 > heap_bytes)
+    return throw_err(env, "topkMask: bad sizes or a tensor outside the heap");
+  const int T = n_threads();
+  float *tmp = get_scratch((size_t)T * cols);
+  if (!tmp) return throw_err(env, "topkMask: out of memory");
+  topk_ctx c = {(const float *)heap + vo, (float *)heap + mo, cols, k, tmp};
+  par_for(rows, 8, k_topk_mask, &c);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -506,6 +617,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reluStep", NULL, ReluStep, NULL, NULL, NULL, napi_default, NULL},
+      {"topkMask", NULL, TopkMask, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

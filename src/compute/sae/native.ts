@@ -10,11 +10,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { tf } from '../backend.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from '../kernels/wasm_backend.js';
+import { setTopKMaskNative } from './ops.js';
 import { UserInputError } from '../../errors.js';
 import { PROJECT_ROOT } from '../../version.js';
 
 export interface SaeNativeAddon {
   reluStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
+  /** mask[r, i] = 1 where v[r, i] ≥ the k-th largest of row r (offsets in float32 elements). */
+  topkMask(heap: ArrayBuffer, vOffset: number, maskOffset: number, rows: number, cols: number, k: number): void;
   setThreads(n: number): void;
 }
 
@@ -37,6 +40,17 @@ export function loadSaeNative(): SaeNativeAddon | null {
     addon = createRequire(import.meta.url)(file) as SaeNativeAddon;
     const threads = Number(process.env.SAEBOARD_THREADS ?? (process.env.VITEST ? 1 : 0));
     if (threads > 0) addon.setThreads(threads);
+    const a = addon;
+    // per-row top-k masks by a threaded quickselect (tfjs-wasm's TopK kernel is the top-k
+    // trainer's bottleneck); same result as the reference (≥ the row's k-th largest)
+    setTopKMaskNative((v, k) => {
+      if (tf.getBackend() !== 'wasm' || (process.env.SAEBOARD_SAE_ENGINE ?? '').toLowerCase() === 'tfjs') return null;
+      const [rows, cols] = v.shape;
+      const mask = tf.zeros([rows, cols]) as tf.Tensor2D;
+      const { heap, offsets } = heapOffsets([v, mask]);
+      a.topkMask(heap, offsets[0], offsets[1], rows, cols, k);
+      return mask;
+    });
   } catch (err) {
     reason = `failed to load: ${(err as Error).message.split('\n')[0]}`;
     addon = null;

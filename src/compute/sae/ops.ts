@@ -62,11 +62,22 @@ export function colMean(t_BC: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.div(colSum(t_BC), t_BC.shape[0]) as tf.Tensor1D);
 }
 
+/** Set by native.ts when the fused SAE addon is loaded (a per-row quickselect, threaded). */
+let topKMaskNative: ((v_BF: tf.Tensor2D, k: number) => tf.Tensor2D | null) | null = null;
+export function setTopKMaskNative(fn: typeof topKMaskNative): void {
+  topKMaskNative = fn;
+}
+
 /**
  * Mask of the k largest entries per row (ties at the k-th value may keep a few more; measure zero
  * for real-valued activations). Returned as float 0/1 [B, F].
  */
 export function topKMask(v_BF: tf.Tensor2D, k: number): tf.Tensor2D {
+  const native = topKMaskNative;
+  if (native) {
+    const out = native(v_BF, k);
+    if (out) return out;
+  }
   return tf.tidy(() => {
     const { values } = tf.topk(v_BF, k, false);
     const kth = tf.min(values, 1, true);

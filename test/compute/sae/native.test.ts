@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src/compute/backend.js';
 import { resolveTrainerConfig, Rng } from '../../../src/compute/sae/index.js';
 import { chooseSaeEngine, saeNativeUnavailableReason } from '../../../src/compute/sae/native.js';
+import { topKMask } from '../../../src/compute/sae/ops.js';
 import type { StepStats } from '../../../src/compute/sae/trainer.js';
 import { createTrainer } from '../../../src/compute/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../../../src/version.js';
@@ -70,6 +71,22 @@ describe('fused native SAE step', () => {
     expect(b.stats.map((s) => s.extra.p)).toEqual(a.stats.map((s) => s.extra.p));
     expect(Math.abs((b.stats[19].extra.lambda! - a.stats[19].extra.lambda!) / a.stats[19].extra.lambda!)).toBeLessThan(1e-4);
     expect(a.stats[19].extra.p).toBeLessThan(1);
+  });
+
+  it('the native per-row top-k mask equals the reference, ties at zero included', (ctx) => {
+    if (!available) ctx.skip();
+    const rng = new Rng(8);
+    // ReLU'd normals: rows with fewer than k positive entries tie at 0
+    const v = tf.relu(tf.tensor2d(rng.fillNormal(new Float32Array(300 * 50)), [300, 50]).sub(1.2)) as tf.Tensor2D;
+    for (const k of [1, 3, 7, 40]) {
+      process.env.SAEBOARD_SAE_ENGINE = 'tfjs';
+      const ref = topKMask(v, k);
+      process.env.SAEBOARD_SAE_ENGINE = 'native';
+      const nat = topKMask(v, k);
+      expect(Array.from(nat.dataSync())).toEqual(Array.from(ref.dataSync()));
+      tf.dispose([ref, nat]);
+    }
+    v.dispose();
   });
 
   it('a non-finite batch leaves the parameters untouched', (ctx) => {

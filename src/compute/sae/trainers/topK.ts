@@ -16,11 +16,13 @@ import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
 import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
+import { chooseSaeEngine } from '../native.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
 export class TopKTrainer extends BaseTrainer<TopKConfig> {
   constructor(config: TopKConfig, dictionary: Dictionary) {
     super(config, dictionary);
+    chooseSaeEngine(); // loads the native addon when available: its top-k mask kernel
     this.tracksFiringInLoss = true;
     this.deadThreshold = config.deadTokensThreshold;
     this.deadInclusive = false;
