@@ -66,6 +66,23 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+describe('LM on the fly', () => {
+  it('streams the same vectors as the activation set written from the same LM and data', async () => {
+    const { lmSource } = await import('../../../src/compute/sae/source.js');
+    const live = lmSource({ model, data, layer: 1, contextLength: 12, lmBatchSize: 7 });
+    const stored = await activationSetSource(actDir);
+    expect(live.totalVectors).toBe(stored.totalVectors);
+    for (const [start, count] of [[0, 12], [5, 30], [100, 250]]) {
+      const a = await live.readVectors(start, count);
+      const b = await stored.readVectors(start, count);
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      expect(maxDiff).toBeLessThan(1e-5);
+    }
+    expect(live.lineage?.().layer).toBe(1);
+  });
+});
+
 describe('registering a sweep', () => {
   it('writes saes and sae_checkpoints with lineage, identity hash and checkpoints', async () => {
     const r = await registerSweepDir(db.pool, sweepDir);
