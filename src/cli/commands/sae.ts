@@ -94,14 +94,31 @@ async function sweepCommand(opts: { config: string; out?: string; progress: bool
   // validate the config before opening (possibly loading an LM for) the source
   const prefix = path.basename(opts.config);
   const sourceSpec = sweepSourceOf(doc, prefix);
-  if (sourceSpec.type === 'synthetic') resolveSweep(doc, null, prefix);
+  resolveSweep(doc, 'unknown', prefix);
   await initBackend();
   log.info({ backend: backendInfo()?.name }, 'sae sweep');
   const source = await openSource(sourceSpec);
   const spec = resolveSweep(doc, source.dIn, prefix);
   const outDir = opts.out ?? spec.output ?? path.join(DEFAULT_SWEEPS_DIR, spec.name);
-  const result = await runSweep(spec, source, { outDir, showProgress: opts.progress ? undefined : false, resumeMinutes: opts.resumeMinutes });
+  // Ctrl-C: finish the current step, write a resume point, exit 130 (a second Ctrl-C kills)
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write('\nsaeboard: stopping after this step (Ctrl-C again to kill; the last resume point is kept)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let result: SweepResult;
+  try {
+    result = await runSweep(spec, source, { outDir, showProgress: opts.progress ? undefined : false, resumeMinutes: opts.resumeMinutes, signal: stop.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
   printResult(result);
+  if (result.interrupted) {
+    process.stderr.write(`saeboard: interrupted; run the same command again to resume from ${outDir}\n`);
+    process.exit(130);
+  }
   if (opts.register ?? Boolean(process.env.DATABASE_URL)) await registerSweep(result);
   if (result.saes.some((s) => s.status === 'failed')) throw new UserInputError(`${result.saes.filter((s) => s.status === 'failed').length} SAE(s) diverged; see failed.json in their directories`);
 }
@@ -131,7 +148,7 @@ async function trainCommand(opts: TrainOpts): Promise<void> {
     source: sourceFromOptions(opts),
     trainers: [{ trainer: opts.trainer, steps: opts.steps, ...opts.set }],
   };
-  sweepSourceOf(doc, 'sae train');
+  resolveSweep(doc, 'unknown', 'sae train');
   await fs.mkdir(opts.out, { recursive: true });
   await fs.writeFile(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
   await sweepCommand({ config: path.join(opts.out, 'sweep.yaml'), out: opts.out, progress: opts.progress, register: opts.register });

@@ -59,10 +59,14 @@ export interface SweepOptions {
   resumeMinutes?: number;
   /** Refuse to run when the SAEs' parameters + Adam state exceed this (MiB, default 3000). */
   maxResidentMiB?: number;
+  /** Stop cleanly after the current step (e.g. on Ctrl-C), writing a resume point. */
+  signal?: AbortSignal;
 }
 
 export interface SweepResult {
   outDir: string;
+  /** Stopped by `signal` before the end (a resume point was written). */
+  interrupted: boolean;
   resumedFrom: number | null;
   stepsRun: number;
   saes: { name: string; status: SaeStatus; dir: string; config: TrainerConfig; last: StepStats | null; error?: string }[];
@@ -230,9 +234,8 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
     for (const r of active) await pruneResumeStates(r.dir, step);
   };
 
-  const bar: Progress | null = training.length
-    ? progress({ label: `sweep ${spec.name}`, total: maxSteps, unit: 'steps', enabled: opts.showProgress })
-    : null;
+  const bar: Progress | null =
+    training.length && opts.showProgress !== false ? progress({ label: `sweep ${spec.name}`, total: maxSteps, unit: 'steps', enabled: opts.showProgress }) : null;
   bar?.update(startStep);
   let lastResumeAt = Date.now();
   const resumeMs = (opts.resumeMinutes ?? 15) * 60_000;
@@ -240,6 +243,7 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
   let step = startStep;
   try {
     for (; step < stopAt; step++) {
+      if (opts.signal?.aborted) break;
       const active = runs.filter((r) => r.status === 'training' && r.config.steps > step);
       if (!active.length) break;
       const host = await buffer.next(spec.batchSize, step);
@@ -307,6 +311,7 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
   }
   return {
     outDir,
+    interrupted: Boolean(opts.signal?.aborted) && runs.some((r) => r.status === 'training'),
     resumedFrom: resume ? startStep : null,
     stepsRun: step - startStep,
     saes: runs.map((r) => ({ name: r.name, status: r.status, dir: r.dir, config: r.config, last: r.last, ...(r.error ? { error: r.error } : {}) })),

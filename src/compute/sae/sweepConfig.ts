@@ -149,10 +149,14 @@ export function sweepSourceOf(doc: unknown, prefix = 'sweep'): SourceSpec {
  * Validate a parsed sweep document; `dIn` is the activation source's width (null: only known for
  * synthetic sources, whose spec carries it).
  */
-export function resolveSweep(doc: unknown, dIn: number | null, prefix = 'sweep'): SweepSpec {
+export function resolveSweep(doc: unknown, dInArg: number | null | 'unknown', prefix = 'sweep'): SweepSpec {
   const parsed = sweepSchema.safeParse(doc);
   if (!parsed.success) throw new UserInputError(zodMessage(prefix, doc, parsed.error.issues));
   const s = parsed.data;
+  // 'unknown': validate everything but d_in before the source is opened (a large stand-in width
+  // so no size check fails because of it)
+  const placeholder = dInArg === 'unknown' ? 1 << 16 : null;
+  let dIn = dInArg === 'unknown' ? null : dInArg;
   if (dIn === null && s.source.type === 'synthetic') dIn = s.source.dIn;
   const batchSize = s.batchSize ?? 8192;
   const saes: SweepSpec['saes'] = [];
@@ -165,7 +169,8 @@ export function resolveSweep(doc: unknown, dIn: number | null, prefix = 'sweep')
       throw new UserInputError(`${where}.dIn: ${String(entry.dIn)} does not match the activation source's d_in ${dIn}`);
     }
     for (const cfg of expandGrid({ ...(s.defaults ?? {}), ...entry }, where)) {
-      const merged = { ...cfg, batchSize, ...(dIn !== null && cfg.dIn === undefined ? { dIn } : {}) };
+      const fill = dIn ?? placeholder;
+      const merged = { ...cfg, batchSize, ...(fill !== null && cfg.dIn === undefined ? { dIn: fill } : {}) };
       saes.push({ name: `trainer${saes.length}`, config: resolveTrainerConfig(merged, where) });
     }
   });
