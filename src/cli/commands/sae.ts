@@ -16,7 +16,7 @@ import { runSweep, type SweepResult } from '../../compute/sae/sweep.js';
 import { paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../compute/sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
 import { log } from '../../log.js';
-import { formatNumber, progress } from '../../progress.js';
+import { formatNumber } from '../../progress.js';
 import { PROJECT_ROOT } from '../../version.js';
 import { action, intOption } from '../action.js';
 
@@ -285,10 +285,8 @@ async function metricsCommand(dirs: string[], opts: MetricsOpts): Promise<void> 
           source = actSource!;
         }
         if (source.dIn !== config.dIn) throw new UserInputError(`SAE ${dir} expects ${config.dIn}-dim inputs but the activations have d = ${source.dIn}`);
-        const bar = progress({ label: `metrics ${path.basename(path.resolve(dir))}`, total: 1, unit: 'SAE' });
+        log.info({ sae: dir, vectors: opts.tokens, lossContexts: lr ? lr.contexts : 0 }, 'evaluating');
         const res = await evaluateUnsupervised(dictionary, source, { nVectors: opts.tokens, seed: opts.seed, lossRecovered: lr });
-        bar.tick();
-        bar.stop();
         if (opts.json) {
           process.stdout.write(JSON.stringify({ sae: dir, evalConfigHash: res.evalConfigHash, metrics: Object.fromEntries(res.rows.map((r) => [r.metric, r.value])) }) + '\n');
         } else {
