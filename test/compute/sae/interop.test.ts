@@ -5,7 +5,7 @@
  * Fixtures: scripts/sae-make-interop-fixtures.py.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,9 @@ import { detectSaeFormat, exportSae, loadSae, SAE_FORMATS } from '../../../src/c
 import { PROJECT_ROOT } from '../../../src/version.js';
 
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'sae');
-const fixtures = readdirSync(FIX).sort();
+const fixtures = readdirSync(FIX)
+  .filter((n) => statSync(path.join(FIX, n)).isDirectory())
+  .sort();
 let tmp: string;
 
 beforeAll(async () => {
