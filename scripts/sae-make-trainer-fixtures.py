@@ -182,7 +182,147 @@ def run_topk():
     return {"config": cfg, "init": {k2: lst(v) for k2, v in init.items()}, "losses": losses, "final": {k2: lst(v) for k2, v in P.items()}, "auxUsed": True}
 
 
-fixtures = {"batches": [lst(x) for x in batches], "B": B, "d": D, "standard": run_relu("standard"), "p_anneal": run_relu("p_anneal"), "gated": run_gated(), "top_k": run_topk()}
+def run_batch_topk():
+    """dictionary_learning BatchTopKTrainer: batch top-k·B, threshold EMA, AuxK on the detached residual."""
+    k, thresh, t_start, warm = 2, 8, 1, 2
+    dec_w = torch.randn(D, M) * 0.4  # decoder.weight [d, F]
+    dec_rows = unit_rows(dec_w.T.contiguous())
+    init = {"W_enc": dec_rows.T.contiguous(), "b_enc": torch.zeros(M), "W_dec": dec_rows, "b_dec": torch.zeros(D), "threshold": torch.tensor([-1.0])}
+    P = {k2: v.clone().requires_grad_(True) for k2, v in init.items() if k2 != "threshold"}
+    threshold = -1.0
+    lr = 2e-4 / (M / 2 ** 14) ** 0.5
+    opt = torch.optim.Adam(list(P.values()), lr=lr, betas=(0.9, 0.999))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / warm if s < warm else 1.0)
+    since = torch.zeros(M)
+    eps = torch.finfo(torch.float32).eps
+    losses = []
+    for step, x in enumerate(batches):
+        if step == 0:
+            with torch.no_grad():
+                P["b_dec"].copy_(geometric_median(x))
+        post = F.relu((x - P["b_dec"]) @ P["W_enc"] + P["b_enc"])
+        flat = post.flatten()
+        top = flat.topk(k * B, sorted=False)
+        f = torch.zeros_like(flat).scatter(-1, top.indices, top.values).reshape(post.shape)
+        if step > t_start:
+            active = f[f > 0]
+            mn = active.min().item() if active.numel() else 0.0
+            threshold = mn if threshold < 0 else 0.999 * threshold + 0.001 * mn
+        xh = f @ P["W_dec"] + P["b_dec"]
+        e = x - xh
+        fired = f.sum(0) > 0
+        since += B
+        since[fired] = 0
+        dead = since >= thresh
+        nd = int(dead.sum())
+        aux = torch.tensor(0.0)
+        if nd > 0:
+            k_aux = min(D // 2, nd)
+            lat = torch.where(dead[None], post, torch.tensor(-float("inf")))
+            av, ai = lat.topk(k_aux, sorted=False)
+            a = torch.zeros_like(post).scatter(-1, ai, av)
+            xa = a @ P["W_dec"]
+            r = e.detach()
+            l2a = (r - xa).pow(2).sum(-1).mean()
+            den = (r - r.mean(0)).pow(2).sum(-1).mean()
+            aux = (l2a / den).nan_to_num(0.0)
+        loss = e.pow(2).sum(-1).mean() + aux / 32
+        loss.backward()
+        with torch.no_grad():
+            w, g = P["W_dec"], P["W_dec"].grad
+            u = w / (w.norm(dim=1, keepdim=True) + 1e-6)
+            g -= (g * u).sum(dim=1, keepdim=True) * u
+        torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
+        opt.step()
+        opt.zero_grad()
+        sched.step()
+        with torch.no_grad():
+            P["W_dec"] /= P["W_dec"].norm(dim=1, keepdim=True) + eps
+        losses.append(loss.item())
+    final = {k2: lst(v) for k2, v in P.items()}
+    final["threshold"] = [threshold]
+    cfg = {"trainer": "batch_top_k", "dIn": D, "dictSize": M, "steps": STEPS, "batchSize": B, "k": k, "deadTokensThreshold": thresh, "thresholdStartStep": t_start, "warmupSteps": warm}
+    return {"config": cfg, "init": {k2: lst(v) for k2, v in init.items()}, "losses": losses, "final": final}
+
+
+class Rect(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u):
+        ctx.save_for_backward(u)
+        return ((u > -0.5) & (u < 0.5)).float()
+
+    @staticmethod
+    def backward(ctx, g):
+        (u,) = ctx.saved_tensors
+        g = g.clone()
+        g[(u <= -0.5) | (u >= 0.5)] = 0
+        return g
+
+
+class JumpReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, th, bw):
+        ctx.save_for_backward(x, th)
+        ctx.bw = bw
+        return x * (x > th).float()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, th = ctx.saved_tensors
+        bw = ctx.bw
+        return (x > th).float() * g, -(th / bw) * Rect.apply((x - th) / bw) * g, None
+
+
+class Step(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, th, bw):
+        ctx.save_for_backward(x, th)
+        ctx.bw = bw
+        return (x > th).float()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, th = ctx.saved_tensors
+        bw = ctx.bw
+        return torch.zeros_like(x), -(1.0 / bw) * Rect.apply((x - th) / bw) * g, None
+
+
+def run_jumprelu():
+    """dictionary_learning JumpReluTrainer: STE gradients for the thresholds (bandwidth 0.05 here)."""
+    bw, target, coeff, sw, warm, lr = 0.05, 3.0, 1.0, 2, 2, 1e-2
+    rows = unit_rows(torch.randn(M, D))
+    init = {"W_enc": rows.T.contiguous(), "b_enc": torch.randn(M) * 0.1, "W_dec": rows.clone(), "b_dec": torch.zeros(D), "threshold": torch.rand(M) * 0.3}
+    P = {k2: v.clone().requires_grad_(True) for k2, v in init.items()}
+    opt = torch.optim.Adam(list(P.values()), lr=lr, betas=(0.0, 0.999), eps=1e-8)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / warm if s < warm else 1.0)
+    eps = torch.finfo(torch.float32).eps
+    losses = []
+    for step, x in enumerate(batches):
+        scale = min(step / sw, 1.0)
+        pre = x @ P["W_enc"] + P["b_enc"]
+        f = JumpReLU.apply(pre, P["threshold"], bw)
+        xh = f @ P["W_dec"] + P["b_dec"]
+        l0 = Step.apply(f, P["threshold"], bw).sum(-1).mean()
+        loss = (x - xh).pow(2).sum(-1).mean() + coeff * ((l0 / target) - 1).pow(2) * scale
+        loss.backward()
+        with torch.no_grad():
+            w, g = P["W_dec"], P["W_dec"].grad
+            u = w / (w.norm(dim=1, keepdim=True) + 1e-6)
+            g -= (g * u).sum(dim=1, keepdim=True) * u
+        torch.nn.utils.clip_grad_norm_(list(P.values()), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        with torch.no_grad():
+            P["W_dec"] /= P["W_dec"].norm(dim=1, keepdim=True) + eps
+        losses.append(loss.item())
+    cfg = {"trainer": "jump_relu", "dIn": D, "dictSize": M, "steps": STEPS, "batchSize": B, "lr": lr, "warmupSteps": warm, "bandwidth": bw, "targetL0": target,
+           "sparsityPenalty": coeff, "sparsityWarmupSteps": sw}
+    return {"config": cfg, "init": {k2: lst(v) for k2, v in init.items()}, "losses": losses, "final": {k2: lst(v) for k2, v in P.items()}}
+
+
+fixtures = {"batches": [lst(x) for x in batches], "B": B, "d": D, "standard": run_relu("standard"), "p_anneal": run_relu("p_anneal"), "gated": run_gated(), "top_k": run_topk(),
+            "batch_top_k": run_batch_topk(), "jump_relu": run_jumprelu()}
 with open(OUT, "w") as f:
     json.dump(fixtures, f)
 print("wrote", os.path.normpath(OUT), "torch", torch.__version__)

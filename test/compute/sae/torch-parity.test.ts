@@ -3,7 +3,8 @@
  * weights of a few steps of dictionary_learning's trainer logic run with autograd and
  * torch.optim.Adam (fixture: scripts/sae-make-trainer-fixtures.py). Covers the un-squared L2,
  * ConstrainedAdam, the warm-up starting at lr 0, p-annealing's schedule and λ rescaling, the gated
- * stop-gradients with β1 = 0, and top-k's geometric median, AuxK, clipping and decay.
+ * stop-gradients with β1 = 0, top-k's geometric median, AuxK, clipping and decay, batch-top-k's
+ * threshold EMA and detached AuxK, and JumpReLU's straight-through threshold gradients.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,7 +50,7 @@ function replay(name: string, engine: 'tfjs' | 'native') {
 
 const engines = (name: string): ('tfjs' | 'native')[] => ((name === 'standard' || name === 'p_anneal') && saeNativeUnavailableReason() === '' ? ['tfjs', 'native'] : ['tfjs']);
 
-describe.each(['standard', 'p_anneal', 'gated', 'top_k'])('%s trainer matches PyTorch', (name) => {
+describe.each(['standard', 'p_anneal', 'gated', 'top_k', 'batch_top_k', 'jump_relu'])('%s trainer matches PyTorch', (name) => {
   it('losses step by step and the final weights', () => {
     for (const engine of engines(name)) {
       const { losses, final } = replay(name, engine);
