@@ -93,7 +93,7 @@ def run_relu(kind):
     return {"config": cfg, "init": {k: lst(v) for k, v in init.items()}, "losses": losses, "final": {k: lst(v) for k, v in P.items()}}
 
 
-def run_gated():
+def run_gated(anneal=False):
     init = {"W_enc": torch.randn(D, M) * 0.4, "r_mag": torch.randn(M) * 0.1, "b_gate": torch.randn(M) * 0.1, "b_mag": torch.randn(M) * 0.1,
             "W_dec": unit_rows(torch.randn(M, D)), "b_dec": torch.randn(D) * 0.1}
     P = {k: v.clone().requires_grad_(True) for k, v in init.items()}
@@ -101,7 +101,10 @@ def run_gated():
     opt = ConstrainedAdam(list(P.values()), [P["W_dec"]], lr=lr, betas=(0.0, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(s / warm, 1.0))
     losses = []
-    for x in batches:
+    update_steps = torch.linspace(2, 6, 3, dtype=int).tolist()
+    p_values = torch.linspace(1, 0.2, 3)
+    p, next_p, count, queue = 1.0, None, 0, []
+    for step, x in enumerate(batches):
         opt.zero_grad()
         z = (x - P["b_dec"]) @ P["W_enc"]
         pg = z + P["b_gate"]
@@ -109,12 +112,29 @@ def run_gated():
         fg = F.relu(pg)
         xh = f @ P["W_dec"] + P["b_dec"]
         xg = fg @ P["W_dec"].detach() + P["b_dec"].detach()
-        loss = (x - xh).pow(2).sum(-1).mean() + lam * torch.linalg.norm(fg, ord=1, dim=-1).mean() + (x - xg).pow(2).sum(-1).mean()
+        if not anneal:
+            sparse = lam * torch.linalg.norm(fg, ord=1, dim=-1).mean()
+        else:  # GatedAnnealTrainer: Lp^p of the gate activations, p / λ as PAnnealTrainer
+            lp = fg.pow(p).sum(-1).mean()
+            sparse = lam * lp
+            if next_p is not None:
+                queue.append([lp.item(), fg.pow(next_p).sum(-1).mean().item()])
+                queue = queue[-2:]
+            if step in update_steps and step >= update_steps[count]:
+                if next_p is not None:
+                    lam = lam * (torch.tensor([q[0] for q in queue]).mean() / torch.tensor([q[1] for q in queue]).mean()).item()
+                p = p_values[count].item()
+                next_p = p_values[count + 1].item() if count < 2 else 0.2
+                count += 1
+        loss = (x - xh).pow(2).sum(-1).mean() + sparse + (x - xg).pow(2).sum(-1).mean()
         loss.backward()
         opt.step()
         sched.step()
         losses.append(loss.item())
-    cfg = {"trainer": "gated", "dIn": D, "dictSize": M, "steps": STEPS, "batchSize": B, "lr": lr, "warmupSteps": warm, "l1Penalty": lam}
+    cfg = {"trainer": "gated", "dIn": D, "dictSize": M, "steps": STEPS, "batchSize": B, "lr": lr, "warmupSteps": warm, "l1Penalty": 0.3}
+    if anneal:
+        cfg = {"trainer": "gated_anneal", "dIn": D, "dictSize": M, "steps": STEPS, "batchSize": B, "lr": lr, "warmupSteps": warm, "initialSparsityPenalty": 0.3,
+               "annealStart": 2, "annealEnd": 6, "nSparsityUpdates": 3, "sparsityQueueLength": 2, "pEnd": 0.2}
     return {"config": cfg, "init": {k: lst(v) for k, v in init.items()}, "losses": losses, "final": {k: lst(v) for k, v in P.items()}}
 
 
@@ -322,7 +342,7 @@ def run_jumprelu():
 
 
 fixtures = {"batches": [lst(x) for x in batches], "B": B, "d": D, "standard": run_relu("standard"), "p_anneal": run_relu("p_anneal"), "gated": run_gated(), "top_k": run_topk(),
-            "batch_top_k": run_batch_topk(), "jump_relu": run_jumprelu()}
+            "batch_top_k": run_batch_topk(), "jump_relu": run_jumprelu(), "gated_anneal": run_gated(anneal=True)}
 with open(OUT, "w") as f:
     json.dump(fixtures, f)
 print("wrote", os.path.normpath(OUT), "torch", torch.__version__)

@@ -50,7 +50,7 @@ function replay(name: string, engine: 'tfjs' | 'native') {
 
 const engines = (name: string): ('tfjs' | 'native')[] => ((name === 'standard' || name === 'p_anneal') && saeNativeUnavailableReason() === '' ? ['tfjs', 'native'] : ['tfjs']);
 
-describe.each(['standard', 'p_anneal', 'gated', 'top_k', 'batch_top_k', 'jump_relu'])('%s trainer matches PyTorch', (name) => {
+describe.each(['standard', 'p_anneal', 'gated', 'gated_anneal', 'top_k', 'batch_top_k', 'jump_relu'])('%s trainer matches PyTorch', (name) => {
   it('losses step by step and the final weights', () => {
     for (const engine of engines(name)) {
       const { losses, final } = replay(name, engine);
