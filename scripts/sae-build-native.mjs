@@ -6,7 +6,7 @@
 // native/build/sae-src so no build output lands in the source tree.
 //   node scripts/sae-build-native.mjs [--force] [--quiet]
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,7 +52,10 @@ try {
   const built = path.join(work, 'build', 'Release', 'saeboard_sae.node');
   if (r.status !== 0 || !existsSync(built)) giveUp(`compile failed; details in ${path.relative(root, path.join(work, 'build.log'))}`);
   mkdirSync(path.dirname(out), { recursive: true });
-  copyFileSync(built, out);
+  // copy then rename: a process loading the addon meanwhile sees the old or the new file, never half
+  const tmp = `${out}.${process.pid}.tmp`;
+  copyFileSync(built, tmp);
+  renameSync(tmp, out);
   const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(out)})`], { encoding: 'utf8' });
   if (check.status !== 0) giveUp('built addon fails to load');
   say(`fused native SAE step built → ${path.relative(root, out)}`);
