@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Builds saeboard's native OpenBLAS kernels (native/ -> native/build/Release/saeboard_native.node).
+// Builds saeboard's native kernels (native/binding.gyp, two addons in native/build/Release/):
+//   saeboard_native.node — OpenBLAS matmul + elementwise kernels registered with tfjs (src/compute/kernels)
+//   saeboard_sae.node    — the fused SAE training step (src/compute/sae/native.ts)
 //
 // Run by `npm install` (the package's "install" script) and by `npm run build:native` (--force).
 // It must never fail the install: without a C compiler, Node headers or libopenblas-dev it prints
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
 const addonPath = path.join(nativeDir, 'build', 'Release', 'saeboard_native.node');
+const saeAddonPath = path.join(nativeDir, 'build', 'Release', 'saeboard_sae.node');
 const logPath = path.join(nativeDir, 'build.log');
 const args = new Set(process.argv.slice(2));
 const force = args.has('--force');
@@ -36,10 +39,17 @@ function giveUp(reason) {
 
 function newestSourceMtime() {
   let newest = statSync(path.join(nativeDir, 'binding.gyp')).mtimeMs;
-  for (const f of readdirSync(path.join(nativeDir, 'src'))) {
-    newest = Math.max(newest, statSync(path.join(nativeDir, 'src', f)).mtimeMs);
+  for (const dir of ['src', 'sae']) {
+    for (const f of readdirSync(path.join(nativeDir, dir))) {
+      newest = Math.max(newest, statSync(path.join(nativeDir, dir, f)).mtimeMs);
+    }
   }
   return newest;
+}
+
+function upToDate() {
+  const built = [addonPath, saeAddonPath].filter((p) => existsSync(p));
+  return built.length === 2 && Math.min(...built.map((p) => statSync(p).mtimeMs)) >= newestSourceMtime();
 }
 
 function has(cmd, argv = ['--version']) {
@@ -74,7 +84,7 @@ function findNodeDir() {
 function main() {
   if (process.env.SAEBOARD_SKIP_NATIVE_BUILD === '1') giveUp('SAEBOARD_SKIP_NATIVE_BUILD=1');
   if (!existsSync(path.join(nativeDir, 'binding.gyp'))) giveUp('native/binding.gyp missing');
-  if (!force && existsSync(addonPath) && statSync(addonPath).mtimeMs >= newestSourceMtime()) {
+  if (!force && upToDate()) {
     if (!quiet) say('native OpenBLAS kernels are up to date (npm run build:native rebuilds)');
     return;
   }
@@ -91,7 +101,7 @@ function main() {
   const log = `$ ${process.execPath} ${gypArgs.join(' ')}\n${r.stdout ?? ''}\n${r.stderr ?? ''}\n${r.error ? String(r.error) : ''}`;
   mkdirSync(nativeDir, { recursive: true });
   writeFileSync(logPath, log);
-  if (r.status !== 0 || !existsSync(addonPath)) {
+  if (r.status !== 0 || !existsSync(addonPath) || !existsSync(saeAddonPath)) {
     const missingBlas = /cannot find -lopenblas|openblas/i.test(`${r.stdout}${r.stderr}`);
     giveUp(`${missingBlas ? 'libopenblas not found' : 'compile failed'}; details in native/build.log`);
   }
@@ -100,7 +110,7 @@ function main() {
   // threads should not linger in npm's process.
   const check = spawnSync(
     process.execPath,
-    ['-e', `const a = require(${JSON.stringify(addonPath)}); const i = a.info(); console.log(i.corename + ' ' + i.blasThreads);`],
+    ['-e', `require(${JSON.stringify(saeAddonPath)}); const a = require(${JSON.stringify(addonPath)}); const i = a.info(); console.log(i.corename + ' ' + i.blasThreads);`],
     { encoding: 'utf8', timeout: 60_000 },
   );
   if (check.status !== 0) {
@@ -108,7 +118,7 @@ function main() {
     giveUp('built addon fails to load; details in native/build.log');
   }
   const [core, threads] = check.stdout.trim().split(' ');
-  if (!quiet) say(`native OpenBLAS kernels built (OpenBLAS core ${core}, ${threads} threads)`);
+  if (!quiet) say(`native kernels built: OpenBLAS matmul/elementwise + fused SAE step (OpenBLAS core ${core}, ${threads} threads)`);
 }
 
 try {

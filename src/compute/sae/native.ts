@@ -1,6 +1,6 @@
 /**
- * The fused native SAE step (native/sae/sae_step.c, built by scripts/sae-build-native.mjs into
- * native/build/sae/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
+ * The fused native SAE step (native/sae/sae_step.c, built with the other native kernels by
+ * scripts/build-native.mjs into native/build/Release/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
  * one call working in place on the tfjs wasm heap. Used by the standard and p-annealing trainers
  * when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
  * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses.
@@ -21,7 +21,7 @@ export interface SaeNativeAddon {
   setThreads(n: number): void;
 }
 
-export const SAE_NATIVE_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'sae', 'saeboard_sae.node');
+export const SAE_NATIVE_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_sae.node');
 
 export type SaeEngine = 'tfjs' | 'native';
 
@@ -32,7 +32,7 @@ export function loadSaeNative(): SaeNativeAddon | null {
   if (addon !== undefined) return addon;
   const file = process.env.SAEBOARD_SAE_NATIVE_PATH ?? SAE_NATIVE_PATH;
   if (!existsSync(file)) {
-    reason = `${path.relative(PROJECT_ROOT, file)} not built (node scripts/sae-build-native.mjs)`;
+    reason = `${path.relative(PROJECT_ROOT, file)} not built (npm run build:native)`;
     addon = null;
     return addon;
   }

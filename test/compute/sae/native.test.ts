@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../../../src/version.js';
 let available = false;
 beforeAll(async () => {
   await initBackend();
-  execFileSync(process.execPath, ['scripts/sae-build-native.mjs', '--quiet'], { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  execFileSync(process.execPath, ['scripts/build-native.mjs', '--quiet'], { cwd: PROJECT_ROOT, stdio: 'ignore' });
   available = saeNativeUnavailableReason() === '';
 }, 300_000);
 afterEach(() => {
