@@ -91,6 +91,15 @@ describe('saeboard lm', () => {
     expect(p.stdout).toMatch(/^0\s+mine_yours\s+softmax/m);
     expect(p.stdout).toMatch(/^1\s+mine_yours\s+softmax/m);
 
+    // continued training starts from the run's weights and architecture
+    const run2 = path.join(tmp, 'run2');
+    const c = await runCli(['lm', 'train', '--game', 'othello', '--dataset', data, '--out', run2, '--init-from', run, '--steps', '1', '--batch-size', '4',
+      '--eval-rows', '4', '--seed', '3', '--no-register', '--no-progress'], env);
+    expect(c.code, c.stderr).toBe(0);
+    const info2 = JSON.parse((await runCli(['lm', 'info', run2, '--json'])).stdout) as { model: { dModel: number }; provenance: { initFrom: { step: number } } };
+    expect(info2.model.dModel).toBe(16);
+    expect(info2.provenance.initFrom.step).toBe(3);
+
     const twin = path.join(tmp, 'twin');
     const t = await runCli(['lm', 'init', '--like', run, '--seed', '5', '--out', twin, '--no-register'], env);
     expect(t.code, t.stderr).toBe(0);

@@ -10,7 +10,7 @@ import { GAMES, type GameName } from '../../games/types.js';
 import { log } from '../../log.js';
 import { formatNumber, progress } from '../../progress.js';
 import { writeActivations } from '../../lm/activations.js';
-import { loadModelDir, readMeta, saveModelDir, type CheckpointMeta } from '../../lm/checkpoint.js';
+import { loadModelDir, readMeta, readModelTensors, saveModelDir, type CheckpointMeta } from '../../lm/checkpoint.js';
 import { ACTIVATIONS, makeConfig, parameterCount, type Activation, type GptConfig } from '../../lm/config.js';
 import { datasetSequences } from '../../lm/dataset.js';
 import { importWeights, IMPORT_FORMATS, type ImportFormat } from '../../lm/import/index.js';
@@ -193,14 +193,28 @@ interface TrainOpts {
   checkpointInterval: number;
   seed: number;
   minLength?: number;
+  initFrom?: string;
   register?: boolean;
   progress?: boolean;
 }
 
 async function trainCmd(opts: TrainOpts): Promise<void> {
   const tok = tokenizerInfo(DEFAULT_TOKENIZER[opts.game]);
-  const ctx = opts.ctx ?? tok.paperCtx;
-  const cfg = makeConfig({ nLayer: opts.layers, nHead: opts.heads, dModel: opts.dModel, nCtx: ctx, vocabSize: tok.vocabSize, activation: opts.activation, bias: opts.bias });
+  let cfg: GptConfig;
+  let initialWeights: Awaited<ReturnType<typeof readModelTensors>> | undefined;
+  let initFrom: Record<string, unknown> | undefined;
+  if (opts.initFrom) {
+    // continue training an existing model: its architecture wins over the shape options
+    const dir = resolveModelPath(opts.initFrom);
+    const init = await readMeta(dir);
+    if (init.game !== opts.game) throw new UserInputError(`--init-from ${opts.initFrom} is a ${init.game} model, not ${opts.game}`);
+    cfg = init.model;
+    initialWeights = await readModelTensors(dir);
+    initFrom = { name: init.name, dir: path.resolve(dir), step: init.training?.step ?? null, tokensSeen: init.training?.tokensSeen ?? null };
+  } else {
+    cfg = makeConfig({ nLayer: opts.layers, nHead: opts.heads, dModel: opts.dModel, nCtx: opts.ctx ?? tok.paperCtx, vocabSize: tok.vocabSize, activation: opts.activation, bias: opts.bias });
+  }
+  const ctx = cfg.nCtx;
   // chess has no padding token: only games long enough for a whole window train (games.md §2.2)
   const minLength = opts.minLength ?? (tok.padToken === null ? ctx + 1 : undefined);
   const train = await datasetSequences(opts.dataset, { split: 'train', inMemory: true, minLength });
@@ -228,7 +242,13 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
     game: opts.game,
     tokenizer: tok.id,
     model: cfg,
-    provenance: { kind: 'trained', dataset: path.resolve(opts.dataset), datasetName: train.manifest.name, datasetSource: train.manifest.source.kind },
+    provenance: {
+      kind: 'trained',
+      dataset: path.resolve(opts.dataset),
+      datasetName: train.manifest.name,
+      datasetSource: train.manifest.source.kind,
+      ...(initFrom ? { initFrom } : {}),
+    },
   };
   const info = await initBackend();
   const T = Math.min(ctx, train.length - 1);
@@ -262,6 +282,7 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
       train,
       heldOut,
       options,
+      initialWeights,
       onStep: (s) => bar.update(s.tokensSeen, { step: s.step, loss: s.loss, lr: s.lr, ...(lastEval !== null ? { eval: lastEval } : {}) }),
       onEval: (e) => {
         lastEval = e.evalLoss;
@@ -534,6 +555,7 @@ Examples:
     .option('--checkpoint-interval <n>', 'steps between checkpoints', intOption('checkpoint-interval', 1), 500)
     .option('--min-length <n>', 'train only on games with at least n tokens (default: chess ctx+1, Othello all)', intOption('min-length', 1))
     .option('--seed <n>', 'seed for init and data order', intOption('seed', 0), 1)
+    .option('--init-from <model>', 'start from this model\'s weights (and architecture) instead of a random init: continued training / fine-tuning')
     .option('--register', REGISTER_HELP)
     .option('--no-register', 'never touch the database')
     .option('--no-progress', 'no progress bar')
