@@ -3,9 +3,9 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { codeVersionString } from '../version.js';
 import { EXIT_USAGE, reportAndExit } from './action.js';
-import { commandGroups } from './commands/index.js';
+import { groupsFor } from './commands/index.js';
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command('saeboard')
     .description('Analysis server and feature database for SAEs trained on board-game language models')
     .version(codeVersionString(), '-V, --version')
@@ -15,7 +15,7 @@ export function buildProgram(): Command {
     .hook('preAction', (cmd) => {
       if (cmd.opts().verbose) process.env.SAEBOARD_DEBUG = '1';
     });
-  for (const register of commandGroups) register(program);
+  for (const register of await groupsFor(argv)) register(program);
   program.commands.forEach(function exitOverrideAll(c: Command): void {
     c.exitOverride();
     c.commands.forEach(exitOverrideAll);
@@ -25,7 +25,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv = process.argv): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv.slice(2));
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -25,7 +25,15 @@ describe('saeboard CLI', () => {
   it('--help lists the commands and exits 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['serve', 'migrate', 'db:status']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['serve', 'migrate', 'db:status', 'games', 'lm', 'sae', 'eval']) expect(r.stdout).toContain(cmd);
+  });
+
+  it('loads only the command group that is named (fast start for light commands)', async () => {
+    const { commandGroups, groupsFor } = await import('../../src/cli/commands/index.js');
+    expect(await groupsFor(['games', 'info', 'x'])).toHaveLength(1);
+    expect(await groupsFor(['--verbose', 'db:status'])).toHaveLength(1);
+    expect(await groupsFor(['--help'])).toHaveLength(commandGroups.length);
+    expect(await groupsFor(['no-such-command'])).toHaveLength(commandGroups.length);
   });
 
   it('every command has --help', async () => {

@@ -36,8 +36,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('saeboard lm', () => {
-  it('has help text on every command and option', () => {
-    const lm = buildProgram().commands.find((c) => c.name() === 'lm')!;
+  it('has help text on every command and option', async () => {
+    const lm = (await buildProgram()).commands.find((c) => c.name() === 'lm')!;
     expect(lm.commands.map((c) => c.name())).toEqual(['import', 'init', 'train', 'eval', 'activations', 'probe', 'info']);
     for (const cmd of lm.commands) {
       expect(cmd.description(), cmd.name()).not.toBe('');

@@ -1,13 +1,26 @@
 import type { Command } from 'commander';
-import { register as registerDb } from './db.js';
-import { register as registerServer } from './server.js';
-import { register as registerGames } from './games.js';
-import { register as registerEval } from './eval.js';
-import { register as registerLm } from './lm.js';
-import { register as registerSae } from './sae.js';
+
+type Register = (program: Command) => void;
 
 /**
- * Every command group registers itself here: one file per group under src/cli/commands/, each
- * exporting `register(program)`. Add a group by importing it and appending it to this list.
+ * Every command group: its top-level command names and a loader for its module
+ * (src/cli/commands/<group>.ts exporting `register(program)`). Groups load lazily: `saeboard games …`
+ * imports only the games group, so it does not pay for TensorFlow.js or the GraphQL schema.
+ * Add a group by appending an entry.
  */
-export const commandGroups: ((program: Command) => void)[] = [registerServer, registerDb, registerGames, registerEval, registerLm, registerSae];
+export const commandGroups: { commands: string[]; load: () => Promise<{ register: Register }> }[] = [
+  { commands: ['serve'], load: () => import('./server.js') },
+  { commands: ['migrate', 'db:status'], load: () => import('./db.js') },
+  { commands: ['games'], load: () => import('./games.js') },
+  { commands: ['lm'], load: () => import('./lm.js') },
+  { commands: ['sae'], load: () => import('./sae.js') },
+  { commands: ['eval'], load: () => import('./eval.js') },
+];
+
+/** The registration functions needed for `argv`: one group when its command is named, else all (help, typos). */
+export async function groupsFor(argv: readonly string[]): Promise<Register[]> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const named = commandGroups.filter((g) => first !== undefined && g.commands.includes(first));
+  const groups = named.length ? named : commandGroups;
+  return (await Promise.all(groups.map((g) => g.load()))).map((m) => m.register);
+}
