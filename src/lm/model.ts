@@ -26,7 +26,7 @@
 import { tf } from '../compute/backend.js';
 import { UserInputError } from '../errors.js';
 import { headDim, parseConfig, type GptConfig } from './config.js';
-import { causalMask, crossEntropy, embed, gelu, layerNorm, linear } from './ops.js';
+import { causalMask, crossEntropy, embed, gelu, layerNorm, linear, ownedVariable } from './ops.js';
 import { checkParams, expectedParamShapes, type HostTensor } from './params.js';
 import { Rng } from './rng.js';
 
@@ -95,13 +95,13 @@ export class Gpt {
         ['q', 'k', 'v'].forEach((part, i) => {
           const w = new Float32Array(d * d);
           for (let r = 0; r < d; r++) w.set(t.data.subarray(r * 3 * d + i * d, r * 3 * d + (i + 1) * d), r * d);
-          params.set(`${base}w_${part}`, tf.variable(tf.tensor2d(w, [d, d]), true));
+          params.set(`${base}w_${part}`, ownedVariable(() => tf.tensor2d(w, [d, d])));
         });
       } else if (name.endsWith('attn.b_qkv')) {
         const base = name.slice(0, -'b_qkv'.length);
-        ['q', 'k', 'v'].forEach((part, i) => params.set(`${base}b_${part}`, tf.variable(tf.tensor1d(t.data.slice(i * d, (i + 1) * d)), true)));
+        ['q', 'k', 'v'].forEach((part, i) => params.set(`${base}b_${part}`, ownedVariable(() => tf.tensor1d(t.data.slice(i * d, (i + 1) * d)))));
       } else {
-        params.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true));
+        params.set(name, ownedVariable(() => tf.tensor(t.data, t.shape, 'float32')));
       }
     }
     return new Gpt(config, params);

@@ -7,6 +7,14 @@ import { tf } from '../compute/backend.js';
 import { gelu as geluTanhKernel, layerNorm as layerNormKernel } from '../compute/kernels/ops.js';
 import type { Activation } from './config.js';
 
+/**
+ * A variable that owns its data: tf.variable(t) shares t's buffer and leaves t alive, so without
+ * the tidy the initial tensor would keep the weights in memory after the variable is disposed.
+ */
+export function ownedVariable(init: () => tf.Tensor, trainable = true): tf.Variable {
+  return tf.tidy(() => tf.variable(init(), trainable));
+}
+
 /** x @ w (+ b), with the bias fused into the matmul kernel. */
 export function linear(x_NI: tf.Tensor2D, w_IO: tf.Tensor2D, b_O?: tf.Tensor1D): tf.Tensor2D {
   return (b_O ? tf.fused.matMul({ a: x_NI, b: w_IO, bias: b_O }) : tf.matMul(x_NI, w_IO)) as tf.Tensor2D;

@@ -5,6 +5,7 @@
  */
 import { tf } from '../compute/backend.js';
 import { adamUpdate } from '../compute/kernels/ops.js';
+import { ownedVariable } from './ops.js';
 import type { HostTensor } from './params.js';
 
 export interface AdamWConfig {
@@ -51,8 +52,8 @@ export class AdamW {
     readonly cfg: AdamWConfig,
   ) {
     for (const { name, variable } of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.v.set(name, tf.variable(tf.zerosLike(variable), false));
+      this.m.set(name, ownedVariable(() => tf.zerosLike(variable), false));
+      this.v.set(name, ownedVariable(() => tf.zerosLike(variable), false));
     }
   }
 

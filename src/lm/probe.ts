@@ -18,6 +18,7 @@
  */
 import { tf } from '../compute/backend.js';
 import { UserInputError } from '../errors.js';
+import { ownedVariable } from './ops.js';
 import { AdamW } from './optim.js';
 import { Rng } from './rng.js';
 
@@ -113,8 +114,8 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
   }
   const mean_D = tf.tensor1d(mean);
   const invStd_D = tf.tensor1d(invStd);
-  const W = tf.variable(tf.zeros([d, cells]), true);
-  const b = tf.variable(tf.zeros([cells]), true);
+  const W = ownedVariable(() => tf.zeros([d, cells]));
+  const b = ownedVariable(() => tf.zeros([cells]));
   const opt = new AdamW([{ name: 'W', variable: W }, { name: 'b', variable: b }], { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: opts.weightDecay ?? 0.01 });
   const lr = opts.lr ?? 1e-3;
 

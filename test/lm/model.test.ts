@@ -119,6 +119,23 @@ describe('Gpt', () => {
     expect(parameterCount(big)).toBe(n);
   });
 
+  it('frees all of its memory on dispose (forward passes included)', async () => {
+    const before = tf.memory();
+    const m = Gpt.random(cfg, 10);
+    expect(tf.memory().numBytes - before.numBytes).toBeGreaterThanOrEqual(m.nParams * 4);
+    for (let i = 0; i < 3; i++) {
+      const l = m.logits(Int32Array.from([1, 2, 3, 4]), 1, 4);
+      await l.data();
+      l.dispose();
+    }
+    const toks = tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32');
+    m.nextTokenLoss(toks).dispose();
+    toks.dispose();
+    m.dispose();
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+  });
+
   it('rejects over-long inputs and unknown layers with clear errors', () => {
     const m = Gpt.random(cfg, 9);
     expect(() => m.forward(tf.zeros([1, 9], 'int32') as tf.Tensor2D)).toThrow(/exceeds the model's context 8/);
