@@ -18,6 +18,7 @@ import type { BspFamily, GameName } from '../games/types.js';
 import { labelSetFromDense, type LabelSet } from '../compute/eval/labels.js';
 import { readMeta, readModelTensors, modelConfigHash, type CheckpointMeta } from '../lm/checkpoint.js';
 import { SITES, siteWidth, type Site } from '../lm/model.js';
+import { detectSaeFormat, loadSae, type SaeFormat } from '../compute/sae/interop.js';
 import { readSaeConfig, readSaeTensors, type SaeDirConfig } from '../compute/sae/storage.js';
 import { sha256 } from '../util/hash.js';
 
@@ -185,6 +186,8 @@ function newAcc(families: readonly unknown[]): Acc {
 
 export interface SaeInput {
   dir: string;
+  /** saeboard, dictionary_learning or SAELens layout (src/compute/sae/interop.ts). */
+  format: SaeFormat;
   config: SaeDirConfig;
   lmDir: string;
   lmMeta: CheckpointMeta;
@@ -227,7 +230,9 @@ function readProvenance(cfg: SaeDirConfig): LmProvenance {
 
 /** Load and cross-check one SAE directory against the dataset (no weights kept in memory). */
 export async function resolveSae(dir: string, data: Pick<DatasetInputs, 'game' | 'tokenizer' | 'dir' | 'contextLength'>, opts: SaeInputOptions = {}): Promise<SaeInput> {
-  const config = await readSaeConfig(dir);
+  const format = await detectSaeFormat(dir);
+  // Foreign layouts (dictionary_learning, SAELens) are converted by the SAE area's importers.
+  const config = format === 'saeboard' ? await readSaeConfig(dir) : await loadSae(dir, format).then(({ dictionary, config }) => (dictionary.dispose(), config));
   const prov = readProvenance(config);
   const where = `SAE ${dir}`;
   // A different path may still hold the same model (copied checkpoint): when the provenance has
@@ -260,12 +265,19 @@ export async function resolveSae(dir: string, data: Pick<DatasetInputs, 'game' |
   const width = siteWidth(c, site);
   if (config.dIn !== width) throw new UserInputError(`${where} expects ${config.dIn}-dim inputs but ${lmDir} ${site} at layer ${layer} has width ${width}`);
   if (data.contextLength > c.nCtx) throw new UserInputError(`--context ${data.contextLength} exceeds the context of ${lmDir} (${c.nCtx})`);
-  return { dir, config, lmDir, lmMeta, lmConfigHash, layer, site };
+  return { dir, format, config, lmDir, lmMeta, lmConfigHash, layer, site };
 }
 
 /** Reject SAE weights with NaN/inf before anything runs (they would only show up as NaN features). */
 export async function checkFiniteWeights(sae: SaeInput): Promise<void> {
-  const tensors = await readSaeTensors(sae.dir, sae.config);
+  const tensors: Record<string, ArrayLike<number>> =
+    sae.format === 'saeboard'
+      ? await readSaeTensors(sae.dir, sae.config)
+      : await loadSae(sae.dir, sae.format).then(({ dictionary }) => {
+          const host = Object.fromEntries(Object.entries(dictionary.toHost()).map(([k, v]) => [k, v.data]));
+          dictionary.dispose();
+          return host;
+        });
   for (const [name, data] of Object.entries(tensors)) {
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) throw new UserInputError(`SAE ${sae.dir}: tensor ${name} holds ${data[i]} at index ${i} (NaN/inf weights)`);

@@ -31,7 +31,7 @@ import {
   type TrainStatsOptions,
   DEFAULT_TRAIN_OPTIONS,
 } from '../compute/eval/index.js';
-import { loadSaeDir } from '../compute/sae/storage.js';
+import { loadSae } from '../compute/sae/interop.js';
 import type { Dictionary } from '../compute/sae/dictionary.js';
 import { loadModelDir } from '../lm/checkpoint.js';
 import { activationBatches } from '../lm/activations.js';
@@ -351,7 +351,7 @@ async function evaluateOneSae(sae: SaeInput, data: DatasetInputs, lm: LmActivati
   const timings: Record<string, number> = {};
   const tick = (name: string, t: number) => (timings[name] = Math.round(performance.now() - t));
   let t = performance.now();
-  const { dictionary } = await loadSaeDir(sae.dir);
+  const { dictionary } = await loadSae(sae.dir, sae.format);
   const F = dictionary.dictSize;
   const d = lm.d;
   const batch = opts.encodeBatchSize ?? 1024;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src/compute/backend.js';
 import { CsrBuilder, FiringStats, evaluateSupervised, labelSetFromDense } from '../../src/compute/eval/index.js';
 import { loadSaeDir } from '../../src/compute/sae/index.js';
+import { exportSae } from '../../src/compute/sae/interop.js';
 import { openDataset } from '../../src/games/dataset/index.js';
 import { othelloBspFamilies } from '../../src/games/othello/index.js';
 import { activationBatches } from '../../src/lm/activations.js';
@@ -176,6 +177,24 @@ describe('saeboard eval pipeline (Othello, random-init LM)', () => {
     // same config again: replaced in place
     await runEvaluation({ ...base(), saeDirs: [sae1], pool: db.pool });
     expect(await countRows()).toEqual(rows);
+  });
+
+  it('evaluates SAEs stored in the dictionary_learning and SAELens layouts like the original', async () => {
+    const { dictionary, config } = await loadSaeDir(sae1);
+    const dlDir = path.join(tmp, 'sae1-dictionary-learning');
+    const lensDir = path.join(tmp, 'sae1-saelens');
+    await exportSae(dictionary, config, dlDir, 'dictionary_learning');
+    await exportSae(dictionary, config, lensDir, 'saelens');
+    dictionary.dispose();
+    const opts = { ...base(), exportDir: undefined, lmDir, layer: 1 };
+    const [orig, dl, lens] = await Promise.all([sae1, dlDir, lensDir].map(async (dir) => (await runEvaluation({ ...opts, saeDirs: [dir] }))[0].result));
+    for (const other of [dl, lens]) {
+      expect(other.aliveFeatures).toBe(orig.aliveFeatures);
+      other.families.forEach((f, k) => {
+        expect(f.coverage.perThreshold).toEqual(orig.families[k].coverage.perThreshold);
+        expect(f.reconstruction!.reconstruction).toBe(orig.families[k].reconstruction!.reconstruction);
+      });
+    }
   });
 
   it('trains the linear-probe reference on the same positions when asked', async () => {
