@@ -425,7 +425,9 @@ async function evaluateOneSae(sae: SaeInput, data: DatasetInputs, lm: LmActivati
           dIn: sae.config.dIn,
           dSae: sae.config.dictSize,
           hyperparameters: (sae.config.trainer ?? {}) as Record<string, unknown>,
-          configHash: sae.config.configHash ?? configHash({ dir: path.resolve(sae.dir), dictionary: sae.config.dictionary, dictSize: sae.config.dictSize }),
+          // Identity = trainer config + activation stream (docs/sae.md), as the training registration stores it,
+          // so two SAEs with the same hyperparameters on different data never share a row.
+          configHash: sae.config.identityHash ?? sae.config.configHash ?? configHash({ dir: path.resolve(sae.dir), dictionary: sae.config.dictionary, dictSize: sae.config.dictSize }),
           path: path.resolve(sae.dir),
           step: sae.config.step ?? 0,
           codeVersion: sae.config.codeVersion,
