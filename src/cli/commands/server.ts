@@ -11,13 +11,18 @@ export function register(program: Command): void {
     .description('Start the GraphQL server (embedded Postgres unless DATABASE_URL is set)')
     .option('-p, --port <port>', 'HTTP port', intOption('port', 0, 65535), Number(process.env.PORT ?? 4000))
     .option('--host <host>', 'interface to listen on (0.0.0.0 for all, e.g. in Docker)', process.env.HOST ?? '127.0.0.1')
+    .option('--no-seed', 'do not register the BSP catalogue and the shipped models at start')
     .addHelpText(
       'after',
       '\nEnvironment:\n  DATABASE_URL       use this Postgres instead of the embedded one\n  SAEBOARD_HOME      where the embedded Postgres keeps its data (default ./.saeboard)\n  SAEBOARD_BACKEND   force a compute backend\n',
     )
     .action(
-      action(async (opts: { port: number; host: string }) => {
+      action(async (opts: { port: number; host: string; seed: boolean }) => {
         const db = await openDatabase();
+        if (opts.seed) {
+          const { seedDatabase } = await import('../../jobs/seed.js');
+          await seedDatabase(db.pool);
+        }
         const backend = await initBackend();
         const server = await startServer({ pool: db.pool, port: opts.port, host: opts.host });
         log.info({ url: server.url, database: redactUrl(db.url), backend: backend.name, kernels: backend.kernels }, 'saeboard is serving');
