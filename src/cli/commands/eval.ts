@@ -69,7 +69,7 @@ export function register(program: Command): void {
         'feature maxima, 11 thresholds, per feature × BSP × threshold precision/recall/F1, high-precision labels, reconstruction on D_test; ' +
         'results go to Postgres (one transaction per SAE) and optionally to SAEBench-like JSON files',
     )
-    .requiredOption('--sae <dirs...>', 'SAE checkpoint directories (saeboard format: config.json + ae.safetensors)')
+    .requiredOption('--sae <dirs...>', 'SAE checkpoint directories (saeboard, dictionary_learning or SAELens layout)')
     .requiredOption('--dataset <dir>', 'dataset directory (its train/test splits are D_train/D_test)')
     .option('--bsp <families>', 'BSP families: "default" (board state + strategy), "all", or a comma-separated list of short or code names', 'default')
     .option('--lm <dir>', 'LM checkpoint directory the SAEs read from (default: each SAE\'s provenance.lm)')
