@@ -8,7 +8,7 @@
 #
 # Data and runs go to $SAEBOARD_LM_DATA (default .saeboard/lm-data) and $SAEBOARD_LM_RUNS
 # (default .saeboard/lm-runs). Training is resumable: rerun the script after a stop or kill.
-# Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 3–4 h, chess ≈ 3–4 h.
+# Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 3–4 h, chess ≈ 1.5–2 h.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${SAEBOARD_LM_DATA:-.saeboard/lm-data}
@@ -31,7 +31,7 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
   [ -d "$DATA/chess-train-200k" ] || cli games generate chess --source random --games 200000 --seed 201 --max-plies 60 --max-chars 320 --min-chars 257 --bsp none --test-fraction 0.005 --out "$DATA/chess-train-200k" --no-register
   [ -d "$DATA/chess-eval-2k" ] || cli games generate chess --source random --games 2000 --seed 202 --max-plies 80 --max-chars 400 --min-chars 256 --bsp piece --test-fraction 0.5 --out "$DATA/chess-eval-2k" --no-register
   cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small" --name chess-small \
-    --layers 6 --d-model 192 --heads 6 --ctx 256 --activation gelu_new --steps 2500 --batch-size 24 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
+    --layers 6 --d-model 192 --heads 6 --ctx 256 --activation gelu_new --steps 1500 --batch-size 24 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
     --eval-interval 250 --eval-rows 256 --checkpoint-interval 250 --seed 2 --no-register
   node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small" --name chess-small \
     --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 200

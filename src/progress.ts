@@ -5,6 +5,11 @@ export interface Progress {
   tick(n?: number, extra?: Record<string, string | number>): void;
   /** Set the absolute position. */
   update(value: number, extra?: Record<string, string | number>): void;
+  /**
+   * Work resumed from `value` (e.g. tokens seen before a restart): rate and ETA count only what
+   * this run does. Call before the first tick/update.
+   */
+  resumeAt(value: number): void;
   stop(): void;
 }
 
@@ -41,8 +46,9 @@ export function progress(opts: ProgressOptions): Progress {
   const enabled = opts.enabled ?? (Boolean(process.stderr.isTTY) && !process.env.VITEST);
   const start = Date.now();
   let value = 0;
+  let baseline = 0;
   let extraText = '';
-  const rate = () => value / Math.max((Date.now() - start) / 1000, 1e-9);
+  const rate = () => (value - baseline) / Math.max((Date.now() - start) / 1000, 1e-9);
 
   if (enabled) {
     const bar = new cliProgress.SingleBar(
@@ -54,9 +60,19 @@ export function progress(opts: ProgressOptions): Progress {
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(opts.total, 0, { rate: '0', extra: '' });
-    const render = () => bar.update(value, { rate: formatNumber(rate()), extra: extraText });
+    // started at the first render, so that resumeAt() can set where the ETA's history begins
+    let started = false;
+    const render = () => {
+      if (!started) {
+        started = true;
+        bar.start(opts.total, baseline, { rate: '0', extra: '' });
+      }
+      bar.update(value, { rate: formatNumber(rate()), extra: extraText });
+    };
     return {
+      resumeAt(v) {
+        baseline = value = v;
+      },
       tick(n = 1, extra) {
         value += n;
         if (extra) extraText = formatExtra(extra);
@@ -91,6 +107,9 @@ export function progress(opts: ProgressOptions): Progress {
     }
   };
   return {
+    resumeAt(v) {
+      baseline = value = v;
+    },
     tick(n = 1, extra) {
       value += n;
       if (extra) extraText = formatExtra(extra);

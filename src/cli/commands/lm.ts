@@ -275,6 +275,7 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
   process.on('SIGTERM', onSignal);
   const bar = progress({ label: 'train', total: opts.steps * opts.batchSize * T, unit: 'tok', enabled: opts.progress === false ? false : undefined });
   let lastEval: number | null = null;
+  let firstStep = true;
   try {
     const r = await trainLm({
       outDir: opts.out,
@@ -283,7 +284,12 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
       heldOut,
       options,
       initialWeights,
-      onStep: (s) => bar.update(s.tokensSeen, { step: s.step, loss: s.loss, lr: s.lr, ...(lastEval !== null ? { eval: lastEval } : {}) }),
+      onStep: (s) => {
+        // a resumed run: the rate counts this run's tokens only
+        if (firstStep) bar.resumeAt(s.tokensSeen - opts.batchSize * T);
+        firstStep = false;
+        bar.update(s.tokensSeen, { step: s.step, loss: s.loss, lr: s.lr, ...(lastEval !== null ? { eval: lastEval } : {}) });
+      },
       onEval: (e) => {
         lastEval = e.evalLoss;
       },

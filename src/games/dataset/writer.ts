@@ -97,7 +97,7 @@ export async function writeDataset(opts: WriteDatasetOptions): Promise<DatasetMa
       let truncated = 0;
 
       const prog: Progress = opts.showProgress === false
-        ? { tick() {}, update() {}, stop() {} }
+        ? { tick() {}, update() {}, resumeAt() {}, stop() {} }
         : source.progress
         ? makeProgress({ label: source.label ?? 'dataset', total: source.progress.total, unit: source.progress.unit })
         : makeProgress({ label: source.label ?? 'dataset', total: source.expectedGames ?? 0, unit: 'games' });
