@@ -49,6 +49,23 @@ export function progress(opts: ProgressOptions): Progress {
   let baseline = 0;
   let extraText = '';
   const rate = () => (value - baseline) / Math.max((Date.now() - start) / 1000, 1e-9);
+  // the same bookkeeping for both modes; `show` renders (TTY) or maybe prints a line (plain)
+  const handle = (show: () => void, stop: () => void): Progress => ({
+    resumeAt(v) {
+      baseline = value = v;
+    },
+    tick(n = 1, extra) {
+      value += n;
+      if (extra) extraText = formatExtra(extra);
+      show();
+    },
+    update(v, extra) {
+      value = v;
+      if (extra) extraText = formatExtra(extra);
+      show();
+    },
+    stop,
+  });
 
   if (enabled) {
     const bar = new cliProgress.SingleBar(
@@ -69,25 +86,10 @@ export function progress(opts: ProgressOptions): Progress {
       }
       bar.update(value, { rate: formatNumber(rate()), extra: extraText });
     };
-    return {
-      resumeAt(v) {
-        baseline = value = v;
-      },
-      tick(n = 1, extra) {
-        value += n;
-        if (extra) extraText = formatExtra(extra);
-        render();
-      },
-      update(v, extra) {
-        value = v;
-        if (extra) extraText = formatExtra(extra);
-        render();
-      },
-      stop() {
-        render();
-        bar.stop();
-      },
-    };
+    return handle(render, () => {
+      render();
+      bar.stop();
+    });
   }
 
   const quiet = Boolean(process.env.VITEST) && opts.enabled === undefined;
@@ -106,22 +108,5 @@ export function progress(opts: ProgressOptions): Progress {
       line(false);
     }
   };
-  return {
-    resumeAt(v) {
-      baseline = value = v;
-    },
-    tick(n = 1, extra) {
-      value += n;
-      if (extra) extraText = formatExtra(extra);
-      maybePrint();
-    },
-    update(v, extra) {
-      value = v;
-      if (extra) extraText = formatExtra(extra);
-      maybePrint();
-    },
-    stop() {
-      line(true);
-    },
-  };
+  return handle(maybePrint, () => line(true));
 }

@@ -1,59 +1,20 @@
+import { Sfc32, type Sfc32State } from '../util/sfc32.js';
+
 /**
  * A small seedable PRNG (sfc32) whose whole state is four uint32s, so it can be saved in a
  * checkpoint and resumed bit-exactly. Used for weight init and data shuffling; independent of
  * tfjs' internal RNG so that weights are reproducible across tfjs versions and backends.
  */
-export type RngState = [number, number, number, number];
+export type RngState = Sfc32State;
 
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
+export class Rng extends Sfc32 {
   constructor(seedOrState: number | RngState) {
-    if (typeof seedOrState === 'number') {
-      // splitmix32 expands the seed into the four state words; 12 warm-up draws decorrelate them.
-      let s = seedOrState >>> 0;
-      const next = () => {
-        s = (s + 0x9e3779b9) >>> 0;
-        let z = s;
-        z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-        return (z ^ (z >>> 16)) >>> 0;
-      };
-      this.a = next();
-      this.b = next();
-      this.c = next();
-      this.d = next();
-      for (let i = 0; i < 12; i++) this.nextUint32();
-    } else {
-      [this.a, this.b, this.c, this.d] = seedOrState.map((x) => x >>> 0) as RngState;
-    }
+    super(typeof seedOrState === 'number' ? seedOrState : 0);
+    if (typeof seedOrState !== 'number') this.setWords(seedOrState);
   }
 
   state(): RngState {
-    return [this.a, this.b, this.c, this.d];
-  }
-
-  nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    return this.nextUint32() / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
+    return this.words();
   }
 
   /** Fill with N(mean, std) samples (Box–Muller, both outputs used). */
