@@ -604,6 +604,559 @@ static napi_value TopkMask(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* shared by the top-k and gated steps                                                        */
+
+/* the tensors of a step, bounds-checked against the heap: offsets[i] (float32 elements) of sizes[i] */
+static int heap_tensors(const double *off, const size_t *sizes, int n, void *heap, size_t heap_bytes, float **t) {
+  for (int i = 0; i < n; i++) {
+    int64_t o = (int64_t)off[i];
+    if (!(off[i] >= 0) || (double)o != off[i] || (size_t)(o + (int64_t)sizes[i]) * 4 > heap_bytes) return 0;
+    t[i] = (float *)heap + o;
+  }
+  return 1;
+}
+
+/* Σ_b (x_bd − mean_b x_d)² per d, in double (the FVE's Var(x) and top-k's TotVar) */
+static int col_var(const float *x, int64_t B, int64_t D, double *out_D) {
+  double *mx = (double *)calloc((size_t)D * 2, sizeof(double));
+  if (!mx) return 0;
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t j = 0; j < D; j++) {
+      double v = x[b * D + j];
+      mx[j] += v;
+      mx[D + j] += v * v;
+    }
+  for (int64_t j = 0; j < D; j++) out_D[j] = mx[D + j] - mx[j] * mx[j] / (double)B;
+  free(mx);
+  return 1;
+}
+
+typedef struct {
+  float *W, *G;
+  int64_t D;
+  float eps;
+  bool normalize;
+} proj_ctx;
+
+/* g_j ← g_j − (g_j·u_j) u_j, u_j = w_j / (‖w_j‖ + eps) (or w_j itself for rows already unit) */
+static void k_project_eps(void *vc, int tid, int64_t r0, int64_t r1) {
+  proj_ctx *c = (proj_ctx *)vc;
+  (void)tid;
+  for (int64_t r = r0; r < r1; r++) {
+    float *w = c->W + r * c->D, *g = c->G + r * c->D;
+    float n = 1.0f;
+    if (c->normalize) {
+      double nn = 0;
+      for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
+      n = (float)sqrt(nn) + c->eps;
+    }
+    double dot = 0;
+    for (int64_t j = 0; j < c->D; j++) dot += (double)g[j] * (w[j] / n);
+    float df = (float)dot;
+    for (int64_t j = 0; j < c->D; j++) g[j] -= df * (w[j] / n);
+  }
+}
+
+/* w_j ← w_j / (‖w_j‖ + eps) */
+static void k_renorm_eps(void *vc, int tid, int64_t r0, int64_t r1) {
+  proj_ctx *c = (proj_ctx *)vc;
+  (void)tid;
+  for (int64_t r = r0; r < r1; r++) {
+    float *w = c->W + r * c->D;
+    double nn = 0;
+    for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
+    float n = (float)sqrt(nn) + c->eps;
+    for (int64_t j = 0; j < c->D; j++) w[j] /= n;
+  }
+}
+
+typedef struct {
+  float *g;
+  double part[64];
+  float scale;
+} sq_ctx;
+
+static void k_sumsq(void *vc, int tid, int64_t i0, int64_t i1) {
+  sq_ctx *c = (sq_ctx *)vc;
+  double s = 0;
+  for (int64_t i = i0; i < i1; i++) s += (double)c->g[i] * c->g[i];
+  c->part[tid] = s;
+}
+
+static void k_scale(void *vc, int tid, int64_t i0, int64_t i1) {
+  sq_ctx *c = (sq_ctx *)vc;
+  (void)tid;
+  for (int64_t i = i0; i < i1; i++) c->g[i] *= c->scale;
+}
+
+/* torch.nn.utils.clip_grad_norm_: every gradient × min(max / (‖g‖ + 1e-6), 1) */
+static void clip_grads(float **g, const int64_t *n, int count, double max_norm) {
+  double total = 0;
+  sq_ctx s;
+  for (int i = 0; i < count; i++) {
+    s.g = g[i];
+    int used = par_for(n[i], 65536, k_sumsq, &s);
+    for (int t = 0; t < used; t++) total += s.part[t];
+  }
+  double coef = max_norm / (sqrt(total) + 1e-6);
+  if (coef >= 1.0) return;
+  s.scale = (float)coef;
+  for (int i = 0; i < count; i++) {
+    s.g = g[i];
+    par_for(n[i], 65536, k_scale, &s);
+  }
+}
+
+static void adam_all(float **params, float **grads, float **moments, const int64_t *n, int count, const double *hyper_adam) {
+  /* hyper_adam: beta1, beta2, eps, stepSize, bc2Sqrt */
+  adam_ctx a = {NULL, NULL, NULL, NULL, (float)hyper_adam[0], (float)(1.0 - hyper_adam[0]), (float)hyper_adam[1], (float)(1.0 - hyper_adam[1]),
+                (float)hyper_adam[2], (float)hyper_adam[3], (float)hyper_adam[4], hyper_adam[0] == 0.0};
+  for (int i = 0; i < count; i++) {
+    a.p = params[i];
+    a.g = grads[i];
+    a.m = moments[2 * i];
+    a.v = moments[2 * i + 1];
+    par_for(n[i], 65536, k_adam, &a);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the top-k and batch-top-k step                                                             */
+
+/*
+ * Same maths as src/compute/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only
+ * touch the k selected features per row (x̂ = f W_dec, the AuxK decode, ∂/∂f at the selected
+ * entries) are sparse row loops instead of dense GEMMs: 4–5 GEMMs instead of 6–9.
+ */
+typedef struct {
+  int64_t B, D, F;
+  int batch; /* 0: top_k (per-row k), 1: batch_top_k (k·B over the batch) */
+  int64_t k, kaux;
+  bool aux;
+  float kth_global;
+  const float *x;
+  const float *W_enc, *b_enc, *W_dec, *b_dec;
+  float *P;  /* [B,F] ReLU pre-activations */
+  float *Fm; /* [B,F] f = P on the selected entries */
+  float *A;  /* [B,F] AuxK activations, then ∂/∂pre */
+  float *e;  /* [B,D] residual, then ∂/∂x̂ */
+  float *eh; /* [B,D] AuxK decode, then its gradient */
+  const float *dead, *w_D;
+  double cc, grad_scale, denom_coef;
+  float *tmp;   /* [T][F] */
+  float *colf;  /* [T][F] */
+  double *cold; /* [T][2D] */
+  double part[64][8];
+} tk_ctx;
+
+static void k_tk_relu(void *vc, int tid, int64_t b0, int64_t b1) {
+  tk_ctx *c = (tk_ctx *)vc;
+  (void)tid;
+  for (int64_t b = b0; b < b1; b++) {
+    float *row = c->P + b * c->F;
+    for (int64_t i = 0; i < c->F; i++) {
+      float v = row[i] + c->b_enc[i];
+      row[i] = v > 0.0f ? v : 0.0f;
+    }
+  }
+}
+
+static float row_kth(const float *row, int64_t n, int64_t k, float *tmp) {
+  if (k * 8 <= n) return kth_largest_heap(row, n, k, tmp);
+  memcpy(tmp, row, n * sizeof(float));
+  return kth_largest(tmp, n, k);
+}
+
+/* selection (f = P ≥ kth), fired flags, L0 count, smallest kept positive; the AuxK selection
+   (the kaux largest P among dead features); the sparse decodes */
+static void k_tk_select(void *vc, int tid, int64_t b0, int64_t b1) {
+  tk_ctx *c = (tk_ctx *)vc;
+  const int64_t F = c->F, D = c->D;
+  float *tmp = c->tmp + (size_t)tid * F;
+  float *col = c->colf + (size_t)tid * F;
+  double *cd = c->cold + (size_t)tid * 2 * D;
+  memset(col, 0, F * sizeof(float));
+  memset(cd, 0, 2 * D * sizeof(double));
+  double l0 = 0, sse = 0;
+  float minpos = 1e30f;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *p = c->P + b * F;
+    float *f = c->Fm + b * F;
+    float kth = c->batch ? c->kth_global : row_kth(p, F, c->k, tmp);
+    float *xh = c->e + b * D;
+    for (int64_t j = 0; j < D; j++) xh[j] = c->b_dec[j];
+    for (int64_t i = 0; i < F; i++) {
+      float v = p[i] >= kth ? p[i] : 0.0f;
+      f[i] = v;
+      if (v > 0.0f) {
+        l0 += 1;
+        col[i] = 1.0f;
+        if (v < minpos) minpos = v;
+        const float *w = c->W_dec + i * D;
+        for (int64_t j = 0; j < D; j++) xh[j] += v * w[j];
+      }
+    }
+    /* top_k: e = x̂ − x; batch_top_k: e = x − x̂ */
+    const float *xr = c->x + b * D;
+    for (int64_t j = 0; j < D; j++) {
+      float v = c->batch ? xr[j] - xh[j] : xh[j] - xr[j];
+      xh[j] = v;
+      sse += (double)v * v;
+      cd[j] += v;
+    }
+  }
+  c->part[tid][0] = l0;
+  c->part[tid][1] = sse;
+  c->part[tid][2] = minpos;
+}
+
+/* AuxK: per row, the kaux largest P among dead features (live features never win: the reference
+   pushes them to −1e30), and their sparse decode (+ b_dec for top_k) */
+static void k_tk_aux(void *vc, int tid, int64_t b0, int64_t b1) {
+  tk_ctx *c = (tk_ctx *)vc;
+  const int64_t F = c->F, D = c->D;
+  float *tmp = c->tmp + (size_t)tid * F;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *p = c->P + b * F;
+    int64_t nd = 0;
+    for (int64_t i = 0; i < F; i++)
+      if (c->dead[i] > 0.0f) tmp[nd++] = p[i];
+    float kth_aux = kth_largest(tmp, nd, c->kaux);
+    float *a = c->A + b * F;
+    float *eh = c->eh + b * D;
+    for (int64_t j = 0; j < D; j++) eh[j] = c->batch ? 0.0f : c->b_dec[j];
+    for (int64_t i = 0; i < F; i++) {
+      float v = (c->dead[i] > 0.0f && p[i] >= kth_aux) ? p[i] : 0.0f;
+      a[i] = v;
+      if (v > 0.0f) {
+        const float *w = c->W_dec + i * D;
+        for (int64_t j = 0; j < D; j++) eh[j] += v * w[j];
+      }
+    }
+  }
+}
+
+/* the residual gradients: e ← ∂/∂x̂, eh ← ∂/∂(AuxK decode); column sums for ∂b_dec */
+static void k_tk_resid(void *vc, int tid, int64_t b0, int64_t b1) {
+  tk_ctx *c = (tk_ctx *)vc;
+  const int64_t D = c->D;
+  double *cd = c->cold + (size_t)tid * 2 * D;
+  memset(cd, 0, D * sizeof(double));
+  double auxs = 0;
+  const float gs = (float)c->grad_scale; /* 2/B (top_k) or −2/B (batch_top_k) */
+  for (int64_t b = b0; b < b1; b++) {
+    float *e = c->e + b * D, *eh = c->eh + b * D;
+    for (int64_t j = 0; j < D; j++) {
+      float dx = e[j] * gs;
+      if (c->aux && !c->batch) {
+        float r = eh[j] - e[j];
+        auxs += (double)r * r * c->w_D[j];
+        float de = r * c->w_D[j] * (float)(2.0 * c->cc);
+        dx -= de;
+        eh[j] = de;
+        cd[j] += dx + de;
+      } else if (c->aux) {
+        float r = e[j] - eh[j];
+        auxs += (double)r * r;
+        eh[j] = r * (float)c->denom_coef;
+        cd[j] += dx;
+      } else {
+        cd[j] += dx;
+      }
+      e[j] = dx;
+    }
+  }
+  c->part[tid][3] = auxs;
+}
+
+/* ∂/∂pre at the selected entries (dot products with the decoder rows), 0 elsewhere; column sums */
+static void k_tk_dpre(void *vc, int tid, int64_t b0, int64_t b1) {
+  tk_ctx *c = (tk_ctx *)vc;
+  const int64_t F = c->F, D = c->D;
+  float *col = c->colf + (size_t)tid * F;
+  memset(col, 0, F * sizeof(float));
+  for (int64_t b = b0; b < b1; b++) {
+    const float *f = c->Fm + b * F;
+    float *a = c->A + b * F;
+    const float *e = c->e + b * D, *eh = c->eh + b * D;
+    for (int64_t i = 0; i < F; i++) {
+      const float *src = f[i] > 0.0f ? e : (c->aux && a[i] > 0.0f) ? eh : NULL;
+      float g = 0.0f;
+      if (src) {
+        const float *w = c->W_dec + i * D;
+        double s = 0;
+        for (int64_t j = 0; j < D; j++) s += src[j] * w[j];
+        g = (float)s;
+      }
+      a[i] = g;
+      col[i] += g;
+    }
+  }
+}
+
+typedef struct {
+  const float *v;
+  int64_t n;
+  uint32_t *hist; /* [T][65536] */
+  float *cand;
+  int64_t ncand;
+  uint32_t bin;
+} hist_ctx;
+
+static void k_hist(void *vc, int tid, int64_t i0, int64_t i1) {
+  hist_ctx *c = (hist_ctx *)vc;
+  uint32_t *h = c->hist + (size_t)tid * 65536;
+  memset(h, 0, 65536 * sizeof(uint32_t));
+  for (int64_t i = i0; i < i1; i++) {
+    uint32_t u;
+    memcpy(&u, &c->v[i], 4);
+    h[u >> 16]++;
+  }
+}
+
+/* the n-th largest of v[0..len) for v ≥ 0 (ReLU outputs: their bit patterns order as the values):
+   a 16-bit histogram of the high bits, then a quickselect inside the bin that holds it */
+static int global_kth(const float *v, int64_t len, int64_t n, float *out) {
+  const int T = n_threads();
+  hist_ctx c = {v, len, (uint32_t *)malloc((size_t)T * 65536 * sizeof(uint32_t)), NULL, 0, 0};
+  if (!c.hist) return 0;
+  int used = par_for(len, 1 << 16, k_hist, &c);
+  int64_t above = 0;
+  int64_t bin = 65535;
+  for (; bin >= 0; bin--) {
+    int64_t cnt = 0;
+    for (int t = 0; t < used; t++) cnt += c.hist[(size_t)t * 65536 + bin];
+    if (above + cnt >= n) {
+      c.ncand = cnt;
+      break;
+    }
+    above += cnt;
+  }
+  free(c.hist);
+  if (bin < 0) return 0;
+  float *cand = (float *)malloc((size_t)(c.ncand > 0 ? c.ncand : 1) * sizeof(float));
+  if (!cand) return 0;
+  int64_t m = 0;
+  for (int64_t i = 0; i < len; i++) {
+    uint32_t u;
+    memcpy(&u, &v[i], 4);
+    if ((u >> 16) == (uint32_t)bin) cand[m++] = v[i];
+  }
+  *out = kth_largest(cand, m, n - above);
+  free(cand);
+  return 1;
+}
+
+/*
+ * topkStep(heap, offsets[13], dims[3], hyper[12], stats[10], fired: Float32Array[F],
+ *          tokensSinceFired: Float64Array[F] (updated in place, as the reference does before AuxK))
+ * offsets: x, W_enc, b_enc, W_dec, b_dec, then Adam (m, v) of W_enc, b_enc, W_dec, b_dec.
+ * hyper: batch (0/1), k, auxKCoeff, deadThreshold, gradClip, beta1, beta2, eps, stepSize, bc2Sqrt,
+ *        renormEps (top_k renormalises before the step, batch_top_k after), projectEps
+ * stats out: loss, recon, auxk, l0count, sse, varX·(B−1), varE·(B−1), minPositive, nDead
+ */
+static napi_value TopkStep(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7) return throw_err(env, "topkStep: expected 7 arguments");
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "topkStep: heap must be an ArrayBuffer");
+  double *off, *dims, *hyper, *stats, *tsf;
+  if (!get_f64s(env, argv[1], 13, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 12, &hyper) || !get_f64s(env, argv[4], 10, &stats))
+    return throw_err(env, "topkStep: offsets[13], dims[3], hyper[12], stats[10] must be Float64Arrays");
+  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
+  if (B < 2 || D < 2 || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return throw_err(env, "topkStep: bad dims");
+  float *fired;
+  if (!get_f32s(env, argv[5], (size_t)F, &fired) || !get_f64s(env, argv[6], (size_t)F, &tsf))
+    return throw_err(env, "topkStep: fired must be a Float32Array and tokensSinceFired a Float64Array of length F");
+  const int batch = hyper[0] != 0.0;
+  const int64_t k = (int64_t)hyper[1];
+  if (k < 1 || k > F) return throw_err(env, "topkStep: k must be in [1, F]");
+  const size_t sizes[13] = {B * D, D * F, F, F * D, D, D * F, D * F, F, F, F * D, F * D, D, D};
+  float *t[13];
+  if (!heap_tensors(off, sizes, 13, heap, heap_bytes, t)) return throw_err(env, "topkStep: a tensor lies outside the heap");
+  const int T = n_threads();
+  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F] */
+  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * F * 2;
+  float *s = get_scratch(need);
+  double *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
+  if (!s || !cold) {
+    free(cold);
+    return throw_err(env, "topkStep: out of memory for scratch buffers");
+  }
+  double *varD = cold + (size_t)T * 2 * D; /* [D] TotVar_d, then [D] column sums of e */
+  float *W_enc = t[1], *b_enc = t[2], *W_dec = t[3], *b_dec = t[4];
+  float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D, *dxc = eh + B * D;
+  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
+  float *tmp = dead + F, *colf = tmp + (size_t)T * F;
+  const int64_t rows_min = 8;
+  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
+  double t_prev = now_ms();
+
+  proj_ctx pc = {W_dec, dWdec, D, (float)hyper[10], false};
+  if (!batch) par_for(F, 64, k_renorm_eps, &pc); /* top_k renormalises the decoder before the loss */
+
+  step_ctx cc0;
+  memset(&cc0, 0, sizeof cc0);
+  cc0.B = B;
+  cc0.D = D;
+  cc0.x = t[0];
+  cc0.b_dec = b_dec;
+  cc0.xc = xc;
+  par_for(B, rows_min, k_center, &cc0);
+  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xc, (int)D, W_enc, (int)F, 0.0f, P, (int)F);
+  TICK("gemm enc");
+  tk_ctx c;
+  memset(&c, 0, sizeof c);
+  c.B = B;
+  c.D = D;
+  c.F = F;
+  c.batch = batch;
+  c.k = k;
+  c.x = t[0];
+  c.W_enc = W_enc;
+  c.b_enc = b_enc;
+  c.W_dec = W_dec;
+  c.b_dec = b_dec;
+  c.P = P;
+  c.Fm = Fm;
+  c.A = A;
+  c.e = e;
+  c.eh = eh;
+  c.dead = dead;
+  c.tmp = tmp;
+  c.colf = colf;
+  c.cold = cold;
+  par_for(B, rows_min, k_tk_relu, &c);
+  if (batch) {
+    int64_t n = k * B < B * F ? k * B : B * F;
+    if (!global_kth(P, B * F, n, &c.kth_global)) {
+      free(cold);
+      return throw_err(env, "topkStep: out of memory");
+    }
+  }
+  TICK("relu+kth");
+
+  /* AuxK's dead set needs this batch's fired flags (the reference updates the counts first) */
+  int used = par_for(B, rows_min, k_tk_select, &c);
+  double l0 = 0, sse = 0;
+  float minpos = 1e30f;
+  memset(fired, 0, F * sizeof(float));
+  double *colE = varD + D;
+  memset(colE, 0, D * sizeof(double));
+  for (int i = 0; i < used; i++) {
+    l0 += c.part[i][0];
+    sse += c.part[i][1];
+    if (c.part[i][2] < minpos) minpos = (float)c.part[i][2];
+    for (int64_t q = 0; q < F; q++)
+      if (colf[(size_t)i * F + q] > 0.0f) fired[q] = 1.0f;
+    for (int64_t j = 0; j < D; j++) colE[j] += cold[(size_t)i * 2 * D + j];
+  }
+  const double thr = hyper[3];
+  int64_t ndead = 0;
+  for (int64_t q = 0; q < F; q++) {
+    tsf[q] = fired[q] > 0.0f ? 0.0 : tsf[q] + (double)B;
+    bool d = batch ? tsf[q] >= thr : tsf[q] > thr;
+    dead[q] = d ? 1.0f : 0.0f;
+    ndead += d;
+  }
+  const double coeff = hyper[2];
+  const int64_t half = D / 2;
+  c.kaux = half < ndead ? half : ndead;
+  c.aux = coeff > 0 && ndead > 0 && c.kaux > 0;
+  TICK("select+dec");
+
+  double varx_sum = 0;
+  if (!col_var(t[0], B, D, varD)) {
+    free(cold);
+    return throw_err(env, "topkStep: out of memory");
+  }
+  float *w_D = dbdec; /* dbdec is free until the end: TotVar weights for top_k's AuxK */
+  for (int64_t j = 0; j < D; j++) {
+    varx_sum += varD[j];
+    float tv = (float)varD[j];
+    w_D[j] = tv > 0.0f ? (float)(1.0 / tv) : 0.0f;
+  }
+  double vare = sse;
+  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  double scale = 1.0;
+  if (c.aux) {
+    par_for(B, rows_min, k_tk_aux, &c);
+    if (batch) {
+      double denom = vare / (double)B;
+      if (denom > 0) c.denom_coef = -2.0 / ((double)B * denom) * coeff;
+      else c.aux = false; /* zero variance: nan_to_num(0), no AuxK this step */
+      c.cc = denom;
+    } else {
+      scale = (double)ndead / (double)half < 1.0 ? (double)ndead / (double)half : 1.0;
+      c.cc = coeff * scale / ((double)B * D);
+    }
+  }
+  c.w_D = w_D;
+  c.grad_scale = batch ? -2.0 / (double)B : 2.0 / (double)B;
+  TICK("aux");
+  used = par_for(B, rows_min, k_tk_resid, &c);
+  double auxs = 0;
+  double *dbd = varD; /* column sums of ∂/∂x̂ (+ ∂/∂ê) in double */
+  memset(dbd, 0, D * sizeof(double));
+  for (int i = 0; i < used; i++) {
+    auxs += c.part[i][3];
+    for (int64_t j = 0; j < D; j++) dbd[j] += cold[(size_t)i * 2 * D + j];
+  }
+  double auxk = 0;
+  if (c.aux) auxk = batch ? (auxs / (double)B) / c.cc : scale * auxs / ((double)B * D);
+  const double recon = sse / (double)B;
+  stats[0] = recon + coeff * auxk;
+  stats[1] = recon;
+  stats[2] = auxk;
+  stats[3] = l0;
+  stats[4] = sse;
+  stats[5] = varx_sum;
+  stats[6] = vare;
+  stats[7] = minpos;
+  stats[8] = (double)ndead;
+  stats[9] = 0;
+  if (!isfinite(stats[0])) {
+    free(cold);
+    return NULL; /* the caller sees the non-finite loss; parameters untouched */
+  }
+
+  /* backward */
+  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, Fm, (int)F, e, (int)D, 0.0f, dWdec, (int)D);
+  if (c.aux) cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, A, (int)F, eh, (int)D, 1.0f, dWdec, (int)D);
+  TICK("gemm dWdec");
+  used = par_for(B, rows_min, k_tk_dpre, &c);
+  memset(dbenc, 0, F * sizeof(float));
+  for (int i = 0; i < used; i++)
+    for (int64_t q = 0; q < F; q++) dbenc[q] += colf[(size_t)i * F + q];
+  TICK("dpre");
+  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, xc, (int)D, A, (int)F, 0.0f, dWenc, (int)F);
+  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, A, (int)F, W_enc, (int)F, 0.0f, dxc, (int)D);
+  TICK("gemm enc bw");
+  memset(colE, 0, D * sizeof(double));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
+  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+  free(cold);
+
+  /* top_k: clip, then remove the decoder-parallel part (rows unit already);
+     batch_top_k: remove it (rows normalised with eps), then clip; Adam; batch_top_k renormalises */
+  float *params[4] = {W_enc, b_enc, W_dec, b_dec};
+  float *grads[4] = {dWenc, dbenc, dWdec, dbdec};
+  float *moments[8] = {t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12]};
+  const int64_t n[4] = {D * F, F, F * D, D};
+  proj_ctx pj = {W_dec, dWdec, D, (float)hyper[11], batch != 0};
+  if (!batch) clip_grads(grads, n, 4, hyper[4]);
+  par_for(F, 64, k_project_eps, &pj);
+  if (batch) clip_grads(grads, n, 4, hyper[4]);
+  adam_all(params, grads, moments, n, 4, hyper + 5);
+  if (batch) par_for(F, 64, k_renorm_eps, &pc);
+  TICK("adam");
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -618,6 +1171,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reluStep", NULL, ReluStep, NULL, NULL, NULL, napi_default, NULL},
       {"topkMask", NULL, TopkMask, NULL, NULL, NULL, napi_default, NULL},
+      {"topkStep", NULL, TopkStep, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -1,8 +1,8 @@
 /**
  * The fused native SAE step (native/sae/sae_step.c, built with the other native kernels by
  * scripts/build-native.mjs into native/build/Release/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
- * one call working in place on the tfjs wasm heap. Used by the standard and p-annealing trainers
- * when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
+ * one call working in place on the tfjs wasm heap. Used by the standard, p-annealing, top-k and
+ * batch-top-k trainers when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
  * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses.
  */
 import { existsSync } from 'node:fs';
@@ -18,6 +18,11 @@ export interface SaeNativeAddon {
   reluStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
   /** mask[r, i] = 1 where v[r, i] ≥ the k-th largest of row r (offsets in float32 elements). */
   topkMask(heap: ArrayBuffer, vOffset: number, maskOffset: number, rows: number, cols: number, k: number): void;
+  /**
+   * The fused top-k / batch-top-k step (native/sae/sae_step.c TopkStep); updates
+   * tokensSinceFired in place (AuxK's dead set uses this batch's firing, as the reference does).
+   */
+  topkStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array, tokensSinceFired: Float64Array): void;
   setThreads(n: number): void;
 }
 

@@ -195,7 +195,7 @@ export abstract class BaseTrainer<C extends TrainerConfig> implements Trainer {
           `trainer ${this.config.trainer}: the loss became ${fused.host.loss} at step ${step}; parameters were not updated (the last checkpoint is intact)`,
         );
       }
-      this.firing.observe(fused.fired, B);
+      if (!this.tracksFiringInLoss) this.firing.observe(fused.fired, B); // else the fused step did
       const extra = this.extraStats();
       this.afterLoss(fused.host, step);
       this.step = step + 1;

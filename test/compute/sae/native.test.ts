@@ -1,13 +1,14 @@
 /**
  * The fused native SAE step against the pure-tfjs reference: same loss curve (to 1e-4) over 20
- * steps from the same initialisation and batches, for the standard and p-annealing trainers
- * (incl. p < 1 and λ adaptation). Builds the addon first when a compiler is there; skips otherwise.
+ * steps from the same initialisation and batches, and the same final weights, for every fused
+ * trainer: standard, p-annealing (incl. p < 1 and λ adaptation), top-k and batch-top-k (with
+ * dead features, so AuxK is on for most steps, and batch-top-k's threshold EMA). Builds the addon first when a compiler is there; skips otherwise.
  */
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src/compute/backend.js';
 import { resolveTrainerConfig, Rng } from '../../../src/compute/sae/index.js';
-import { chooseSaeEngine, saeNativeUnavailableReason } from '../../../src/compute/sae/native.js';
+import { chooseSaeEngine, loadSaeNative, saeNativeUnavailableReason } from '../../../src/compute/sae/native.js';
 import { topKMask } from '../../../src/compute/sae/ops.js';
 import type { StepStats } from '../../../src/compute/sae/trainer.js';
 import { createTrainer } from '../../../src/compute/sae/trainers/index.js';
@@ -38,8 +39,9 @@ function trainRun(engine: 'tfjs' | 'native', cfgIn: Record<string, unknown>, ste
     x.dispose();
   }
   const W = t.dictionary.params.W_dec.dataSync().slice();
+  const final = t.dictionary.toHost();
   t.dispose();
-  return { stats, W };
+  return { stats, W, final };
 }
 
 function sameCurve(a: StepStats[], b: StepStats[]) {
@@ -48,6 +50,16 @@ function sameCurve(a: StepStats[], b: StepStats[]) {
     expect(b[i].l0).toBeCloseTo(s.l0, 2);
     expect(b[i].fve).toBeCloseTo(s.fve, 3);
   });
+}
+
+/** Every parameter (and buffer, e.g. batch-top-k's threshold) within tol of the reference's. */
+function sameWeights(a: ReturnType<typeof trainRun>, b: ReturnType<typeof trainRun>, tol: number) {
+  for (const [name, ref] of Object.entries(a.final)) {
+    const got = b.final[name].data;
+    let maxDiff = 0;
+    for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref.data[i] - got[i]));
+    expect(maxDiff, name).toBeLessThan(tol);
+  }
 }
 
 describe('fused native SAE step', () => {
@@ -73,6 +85,37 @@ describe('fused native SAE step', () => {
     expect(a.stats[19].extra.p).toBeLessThan(1);
   });
 
+  it('top-k with AuxK (dead features from step 2): same loss curve, parts and weights', (ctx) => {
+    if (!available) ctx.skip();
+    // a feature is dead after 2 batches without firing: AuxK (with its scale < 1 and = 1) is on
+    const cfg = { trainer: 'top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, deadTokensThreshold: 128, decayStart: 10 };
+    const a = trainRun('tfjs', cfg);
+    const b = trainRun('native', cfg);
+    sameCurve(a.stats, b.stats);
+    expect(a.stats.filter((s) => s.parts.auxk > 0).length).toBeGreaterThan(10);
+    a.stats.forEach((s, i) => {
+      expect(b.stats[i].parts.auxk).toBeCloseTo(s.parts.auxk, 5);
+      expect(b.stats[i].dead).toBe(s.dead);
+    });
+    sameWeights(a, b, 1e-4);
+  });
+
+  it('batch-top-k with AuxK and the threshold EMA: same loss curve, threshold and weights', (ctx) => {
+    if (!available) ctx.skip();
+    const cfg = { trainer: 'batch_top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, warmupSteps: 3, deadTokensThreshold: 128, thresholdStartStep: 5 };
+    const a = trainRun('tfjs', cfg);
+    const b = trainRun('native', cfg);
+    sameCurve(a.stats, b.stats);
+    expect(a.stats.filter((s) => s.parts.auxk > 0).length).toBeGreaterThan(10);
+    a.stats.forEach((s, i) => {
+      expect(b.stats[i].parts.auxk).toBeCloseTo(s.parts.auxk, 5);
+      expect(b.stats[i].dead).toBe(s.dead);
+    });
+    expect(a.stats[19].extra.threshold).toBeGreaterThan(0);
+    expect(Math.abs(b.stats[19].extra.threshold! - a.stats[19].extra.threshold!)).toBeLessThan(1e-5);
+    sameWeights(a, b, 1e-4);
+  });
+
   it('the native per-row top-k mask equals the reference, ties at zero included', (ctx) => {
     if (!available) ctx.skip();
     const rng = new Rng(8);
@@ -87,6 +130,26 @@ describe('fused native SAE step', () => {
       tf.dispose([ref, nat]);
     }
     v.dispose();
+  });
+
+  it('the fused steps reject bad offsets, dims and arguments with a JS error', (ctx) => {
+    if (!available) ctx.skip();
+    const a = loadSaeNative()!;
+    const heap = new ArrayBuffer(4096);
+    const F = 8;
+    const ok = (n: number) => new Float64Array(n);
+    const far = new Float64Array(13).fill(1e9);
+    const tsf = new Float64Array(F);
+    const fired = new Float32Array(F);
+    const hyper = new Float64Array([0, 2, 1 / 32, 1e7, 1, 0.9, 0.999, 1e-8, 1e-3, 1, 1e-7, 1e-6]);
+    expect(() => a.topkStep(heap, far, new Float64Array([4, 4, F]), hyper, ok(10), fired, tsf)).toThrow(/outside the heap/);
+    expect(() => a.topkStep(heap, ok(13), new Float64Array([4, 4, F]), hyper, ok(10), fired, tsf)).not.toThrow(/bad dims/);
+    expect(() => a.topkStep(heap, ok(13), new Float64Array([1, 4, F]), hyper, ok(10), fired, tsf)).toThrow(/bad dims/);
+    expect(() => a.topkStep(heap, ok(13), new Float64Array([4, 4, F]), hyper, ok(10), fired, new Float64Array(2))).toThrow(/length F/);
+    const badK = hyper.slice();
+    badK[1] = F + 1;
+    expect(() => a.topkStep(heap, ok(13), new Float64Array([4, 4, F]), badK, ok(10), fired, tsf)).toThrow(/k must be/);
+    expect(() => (a.topkStep as (...x: unknown[]) => void)(heap, ok(13))).toThrow(/expected 7 arguments/);
   });
 
   it('a non-finite batch leaves the parameters untouched', (ctx) => {

@@ -16,16 +16,39 @@ import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
 import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
-import { chooseSaeEngine } from '../native.js';
+import { chooseSaeEngine, loadSaeNative } from '../native.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+import { topKNativeStep } from './topK.js';
 
 export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
+  // chooseSaeEngine also loads the native addon for its top-k mask kernel (used by the tfjs step)
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
   constructor(config: BatchTopKConfig, dictionary: Dictionary) {
     super(config, dictionary);
-    chooseSaeEngine(); // loads the native addon when available: its top-k mask kernel
     this.tracksFiringInLoss = true;
     this.deadThreshold = config.deadTokensThreshold;
     this.deadInclusive = true;
+  }
+
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    if (!this.native) return null;
+    this.beforeLoss(x_BD, step);
+    const c = this.config;
+    const o = { batch: true, k: c.k, auxKCoeff: c.auxKCoeff, deadTokensThreshold: c.deadTokensThreshold, gradClip: c.gradClip };
+    const out = topKNativeStep(this.native, this.dictionary, this.adam, this.firing, x_BD, o, this.lrAt(step));
+    this.updateThreshold(out.minPositive, step);
+    return out;
+  }
+
+  /** After thresholdStartStep: EMA of the smallest kept positive activation (1e30: none kept). */
+  private updateThreshold(minPositive: number, step: number): void {
+    const c = this.config;
+    if (step <= c.thresholdStartStep) return;
+    const minAct = minPositive < 1e29 ? minPositive : 0;
+    const th = this.dictionary.params.threshold.dataSync()[0];
+    const next = th < 0 ? minAct : c.thresholdBeta * th + (1 - c.thresholdBeta) * minAct;
+    tf.tidy(() => this.dictionary.params.threshold.assign(tf.scalar(next)));
   }
 
   protected override beforeLoss(x_BD: tf.Tensor2D, step: number): void {
@@ -37,7 +60,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
   }
 
   protected lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads {
-    const { W_enc, b_enc, W_dec, b_dec, threshold } = this.dictionary.params as Record<string, tf.Tensor2D>;
+    const { W_enc, b_enc, W_dec, b_dec } = this.dictionary.params as Record<string, tf.Tensor2D>;
     const c = this.config;
     const B = x_BD.shape[0];
     const fwd = tf.tidy(() => {
@@ -53,12 +76,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
     });
     const packed = fwd.packed.dataSync() as Float32Array;
     const F = c.dictSize;
-    if (step > c.thresholdStartStep) {
-      const minAct = packed[F] < 1e29 ? packed[F] : 0;
-      const th = threshold.dataSync()[0];
-      const next = th < 0 ? minAct : c.thresholdBeta * th + (1 - c.thresholdBeta) * minAct;
-      tf.tidy(() => this.dictionary.params.threshold.assign(tf.scalar(next)));
-    }
+    this.updateThreshold(packed[F], step);
     this.firing.observe(packed.subarray(0, F), B);
     const nDead = this.firing.countDead(c.deadTokensThreshold, true);
     const useAux = c.auxKCoeff > 0 && nDead > 0;

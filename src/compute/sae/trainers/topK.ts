@@ -16,24 +16,84 @@ import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
 import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
-import { chooseSaeEngine } from '../native.js';
-import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import type { Adam } from '../optim.js';
+import { BaseTrainer, batchStats, type FiringTracker, type LossAndGrads } from '../trainer.js';
+
+export interface TopKNativeOptions {
+  batch: boolean;
+  k: number;
+  auxKCoeff: number;
+  deadTokensThreshold: number;
+  gradClip: number;
+}
+
+/**
+ * The fused native step shared by the top-k and batch-top-k trainers (native.ts): the same maths
+ * as their lossAndGrads + transformGrads + Adam (+ the decoder renormalisation, before the loss
+ * for top-k, after Adam for batch-top-k), in place on the wasm heap. The caller does step 0's
+ * geometric-median b_dec; `firing` is updated in place. Returns the step's scalars (with
+ * minPositive, the smallest kept activation, for batch-top-k's threshold) and fired flags.
+ */
+export function topKNativeStep(
+  addon: SaeNativeAddon,
+  dict: Dictionary,
+  adam: Adam,
+  firing: FiringTracker,
+  x_BD: tf.Tensor2D,
+  o: TopKNativeOptions,
+  lr: number,
+): { host: Record<string, number>; fired: Float32Array; minPositive: number } {
+  const p = dict.params;
+  const moments = ['W_enc', 'b_enc', 'W_dec', 'b_dec'].flatMap((n) => {
+    const { m, v } = adam.moments(n);
+    return [m, v];
+  });
+  const [B, D] = x_BD.shape;
+  const F = dict.dictSize;
+  const t = adam.t + 1;
+  const hyper = new Float64Array([
+    o.batch ? 1 : 0, o.k, o.auxKCoeff, o.deadTokensThreshold, o.gradClip,
+    adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t),
+    F32_EPS, 1e-6,
+  ]);
+  const stats = new Float64Array(10);
+  const fired = new Float32Array(F);
+  const { heap, offsets } = heapOffsets([x_BD, p.W_enc, p.b_enc, p.W_dec, p.b_dec, ...moments]);
+  addon.topkStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired, firing.tokensSinceFired);
+  if (Number.isFinite(stats[0])) adam.t = t;
+  const [loss, recon, auxk, l0count, sse, varX, varE, minPositive] = stats;
+  const host = { loss, recon, auxk, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
+  return { host, fired, minPositive };
+}
 
 export class TopKTrainer extends BaseTrainer<TopKConfig> {
+  // chooseSaeEngine also loads the native addon for its top-k mask kernel (used by the tfjs step)
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
   constructor(config: TopKConfig, dictionary: Dictionary) {
     super(config, dictionary);
-    chooseSaeEngine(); // loads the native addon when available: its top-k mask kernel
     this.tracksFiringInLoss = true;
     this.deadThreshold = config.deadTokensThreshold;
     this.deadInclusive = false;
   }
 
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    if (!this.native) return null;
+    if (step === 0) this.initDecoderBias(x_BD);
+    const c = this.config;
+    const o = { batch: false, k: c.k, auxKCoeff: c.auxKCoeff, deadTokensThreshold: c.deadTokensThreshold, gradClip: c.gradClip };
+    return topKNativeStep(this.native, this.dictionary, this.adam, this.firing, x_BD, o, this.lrAt(step));
+  }
+
+  private initDecoderBias(x_BD: tf.Tensor2D): void {
+    const median = geometricMedian(x_BD);
+    this.dictionary.params.b_dec.assign(median);
+    median.dispose();
+  }
+
   protected override beforeLoss(x_BD: tf.Tensor2D, step: number): void {
-    if (step === 0) {
-      const median = geometricMedian(x_BD);
-      this.dictionary.params.b_dec.assign(median);
-      median.dispose();
-    }
+    if (step === 0) this.initDecoderBias(x_BD);
     renormalizeDecoder(this.dictionary.params.W_dec, F32_EPS);
   }
 
