@@ -1157,6 +1157,279 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the gated (and gated-anneal) step                                                          */
+
+/*
+ * Same maths as gatedLossAndGrads in src/compute/sae/trainers/gated.ts + ConstrainedAdam. The two
+ * decodes (f and the gate path's g, whose decode is a stop-gradient copy) are one GEMM over the
+ * stacked [2B, F] rows, and so are their ∂/∂f, ∂/∂g.
+ */
+typedef struct {
+  int64_t B, D, F;
+  const float *x, *b_gate, *b_mag, *b_dec, *expR;
+  float *Z;  /* [B,F] z = (x − b_dec) W_enc, then ∂/∂z */
+  float *FG; /* [2B,F] f over g, then ∂/∂f over ∂/∂g */
+  float *XH; /* [2B,D] x̂ over x̂_aux, then their gradients */
+  double lambda, p, next_p;
+  float *colf;  /* [T][3F] */
+  double *cold; /* [T][2D] */
+  double part[64][8];
+} g_ctx;
+
+static void k_g_fwd(void *vc, int tid, int64_t b0, int64_t b1) {
+  g_ctx *c = (g_ctx *)vc;
+  const int64_t F = c->F, B = c->B;
+  float *col = c->colf + (size_t)tid * 3 * F;
+  memset(col, 0, F * sizeof(float));
+  const bool p1 = c->p == 1.0;
+  const float pf = (float)c->p, npf = (float)c->next_p;
+  double l0 = 0, lp = 0, lnext = 0;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *z = c->Z + b * F;
+    float *f = c->FG + b * F, *g = c->FG + (B + b) * F;
+    float cnt = 0, a = 0, n = 0;
+    for (int64_t i = 0; i < F; i++) {
+      float pg = z[i] + c->b_gate[i];
+      float pm = z[i] * c->expR[i] + c->b_mag[i];
+      bool on = pg > 0.0f && pm > 0.0f;
+      float fv = on ? pm : 0.0f, gv = pg > 0.0f ? pg : 0.0f;
+      f[i] = fv;
+      g[i] = gv;
+      cnt += on ? 1.0f : 0.0f;
+      col[i] += fv;
+      if (gv > 0.0f) {
+        a += p1 ? gv : powf(gv, pf);
+        if (c->next_p >= 0) n += powf(gv, npf);
+      }
+    }
+    l0 += cnt;
+    lp += a;
+    lnext += n;
+  }
+  c->part[tid][0] = l0;
+  c->part[tid][1] = lp;
+  c->part[tid][2] = lnext;
+}
+
+/* rows [0, 2B): e = x̂ + b_dec − x, then ∂/∂x̂ = 2e/B in place; Σe² per half, column sums of e
+   and of ∂/∂x̂ (first half) */
+static void k_g_resid(void *vc, int tid, int64_t r0, int64_t r1) {
+  g_ctx *c = (g_ctx *)vc;
+  const int64_t D = c->D, B = c->B;
+  double *cd = c->cold + (size_t)tid * 2 * D;
+  memset(cd, 0, 2 * D * sizeof(double));
+  double sse = 0, sseAux = 0;
+  const float k2 = (float)(2.0 / (double)B);
+  for (int64_t r = r0; r < r1; r++) {
+    float *row = c->XH + r * D;
+    const float *xr = c->x + (r % B) * D;
+    const bool main = r < B;
+    double s = 0;
+    for (int64_t j = 0; j < D; j++) {
+      float v = row[j] + c->b_dec[j] - xr[j];
+      s += (double)v * v;
+      float dv = v * k2;
+      row[j] = dv;
+      if (main) {
+        cd[j] += v;
+        cd[D + j] += dv;
+      }
+    }
+    if (main) sse += s;
+    else sseAux += s;
+  }
+  c->part[tid][3] = sse;
+  c->part[tid][4] = sseAux;
+}
+
+/* ∂/∂π_mag = ∂f ⊙ 1[on];  ∂/∂π_gate = (∂g + λ p g^{p−1}/B) ⊙ 1[π_gate > 0];
+   ∂/∂z = ∂/∂π_gate + e^{r_mag} ∂/∂π_mag (over Z);  column sums for r_mag, b_mag, b_gate */
+static void k_g_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
+  g_ctx *c = (g_ctx *)vc;
+  const int64_t F = c->F, B = c->B;
+  float *cr = c->colf + (size_t)tid * 3 * F, *cm = cr + F, *cg = cm + F;
+  memset(cr, 0, 3 * F * sizeof(float));
+  const bool p1 = c->p == 1.0;
+  const float k1 = (float)(c->lambda / (double)B);
+  const float kp = (float)(c->lambda * c->p / (double)B);
+  const float pm1 = (float)(c->p - 1.0);
+  for (int64_t b = b0; b < b1; b++) {
+    float *z = c->Z + b * F;
+    const float *df = c->FG + b * F, *dg = c->FG + (B + b) * F;
+    for (int64_t i = 0; i < F; i++) {
+      float zv = z[i];
+      float pg = zv + c->b_gate[i];
+      float pm = zv * c->expR[i] + c->b_mag[i];
+      bool gate = pg > 0.0f;
+      float dmag = gate && pm > 0.0f ? df[i] : 0.0f;
+      float dgate = gate ? dg[i] + (p1 ? k1 : kp * powf(pg, pm1)) : 0.0f; /* powf only where on */
+      float dmp = dmag * c->expR[i];
+      z[i] = dgate + dmp;
+      cr[i] += dmp * zv;
+      cm[i] += dmag;
+      cg[i] += dgate;
+    }
+  }
+}
+
+/*
+ * gatedStep(heap, offsets[19], dims[3], hyper[9], stats[10], fired: Float32Array[F])
+ * offsets: x, W_enc, r_mag, b_gate, b_mag, W_dec, b_dec, then Adam (m, v) of the six parameters
+ * hyper: lambda, p, next_p (< 0: none), beta1, beta2, eps, stepSize, bc2Sqrt, (unused)
+ * stats out: loss, recon, aux, lp, lpNext, l0count, sse, varX·(B−1), varE·(B−1), (unused)
+ */
+static napi_value GatedStep(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return throw_err(env, "gatedStep: expected 6 arguments");
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "gatedStep: heap must be an ArrayBuffer");
+  double *off, *dims, *hyper, *stats;
+  if (!get_f64s(env, argv[1], 19, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 9, &hyper) || !get_f64s(env, argv[4], 10, &stats))
+    return throw_err(env, "gatedStep: offsets[19], dims[3], hyper[9], stats[10] must be Float64Arrays");
+  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
+  if (B < 2 || D < 1 || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return throw_err(env, "gatedStep: bad dims");
+  float *fired;
+  if (!get_f32s(env, argv[5], (size_t)F, &fired)) return throw_err(env, "gatedStep: fired must be a Float32Array of length F");
+  const size_t ps[6] = {D * F, F, F, F, F * D, D};
+  size_t sizes[19];
+  sizes[0] = B * D;
+  for (int i = 0; i < 6; i++) sizes[1 + i] = sizes[7 + 2 * i] = sizes[8 + 2 * i] = ps[i];
+  float *t[19];
+  if (!heap_tensors(off, sizes, 19, heap, heap_bytes, t)) return throw_err(env, "gatedStep: a tensor lies outside the heap");
+  float *W_enc = t[1], *r_mag = t[2], *b_gate = t[3], *b_mag = t[4], *W_dec = t[5], *b_dec = t[6];
+  const int T = n_threads();
+  /* scratch: xc [B,D] | Z [B,F] | FG [2B,F] | XH [2B,D] | dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dr, dbg, dbm [F] | dbdec [D] | expR [F] | colf [T,3F] */
+  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 4 + D + (size_t)T * 3 * F;
+  float *s = get_scratch(need);
+  double *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
+  if (!s || !cold) {
+    free(cold);
+    return throw_err(env, "gatedStep: out of memory for scratch buffers");
+  }
+  double *varD = cold + (size_t)T * 2 * D, *colE = varD + D;
+  float *xc = s, *Z = xc + B * D, *FG = Z + B * F, *XH = FG + 2 * B * F, *dxc = XH + 2 * B * D;
+  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dr = dWdec + F * D, *dbg = dr + F, *dbm = dbg + F, *dbdec = dbm + F, *expR = dbdec + D;
+  float *colf = expR + F;
+  for (int64_t i = 0; i < F; i++) expR[i] = expf(r_mag[i]);
+  const int64_t rows_min = 8;
+  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
+  double t_prev = now_ms();
+
+  step_ctx cc0;
+  memset(&cc0, 0, sizeof cc0);
+  cc0.B = B;
+  cc0.D = D;
+  cc0.x = t[0];
+  cc0.b_dec = b_dec;
+  cc0.xc = xc;
+  par_for(B, rows_min, k_center, &cc0);
+  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xc, (int)D, W_enc, (int)F, 0.0f, Z, (int)F);
+  TICK("gemm enc");
+  g_ctx c;
+  memset(&c, 0, sizeof c);
+  c.B = B;
+  c.D = D;
+  c.F = F;
+  c.x = t[0];
+  c.b_gate = b_gate;
+  c.b_mag = b_mag;
+  c.b_dec = b_dec;
+  c.expR = expR;
+  c.Z = Z;
+  c.FG = FG;
+  c.XH = XH;
+  c.lambda = hyper[0];
+  c.p = hyper[1];
+  c.next_p = hyper[2];
+  c.colf = colf;
+  c.cold = cold;
+  int used = par_for(B, rows_min, k_g_fwd, &c);
+  double l0 = 0, lp = 0, lnext = 0;
+  memset(fired, 0, F * sizeof(float));
+  for (int i = 0; i < used; i++) {
+    l0 += c.part[i][0];
+    lp += c.part[i][1];
+    lnext += c.part[i][2];
+    for (int64_t q = 0; q < F; q++)
+      if (colf[(size_t)i * 3 * F + q] > 0.0f) fired[q] = 1.0f;
+  }
+  TICK("gate fwd");
+  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)(2 * B), (int)D, (int)F, 1.0f, FG, (int)F, W_dec, (int)D, 0.0f, XH, (int)D);
+  TICK("gemm dec");
+  used = par_for(2 * B, rows_min, k_g_resid, &c);
+  double sse = 0, sseAux = 0;
+  double *dbd = cold + (size_t)T * 2 * D; /* reuse varD as Σ ∂/∂x̂ once Var(x) is summed */
+  double varx = 0;
+  if (!col_var(t[0], B, D, varD)) {
+    free(cold);
+    return throw_err(env, "gatedStep: out of memory");
+  }
+  for (int64_t j = 0; j < D; j++) varx += varD[j];
+  memset(dbd, 0, 2 * D * sizeof(double)); /* dbd [D] | colE [D] */
+  for (int i = 0; i < used; i++) {
+    sse += c.part[i][3];
+    sseAux += c.part[i][4];
+    for (int64_t j = 0; j < D; j++) {
+      colE[j] += cold[(size_t)i * 2 * D + j];
+      dbd[j] += cold[(size_t)i * 2 * D + D + j];
+    }
+  }
+  double vare = sse;
+  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  const double recon = sse / (double)B, aux = sseAux / (double)B;
+  stats[0] = recon + c.lambda * (lp / (double)B) + aux;
+  stats[1] = recon;
+  stats[2] = aux;
+  stats[3] = lp / (double)B;
+  stats[4] = c.next_p >= 0 ? lnext / (double)B : 0;
+  stats[5] = l0;
+  stats[6] = sse;
+  stats[7] = varx;
+  stats[8] = vare;
+  stats[9] = 0;
+  if (!isfinite(stats[0])) {
+    free(cold);
+    return NULL; /* the caller sees the non-finite loss; parameters untouched */
+  }
+  TICK("resid");
+
+  /* backward: the aux decode is a stop-gradient copy, so only f feeds ∂W_dec and ∂b_dec */
+  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, FG, (int)F, XH, (int)D, 0.0f, dWdec, (int)D);
+  cblas_sgemm(RowMajor, NoTrans, Trans, (int)(2 * B), (int)F, (int)D, 1.0f, XH, (int)D, W_dec, (int)D, 0.0f, FG, (int)F);
+  TICK("gemm dec bw");
+  used = par_for(B, rows_min, k_g_bwd, &c);
+  memset(dr, 0, 3 * F * sizeof(float));
+  for (int i = 0; i < used; i++)
+    for (int64_t q = 0; q < F; q++) {
+      dr[q] += colf[(size_t)i * 3 * F + q];
+      dbm[q] += colf[(size_t)i * 3 * F + F + q];
+      dbg[q] += colf[(size_t)i * 3 * F + 2 * F + q];
+    }
+  TICK("gate bwd");
+  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, xc, (int)D, Z, (int)F, 0.0f, dWenc, (int)F);
+  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, Z, (int)F, W_enc, (int)F, 0.0f, dxc, (int)D);
+  TICK("gemm enc bw");
+  memset(colE, 0, D * sizeof(double));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
+  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+  free(cold);
+
+  /* ConstrainedAdam: project the decoder gradient, Adam on all six, renormalise the decoder rows */
+  rows_ctx rc = {W_dec, dWdec, D};
+  par_for(F, 64, k_project, &rc);
+  float *params[6] = {W_enc, r_mag, b_gate, b_mag, W_dec, b_dec};
+  float *grads[6] = {dWenc, dr, dbg, dbm, dWdec, dbdec};
+  const int64_t n[6] = {D * F, F, F, F, F * D, D};
+  adam_all(params, grads, t + 7, n, 6, hyper + 3);
+  par_for(F, 64, k_renorm, &rc);
+  TICK("adam");
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1172,6 +1445,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"reluStep", NULL, ReluStep, NULL, NULL, NULL, napi_default, NULL},
       {"topkMask", NULL, TopkMask, NULL, NULL, NULL, napi_default, NULL},
       {"topkStep", NULL, TopkStep, NULL, NULL, NULL, napi_default, NULL},
+      {"gatedStep", NULL, GatedStep, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

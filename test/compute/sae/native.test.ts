@@ -1,7 +1,7 @@
 /**
  * The fused native SAE step against the pure-tfjs reference: same loss curve (to 1e-4) over 20
  * steps from the same initialisation and batches, and the same final weights, for every fused
- * trainer: standard, p-annealing (incl. p < 1 and λ adaptation), top-k and batch-top-k (with
+ * trainer: standard, p-annealing (incl. p < 1 and λ adaptation), gated, gated-annealing, top-k and batch-top-k (with
  * dead features, so AuxK is on for most steps, and batch-top-k's threshold EMA). Builds the addon first when a compiler is there; skips otherwise.
  */
 import { execFileSync } from 'node:child_process';
@@ -85,6 +85,30 @@ describe('fused native SAE step', () => {
     expect(a.stats[19].extra.p).toBeLessThan(1);
   });
 
+  it('gated (β1 = 0, stop-gradient aux loss): same loss curve, parts and weights', (ctx) => {
+    if (!available) ctx.skip();
+    const cfg = { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 };
+    const a = trainRun('tfjs', cfg);
+    const b = trainRun('native', cfg);
+    sameCurve(a.stats, b.stats);
+    a.stats.forEach((s, i) => {
+      for (const part of ['recon', 'aux', 'sparsity']) expect(Math.abs(b.stats[i].parts[part] - s.parts[part]) / Math.abs(s.parts[part]), `${part} ${i}`).toBeLessThan(1e-4);
+    });
+    sameWeights(a, b, 1e-4);
+  });
+
+  it('gated-annealing with p < 1 and λ adaptation: same loss curve, schedule and weights', (ctx) => {
+    if (!available) ctx.skip();
+    const cfg = { trainer: 'gated_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 };
+    const a = trainRun('tfjs', cfg);
+    const b = trainRun('native', cfg);
+    sameCurve(a.stats, b.stats);
+    expect(b.stats.map((s) => s.extra.p)).toEqual(a.stats.map((s) => s.extra.p));
+    expect(Math.abs((b.stats[19].extra.lambda! - a.stats[19].extra.lambda!) / a.stats[19].extra.lambda!)).toBeLessThan(1e-4);
+    expect(a.stats[19].extra.p).toBeLessThan(1);
+    sameWeights(a, b, 1e-4);
+  });
+
   it('top-k with AuxK (dead features from step 2): same loss curve, parts and weights', (ctx) => {
     if (!available) ctx.skip();
     // a feature is dead after 2 batches without firing: AuxK (with its scale < 1 and = 1) is on
@@ -150,6 +174,11 @@ describe('fused native SAE step', () => {
     badK[1] = F + 1;
     expect(() => a.topkStep(heap, ok(13), new Float64Array([4, 4, F]), badK, ok(10), fired, tsf)).toThrow(/k must be/);
     expect(() => (a.topkStep as (...x: unknown[]) => void)(heap, ok(13))).toThrow(/expected 7 arguments/);
+    const gHyper = new Float64Array([0.1, 1, -1, 0, 0.999, 1e-8, 1e-3, 1, 0]);
+    expect(() => a.gatedStep(heap, new Float64Array(19).fill(1e9), new Float64Array([4, 4, F]), gHyper, ok(10), fired)).toThrow(/outside the heap/);
+    expect(() => a.gatedStep(heap, new Float64Array(19).fill(-1), new Float64Array([4, 4, F]), gHyper, ok(10), fired)).toThrow(/outside the heap/);
+    expect(() => a.gatedStep(heap, ok(19), new Float64Array([4, 4.5, F]), gHyper, ok(10), fired)).toThrow(/bad dims/);
+    expect(() => a.gatedStep(heap, ok(13), new Float64Array([4, 4, F]), gHyper, ok(10), fired)).toThrow(/Float64Arrays/);
   });
 
   it('a non-finite batch leaves the parameters untouched', (ctx) => {

@@ -48,7 +48,7 @@ function replay(name: string, engine: 'tfjs' | 'native') {
   return { losses, final };
 }
 
-const FUSED = new Set(['standard', 'p_anneal', 'top_k', 'batch_top_k']);
+const FUSED = new Set(['standard', 'p_anneal', 'gated', 'gated_anneal', 'top_k', 'batch_top_k']);
 const engines = (name: string): ('tfjs' | 'native')[] => (FUSED.has(name) && saeNativeUnavailableReason() === '' ? ['tfjs', 'native'] : ['tfjs']);
 
 describe.each(['standard', 'p_anneal', 'gated', 'gated_anneal', 'top_k', 'batch_top_k', 'jump_relu'])('%s trainer matches PyTorch', (name) => {

@@ -7,7 +7,9 @@
 import { tf } from '../../backend.js';
 import type { GatedConfig } from '../config.js';
 import { colSum, mm, positiveMask } from '../ops.js';
-import { renormalizeDecoder } from '../optim.js';
+import type { Dictionary } from '../dictionary.js';
+import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import { renormalizeDecoder, type Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 import { constrainedAdamGrads, type LpPenalty } from './standard.js';
 
@@ -72,7 +74,46 @@ export function gatedLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Te
   });
 }
 
+/**
+ * The fused native step for the gated SAE (native.ts), shared by the gated and gated-anneal
+ * trainers: the same maths as gatedLossAndGrads + ConstrainedAdam, in place on the wasm heap.
+ */
+export function gatedNativeStep(
+  addon: SaeNativeAddon,
+  dict: Dictionary,
+  adam: Adam,
+  x_BD: tf.Tensor2D,
+  pen: LpPenalty,
+  lr: number,
+): { host: Record<string, number>; fired: Float32Array } {
+  const p = dict.params;
+  const names = ['W_enc', 'r_mag', 'b_gate', 'b_mag', 'W_dec', 'b_dec'];
+  const moments = names.flatMap((n) => {
+    const { m, v } = adam.moments(n);
+    return [m, v];
+  });
+  const [B, D] = x_BD.shape;
+  const F = dict.dictSize;
+  const t = adam.t + 1;
+  const hyper = new Float64Array([pen.lambda, pen.p, pen.nextP ?? -1, adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t), 0]);
+  const stats = new Float64Array(10);
+  const fired = new Float32Array(F);
+  const { heap, offsets } = heapOffsets([x_BD, ...names.map((n) => p[n]), ...moments]);
+  addon.gatedStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired);
+  if (Number.isFinite(stats[0])) adam.t = t;
+  const [loss, recon, aux, lp, lpNext, l0count, sse, varX, varE] = stats;
+  const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, aux, lp, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
+  if (pen.nextP !== undefined && pen.nextP !== null) host.lpNext = lpNext;
+  return { host, fired };
+}
+
 export class GatedTrainer extends BaseTrainer<GatedConfig> {
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    return this.native ? gatedNativeStep(this.native, this.dictionary, this.adam, x_BD, { lambda: this.config.l1Penalty, p: 1 }, this.lrAt(step)) : null;
+  }
+
   protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
     return gatedLossAndGrads(this.dictionary.params, x_BD, { lambda: this.config.l1Penalty, p: 1 });
   }

@@ -9,7 +9,8 @@ import type { Dictionary } from '../dictionary.js';
 import { renormalizeDecoder } from '../optim.js';
 import { advancePAnneal, initialPAnnealState, pAnnealSchedule, type PAnnealSchedule, type PAnnealState } from '../schedule.js';
 import { BaseTrainer, type LossAndGrads } from '../trainer.js';
-import { gatedLossAndGrads } from './gated.js';
+import { chooseSaeEngine, loadSaeNative } from '../native.js';
+import { gatedLossAndGrads, gatedNativeStep } from './gated.js';
 import { constrainedAdamGrads } from './standard.js';
 
 export class GatedAnnealTrainer extends BaseTrainer<GatedAnnealConfig> {
@@ -20,6 +21,13 @@ export class GatedAnnealTrainer extends BaseTrainer<GatedAnnealConfig> {
     super(config, dictionary);
     this.schedule = pAnnealSchedule(config);
     this.anneal = initialPAnnealState(config.pStart, config.initialSparsityPenalty);
+  }
+
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    const a = this.anneal;
+    return this.native ? gatedNativeStep(this.native, this.dictionary, this.adam, x_BD, { lambda: a.lambda, p: a.p, nextP: a.nextP }, this.lrAt(step)) : null;
   }
 
   protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
