@@ -1430,6 +1430,260 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the JumpReLU step                                                                          */
+
+/*
+ * Same maths as jumpReluLossAndGrads in src/compute/sae/trainers/jumpRelu.ts + its transforms:
+ * straight-through threshold gradients of bandwidth ε, rect(u) = 1 for −½ < u < ½ (strict).
+ */
+typedef struct {
+  int64_t B, D, F;
+  const float *x, *b_enc, *b_dec, *theta;
+  float *P;  /* [B,F] pre, then ∂/∂pre */
+  float *Fm; /* [B,F] f, then ∂/∂f */
+  float *XH; /* [B,D] x̂, then ∂/∂x̂ */
+  float bw;
+  float *colf;  /* [T][3F] */
+  double *cold; /* [T][2D] */
+  double part[64][8];
+} jr_ctx;
+
+static inline bool rect(float u) { return u + 0.5f > 0.0f && 0.5f - u > 0.0f; }
+
+/* f = pre ⊙ 1[pre > θ]; counts: f ≠ 0, f > θ (the L0 in the loss); column sums of f (fired)
+   and of rect((f − θ)/ε) (the L0 step function's θ gradient) */
+static void k_jr_fwd(void *vc, int tid, int64_t b0, int64_t b1) {
+  jr_ctx *c = (jr_ctx *)vc;
+  const int64_t F = c->F;
+  float *cf = c->colf + (size_t)tid * 3 * F, *cs = cf + F;
+  memset(cf, 0, 2 * F * sizeof(float));
+  double nz = 0, l0 = 0;
+  for (int64_t b = b0; b < b1; b++) {
+    float *p = c->P + b * F, *f = c->Fm + b * F;
+    for (int64_t i = 0; i < F; i++) {
+      float pre = p[i] + c->b_enc[i];
+      p[i] = pre;
+      float fv = pre - c->theta[i] > 0.0f ? pre : 0.0f;
+      f[i] = fv;
+      float fmt = fv - c->theta[i];
+      nz += fv != 0.0f;
+      l0 += fmt > 0.0f;
+      cf[i] += fv;
+      cs[i] += rect(fmt / c->bw) ? 1.0f : 0.0f;
+    }
+  }
+  c->part[tid][0] = nz;
+  c->part[tid][1] = l0;
+}
+
+/* e = x − x̂ − b_dec, then ∂/∂x̂ = −2e/B in place; Σe², column sums of e and of ∂/∂x̂ */
+static void k_jr_resid(void *vc, int tid, int64_t b0, int64_t b1) {
+  jr_ctx *c = (jr_ctx *)vc;
+  const int64_t D = c->D;
+  double *cd = c->cold + (size_t)tid * 2 * D;
+  memset(cd, 0, 2 * D * sizeof(double));
+  double sse = 0;
+  const float k2 = (float)(-2.0 / (double)c->B);
+  for (int64_t b = b0; b < b1; b++) {
+    float *row = c->XH + b * D;
+    const float *xr = c->x + b * D;
+    for (int64_t j = 0; j < D; j++) {
+      float v = xr[j] - (row[j] + c->b_dec[j]);
+      sse += (double)v * v;
+      cd[j] += v;
+      float dv = v * k2;
+      row[j] = dv;
+      cd[D + j] += dv;
+    }
+  }
+  c->part[tid][2] = sse;
+}
+
+/* ∂/∂pre = ∂f ⊙ 1[pre > θ] (over P); column sums of ∂/∂pre and of rect((pre − θ)/ε) ∂f */
+static void k_jr_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
+  jr_ctx *c = (jr_ctx *)vc;
+  const int64_t F = c->F;
+  float *cb = c->colf + (size_t)tid * 3 * F, *ct = cb + F;
+  memset(cb, 0, 2 * F * sizeof(float));
+  for (int64_t b = b0; b < b1; b++) {
+    float *p = c->P + b * F;
+    const float *df = c->Fm + b * F;
+    for (int64_t i = 0; i < F; i++) {
+      float pmt = p[i] - c->theta[i];
+      float g = pmt > 0.0f ? df[i] : 0.0f;
+      if (rect(pmt / c->bw)) ct[i] += df[i];
+      p[i] = g;
+      cb[i] += g;
+    }
+  }
+}
+
+/*
+ * jumpReluStep(heap, offsets[16], dims[3], hyper[13], stats[8], fired: Float32Array[F])
+ * offsets: x, W_enc, b_enc, W_dec, b_dec, threshold, then Adam (m, v) of the five parameters
+ * hyper: applyBDecToInput, bandwidth, coeff, targetL0, sparsityScale, gradClip, beta1, beta2, eps,
+ *        stepSize, bc2Sqrt, renormEps, projectEps
+ * stats out: loss, recon, sparsity, l0Step, nonzeroCount, sse, varX·(B−1), varE·(B−1)
+ */
+static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return throw_err(env, "jumpReluStep: expected 6 arguments");
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "jumpReluStep: heap must be an ArrayBuffer");
+  double *off, *dims, *hyper, *stats;
+  if (!get_f64s(env, argv[1], 16, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 13, &hyper) || !get_f64s(env, argv[4], 8, &stats))
+    return throw_err(env, "jumpReluStep: offsets[16], dims[3], hyper[13], stats[8] must be Float64Arrays");
+  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
+  if (B < 2 || D < 1 || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return throw_err(env, "jumpReluStep: bad dims");
+  float *fired;
+  if (!get_f32s(env, argv[5], (size_t)F, &fired)) return throw_err(env, "jumpReluStep: fired must be a Float32Array of length F");
+  if (!(hyper[1] > 0) || !(hyper[3] > 0)) return throw_err(env, "jumpReluStep: bandwidth and targetL0 must be > 0");
+  const size_t ps[5] = {D * F, F, F * D, D, F};
+  size_t sizes[16];
+  sizes[0] = B * D;
+  for (int i = 0; i < 5; i++) sizes[1 + i] = sizes[6 + 2 * i] = sizes[7 + 2 * i] = ps[i];
+  float *t[16];
+  if (!heap_tensors(off, sizes, 16, heap, heap_bytes, t)) return throw_err(env, "jumpReluStep: a tensor lies outside the heap");
+  float *W_enc = t[1], *b_enc = t[2], *W_dec = t[3], *b_dec = t[4], *theta = t[5];
+  const bool center = hyper[0] != 0.0;
+  const int T = n_threads();
+  /* scratch: xc [B,D] | P, Fm [B,F] | XH, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc, dth [F] | dbdec [D] | colf [T,3F] */
+  size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * 3 * F;
+  float *s = get_scratch(need);
+  double *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
+  if (!s || !cold) {
+    free(cold);
+    return throw_err(env, "jumpReluStep: out of memory for scratch buffers");
+  }
+  double *varD = cold + (size_t)T * 2 * D, *colE = varD + D;
+  float *xc = s, *P = xc + B * D, *Fm = P + B * F, *XH = Fm + B * F, *dxc = XH + B * D;
+  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dth = dbenc + F, *dbdec = dth + F, *colf = dbdec + D;
+  const int64_t rows_min = 8;
+  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
+  double t_prev = now_ms();
+
+  const float *xin = t[0];
+  if (center) {
+    step_ctx cc0;
+    memset(&cc0, 0, sizeof cc0);
+    cc0.B = B;
+    cc0.D = D;
+    cc0.x = t[0];
+    cc0.b_dec = b_dec;
+    cc0.xc = xc;
+    par_for(B, rows_min, k_center, &cc0);
+    xin = xc;
+  }
+  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xin, (int)D, W_enc, (int)F, 0.0f, P, (int)F);
+  TICK("gemm enc");
+  jr_ctx c;
+  memset(&c, 0, sizeof c);
+  c.B = B;
+  c.D = D;
+  c.F = F;
+  c.x = t[0];
+  c.b_enc = b_enc;
+  c.b_dec = b_dec;
+  c.theta = theta;
+  c.P = P;
+  c.Fm = Fm;
+  c.XH = XH;
+  c.bw = (float)hyper[1];
+  c.colf = colf;
+  c.cold = cold;
+  int used = par_for(B, rows_min, k_jr_fwd, &c);
+  double nz = 0, l0c = 0;
+  memset(dth, 0, F * sizeof(float)); /* Σ_b rect((f − θ)/ε) until the end */
+  memset(fired, 0, F * sizeof(float));
+  for (int i = 0; i < used; i++) {
+    nz += c.part[i][0];
+    l0c += c.part[i][1];
+    for (int64_t q = 0; q < F; q++) {
+      fired[q] += colf[(size_t)i * 3 * F + q];
+      dth[q] += colf[(size_t)i * 3 * F + F + q];
+    }
+  }
+  for (int64_t q = 0; q < F; q++) fired[q] = fired[q] > 0.0f ? 1.0f : 0.0f;
+  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)D, (int)F, 1.0f, Fm, (int)F, W_dec, (int)D, 0.0f, XH, (int)D);
+  TICK("fwd");
+  used = par_for(B, rows_min, k_jr_resid, &c);
+  double sse = 0, varx = 0;
+  if (!col_var(t[0], B, D, varD)) {
+    free(cold);
+    return throw_err(env, "jumpReluStep: out of memory");
+  }
+  for (int64_t j = 0; j < D; j++) varx += varD[j];
+  double *dbd = varD; /* Σ ∂/∂x̂ per column, once Var(x) is summed */
+  memset(dbd, 0, 2 * D * sizeof(double));
+  for (int i = 0; i < used; i++) {
+    sse += c.part[i][2];
+    for (int64_t j = 0; j < D; j++) {
+      colE[j] += cold[(size_t)i * 2 * D + j];
+      dbd[j] += cold[(size_t)i * 2 * D + D + j];
+    }
+  }
+  double vare = sse;
+  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  const double coeff = hyper[2], target = hyper[3], sscale = hyper[4];
+  const double l0 = l0c / (double)B, dev = l0 / target - 1.0;
+  const double recon = sse / (double)B, sparsity = dev * dev * coeff * sscale;
+  stats[0] = recon + sparsity;
+  stats[1] = recon;
+  stats[2] = sparsity;
+  stats[3] = l0;
+  stats[4] = nz;
+  stats[5] = sse;
+  stats[6] = varx;
+  stats[7] = vare;
+  if (!isfinite(stats[0])) {
+    free(cold);
+    return NULL; /* the caller sees the non-finite loss; parameters untouched */
+  }
+
+  /* backward */
+  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, Fm, (int)F, XH, (int)D, 0.0f, dWdec, (int)D);
+  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)F, (int)D, 1.0f, XH, (int)D, W_dec, (int)D, 0.0f, Fm, (int)F);
+  TICK("gemm dec bw");
+  used = par_for(B, rows_min, k_jr_bwd, &c);
+  const float gl0 = (float)(dev * (2.0 * coeff * sscale) / target / (double)B);
+  const float step_coef = gl0 * (float)(-1.0 / hyper[1]);
+  memset(dbenc, 0, F * sizeof(float));
+  for (int64_t q = 0; q < F; q++) {
+    float jsum = 0;
+    for (int i = 0; i < used; i++) {
+      dbenc[q] += colf[(size_t)i * 3 * F + q];
+      jsum += colf[(size_t)i * 3 * F + F + q];
+    }
+    dth[q] = jsum * (theta[q] / (float)(-hyper[1])) + dth[q] * step_coef;
+  }
+  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, xin, (int)D, P, (int)F, 0.0f, dWenc, (int)F);
+  memset(colE, 0, D * sizeof(double));
+  if (center) {
+    cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, P, (int)F, W_enc, (int)F, 0.0f, dxc, (int)D);
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
+  }
+  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+  free(cold);
+  TICK("gemm enc bw");
+
+  /* remove the decoder-parallel gradient, clip the global norm, Adam, renormalise decoder rows */
+  float *params[5] = {W_enc, b_enc, W_dec, b_dec, theta};
+  float *grads[5] = {dWenc, dbenc, dWdec, dbdec, dth};
+  const int64_t n[5] = {D * F, F, F * D, D, F};
+  proj_ctx pj = {W_dec, dWdec, D, (float)hyper[12], true};
+  par_for(F, 64, k_project_eps, &pj);
+  clip_grads(grads, n, 5, hyper[5]);
+  adam_all(params, grads, t + 6, n, 5, hyper + 6);
+  pj.eps = (float)hyper[11];
+  par_for(F, 64, k_renorm_eps, &pj);
+  TICK("adam");
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1446,6 +1700,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"topkMask", NULL, TopkMask, NULL, NULL, NULL, napi_default, NULL},
       {"topkStep", NULL, TopkStep, NULL, NULL, NULL, napi_default, NULL},
       {"gatedStep", NULL, GatedStep, NULL, NULL, NULL, napi_default, NULL},
+      {"jumpReluStep", NULL, JumpReluStep, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

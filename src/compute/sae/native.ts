@@ -1,8 +1,8 @@
 /**
  * The fused native SAE step (native/sae/sae_step.c, built with the other native kernels by
  * scripts/build-native.mjs into native/build/Release/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
- * one call working in place on the tfjs wasm heap. Used by the standard, p-annealing, gated,
- * gated-annealing, top-k and batch-top-k trainers when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
+ * one call working in place on the tfjs wasm heap. Used by every trainer (standard, p-annealing,
+ * gated, gated-annealing, top-k, batch-top-k, JumpReLU) when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
  * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses.
  */
 import { existsSync } from 'node:fs';
@@ -25,6 +25,8 @@ export interface SaeNativeAddon {
   topkStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array, tokensSinceFired: Float64Array): void;
   /** The fused gated / gated-anneal step (native/sae/sae_step.c GatedStep). */
   gatedStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
+  /** The fused JumpReLU step (native/sae/sae_step.c JumpReluStep). */
+  jumpReluStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
   setThreads(n: number): void;
 }
 

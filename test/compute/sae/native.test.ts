@@ -1,17 +1,19 @@
 /**
  * The fused native SAE step against the pure-tfjs reference: same loss curve (to 1e-4) over 20
  * steps from the same initialisation and batches, and the same final weights, for every fused
- * trainer: standard, p-annealing (incl. p < 1 and λ adaptation), gated, gated-annealing, top-k and batch-top-k (with
- * dead features, so AuxK is on for most steps, and batch-top-k's threshold EMA). Builds the addon first when a compiler is there; skips otherwise.
+ * trainer: standard, p-annealing (incl. p < 1 and λ adaptation), gated, gated-annealing, top-k and
+ * batch-top-k (with dead features, so AuxK is on for most steps, and batch-top-k's threshold EMA),
+ * JumpReLU (both b_dec conventions, straight-through threshold gradients). Builds the addon first when a compiler is there; skips otherwise.
  */
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../../src/compute/backend.js';
-import { resolveTrainerConfig, Rng } from '../../../src/compute/sae/index.js';
+import { createDictionary, resolveTrainerConfig, Rng } from '../../../src/compute/sae/index.js';
 import { chooseSaeEngine, loadSaeNative, saeNativeUnavailableReason } from '../../../src/compute/sae/native.js';
 import { topKMask } from '../../../src/compute/sae/ops.js';
 import type { StepStats } from '../../../src/compute/sae/trainer.js';
-import { createTrainer } from '../../../src/compute/sae/trainers/index.js';
+import { createTrainer, initDictionary } from '../../../src/compute/sae/trainers/index.js';
+import type { Dictionary } from '../../../src/compute/sae/dictionary.js';
 import { PROJECT_ROOT } from '../../../src/version.js';
 
 let available = false;
@@ -24,11 +26,11 @@ afterEach(() => {
   delete process.env.SAEBOARD_SAE_ENGINE;
 });
 
-function trainRun(engine: 'tfjs' | 'native', cfgIn: Record<string, unknown>, steps = 20) {
+function trainRun(engine: 'tfjs' | 'native', cfgIn: Record<string, unknown>, steps = 20, dict?: Dictionary) {
   process.env.SAEBOARD_SAE_ENGINE = engine;
   expect(chooseSaeEngine()).toBe(engine);
   const cfg = resolveTrainerConfig(cfgIn);
-  const t = createTrainer(cfg);
+  const t = createTrainer(cfg, dict);
   const rng = new Rng(3);
   const stats: StepStats[] = [];
   for (let s = 0; s < steps; s++) {
@@ -109,10 +111,37 @@ describe('fused native SAE step', () => {
     sameWeights(a, b, 1e-4);
   });
 
+  it.for([false, true])('JumpReLU (applyBDecToInput %s): same loss curve, parts and weights', (applyBDecToInput, ctx) => {
+    if (!available) ctx.skip();
+    // a wide bandwidth and a threshold near the activations so the rect windows catch many entries
+    const cfg = { trainer: 'jump_relu', dIn: 24, dictSize: 96, steps: 40, batchSize: 64, warmupSteps: 3, lr: 3e-3, bandwidth: 0.5, targetL0: 8, sparsityPenalty: 1, sparsityWarmupSteps: 10 };
+    const run = (engine: 'tfjs' | 'native') => {
+      process.env.SAEBOARD_SAE_ENGINE = engine;
+      const c = resolveTrainerConfig(cfg);
+      const init = initDictionary(c);
+      const tensors = Object.fromEntries(Object.entries(init.toHost()).map(([k, v]) => [k, v.data]));
+      init.dispose();
+      tensors.threshold.fill(0.2);
+      tensors.b_dec.fill(0.1);
+      return trainRun(engine, cfg, 20, createDictionary('jump_relu', 24, 96, tensors, { applyBDecToInput }));
+    };
+    const a = run('tfjs');
+    const b = run('native');
+    sameCurve(a.stats, b.stats);
+    a.stats.forEach((s, i) => {
+      expect(Math.abs(b.stats[i].parts.sparsity - s.parts.sparsity), `sparsity ${i}`).toBeLessThan(1e-4 * Math.max(1, s.parts.sparsity));
+      expect(b.stats[i].parts.l0Step).toBeCloseTo(s.parts.l0Step, 4);
+    });
+    expect(a.stats[19].parts.sparsity).toBeGreaterThan(0);
+    sameWeights(a, b, 1e-4);
+  });
+
   it('top-k with AuxK (dead features from step 2): same loss curve, parts and weights', (ctx) => {
     if (!available) ctx.skip();
-    // a feature is dead after 2 batches without firing: AuxK (with its scale < 1 and = 1) is on
-    const cfg = { trainer: 'top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, deadTokensThreshold: 128, decayStart: 10 };
+    // a feature is dead after 2 batches without firing: AuxK (with its scale < 1 and = 1) is on;
+    // its TotVar normalisation makes it ~1e-4 of the loss here, so a large coefficient (not 1/32)
+    // makes an error in its gradient show in the curve
+    const cfg = { trainer: 'top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, deadTokensThreshold: 128, decayStart: 10, auxKCoeff: 3000 };
     const a = trainRun('tfjs', cfg);
     const b = trainRun('native', cfg);
     sameCurve(a.stats, b.stats);
@@ -126,7 +155,7 @@ describe('fused native SAE step', () => {
 
   it('batch-top-k with AuxK and the threshold EMA: same loss curve, threshold and weights', (ctx) => {
     if (!available) ctx.skip();
-    const cfg = { trainer: 'batch_top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, warmupSteps: 3, deadTokensThreshold: 128, thresholdStartStep: 5 };
+    const cfg = { trainer: 'batch_top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, warmupSteps: 3, deadTokensThreshold: 128, thresholdStartStep: 5, auxKCoeff: 1 };
     const a = trainRun('tfjs', cfg);
     const b = trainRun('native', cfg);
     sameCurve(a.stats, b.stats);
@@ -179,6 +208,10 @@ describe('fused native SAE step', () => {
     expect(() => a.gatedStep(heap, new Float64Array(19).fill(-1), new Float64Array([4, 4, F]), gHyper, ok(10), fired)).toThrow(/outside the heap/);
     expect(() => a.gatedStep(heap, ok(19), new Float64Array([4, 4.5, F]), gHyper, ok(10), fired)).toThrow(/bad dims/);
     expect(() => a.gatedStep(heap, ok(13), new Float64Array([4, 4, F]), gHyper, ok(10), fired)).toThrow(/Float64Arrays/);
+    const jHyper = new Float64Array([0, 0.001, 1, 20, 1, 1, 0, 0.999, 1e-8, 1e-3, 1, 1e-7, 1e-6]);
+    expect(() => a.jumpReluStep(heap, new Float64Array(16).fill(1e9), new Float64Array([4, 4, F]), jHyper, ok(8), fired)).toThrow(/outside the heap/);
+    expect(() => a.jumpReluStep(heap, ok(16), new Float64Array([4, 4, F]), jHyper, ok(8), new Float32Array(2))).toThrow(/length F/);
+    expect(() => a.jumpReluStep(heap, ok(16), new Float64Array([0, 4, F]), jHyper, ok(8), fired)).toThrow(/bad dims/);
   });
 
   it('a non-finite batch leaves the parameters untouched', (ctx) => {

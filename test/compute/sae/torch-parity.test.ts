@@ -48,12 +48,12 @@ function replay(name: string, engine: 'tfjs' | 'native') {
   return { losses, final };
 }
 
-const FUSED = new Set(['standard', 'p_anneal', 'gated', 'gated_anneal', 'top_k', 'batch_top_k']);
-const engines = (name: string): ('tfjs' | 'native')[] => (FUSED.has(name) && saeNativeUnavailableReason() === '' ? ['tfjs', 'native'] : ['tfjs']);
+// every trainer has a fused native step: replay each on both engines when it is built
+const engines = (): ('tfjs' | 'native')[] => (saeNativeUnavailableReason() === '' ? ['tfjs', 'native'] : ['tfjs']);
 
 describe.each(['standard', 'p_anneal', 'gated', 'gated_anneal', 'top_k', 'batch_top_k', 'jump_relu'])('%s trainer matches PyTorch', (name) => {
   it('losses step by step and the final weights', () => {
-    for (const engine of engines(name)) {
+    for (const engine of engines()) {
       const { losses, final } = replay(name, engine);
       const want = fx[name];
       losses.forEach((l, i) => expect(Math.abs(l - want.losses[i]) / Math.max(1, Math.abs(want.losses[i])), `${engine} step ${i}: ${l} vs ${want.losses[i]}`).toBeLessThan(2e-5));

@@ -13,7 +13,9 @@ import { tf } from '../../backend.js';
 import type { JumpReluConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import { colSum, mm, positiveMask, removeParallelRows } from '../ops.js';
-import { clipGradNorm, renormalizeDecoder } from '../optim.js';
+import type { Dictionary } from '../dictionary.js';
+import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import { clipGradNorm, renormalizeDecoder, type Adam } from '../optim.js';
 import { sparsityWarmup } from '../schedule.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 
@@ -63,16 +65,63 @@ export function jumpReluLossAndGrads(
   });
 }
 
+type JumpReluOptions = Parameters<typeof jumpReluLossAndGrads>[2];
+
+/**
+ * The fused native JumpReLU step (native.ts): the same maths as jumpReluLossAndGrads + the
+ * trainer's transforms (decoder projection, clipping), Adam and the decoder renormalisation.
+ */
+export function jumpReluNativeStep(
+  addon: SaeNativeAddon,
+  dict: Dictionary,
+  adam: Adam,
+  x_BD: tf.Tensor2D,
+  o: JumpReluOptions,
+  gradClip: number,
+  lr: number,
+): { host: Record<string, number>; fired: Float32Array } {
+  const p = dict.params;
+  const names = ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'];
+  const moments = names.flatMap((n) => {
+    const { m, v } = adam.moments(n);
+    return [m, v];
+  });
+  const [B, D] = x_BD.shape;
+  const F = dict.dictSize;
+  const t = adam.t + 1;
+  const hyper = new Float64Array([
+    o.applyBDecToInput ? 1 : 0, o.bandwidth, o.coeff, o.targetL0, o.sparsityScale, gradClip,
+    adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t), F32_EPS, 1e-6,
+  ]);
+  const stats = new Float64Array(8);
+  const fired = new Float32Array(F);
+  const { heap, offsets } = heapOffsets([x_BD, ...names.map((n) => p[n]), ...moments]);
+  addon.jumpReluStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired);
+  if (Number.isFinite(stats[0])) adam.t = t;
+  const [loss, recon, sparsity, l0Step, nonzero, sse, varX, varE] = stats;
+  return { host: { loss, recon, sparsity, l0Step, l0: nonzero / B, mse: sse / (B * D), fve: 1 - varE / varX }, fired };
+}
+
 export class JumpReluTrainer extends BaseTrainer<JumpReluConfig> {
-  protected lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads {
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+
+  private options(step: number): JumpReluOptions {
     const c = this.config;
-    return jumpReluLossAndGrads(this.dictionary.params, x_BD, {
+    return {
       applyBDecToInput: Boolean(this.dictionary.meta.applyBDecToInput),
       bandwidth: c.bandwidth,
       coeff: c.sparsityPenalty,
       targetL0: c.targetL0,
       sparsityScale: sparsityWarmup(step, c.sparsityWarmupSteps),
-    });
+    };
+  }
+
+  protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
+    return this.native ? jumpReluNativeStep(this.native, this.dictionary, this.adam, x_BD, this.options(step), this.config.gradClip, this.lrAt(step)) : null;
+  }
+
+  protected lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads {
+    return jumpReluLossAndGrads(this.dictionary.params, x_BD, this.options(step));
   }
 
   protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
