@@ -1,11 +1,13 @@
 /**
  * bench/sae-step: ms per SAE training step and achieved GFLOPS (counted as 12·B·d·F, the six
  * GEMMs of the standard SAE step, for every trainer so the numbers compare), d = 512, F = 4096,
- * B = 2048 and 8192, for the standard, gated, p-anneal and top-k trainers — next to PyTorch CPU
+ * B = 2048 and 8192, for the standard, gated, p-anneal and top-k trainers, each on the fused native
+ * step and the pure-tfjs reference step — next to PyTorch CPU
  * running the same steps in the same run (bench/peers/torch_sae_step.py, Debian's python3-torch,
  * same OpenBLAS environment).
  *
  *   npm run bench -- sae-step [--batches 2048,8192] [--trainers standard,gated,p_anneal,top_k] [--reps 3,2] [--no-peer]
+ *   (also gated_anneal, batch_top_k, jump_relu: timed without a PyTorch peer)
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench -- sae-step     # the AVX-512 kernel
  *
  * The GEMM floor at ~470 GFLOPS (research/perf.md §4) is 109 ms (B=2048) / 437 ms (B=8192).
@@ -22,6 +24,7 @@ import { PROJECT_ROOT } from '../src/version.js';
 import type { Bench } from './harness.js';
 
 const run = promisify(execFile);
+const PEER_TRAINERS = ['standard', 'gated', 'p_anneal', 'top_k'];
 
 function trainerConfig(trainer: string, B: number, d: number, F: number) {
   const base = { dIn: d, dictSize: F, batchSize: B, steps: 1000, warmupSteps: 0 };
@@ -33,7 +36,12 @@ function trainerConfig(trainer: string, B: number, d: number, F: number) {
       // p < 1 from the first step, as after annealing starts (the costlier branch)
       return resolveTrainerConfig({ trainer, ...base, initialSparsityPenalty: 0.05, pStart: 0.5, annealStart: 500 });
     case 'top_k':
+    case 'batch_top_k':
       return resolveTrainerConfig({ trainer, ...base, k: 64 });
+    case 'gated_anneal':
+      return resolveTrainerConfig({ trainer, ...base, initialSparsityPenalty: 1, pStart: 0.5, annealStart: 500 });
+    case 'jump_relu':
+      return resolveTrainerConfig({ trainer, ...base, sparsityWarmupSteps: 0 });
     default:
       throw new Error(`sae-step: unknown trainer ${trainer}`);
   }
@@ -55,9 +63,8 @@ export default async function bench(h: Bench): Promise<void> {
   for (const [bi, B] of batches.entries()) {
     const x = tf.tensor2d(new Rng(1).fillNormal(new Float32Array(B * d)), [B, d]);
     for (const name of trainers) {
-      // the fused native step exists for the ReLU SAE trainers; time the tfjs reference next to it
-      // (other trainers: the tfjs step, with the native top-k mask kernel when it is built)
-      const engines: ('tfjs' | 'native' | 'auto')[] = native && (name === 'standard' || name === 'p_anneal') ? ['tfjs', 'native'] : ['auto'];
+      // every trainer has a fused native step; time the pure-tfjs reference next to it
+      const engines: ('tfjs' | 'native' | 'auto')[] = native ? ['tfjs', 'native'] : ['auto'];
       for (const engine of engines) {
         if (engine === 'auto') delete process.env.SAEBOARD_SAE_ENGINE;
         else process.env.SAEBOARD_SAE_ENGINE = engine;
@@ -69,7 +76,7 @@ export default async function bench(h: Bench): Promise<void> {
         const flops = 12 * B * d * F;
         const best = ours.get(`${name}/${B}`);
         if (!best || s.median < best.median) ours.set(`${name}/${B}`, { median: s.median, min: s.min });
-        const label = engine !== 'auto' ? engine : name === 'top_k' && native ? 'tfjs+native-topk' : 'tfjs';
+        const label = engine !== 'auto' ? engine : 'tfjs';
         h.record(`${name} B=${B} ${label}`, {
           engine: label,
           backend: info?.name,
@@ -90,12 +97,14 @@ export default async function bench(h: Bench): Promise<void> {
     x.dispose();
   }
 
-  if (!withPeer) return;
+  // the PyTorch peer implements the paper's four trainers; the others are timed without a peer
+  const peerTrainers = trainers.filter((t) => PEER_TRAINERS.includes(t));
+  if (!withPeer || peerTrainers.length === 0) return;
   let out: string;
   try {
     const r = await run('/usr/bin/python3', [
       path.join(PROJECT_ROOT, 'bench', 'peers', 'torch_sae_step.py'),
-      '--d', String(d), '--f', String(F), '--batches', batches.join(','), '--trainers', trainers.join(','), '--reps', reps.join(','),
+      '--d', String(d), '--f', String(F), '--batches', batches.join(','), '--trainers', peerTrainers.join(','), '--reps', reps.join(','),
     ], { maxBuffer: 1 << 20 });
     out = r.stdout;
   } catch (err) {

@@ -35,6 +35,7 @@
       "cflags_c": [
         "-O3",
         "-std=gnu11",
+        "-fopenmp-simd",
         "-fno-math-errno",
         "-ffp-contract=off",
         "-Wall",

@@ -721,6 +721,19 @@ static void adam_all(float **params, float **grads, float **moments, const int64
   }
 }
 
+/* y += a·w and a·b over n floats: the sparse decodes and ∂/∂f entries of the top-k step
+   (float, reassociated into SIMD lanes like the GEMMs they replace) */
+HOT static void axpy_f(float *restrict y, const float *restrict w, float a, int64_t n) {
+  for (int64_t j = 0; j < n; j++) y[j] += a * w[j];
+}
+
+HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t n) {
+  float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t j = 0; j < n; j++) s += a[j] * b[j];
+  return s;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* the top-k and batch-top-k step                                                             */
 
@@ -793,8 +806,7 @@ static void k_tk_select(void *vc, int tid, int64_t b0, int64_t b1) {
         l0 += 1;
         col[i] = 1.0f;
         if (v < minpos) minpos = v;
-        const float *w = c->W_dec + i * D;
-        for (int64_t j = 0; j < D; j++) xh[j] += v * w[j];
+        axpy_f(xh, c->W_dec + i * D, v, D);
       }
     }
     /* top_k: e = x̂ − x; batch_top_k: e = x − x̂ */
@@ -829,10 +841,7 @@ static void k_tk_aux(void *vc, int tid, int64_t b0, int64_t b1) {
     for (int64_t i = 0; i < F; i++) {
       float v = (c->dead[i] > 0.0f && p[i] >= kth_aux) ? p[i] : 0.0f;
       a[i] = v;
-      if (v > 0.0f) {
-        const float *w = c->W_dec + i * D;
-        for (int64_t j = 0; j < D; j++) eh[j] += v * w[j];
-      }
+      if (v > 0.0f) axpy_f(eh, c->W_dec + i * D, v, D);
     }
   }
 }
@@ -882,13 +891,7 @@ static void k_tk_dpre(void *vc, int tid, int64_t b0, int64_t b1) {
     const float *e = c->e + b * D, *eh = c->eh + b * D;
     for (int64_t i = 0; i < F; i++) {
       const float *src = f[i] > 0.0f ? e : (c->aux && a[i] > 0.0f) ? eh : NULL;
-      float g = 0.0f;
-      if (src) {
-        const float *w = c->W_dec + i * D;
-        double s = 0;
-        for (int64_t j = 0; j < D; j++) s += src[j] * w[j];
-        g = (float)s;
-      }
+      float g = src ? dot_f(src, c->W_dec + i * D, D) : 0.0f;
       a[i] = g;
       col[i] += g;
     }
@@ -1177,6 +1180,43 @@ typedef struct {
   double part[64][8];
 } g_ctx;
 
+/* one row of the gated forward, branch-free so it vectorises: f, g = ReLU(π_gate), count(on), Σg */
+HOT static void gate_fwd_row(const float *restrict z, const float *restrict bg, const float *restrict er, const float *restrict bm, float *restrict f,
+                             float *restrict g, float *restrict col, int64_t F, float *cnt, float *sum) {
+  float cn = 0, sm = 0;
+  for (int64_t i = 0; i < F; i++) {
+    float pg = z[i] + bg[i];
+    float pm = z[i] * er[i] + bm[i];
+    bool on = pg > 0.0f && pm > 0.0f;
+    float fv = on ? pm : 0.0f, gv = pg > 0.0f ? pg : 0.0f;
+    f[i] = fv;
+    g[i] = gv;
+    cn += on ? 1.0f : 0.0f;
+    sm += gv;
+    col[i] += fv;
+  }
+  *cnt = cn;
+  *sum = sm;
+}
+
+/* one row of the gated backward for p = 1 (branch-free): ∂z over z, column sums */
+HOT static void gate_bwd_row_p1(float *restrict z, const float *restrict bg, const float *restrict er, const float *restrict bm, const float *restrict df,
+                                const float *restrict dg, float *restrict cr, float *restrict cm, float *restrict cg, int64_t F, float k1) {
+  for (int64_t i = 0; i < F; i++) {
+    float zv = z[i];
+    float pg = zv + bg[i];
+    float pm = zv * er[i] + bm[i];
+    bool gate = pg > 0.0f;
+    float dmag = gate && pm > 0.0f ? df[i] : 0.0f;
+    float dgate = gate ? dg[i] + k1 : 0.0f;
+    float dmp = dmag * er[i];
+    z[i] = dgate + dmp;
+    cr[i] += dmp * zv;
+    cm[i] += dmag;
+    cg[i] += dgate;
+  }
+}
+
 static void k_g_fwd(void *vc, int tid, int64_t b0, int64_t b1) {
   g_ctx *c = (g_ctx *)vc;
   const int64_t F = c->F, B = c->B;
@@ -1188,24 +1228,22 @@ static void k_g_fwd(void *vc, int tid, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) {
     const float *z = c->Z + b * F;
     float *f = c->FG + b * F, *g = c->FG + (B + b) * F;
-    float cnt = 0, a = 0, n = 0;
-    for (int64_t i = 0; i < F; i++) {
-      float pg = z[i] + c->b_gate[i];
-      float pm = z[i] * c->expR[i] + c->b_mag[i];
-      bool on = pg > 0.0f && pm > 0.0f;
-      float fv = on ? pm : 0.0f, gv = pg > 0.0f ? pg : 0.0f;
-      f[i] = fv;
-      g[i] = gv;
-      cnt += on ? 1.0f : 0.0f;
-      col[i] += fv;
-      if (gv > 0.0f) {
-        a += p1 ? gv : powf(gv, pf);
-        if (c->next_p >= 0) n += powf(gv, npf);
-      }
-    }
+    float cnt, sum;
+    gate_fwd_row(z, c->b_gate, c->expR, c->b_mag, f, g, col, F, &cnt, &sum);
     l0 += cnt;
-    lp += a;
-    lnext += n;
+    if (p1) lp += sum;
+    if (!p1 || c->next_p >= 0) {
+      float a = 0, n = 0;
+      for (int64_t i = 0; i < F; i++) {
+        float gv = g[i];
+        if (gv > 0.0f) {
+          if (!p1) a += powf(gv, pf);
+          if (c->next_p >= 0) n += powf(gv, npf);
+        }
+      }
+      if (!p1) lp += a;
+      lnext += n;
+    }
   }
   c->part[tid][0] = l0;
   c->part[tid][1] = lp;
@@ -1257,6 +1295,10 @@ static void k_g_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) {
     float *z = c->Z + b * F;
     const float *df = c->FG + b * F, *dg = c->FG + (B + b) * F;
+    if (p1) {
+      gate_bwd_row_p1(z, c->b_gate, c->expR, c->b_mag, df, dg, cr, cm, cg, F, k1);
+      continue;
+    }
     for (int64_t i = 0; i < F; i++) {
       float zv = z[i];
       float pg = zv + c->b_gate[i];
