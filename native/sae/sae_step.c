@@ -944,7 +944,11 @@ static int global_kth(const float *v, int64_t len, int64_t n, float *out) {
   for (int64_t i = 0; i < len; i++) {
     uint32_t u;
     memcpy(&u, &v[i], 4);
-    if ((u >> 16) == (uint32_t)bin) cand[m++] = v[i];
+    if ((u >> 16) == (uint32_t)bin && m < c.ncand) cand[m++] = v[i];
+  }
+  if (n - above > m) { /* cannot happen with a consistent histogram; never read past cand */
+    free(cand);
+    return 0;
   }
   *out = kth_largest(cand, m, n - above);
   free(cand);
@@ -1037,7 +1041,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
     int64_t n = k * B < B * F ? k * B : B * F;
     if (!global_kth(P, B * F, n, &c.kth_global)) {
       free(cold);
-      return throw_err(env, "topkStep: out of memory");
+      return throw_err(env, "topkStep: out of memory (batch top-k selection)");
     }
   }
   TICK("relu+kth");

@@ -169,6 +169,30 @@ describe('fused native SAE step', () => {
     sameWeights(a, b, 1e-4);
   });
 
+  it('on two threads (row splits, per-thread partial sums, the threaded batch histogram): same curves and weights', (ctx) => {
+    if (!available) ctx.skip();
+    const addon = loadSaeNative()!;
+    addon.setThreads(2); // vitest runs the addon on one thread otherwise
+    try {
+      const cfgs = [
+        // B·F = 262144: the histogram select splits over both threads
+        { trainer: 'batch_top_k', dIn: 16, dictSize: 512, steps: 30, batchSize: 512, k: 4, lr: 3e-3, warmupSteps: 3, deadTokensThreshold: 1024, thresholdStartStep: 2, auxKCoeff: 1 },
+        { trainer: 'top_k', dIn: 16, dictSize: 128, steps: 30, batchSize: 128, k: 4, lr: 3e-3, deadTokensThreshold: 256, auxKCoeff: 3000 },
+        { trainer: 'gated_anneal', dIn: 16, dictSize: 128, steps: 30, batchSize: 128, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 2, nSparsityUpdates: 4, sparsityQueueLength: 2 },
+        { trainer: 'jump_relu', dIn: 16, dictSize: 128, steps: 30, batchSize: 128, warmupSteps: 2, lr: 3e-3, bandwidth: 0.5, targetL0: 8, sparsityWarmupSteps: 3 },
+        { trainer: 'p_anneal', dIn: 16, dictSize: 128, steps: 30, batchSize: 128, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 2, nSparsityUpdates: 4, sparsityQueueLength: 2 },
+      ];
+      for (const cfg of cfgs) {
+        const a = trainRun('tfjs', cfg, 8);
+        const b = trainRun('native', cfg, 8);
+        sameCurve(a.stats, b.stats);
+        sameWeights(a, b, 1e-4);
+      }
+    } finally {
+      addon.setThreads(Number(process.env.SAEBOARD_THREADS ?? 1) || 1);
+    }
+  });
+
   it('the native per-row top-k mask equals the reference, ties at zero included', (ctx) => {
     if (!available) ctx.skip();
     const rng = new Rng(8);
