@@ -32,7 +32,8 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
   }
 
   protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
-    if (!this.native) return null;
+    // d = 1 makes AuxK's k_aux = ⌊d/2⌋ = 0, a degenerate case only the reference step handles
+    if (!this.native || this.config.dIn < 2) return null;
     this.beforeLoss(x_BD, step);
     const c = this.config;
     const o = { batch: true, k: c.k, auxKCoeff: c.auxKCoeff, deadTokensThreshold: c.deadTokensThreshold, gradClip: c.gradClip };

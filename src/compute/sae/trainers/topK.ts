@@ -79,7 +79,8 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
   }
 
   protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
-    if (!this.native) return null;
+    // d = 1 makes AuxK's k_aux = ⌊d/2⌋ = 0, a degenerate case only the reference step handles
+    if (!this.native || this.config.dIn < 2) return null;
     if (step === 0) this.initDecoderBias(x_BD);
     const c = this.config;
     const o = { batch: false, k: c.k, auxKCoeff: c.auxKCoeff, deadTokensThreshold: c.deadTokensThreshold, gradClip: c.gradClip };
