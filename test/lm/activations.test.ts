@@ -32,7 +32,10 @@ describe('activation stream', () => {
       streamed.set(b.acts_ND, o);
       o += b.acts_ND.length;
     }
-    expect(streamed).toEqual(direct);
+    // equal up to float rounding: BLAS may sum in another order for another batch shape
+    let maxDiff = 0;
+    for (let i = 0; i < direct.length; i++) maxDiff = Math.max(maxDiff, Math.abs(streamed[i] - direct[i]));
+    expect(maxDiff).toBeLessThan(1e-5);
     expect(Array.from(batches[2].gameIndex)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
     expect(Array.from(batches[0].position.slice(0, 12))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
 

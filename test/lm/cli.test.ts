@@ -105,5 +105,5 @@ describe('saeboard lm', () => {
     expect(t.code, t.stderr).toBe(0);
     const info = await runCli(['lm', 'info', twin, '--json']);
     expect(JSON.parse(info.stdout)).toMatchObject({ game: 'othello', provenance: { kind: 'random-init', seed: 5, randomInitOf: 'run' }, model: { nLayer: 2, dModel: 16 } });
-  });
+  }, 180_000); // seven CLI processes, each starting TensorFlow.js
 });
