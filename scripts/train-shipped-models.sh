@@ -34,5 +34,5 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
     --layers 6 --d-model 192 --heads 6 --ctx 256 --activation gelu_new --steps 1500 --batch-size 24 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
     --eval-interval 250 --eval-rows 256 --checkpoint-interval 250 --seed 2 --no-register
   node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small" --name chess-small \
-    --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 200
+    --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 60
 fi
