@@ -11,6 +11,7 @@ import path from 'node:path';
 import { tf } from '../backend.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from '../kernels/wasm_backend.js';
 import { setTopKMaskNative } from './ops.js';
+import type { Adam } from './optim.js';
 import { UserInputError } from '../../errors.js';
 import { PROJECT_ROOT } from '../../version.js';
 
@@ -88,4 +89,33 @@ export function heapOffsets(tensors: tf.Tensor[]): { heap: ArrayBuffer; offsets:
   const backend = tf.backend() as unknown as WasmBackendLike;
   const offsets = new Float64Array(tensors.map((t) => heapOffset(backend, t)));
   return { heap: wasmHeap(backend), offsets };
+}
+
+/**
+ * What every fused step call shares: x and the named parameters with their Adam moments located in
+ * the wasm heap (the order the C side reads: x, the parameters, then m and v of each), the shapes,
+ * and Adam's constants for step t = adam.t + 1. `advance(stats)` moves Adam to step t only when the
+ * step's loss (stats[0]) came out finite, as the tfjs path does.
+ */
+export function fusedStepInputs(params: Record<string, tf.Tensor>, dictSize: number, adam: Adam, x_BD: tf.Tensor2D, names: string[], lr: number) {
+  const moments = names.flatMap((n) => {
+    const { m, v } = adam.moments(n);
+    return [m, v];
+  });
+  const [B, D] = x_BD.shape;
+  const t = adam.t + 1;
+  const { heap, offsets } = heapOffsets([x_BD, ...names.map((n) => params[n]), ...moments]);
+  return {
+    heap,
+    offsets,
+    B,
+    D,
+    F: dictSize,
+    dims: new Float64Array([B, D, dictSize]),
+    /** beta1, beta2, eps, step size lr / (1 − β1^t), √(1 − β2^t) */
+    adamHyper: [adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t)],
+    advance(stats: Float64Array): void {
+      if (Number.isFinite(stats[0])) adam.t = t;
+    },
+  };
 }

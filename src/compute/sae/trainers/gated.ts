@@ -8,7 +8,7 @@ import { tf } from '../../backend.js';
 import type { GatedConfig } from '../config.js';
 import { colSum, mm, positiveMask } from '../ops.js';
 import type { Dictionary } from '../dictionary.js';
-import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
 import { renormalizeDecoder, type Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
 import { constrainedAdamGrads, type LpPenalty } from './standard.js';
@@ -86,21 +86,13 @@ export function gatedNativeStep(
   pen: LpPenalty,
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array } {
-  const p = dict.params;
-  const names = ['W_enc', 'r_mag', 'b_gate', 'b_mag', 'W_dec', 'b_dec'];
-  const moments = names.flatMap((n) => {
-    const { m, v } = adam.moments(n);
-    return [m, v];
-  });
-  const [B, D] = x_BD.shape;
-  const F = dict.dictSize;
-  const t = adam.t + 1;
-  const hyper = new Float64Array([pen.lambda, pen.p, pen.nextP ?? -1, adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t), 0]);
+  const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'r_mag', 'b_gate', 'b_mag', 'W_dec', 'b_dec'], lr);
+  const { B, D, F } = step;
+  const hyper = new Float64Array([pen.lambda, pen.p, pen.nextP ?? -1, ...step.adamHyper, 0]);
   const stats = new Float64Array(10);
   const fired = new Float32Array(F);
-  const { heap, offsets } = heapOffsets([x_BD, ...names.map((n) => p[n]), ...moments]);
-  addon.gatedStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired);
-  if (Number.isFinite(stats[0])) adam.t = t;
+  addon.gatedStep(step.heap, step.offsets, step.dims, hyper, stats, fired);
+  step.advance(stats);
   const [loss, recon, aux, lp, lpNext, l0count, sse, varX, varE] = stats;
   const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, aux, lp, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
   if (pen.nextP !== undefined && pen.nextP !== null) host.lpNext = lpNext;

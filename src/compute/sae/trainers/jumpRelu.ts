@@ -14,7 +14,7 @@ import type { JumpReluConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import { colSum, mm, positiveMask, removeParallelRows } from '../ops.js';
 import type { Dictionary } from '../dictionary.js';
-import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
 import { clipGradNorm, renormalizeDecoder, type Adam } from '../optim.js';
 import { sparsityWarmup } from '../schedule.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
@@ -80,24 +80,16 @@ export function jumpReluNativeStep(
   gradClip: number,
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array } {
-  const p = dict.params;
-  const names = ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'];
-  const moments = names.flatMap((n) => {
-    const { m, v } = adam.moments(n);
-    return [m, v];
-  });
-  const [B, D] = x_BD.shape;
-  const F = dict.dictSize;
-  const t = adam.t + 1;
+  const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'], lr);
+  const { B, D, F } = step;
   const hyper = new Float64Array([
     o.applyBDecToInput ? 1 : 0, o.bandwidth, o.coeff, o.targetL0, o.sparsityScale, gradClip,
-    adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t), F32_EPS, 1e-6,
+    ...step.adamHyper, F32_EPS, 1e-6,
   ]);
   const stats = new Float64Array(8);
   const fired = new Float32Array(F);
-  const { heap, offsets } = heapOffsets([x_BD, ...names.map((n) => p[n]), ...moments]);
-  addon.jumpReluStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired);
-  if (Number.isFinite(stats[0])) adam.t = t;
+  addon.jumpReluStep(step.heap, step.offsets, step.dims, hyper, stats, fired);
+  step.advance(stats);
   const [loss, recon, sparsity, l0Step, nonzero, sse, varX, varE] = stats;
   return { host: { loss, recon, sparsity, l0Step, l0: nonzero / B, mse: sse / (B * D), fve: 1 - varE / varX }, fired };
 }

@@ -16,7 +16,7 @@ import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
 import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
-import { chooseSaeEngine, heapOffsets, loadSaeNative, type SaeNativeAddon } from '../native.js';
+import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
 import type { Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type FiringTracker, type LossAndGrads } from '../trainer.js';
 
@@ -44,24 +44,17 @@ export function topKNativeStep(
   o: TopKNativeOptions,
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array; minPositive: number } {
-  const p = dict.params;
-  const moments = ['W_enc', 'b_enc', 'W_dec', 'b_dec'].flatMap((n) => {
-    const { m, v } = adam.moments(n);
-    return [m, v];
-  });
-  const [B, D] = x_BD.shape;
-  const F = dict.dictSize;
-  const t = adam.t + 1;
+  const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'b_enc', 'W_dec', 'b_dec'], lr);
+  const { B, D, F } = step;
   const hyper = new Float64Array([
     o.batch ? 1 : 0, o.k, o.auxKCoeff, o.deadTokensThreshold, o.gradClip,
-    adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t),
+    ...step.adamHyper,
     F32_EPS, 1e-6,
   ]);
   const stats = new Float64Array(10);
   const fired = new Float32Array(F);
-  const { heap, offsets } = heapOffsets([x_BD, p.W_enc, p.b_enc, p.W_dec, p.b_dec, ...moments]);
-  addon.topkStep(heap, offsets, new Float64Array([B, D, F]), hyper, stats, fired, firing.tokensSinceFired);
-  if (Number.isFinite(stats[0])) adam.t = t;
+  addon.topkStep(step.heap, step.offsets, step.dims, hyper, stats, fired, firing.tokensSinceFired);
+  step.advance(stats);
   const [loss, recon, auxk, l0count, sse, varX, varE, minPositive] = stats;
   const host = { loss, recon, auxk, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
   return { host, fired, minPositive };
