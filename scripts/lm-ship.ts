@@ -48,8 +48,8 @@ async function measure(model: Gpt, meta: CheckpointMeta, heldout: string, evalDi
   const probe: Record<string, unknown>[] = [];
   for (const layer of layers) {
     const f = train.families[0];
-    const r = await trainProbe(f, train.d, { x: train.acts.get(layer)!, y: train.labels.get(family)!, n: train.n }, { x: test.acts.get(layer)!, y: test.labels.get(family)!, n: test.n }, { epochs: 8 });
-    probe.push({ layer, accuracy: r.accuracy, trainAccuracy: r.trainAccuracy, majority: r.baselineAccuracy });
+    const r = await trainProbe(f, train.d, { x: train.acts.get(layer)!, y: train.labels.get(family)!, n: train.n }, { x: test.acts.get(layer)!, y: test.labels.get(family)!, n: test.n }, {});
+    probe.push({ layer, accuracy: r.accuracy, trainAccuracy: r.trainAccuracy, majority: r.baselineAccuracy, epochs: r.epochs });
     process.stderr.write(`  probe ${family} layer ${layer}: ${(100 * r.accuracy).toFixed(2)}% (majority ${(100 * r.baselineAccuracy).toFixed(2)}%)\n`);
   }
   return {

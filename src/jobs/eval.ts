@@ -79,6 +79,7 @@ export interface EvalJobOptions extends DatasetInputOptions, SaeInputOptions {
   pool?: pg.Pool | null;
   /** Train linear probes on the same positions as the reference (default false). */
   probes?: boolean;
+  /** At most this many probe epochs (default 40; probes stop earlier once the loss flattens). */
   probeEpochs?: number;
 }
 
@@ -261,7 +262,7 @@ async function collectLmActivations(sae: SaeInput, data: DatasetInputs, maxSampl
             d,
             { x: out.train, y: dense(data.train), n: data.train.labels.positions },
             { x: out.test, y: dense(data.test), n: data.test.labels.positions },
-            { epochs: opts.probeEpochs ?? 5 },
+            { maxEpochs: opts.probeEpochs ?? 40 },
           ),
         );
       }

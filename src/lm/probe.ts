@@ -12,9 +12,15 @@
  *
  * Optimiser: AdamW, lr 1e-3, weight decay 0.01, betas (0.9, 0.99) as the chess probe code.
  * CHOICE (UNCONFIRMED in the spec): our probes have a bias term (the chess probe had none; a bias
- * costs nothing and helps rare binary cells), train for a fixed number of epochs over the
- * training positions in minibatches of 256 (rather than 50,000 iterations of 2 games), and are
- * scored on held-out (test split) positions.
+ * costs nothing and helps rare binary cells), train in minibatches of 256 over the training
+ * positions (rather than 50,000 iterations of 2 games) until the epoch's mean loss stops
+ * improving (relative change < `tolerance`) or `maxEpochs` is reached, and are scored on held-out
+ * (test split) positions.
+ *
+ * The bias starts at the training set's log class frequencies (softmax) / log-odds (sigmoid), so
+ * a probe starts at the majority baseline: with a zero start and Adam's ~lr-sized steps, a
+ * 13-class chess square whose empty class has 2/3 of the mass needs thousands of steps just to
+ * learn the prior, and short runs ended below the baseline.
  */
 import { tf } from '../compute/backend.js';
 import { UserInputError } from '../errors.js';
@@ -40,7 +46,10 @@ export interface ProbeData {
 }
 
 export interface ProbeOptions {
-  epochs?: number;
+  /** Upper bound on passes over the training positions (default 40). */
+  maxEpochs?: number;
+  /** Stop when an epoch's mean loss improves by less than this fraction of the previous one (default 2e-3). */
+  tolerance?: number;
   batchSize?: number;
   lr?: number;
   weightDecay?: number;
@@ -62,6 +71,9 @@ export interface ProbeResult {
   nTrain: number;
   nTest: number;
   finalTrainLoss: number;
+  /** Epochs actually run, and whether the loss had flattened by then. */
+  epochs: number;
+  converged: boolean;
 }
 
 /** Softmax when every (position, square) has exactly one true class. */
@@ -97,7 +109,8 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
   }
   if (train.n === 0 || test.n === 0) throw new UserInputError(`probe ${family.shortName}: needs training and test positions (got ${train.n} / ${test.n})`);
   const kind = probeKindFor(family, train.y, train.n);
-  const epochs = opts.epochs ?? 8;
+  const maxEpochs = opts.maxEpochs ?? 40;
+  const tolerance = opts.tolerance ?? 2e-3;
   const batchSize = opts.batchSize ?? 256;
   const squares = family.rows * family.cols;
   const C = family.classes;
@@ -115,7 +128,7 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
   const mean_D = tf.tensor1d(mean);
   const invStd_D = tf.tensor1d(invStd);
   const W = ownedVariable(() => tf.zeros([d, cells]));
-  const b = ownedVariable(() => tf.zeros([cells]));
+  const b = ownedVariable(() => tf.tensor1d(priorBias(kind, cells, C, train)));
   const opt = new AdamW([{ name: 'W', variable: W }, { name: 'b', variable: b }], { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: opts.weightDecay ?? 0.01 });
   const lr = opts.lr ?? 1e-3;
 
@@ -137,9 +150,14 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
   const rng = new Rng(opts.seed ?? 0);
   const order = new Uint32Array(train.n).map((_, i) => i);
   let lastLoss = NaN;
+  let epochs = 0;
+  let converged = false;
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    let previous = Infinity;
+    while (epochs < maxEpochs && !converged) {
       rng.shuffle(order);
+      let sum = 0;
+      let batches = 0;
       for (let s = 0; s < train.n; s += batchSize) {
         const e = Math.min(train.n, s + batchSize);
         const xb = tf.tensor2d(gatherRows(train.x, d, order, s, e), [e - s, d]);
@@ -147,8 +165,14 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
         const { value, grads } = tf.variableGrads(() => lossOf(xb, yb), [W, b]);
         opt.apply({ W: grads[W.name], b: grads[b.name] }, lr);
         lastLoss = (await value.data())[0];
+        sum += lastLoss;
+        batches++;
         tf.dispose([value, xb, yb, ...Object.values(grads)]);
       }
+      epochs++;
+      const mean = sum / batches;
+      converged = previous - mean < tolerance * Math.abs(previous);
+      previous = mean;
     }
 
     const score = async (set: ProbeData) => {
@@ -199,11 +223,25 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
       nTrain: train.n,
       nTest: test.n,
       finalTrainLoss: lastLoss,
+      epochs,
+      converged,
     };
   } finally {
     tf.dispose([W, b, mean_D, invStd_D]);
     opt.dispose();
   }
+}
+
+/** Initial bias: log class frequencies per square (softmax) or per-cell log-odds (sigmoid), smoothed. */
+function priorBias(kind: ProbeKind, cells: number, C: number, train: ProbeData): Float32Array {
+  const counts = new Float64Array(cells);
+  for (let i = 0; i < train.n; i++) for (let k = 0; k < cells; k++) counts[k] += train.y[i * cells + k];
+  const bias = new Float32Array(cells);
+  for (let k = 0; k < cells; k++) {
+    const p = (counts[k] + 0.5) / (train.n + (kind === 'softmax' ? 0.5 * C : 1));
+    bias[k] = kind === 'softmax' ? Math.log(p) : Math.log(p / (1 - p));
+  }
+  return bias;
 }
 
 /** Test accuracy of predicting each cell's most frequent training class (a probe must beat this). */

@@ -85,7 +85,7 @@ describe('saeboard lm', () => {
     expect(badLayer.code).toBe(1);
     expect(badLayer.stderr).toMatch(/layer 5 does not exist: the model has 2 blocks/);
 
-    const p = await runCli(['lm', 'probe', '--model', run, '--dataset', data, '--layers', 'all', '--epochs', '1', '--max-train', '200', '--max-test', '100', '--no-register', '--no-progress'], env);
+    const p = await runCli(['lm', 'probe', '--model', run, '--dataset', data, '--layers', 'all', '--max-epochs', '1', '--max-train', '200', '--max-test', '100', '--no-register', '--no-progress'], env);
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/^layer\s+family\s+kind\s+test acc/m);
     expect(p.stdout).toMatch(/^0\s+mine_yours\s+softmax/m);

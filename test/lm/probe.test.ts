@@ -44,7 +44,7 @@ describe('linear probes', () => {
     const train = separable(3000, d, 4, 3, 2, truth);
     const test = separable(600, d, 4, 3, 3, truth);
     expect(probeKindFor({ shortName: 'x', rows: 2, cols: 2, classes: 3 }, train.y, train.n)).toBe('softmax');
-    const r = await trainProbe({ shortName: 'synthetic', rows: 2, cols: 2, classes: 3 }, d, train, test, { epochs: 30, lr: 1e-2 });
+    const r = await trainProbe({ shortName: 'synthetic', rows: 2, cols: 2, classes: 3 }, d, train, test, { maxEpochs: 30, lr: 1e-2 });
     expect(r.kind).toBe('softmax');
     expect(r.accuracy).toBeGreaterThan(0.97);
     expect(r.baselineAccuracy).toBeLessThan(0.6);
@@ -55,7 +55,7 @@ describe('linear probes', () => {
     const truth = new Rng(4).fillNormal(new Float32Array(d * 5));
     const train = separable(3000, d, 5, 1, 5, truth);
     const test = separable(600, d, 5, 1, 6, truth);
-    const r = await trainProbe({ shortName: 'bits', rows: 5, cols: 1, classes: 1 }, d, train, test, { epochs: 30, lr: 1e-2 });
+    const r = await trainProbe({ shortName: 'bits', rows: 5, cols: 1, classes: 1 }, d, train, test, { maxEpochs: 30, lr: 1e-2 });
     expect(r.kind).toBe('sigmoid');
     expect(r.accuracy).toBeGreaterThan(0.97);
     expect(r.f1!).toBeGreaterThan(0.97);
@@ -69,9 +69,35 @@ describe('linear probes', () => {
       for (let i = 0; i < n; i++) y[i * 2 + rng.int(2)] = 1;
       return { x: rng.fillNormal(new Float32Array(n * d)), y, n };
     };
-    const r = await trainProbe({ shortName: 'noise', rows: 1, cols: 1, classes: 2 }, d, mk(2000), mk(2000), { epochs: 5 });
+    const r = await trainProbe({ shortName: 'noise', rows: 1, cols: 1, classes: 2 }, d, mk(2000), mk(2000), { maxEpochs: 5 });
     expect(r.accuracy).toBeGreaterThan(0.45);
     expect(r.accuracy).toBeLessThan(0.55);
+  });
+
+  it('starts at the class prior: on imbalanced labels independent of x it scores the majority baseline from the first epoch', async () => {
+    const d = 8;
+    const rng = new Rng(11);
+    const mk = (n: number): ProbeData => {
+      const y = new Uint8Array(n * 3);
+      for (let i = 0; i < n; i++) y[i * 3 + (rng.next() < 0.85 ? 0 : 1 + rng.int(2))] = 1;
+      return { x: rng.fillNormal(new Float32Array(n * d)), y, n };
+    };
+    const r = await trainProbe({ shortName: 'skewed', rows: 1, cols: 1, classes: 3 }, d, mk(2000), mk(2000), { maxEpochs: 1 });
+    expect(r.baselineAccuracy).toBeGreaterThan(0.8);
+    expect(r.accuracy).toBeGreaterThanOrEqual(r.baselineAccuracy - 0.01);
+  });
+
+  it('stops once the training loss flattens, well before a generous epoch cap', async () => {
+    const d = 12;
+    const truth = new Rng(1).fillNormal(new Float32Array(d * 4 * 3));
+    const train = separable(2000, d, 4, 3, 2, truth);
+    const test = separable(400, d, 4, 3, 3, truth);
+    const r = await trainProbe({ shortName: 'synthetic', rows: 2, cols: 2, classes: 3 }, d, train, test, { maxEpochs: 500, lr: 1e-2, tolerance: 1e-2 });
+    expect(r.converged).toBe(true);
+    expect(r.epochs).toBeLessThan(500);
+    expect(r.epochs).toBeGreaterThan(1);
+    const capped = await trainProbe({ shortName: 'synthetic', rows: 2, cols: 2, classes: 3 }, d, train, test, { maxEpochs: 2, lr: 1e-2, tolerance: 0 });
+    expect(capped).toMatchObject({ epochs: 2, converged: false });
   });
 
   it('names the family when shapes do not fit', async () => {

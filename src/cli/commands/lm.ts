@@ -412,7 +412,8 @@ interface ProbeOpts {
   family?: string;
   maxTrain: number;
   maxTest: number;
-  epochs: number;
+  maxEpochs: number;
+  tolerance: number;
   lr: number;
   json?: boolean;
   register?: boolean;
@@ -442,7 +443,7 @@ async function probeCmd(opts: ProbeOpts): Promise<void> {
           train.d,
           { x: train.acts.get(layer)!, y: train.labels.get(f.shortName)!, n: train.n },
           { x: test.acts.get(layer)!, y: test.labels.get(f.shortName)!, n: test.n },
-          { epochs: opts.epochs, lr: opts.lr },
+          { maxEpochs: opts.maxEpochs, tolerance: opts.tolerance, lr: opts.lr },
         );
         results.push({ ...r, layer });
         if (opts.json) process.stdout.write(JSON.stringify({ model: meta.name, ...r, layer }) + '\n');
@@ -450,9 +451,9 @@ async function probeCmd(opts: ProbeOpts): Promise<void> {
     }
     if (!opts.json) {
       process.stdout.write(`linear probes for ${meta.name} (${describe(meta.model)}) on ${opts.dataset}: ${train.n} train / ${test.n} test positions\n`);
-      const rows = [['layer', 'family', 'kind', 'test acc', 'train acc', 'majority', 'F1']];
+      const rows = [['layer', 'family', 'kind', 'test acc', 'train acc', 'majority', 'F1', 'epochs']];
       for (const r of results) {
-        rows.push([`${r.layer}`, r.family, r.kind, (100 * r.accuracy).toFixed(2) + '%', (100 * r.trainAccuracy).toFixed(2) + '%', (100 * r.baselineAccuracy).toFixed(2) + '%', r.f1 === null ? '-' : r.f1.toFixed(3)]);
+        rows.push([`${r.layer}`, r.family, r.kind, (100 * r.accuracy).toFixed(2) + '%', (100 * r.trainAccuracy).toFixed(2) + '%', (100 * r.baselineAccuracy).toFixed(2) + '%', r.f1 === null ? '-' : r.f1.toFixed(3), `${r.epochs}${r.converged ? '' : ' (max)'}`]);
       }
       const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
       for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i])).join('  ') + '\n');
@@ -460,7 +461,7 @@ async function probeCmd(opts: ProbeOpts): Promise<void> {
     if (await wantRegister(opts.register)) {
       const { registerProbeResults } = await import('../../jobs/lm.js');
       const n = await withDb((pool) =>
-        registerProbeResults(pool, dir, opts.dataset, results.map((r) => ({ ...r, site: 'resid_post' })), { epochs: opts.epochs, lr: opts.lr, maxTrain: opts.maxTrain, maxTest: opts.maxTest }),
+        registerProbeResults(pool, dir, opts.dataset, results.map((r) => ({ ...r, site: 'resid_post' })), { maxEpochs: opts.maxEpochs, tolerance: opts.tolerance, lr: opts.lr, maxTrain: opts.maxTrain, maxTest: opts.maxTest }),
       );
       process.stdout.write(`registered ${n} probe result(s)\n`);
     }
@@ -619,7 +620,8 @@ Examples:
     .option('--family <names>', 'BSP families, comma-separated (default: Othello mine_yours, chess piece)')
     .option('--max-train <n>', 'training positions', intOption('max-train', 1), 20000)
     .option('--max-test <n>', 'test positions', intOption('max-test', 1), 10000)
-    .option('--epochs <n>', 'passes over the training positions', intOption('epochs', 1), 8)
+    .option('--max-epochs <n>', 'at most this many passes over the training positions', intOption('max-epochs', 1), 40)
+    .option('--tolerance <x>', 'stop once an epoch lowers the mean training loss by less than this fraction', numberOption('tolerance', 0), 2e-3)
     .option('--lr <x>', 'AdamW learning rate', numberOption('lr', 0), 1e-3)
     .option('--json', 'print JSON lines instead of a table')
     .option('--register', REGISTER_HELP)
