@@ -25,6 +25,32 @@ export interface LegalMoveResult {
   rate: number;
   /** Chess: rate split by side; Othello: null. */
   bySide?: { white: number; black: number };
+  /** Rate by move number (half-moves for chess), in buckets of PLY_BUCKET: where the model loses track. */
+  byPly: PlyBucket[];
+}
+
+export interface PlyBucket {
+  /** First and last move index (0-based) of the bucket. */
+  from: number;
+  to: number;
+  predictions: number;
+  rate: number;
+}
+
+export const PLY_BUCKET = 10;
+
+/** Tally (move index, legal?) pairs into PLY_BUCKET-wide buckets. */
+class PlyTally {
+  private readonly counts: [number, number][] = [];
+  add(ply: number, legal: boolean): void {
+    const k = Math.floor(ply / PLY_BUCKET);
+    while (this.counts.length <= k) this.counts.push([0, 0]);
+    this.counts[k][0]++;
+    if (legal) this.counts[k][1]++;
+  }
+  buckets(): PlyBucket[] {
+    return this.counts.flatMap(([n, ok], k) => (n ? [{ from: k * PLY_BUCKET, to: (k + 1) * PLY_BUCKET - 1, predictions: n, rate: ok / n }] : []));
+  }
 }
 
 /** Next-token logits [B, T, V] for token rows [B, T]: a model, or any predictor (tests use oracles). */
@@ -61,6 +87,7 @@ export async function othelloLegalMoveRate(m: Gpt | Predictor, data: TokenSequen
   const T = Math.min(model.nCtx, data.length);
   const V = model.vocabSize;
   const board = new OthelloBoard();
+  const byPly = new PlyTally();
   let predictions = 0;
   let legal = 0;
   for (let r = 0; r < n; r += bs) {
@@ -82,16 +109,19 @@ export async function othelloLegalMoveRate(m: Gpt | Predictor, data: TokenSequen
         let best = 0;
         for (let v = 1; v < V; v++) if (logits[base + v] > logits[base + best]) best = v;
         predictions++;
-        if (best !== 0 && valid.includes(TOKEN_TO_SQUARE[best])) legal++;
+        const ok = best !== 0 && valid.includes(TOKEN_TO_SQUARE[best]);
+        if (ok) legal++;
+        byPly.add(i + 1, ok);
       }
     }
   }
-  return { games: n, predictions, legal, rate: predictions ? legal / predictions : 0 };
+  return { games: n, predictions, legal, rate: predictions ? legal / predictions : 0, byPly: byPly.buckets() };
 }
 
 interface ChessQuery {
   game: number;
   white: boolean;
+  ply: number;
   /** Token ids of the prefix, then the generated characters. */
   tokens: number[];
   prefixLength: number;
@@ -145,7 +175,7 @@ export async function chessLegalMoveRate(
       const san = text.slice(s.at, end < 0 ? text.length : end);
       // only moves that really complete inside the game text (the last one may be cut)
       if (end < 0 && s.at + san.length >= text.length) break;
-      queries.push({ game: g, white: s.white, tokens: tokens.slice(0, s.at), prefixLength: s.at, position: pos.clone(), done: false, san: '' });
+      queries.push({ game: g, white: s.white, ply: s.ply, tokens: tokens.slice(0, s.at), prefixLength: s.at, position: pos.clone(), done: false, san: '' });
       const mv = parseSanCompat(pos, san);
       if (!mv) break; // the real game cannot continue (should not happen for valid datasets)
       pos.play(mv);
@@ -176,9 +206,11 @@ export async function chessLegalMoveRate(
   }
   let legal = 0;
   const side = { white: [0, 0], black: [0, 0] };
+  const byPly = new PlyTally();
   for (const q of queries) {
     const ok = q.san.length > 0 && parseSanCompat(q.position, q.san) !== undefined;
     if (ok) legal++;
+    byPly.add(q.ply, ok);
     const s = q.white ? side.white : side.black;
     s[0]++;
     if (ok) s[1]++;
@@ -189,5 +221,6 @@ export async function chessLegalMoveRate(
     legal,
     rate: queries.length ? legal / queries.length : 0,
     bySide: { white: side.white[0] ? side.white[1] / side.white[0] : 0, black: side.black[0] ? side.black[1] / side.black[0] : 0 },
+    byPly: byPly.buckets(),
   };
 }

@@ -77,6 +77,21 @@ describe('legal-move rate', () => {
     expect(bad.rate).toBe(0);
   });
 
+  it('splits the rate by move number: an oracle that loses track after move 10 is perfect only in the first bucket', async () => {
+    const data = await datasetSequences(othelloDir, { split: 'test' });
+    const early = oracle(59, 61, (prefix) => {
+      if (prefix.length > 9) return prefix[0]; // predicting move index ≥ 10: occupied square
+      const b = new OthelloBoard();
+      for (const t of prefix) b.play(TOKEN_TO_SQUARE[t]);
+      return SQUARE_TO_TOKEN[b.validMoves()[0]];
+    });
+    const r = await othelloLegalMoveRate(early, data);
+    expect(r.byPly[0]).toMatchObject({ from: 0, to: 9, rate: 1 });
+    expect(r.byPly[0].predictions).toBe(9 * 10); // moves 1..9 of each of the 10 test games
+    expect(r.byPly.slice(1).every((b) => b.rate === 0)).toBe(true);
+    expect(r.byPly.reduce((n, b) => n + b.predictions, 0)).toBe(r.predictions);
+  });
+
   it('chess: an oracle that continues the real game scores 100%, one that writes "Ke9" 0%', async () => {
     const data = await datasetSequences(chessDir, { split: 'all', minLength: 256 });
     const texts: string[] = [];
@@ -89,6 +104,8 @@ describe('legal-move rate', () => {
     const good = await chessLegalMoveRate(follow, data, { games: 4 });
     expect(good.predictions).toBeGreaterThan(4 * 20);
     expect(good.rate).toBe(1);
+    expect(good.byPly[0]).toMatchObject({ from: 0, to: 9, predictions: 4 * 10, rate: 1 });
+    expect(good.byPly.reduce((n, b) => n + b.predictions, 0)).toBe(good.predictions);
     const junk = oracle(512, 32, (prefix) => {
       const p = decodeChess(prefix);
       const last = p.slice(p.lastIndexOf(' ') + 1).replace(/^\d+\./, '');

@@ -339,6 +339,8 @@ async function evalCmd(modelSpec: string, opts: EvalOpts): Promise<void> {
           `legal-move rate of greedy predictions ${(100 * legal.rate).toFixed(2)}% (${legal.legal}/${legal.predictions} over ${legal.games} games` +
           `${legal.bySide ? `; white ${(100 * legal.bySide.white).toFixed(1)}%, black ${(100 * legal.bySide.black).toFixed(1)}%` : ''})\n`,
       );
+      const unit = meta.game === 'chess' ? 'half-moves' : 'moves';
+      process.stdout.write(`by move number (${unit}, 1-based): ${legal.byPly.map((b) => `${b.from + 1}–${b.to + 1} ${(100 * b.rate).toFixed(1)}%`).join(', ')}\n`);
     }
     if (await wantRegister(opts.register)) {
       const { registerLmCheckpointDir } = await import('../../jobs/lm.js');
