@@ -6,17 +6,21 @@
  *    argmax over all 61 tokens of the logits at i must be a square in `get_valid_moves()` of the
  *    board after moves 0..i (games.md §1.1: passes folded in). One forward pass per batch of games.
  *  - Chess: at the start of every half-move whose prefix fits the window (default the first 256
- *    characters, games.md §2.3), the model decodes greedily, character by character, until it
- *    emits a space (or 8 characters); the text before the space must be a legal SAN move in the
- *    position reached by the real game (python-chess-compatible SAN, src/games/chess). White moves
- *    start after "N.", black moves after the space that follows White's move.
+ *    characters, games.md §2.3, and never so late that the prefix plus 8 generated characters
+ *    would overflow the model's context), the model decodes greedily, character by character,
+ *    until it emits a space (or 8 characters); the text before the space must be a legal SAN
+ *    move in the position reached by the real game (python-chess-compatible SAN,
+ *    src/games/chess). White moves start after "N.", black moves after the space that follows
+ *    White's move. Decoding uses the model's key/value cache (CachedDecoder): one position per
+ *    generated character instead of re-running the prefix.
  */
 import { Chess } from 'chessops/chess';
 import { tf } from '../compute/backend.js';
+import { UserInputError } from '../errors.js';
 import { decodeChess, encodeChess, parseSanCompat } from '../games/chess/index.js';
 import { OthelloBoard, TOKEN_TO_SQUARE } from '../games/othello/index.js';
 import type { TokenSequences } from './data.js';
-import { Gpt } from './model.js';
+import { CachedDecoder, Gpt } from './model.js';
 
 export interface LegalMoveResult {
   games: number;
@@ -60,12 +64,46 @@ export interface Predictor {
   logits: LogitsFn;
   nCtx: number;
   vocabSize: number;
+  /** Incremental decoding of a batch of prefixes; without one, decoding re-runs every prefix. */
+  decoder?: (prefixes: number[][]) => Decoder;
+}
+
+/** Greedy decoding state: next-token logits [B, V] after the prefixes, then after each appended token. */
+export interface Decoder {
+  start(): Promise<Float32Array>;
+  next(tokens_B: Int32Array): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** A decoder for any predictor: re-runs each (right-padded) row at every step. */
+function recomputingDecoder(p: Predictor, prefixes: number[][]): Decoder {
+  const rows = prefixes.map((r) => [...r]);
+  const run = async () => {
+    const T = Math.max(...rows.map((r) => r.length));
+    if (T > p.nCtx) throw new UserInputError(`decoding past the model's context ${p.nCtx}`);
+    const tokens = new Int32Array(rows.length * T); // right-padded with 0
+    rows.forEach((r, b) => tokens.set(r, b * T));
+    const logits = await p.logits(tokens, rows.length, T);
+    const V = p.vocabSize;
+    const out = new Float32Array(rows.length * V);
+    rows.forEach((r, b) => out.set(logits.subarray((b * T + r.length - 1) * V, (b * T + r.length) * V), b * V));
+    return out;
+  };
+  return {
+    start: run,
+    next: async (tokens_B) => {
+      rows.forEach((r, b) => r.push(tokens_B[b]));
+      return run();
+    },
+    dispose: () => {},
+  };
 }
 
 export function gptPredictor(model: Gpt): Predictor {
   return {
     nCtx: model.config.nCtx,
     vocabSize: model.config.vocabSize,
+    decoder: (prefixes) => new CachedDecoder(model, prefixes),
     logits: async (tokens, B, T) => {
       const t = tf.tensor2d(tokens, [B, T], 'int32');
       const logits = model.forward(t);
@@ -122,9 +160,8 @@ interface ChessQuery {
   game: number;
   white: boolean;
   ply: number;
-  /** Token ids of the prefix, then the generated characters. */
+  /** Token ids of the game's text before the move. */
   tokens: number[];
-  prefixLength: number;
   /** The position to check the generated move in. */
   position: Chess;
   done: boolean;
@@ -160,9 +197,10 @@ export async function chessLegalMoveRate(
 ): Promise<LegalMoveResult> {
   const model = asPredictor(m);
   const n = Math.min(opts.games ?? 100, data.count);
-  const window = Math.min(opts.window ?? 256, model.nCtx);
   const bs = opts.batchSize ?? 64;
   const maxChars = opts.maxMoveChars ?? 8;
+  // a prefix shorter than `window` plus maxChars − 1 fed-back characters must fit the context
+  const window = Math.min(opts.window ?? 256, model.nCtx - maxChars + 2);
   const V = model.vocabSize;
   const queries: ChessQuery[] = [];
   for (let g = 0; g < n; g++) {
@@ -175,7 +213,7 @@ export async function chessLegalMoveRate(
       const san = text.slice(s.at, end < 0 ? text.length : end);
       // only moves that really complete inside the game text (the last one may be cut)
       if (end < 0 && s.at + san.length >= text.length) break;
-      queries.push({ game: g, white: s.white, ply: s.ply, tokens: tokens.slice(0, s.at), prefixLength: s.at, position: pos.clone(), done: false, san: '' });
+      queries.push({ game: g, white: s.white, ply: s.ply, tokens: tokens.slice(0, s.at), position: pos.clone(), done: false, san: '' });
       const mv = parseSanCompat(pos, san);
       if (!mv) break; // the real game cannot continue (should not happen for valid datasets)
       pos.play(mv);
@@ -184,24 +222,29 @@ export async function chessLegalMoveRate(
   const space = 0;
   for (let q0 = 0; q0 < queries.length; q0 += bs) {
     const batch = queries.slice(q0, q0 + bs);
-    for (let step = 0; step < maxChars && batch.some((q) => !q.done); step++) {
-      const live = batch.filter((q) => !q.done);
-      const T = Math.min(model.nCtx, Math.max(...live.map((q) => q.tokens.length)));
-      const tokens = new Int32Array(live.length * T);
-      live.forEach((q, b) => tokens.set(q.tokens.slice(-T), b * T)); // right-padded with 0 = ' '
-      const logits = await model.logits(tokens, live.length, T);
-      live.forEach((q, b) => {
-        const at = Math.min(q.tokens.length, T) - 1;
-        const base = (b * T + at) * V;
-        let best = 0;
-        for (let v = 1; v < V; v++) if (logits[base + v] > logits[base + best]) best = v;
-        if (best === space) q.done = true;
-        else {
-          q.tokens.push(best);
-          q.san += decodeChess([best]);
-          if (q.san.length >= maxChars) q.done = true;
-        }
-      });
+    const prefixes = batch.map((q) => q.tokens);
+    const decoder = model.decoder ? model.decoder(prefixes) : recomputingDecoder(model, prefixes);
+    try {
+      let logits = await decoder.start();
+      for (let step = 0; ; step++) {
+        const fed = new Int32Array(batch.length); // finished rows feed a space; their output is ignored
+        batch.forEach((q, b) => {
+          if (q.done) return;
+          const base = b * V;
+          let best = 0;
+          for (let v = 1; v < V; v++) if (logits[base + v] > logits[base + best]) best = v;
+          if (best === space) q.done = true;
+          else {
+            q.san += decodeChess([best]);
+            fed[b] = best;
+            if (q.san.length >= maxChars) q.done = true;
+          }
+        });
+        if (step + 1 >= maxChars || batch.every((q) => q.done)) break;
+        logits = await decoder.next(fed);
+      }
+    } finally {
+      decoder.dispose();
     }
   }
   let legal = 0;

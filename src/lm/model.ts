@@ -47,6 +47,18 @@ export interface ForwardOptions {
   stopAfterLayer?: number;
 }
 
+/** How a forward pass attends: see Gpt.run. */
+export interface AttentionContext {
+  /** Additive bias broadcastable to [H·B, T, S]: 0 where a query may attend, −1e9 where not. */
+  bias: tf.Tensor;
+  /** [B, T] int32 position of every token (default 0..T−1 in every row). */
+  positions_BT?: tf.Tensor2D;
+  /** Per layer, keys and values [H·B, S − T, Dh] of the earlier positions. */
+  past?: readonly { k: tf.Tensor3D; v: tf.Tensor3D }[];
+  /** Receives each layer's keys and values [H·B, S, Dh] (kept: the receiver disposes them). */
+  keep?: (layer: number, k_XSDh: tf.Tensor3D, v_XSDh: tf.Tensor3D) => void;
+}
+
 export function siteWidth(c: GptConfig, site: Site): number {
   return site === 'mlp_post' ? c.dMlp : c.dModel;
 }
@@ -138,7 +150,8 @@ export class Gpt {
     return this.params.get(name);
   }
 
-  private mask(t: number): tf.Tensor2D {
+  /** The cached [t, t] causal bias (0 on and below the diagonal, −1e9 above); owned by the model. */
+  mask(t: number): tf.Tensor2D {
     let m = this.masks.get(t);
     if (!m) {
       m = tf.tidy(() => causalMask(t));
@@ -154,10 +167,20 @@ export class Gpt {
    * about one block's worth even for ctx 1023.
    */
   forward(tokens_BT: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const T = tokens_BT.shape[1];
+    if (T > this.config.nCtx) throw new UserInputError(`sequence length ${T} exceeds the model's context ${this.config.nCtx}`);
+    return this.run(tokens_BT, { bias: this.mask(T) }, opts);
+  }
+
+  /**
+   * The forward pass with an explicit attention context: `positions` (default 0..T−1 for every
+   * row), an additive attention bias broadcastable to [H·B, T, S] and, for cached decoding, the
+   * keys/values of S − T earlier positions per layer (`past`) plus a sink for this call's (`keep`).
+   */
+  private run(tokens_BT: tf.Tensor2D, attn: AttentionContext, opts: ForwardOptions = {}): tf.Tensor3D {
     if (this.disposed) throw new Error('Gpt: used after dispose()');
     const c = this.config;
     const [B, T] = tokens_BT.shape;
-    if (T > c.nCtx) throw new UserInputError(`sequence length ${T} exceeds the model's context ${c.nCtx}`);
     if (opts.stopAfterLayer !== undefined) checkLayer(c, opts.stopAfterLayer);
     const lastLayer = opts.stopAfterLayer ?? c.nLayer - 1;
     const hook = opts.hook;
@@ -177,13 +200,14 @@ export class Gpt {
     let x_ND = tf.tidy(() => {
       const idx_N = tokens_BT.reshape([B * T]).toInt() as tf.Tensor1D;
       const tok_ND = embed(this.p('wte') as tf.Tensor2D, idx_N);
+      if (attn.positions_BT) return tf.add(tok_ND, embed(this.p('wpe') as tf.Tensor2D, attn.positions_BT.reshape([B * T]) as tf.Tensor1D)) as tf.Tensor2D;
       const pos_TD = this.p('wpe').slice([0, 0], [T, d]);
       return tf.add(tok_ND.reshape([B, T, d]), pos_TD).reshape([B * T, d]) as tf.Tensor2D;
     });
 
     for (let layer = 0; layer <= lastLayer; layer++) {
       const prev = x_ND;
-      x_ND = tf.tidy(() => this.block(prev, layer, B, T, at));
+      x_ND = tf.tidy(() => this.block(prev, layer, B, T, at, attn));
       prev.dispose();
     }
 
@@ -206,12 +230,18 @@ export class Gpt {
     return logits;
   }
 
+  /** Cached decoding (see CachedDecoder): one `run` over `tokens_BT` with the given attention context. */
+  runCached(tokens_BT: tf.Tensor2D, attn: AttentionContext): tf.Tensor3D {
+    return this.run(tokens_BT, attn);
+  }
+
   private block(
     x_ND: tf.Tensor2D,
     layer: number,
     B: number,
     T: number,
     at: (x: tf.Tensor2D, layer: number, site: Site) => tf.Tensor2D,
+    attn: AttentionContext,
   ): tf.Tensor2D {
     const c = this.config;
     const pre = `blocks.${layer}.`;
@@ -229,12 +259,15 @@ export class Gpt {
     const heads = (part: 'q' | 'k' | 'v') =>
       linear(h_ND, w(`attn.w_${part}`), b(`attn.b_${part}`)).reshape([B, T, H, Dh]).transpose([2, 0, 1, 3]).reshape([H * B, T, Dh]) as tf.Tensor3D;
     const q_XTDh = heads('q');
-    const k_XTDh = heads('k');
-    const v_XTDh = heads('v');
-    // scale q rather than the T×T scores: cheaper whenever T > Dh (chess: 1023 vs 64)
-    const scores_XTT = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XTDh, false, true);
-    const probs_XTT = tf.softmax(tf.add(scores_XTT, this.mask(T)));
-    const y_XTDh = tf.matMul(probs_XTT, v_XTDh);
+    const past = attn.past?.[layer];
+    // keys/values of the S = past + T positions this call attends over
+    const k_XSDh = past ? (tf.concat([past.k, heads('k')], 1) as tf.Tensor3D) : heads('k');
+    const v_XSDh = past ? (tf.concat([past.v, heads('v')], 1) as tf.Tensor3D) : heads('v');
+    if (attn.keep) attn.keep(layer, tf.keep(k_XSDh), tf.keep(v_XSDh));
+    // scale q rather than the T×S scores: cheaper whenever T > Dh (chess: 1023 vs 64)
+    const scores_XTS = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XSDh, false, true);
+    const probs_XTS = tf.softmax(tf.add(scores_XTS, attn.bias));
+    const y_XTDh = tf.matMul(probs_XTS, v_XSDh);
     // [H, B, T, Dh] → [B, T, H, Dh] = [N, d] with head h in columns h·Dh..(h+1)·Dh
     const y_ND = y_XTDh.reshape([H, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B * T, d]) as tf.Tensor2D;
     const attnOut_ND = at(linear(y_ND, w('attn.w_o'), b('attn.b_o')), layer, 'attn_out');
@@ -316,6 +349,104 @@ export class Gpt {
     for (const v of this.params.values()) v.dispose();
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();
+  }
+}
+
+/**
+ * Greedy decoding with a key/value cache for a batch of prefixes of different lengths: the
+ * prefixes are left-padded so every row's next token lands in the same cache column; each row's
+ * positions count from its own first token, and padded columns are masked out as keys (with a
+ * finite −1e9, so the padded rows' own outputs stay finite and weigh exactly 0). Each `next` call
+ * costs one position per row instead of re-running the whole prefix.
+ */
+export class CachedDecoder {
+  private kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] = [];
+  /** [H·B, 1, S] key mask of the columns so far. */
+  private keyBias: tf.Tensor3D;
+  private readonly nextPos: Int32Array;
+  private width: number;
+  private readonly B: number;
+
+  /** Runs the prefixes (each ≥ 1 token); `start()` then returns their next-token logits. */
+  constructor(
+    private readonly model: Gpt,
+    prefixes: readonly ArrayLike<number>[],
+  ) {
+    const c = model.config;
+    const B = (this.B = prefixes.length);
+    const W = (this.width = Math.max(...prefixes.map((p) => p.length)));
+    if (B === 0 || prefixes.some((p) => p.length === 0)) throw new UserInputError('cached decoding needs at least one non-empty prefix');
+    if (W > c.nCtx) throw new UserInputError(`sequence length ${W} exceeds the model's context ${c.nCtx}`);
+    const tokens = new Int32Array(B * W);
+    const positions = new Int32Array(B * W);
+    const keyMask = new Float32Array(B * W);
+    this.nextPos = new Int32Array(B);
+    prefixes.forEach((p, b) => {
+      const pad = W - p.length;
+      for (let j = 0; j < W; j++) {
+        tokens[b * W + j] = j < pad ? 0 : p[j - pad];
+        positions[b * W + j] = Math.max(0, j - pad);
+        keyMask[b * W + j] = j < pad ? -1e9 : 0;
+      }
+      this.nextPos[b] = p.length;
+    });
+    // rows are ordered x = h·B + b in attention: repeat the [B, W] mask for every head
+    this.keyBias = tf.tidy(() => tf.tile(tf.tensor2d(keyMask, [B, W]), [c.nHead, 1]).reshape([c.nHead * B, 1, W]) as tf.Tensor3D);
+    this.prefill = { tokens, positions };
+  }
+
+  private prefill: { tokens: Int32Array; positions: Int32Array } | null;
+
+  /** Next-token logits [B, V] after each prefix. */
+  async start(): Promise<Float32Array> {
+    if (!this.prefill) throw new Error('CachedDecoder: start() called twice');
+    const { tokens, positions } = this.prefill;
+    this.prefill = null;
+    const W = this.width;
+    return this.runStep(tokens, positions, W, tf.tidy(() => tf.add(this.keyBias, this.model.mask(W)) as tf.Tensor3D));
+  }
+
+  /** Append one token per row (rows that are finished may append anything) → next-token logits [B, V]. */
+  async next(tokens_B: Int32Array): Promise<Float32Array> {
+    if (this.prefill) throw new Error('CachedDecoder: call start() first');
+    if (this.nextPos.some((p) => p >= this.model.config.nCtx)) throw new UserInputError(`decoding past the model's context ${this.model.config.nCtx}`);
+    const grown = tf.tidy(() => tf.concat([this.keyBias, tf.zeros([this.keyBias.shape[0], 1, 1])], 2) as tf.Tensor3D);
+    this.keyBias.dispose();
+    this.keyBias = grown;
+    this.width++;
+    const positions = Int32Array.from(this.nextPos);
+    for (let b = 0; b < this.B; b++) this.nextPos[b]++;
+    return this.runStep(tokens_B, positions, 1, tf.clone(this.keyBias));
+  }
+
+  private async runStep(tokens: Int32Array, positions: Int32Array, T: number, bias: tf.Tensor3D): Promise<Float32Array> {
+    const B = this.B;
+    const fresh: { k: tf.Tensor3D; v: tf.Tensor3D }[] = [];
+    const tok_BT = tf.tensor2d(tokens, [B, T], 'int32');
+    const pos_BT = tf.tensor2d(positions, [B, T], 'int32');
+    let logits_BTV: tf.Tensor3D;
+    try {
+      logits_BTV = this.model.runCached(tok_BT, { bias, positions_BT: pos_BT, past: this.kv.length ? this.kv : undefined, keep: (layer, k, v) => (fresh[layer] = { k, v }) });
+    } catch (e) {
+      for (const f of fresh) if (f) tf.dispose([f.k, f.v]);
+      throw e;
+    } finally {
+      tf.dispose([tok_BT, pos_BT, bias]);
+    }
+    for (const { k, v } of this.kv) tf.dispose([k, v]);
+    this.kv = fresh;
+    const V = this.model.config.vocabSize;
+    const last_BV = tf.tidy(() => logits_BTV.slice([0, T - 1, 0], [B, 1, V]).reshape([B, V]));
+    logits_BTV.dispose();
+    const out = (await last_BV.data()) as Float32Array;
+    last_BV.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    for (const { k, v } of this.kv) tf.dispose([k, v]);
+    this.kv = [];
+    this.keyBias.dispose();
   }
 }
 
