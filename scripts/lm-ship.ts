@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../src/compute/backend.js';
-import { loadModelDir, saveModelDir, type CheckpointMeta } from '../src/lm/checkpoint.js';
+import { loadModelDir, readMeta, saveModelDir, type CheckpointMeta } from '../src/lm/checkpoint.js';
 import { datasetSequences } from '../src/lm/dataset.js';
 import { chessLegalMoveRate, othelloLegalMoveRate } from '../src/lm/legal.js';
 import { Gpt, randomInitHost } from '../src/lm/model.js';
@@ -61,6 +61,23 @@ async function measure(model: Gpt, meta: CheckpointMeta, heldout: string, evalDi
   };
 }
 
+/** The training runs recorded for the model a run was initialised from (shipped file or run directory). */
+async function earlierRuns(dir: string): Promise<Record<string, unknown>[]> {
+  const meta = await readMeta(dir);
+  const p = meta.provenance as { trainingRuns?: Record<string, unknown>[]; trainingRun?: { options: unknown } };
+  if (p.trainingRuns) return p.trainingRuns;
+  if (p.trainingRun) return [{ ...p.trainingRun, tokensSeen: meta.training?.tokensSeen ?? null }];
+  for (const runJson of [path.join(dir, 'run.json'), path.join(dir, '..', 'run.json')]) {
+    try {
+      const r = JSON.parse(await fs.readFile(runJson, 'utf8')) as { options: unknown };
+      return [{ options: r.options, tokensSeen: meta.training?.tokensSeen ?? null }];
+    } catch {
+      // not a run directory: try the next place
+    }
+  }
+  return [];
+}
+
 async function main(): Promise<void> {
   const info = await initBackend();
   const run = arg('run');
@@ -76,15 +93,19 @@ async function main(): Promise<void> {
   const metrics = await measure(model, meta, heldout, evalDir, legalGames);
   process.stderr.write(`${name}: ${JSON.stringify({ heldOutLoss: metrics.heldOutLoss, legalMoveRate: metrics.legalMoveRate })}\n`);
   const runJson = JSON.parse(await fs.readFile(path.join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
+  const { initFrom, ...provenance } = meta.provenance as { initFrom?: { name: string; dir: string; step: number | null; tokensSeen: number | null } };
+  // a continued run lists the runs before it, so the shipped file tells the whole training history
+  const runs = [...(initFrom ? await earlierRuns(initFrom.dir) : []), { options: runJson.options, tokensSeen: meta.training?.tokensSeen ?? null, ...(initFrom ? { initFrom: { name: initFrom.name, step: initFrom.step } } : {}) }];
   const shipped: CheckpointMeta = {
     ...meta,
     name,
     provenance: {
-      ...meta.provenance,
+      ...provenance,
       kind: 'trained',
       description: `${meta.game} GPT trained by saeboard (scripts/train-shipped-models.sh) on synthetic ${meta.game === 'othello' ? 'uniformly random legal games' : 'random legal-move games (not human games)'}`,
       dataset: path.basename(String(meta.provenance.dataset ?? '')),
-      trainingRun: { options: runJson.options },
+      trainingRuns: runs,
+      totalTokensSeen: runs.reduce((n, r) => n + (Number(r.tokensSeen) || 0), 0),
     },
     metrics: { ...metrics, measuredWith: info.name },
   };

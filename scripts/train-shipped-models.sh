@@ -8,7 +8,10 @@
 #
 # Data and runs go to $SAEBOARD_LM_DATA (default .saeboard/lm-data) and $SAEBOARD_LM_RUNS
 # (default .saeboard/lm-runs). Training is resumable: rerun the script after a stop or kill.
-# Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 3–4 h, chess ≈ 1.5–2 h.
+# Each model trains in two stages: a first run, then a continued run from its weights with a fresh
+# warm-up + cosine (how the shipped files were made, one session at a time; the shipped config.json
+# lists both runs under provenance.trainingRuns).
+# Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 4–5 h, chess ≈ 3–4 h.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${SAEBOARD_LM_DATA:-.saeboard/lm-data}
@@ -23,7 +26,9 @@ if [ "$WHAT" = othello ] || [ "$WHAT" = all ]; then
   cli lm train --game othello --dataset "$DATA/othello-train-1m" --out "$RUNS/othello-small" --name othello-small \
     --layers 4 --d-model 256 --heads 8 --activation gelu_new --steps 4000 --batch-size 64 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
     --eval-interval 250 --eval-rows 512 --checkpoint-interval 250 --seed 1 --no-register
-  node --import tsx scripts/lm-ship.ts --run "$RUNS/othello-small" --name othello-small \
+  cli lm train --game othello --dataset "$DATA/othello-train-1m" --out "$RUNS/othello-small-2" --name othello-small --init-from "$RUNS/othello-small" \
+    --steps 2000 --batch-size 64 --lr 5e-4 --min-lr 2e-5 --warmup 100 --eval-interval 250 --eval-rows 512 --checkpoint-interval 250 --seed 3 --no-register
+  node --import tsx scripts/lm-ship.ts --run "$RUNS/othello-small-2" --name othello-small \
     --heldout "$DATA/othello-train-1m" --eval "$DATA/othello-eval-3k" --twin-seed 7 --legal-games 1000
 fi
 
@@ -33,6 +38,8 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
   cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small" --name chess-small \
     --layers 6 --d-model 192 --heads 6 --ctx 256 --activation gelu_new --steps 1500 --batch-size 24 --lr 1e-3 --min-lr 1e-4 --warmup 200 \
     --eval-interval 250 --eval-rows 256 --checkpoint-interval 250 --seed 2 --no-register
-  node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small" --name chess-small \
-    --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 60
+  cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small-2" --name chess-small --init-from "$RUNS/chess-small" \
+    --steps 1500 --batch-size 24 --lr 8e-4 --min-lr 5e-5 --warmup 100 --eval-interval 250 --eval-rows 256 --checkpoint-interval 200 --seed 4 --no-register
+  node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small-2" --name chess-small \
+    --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 200
 fi
