@@ -104,7 +104,7 @@ static float *get_scratch(size_t n) {
 typedef struct {
   int64_t B, D, F;
   const float *x;
-  float *W_enc, *b_enc, *W_dec, *b_dec;
+  const float *W_enc, *b_enc, *W_dec, *b_dec;
   float *xc, *f, *d, *e, *dxc; /* scratch: f holds f, then dF → dPre in d */
   double lambda, p, next_p;
   /* per-thread partial reductions */
@@ -266,20 +266,41 @@ HOT static void k_adam(void *vc, int tid, int64_t i0, int64_t i1) {
   }
 }
 
+/* Σ_b (x_bd − mean_b x_d)² per d, in double (the FVE's Var(x) and top-k's TotVar) */
+static int col_var(const float *x, int64_t B, int64_t D, double *out_D) {
+  double *mx = (double *)calloc((size_t)D * 2, sizeof(double));
+  if (!mx) return 0;
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t j = 0; j < D; j++) {
+      double v = x[b * D + j];
+      mx[j] += v;
+      mx[D + j] += v * v;
+    }
+  for (int64_t j = 0; j < D; j++) out_D[j] = mx[D + j] - mx[j] * mx[j] / (double)B;
+  free(mx);
+  return 1;
+}
+
 typedef struct {
   float *W, *G;
   int64_t D;
-} rows_ctx;
+  float eps;
+  bool normalize;
+} proj_ctx;
 
-/* ConstrainedAdam before the step: g_j ← g_j − (g_j·u_j) u_j with u_j = w_j/‖w_j‖ */
+/* ConstrainedAdam before the step: g_j ← g_j − (g_j·u_j) u_j with u_j = w_j / (‖w_j‖ + eps), or
+   w_j itself for rows already unit. eps = 0 is the plain ‖w_j‖ (x + 0.0f == x: bit-identical). */
 static void k_project(void *vc, int tid, int64_t r0, int64_t r1) {
-  rows_ctx *c = (rows_ctx *)vc;
+  proj_ctx *c = (proj_ctx *)vc;
   (void)tid;
   for (int64_t r = r0; r < r1; r++) {
     float *w = c->W + r * c->D, *g = c->G + r * c->D;
-    double nn = 0;
-    for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
-    float n = (float)sqrt(nn);
+    float n = 1.0f;
+    if (c->normalize) {
+      double nn = 0;
+      for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
+      n = (float)sqrt(nn) + c->eps;
+    }
     double dot = 0;
     for (int64_t j = 0; j < c->D; j++) dot += (double)g[j] * (w[j] / n);
     float df = (float)dot;
@@ -287,16 +308,66 @@ static void k_project(void *vc, int tid, int64_t r0, int64_t r1) {
   }
 }
 
-/* ... and after: w_j ← w_j / ‖w_j‖ */
+/* ... and after: w_j ← w_j / (‖w_j‖ + eps) */
 static void k_renorm(void *vc, int tid, int64_t r0, int64_t r1) {
-  rows_ctx *c = (rows_ctx *)vc;
+  proj_ctx *c = (proj_ctx *)vc;
   (void)tid;
   for (int64_t r = r0; r < r1; r++) {
     float *w = c->W + r * c->D;
     double nn = 0;
     for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
-    float n = (float)sqrt(nn);
+    float n = (float)sqrt(nn) + c->eps;
     for (int64_t j = 0; j < c->D; j++) w[j] /= n;
+  }
+}
+
+typedef struct {
+  float *g;
+  double part[64];
+  float scale;
+} sq_ctx;
+
+static void k_sumsq(void *vc, int tid, int64_t i0, int64_t i1) {
+  sq_ctx *c = (sq_ctx *)vc;
+  double s = 0;
+  for (int64_t i = i0; i < i1; i++) s += (double)c->g[i] * c->g[i];
+  c->part[tid] = s;
+}
+
+static void k_scale(void *vc, int tid, int64_t i0, int64_t i1) {
+  sq_ctx *c = (sq_ctx *)vc;
+  (void)tid;
+  for (int64_t i = i0; i < i1; i++) c->g[i] *= c->scale;
+}
+
+/* torch.nn.utils.clip_grad_norm_: every gradient × min(max / (‖g‖ + 1e-6), 1) */
+static void clip_grads(float **g, const int64_t *n, int count, double max_norm) {
+  double total = 0;
+  sq_ctx s;
+  for (int i = 0; i < count; i++) {
+    s.g = g[i];
+    int used = par_for(n[i], 65536, k_sumsq, &s);
+    for (int t = 0; t < used; t++) total += s.part[t];
+  }
+  double coef = max_norm / (sqrt(total) + 1e-6);
+  if (coef >= 1.0) return;
+  s.scale = (float)coef;
+  for (int i = 0; i < count; i++) {
+    s.g = g[i];
+    par_for(n[i], 65536, k_scale, &s);
+  }
+}
+
+static void adam_all(float **params, float **grads, float **moments, const int64_t *n, int count, const double *hyper_adam) {
+  /* hyper_adam: beta1, beta2, eps, stepSize, bc2Sqrt */
+  adam_ctx a = {NULL, NULL, NULL, NULL, (float)hyper_adam[0], (float)(1.0 - hyper_adam[0]), (float)hyper_adam[1], (float)(1.0 - hyper_adam[1]),
+                (float)hyper_adam[2], (float)hyper_adam[3], (float)hyper_adam[4], hyper_adam[0] == 0.0};
+  for (int i = 0; i < count; i++) {
+    a.p = params[i];
+    a.g = grads[i];
+    a.m = moments[2 * i];
+    a.v = moments[2 * i + 1];
+    par_for(n[i], 65536, k_adam, &a);
   }
 }
 
@@ -332,6 +403,156 @@ static int get_f32s(napi_env env, napi_value v, size_t want, float **out) {
   return 1;
 }
 
+/* the tensors of a step, bounds-checked against the heap: offsets[i] (float32 elements) of sizes[i] */
+static int heap_tensors(const double *off, const size_t *sizes, int n, void *heap, size_t heap_bytes, float **t) {
+  for (int i = 0; i < n; i++) {
+    int64_t o = (int64_t)off[i];
+    if (!(off[i] >= 0) || (double)o != off[i] || (size_t)(o + (int64_t)sizes[i]) * 4 > heap_bytes) return 0;
+    t[i] = (float *)heap + o;
+  }
+  return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* what every step shares: its arguments, x − b_dec, the parameter update                      */
+
+/*
+ * Every step is name(heap, offsets, dims, hyper, stats, fired[, tokensSinceFired]), offsets being
+ * float32 elements into heap of x, the parameters, then Adam's (m, v) of each parameter in turn.
+ * A step_spec holds what differs between the steps; parse_step_args checks everything in one
+ * order, so all steps throw the same errors (prefixed with their name) for the same mistakes.
+ */
+enum { MAX_PARAMS = 6 };
+typedef enum { P_DF, P_F, P_D } param_shape; /* D·F elements (W_enc [D,F], W_dec [F,D]), F, D */
+
+typedef struct {
+  const char *name; /* the JS name, the prefix of its errors */
+  size_t argc;      /* 6, or 7 for tokensSinceFired (Float64Array[F]) after fired */
+  int n_params;
+  param_shape shape[MAX_PARAMS];
+  int n_hyper, n_stats;
+  int64_t min_D; /* top-k's AuxK picks D/2 features: D ≥ 2 */
+  /* the step's own checks of hyper (made before the heap bounds): an error's text, or NULL */
+  const char *(*check_hyper)(const double *hyper, int64_t F);
+} step_spec;
+
+typedef struct {
+  int64_t B, D, F;
+  const double *hyper;
+  double *stats;
+  double *tsf; /* tokensSinceFired (argc 7), else NULL */
+  float *fired;
+  float *x;
+  int n_params;
+  float *param[MAX_PARAMS];
+  float *moment[2 * MAX_PARAMS]; /* m, v of param[0], then of param[1], ... (adam_all's order) */
+  int64_t n[MAX_PARAMS];         /* elements of each parameter */
+} step_args;
+
+/* throws "<name>: <what>"; false, for `return fail(...)` */
+static bool fail(napi_env env, const step_spec *sp, const char *what) {
+  char msg[192];
+  snprintf(msg, sizeof msg, "%s: %s", sp->name, what);
+  napi_throw_error(env, NULL, msg);
+  return false;
+}
+
+/* fills a, or throws a JS error and returns false */
+static bool parse_step_args(napi_env env, napi_callback_info info, const step_spec *sp, step_args *a) {
+  char what[128];
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != sp->argc) {
+    snprintf(what, sizeof what, "expected %zu arguments", sp->argc);
+    return fail(env, sp, what);
+  }
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return fail(env, sp, "heap must be an ArrayBuffer");
+  const int np = sp->n_params, n_off = 1 + 3 * np;
+  double *off, *dims, *hyper;
+  if (!get_f64s(env, argv[1], n_off, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], sp->n_hyper, &hyper) ||
+      !get_f64s(env, argv[4], sp->n_stats, &a->stats)) {
+    snprintf(what, sizeof what, "offsets[%d], dims[3], hyper[%d], stats[%d] must be Float64Arrays", n_off, sp->n_hyper, sp->n_stats);
+    return fail(env, sp, what);
+  }
+  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
+  if (B < 2 || D < sp->min_D || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return fail(env, sp, "bad dims");
+  const bool with_tsf = sp->argc == 7;
+  a->tsf = NULL;
+  if (!get_f32s(env, argv[5], (size_t)F, &a->fired) || (with_tsf && !get_f64s(env, argv[6], (size_t)F, &a->tsf)))
+    return fail(env, sp, with_tsf ? "fired must be a Float32Array and tokensSinceFired a Float64Array of length F" : "fired must be a Float32Array of length F");
+  const char *bad = sp->check_hyper ? sp->check_hyper(hyper, F) : NULL;
+  if (bad) return fail(env, sp, bad);
+  size_t sizes[1 + 3 * MAX_PARAMS];
+  sizes[0] = B * D;
+  for (int i = 0; i < np; i++) {
+    a->n[i] = sp->shape[i] == P_DF ? D * F : sp->shape[i] == P_F ? F : D;
+    sizes[1 + i] = sizes[1 + np + 2 * i] = sizes[2 + np + 2 * i] = a->n[i];
+  }
+  float *t[1 + 3 * MAX_PARAMS];
+  if (!heap_tensors(off, sizes, n_off, heap, heap_bytes, t)) return fail(env, sp, "a tensor lies outside the heap");
+  a->B = B;
+  a->D = D;
+  a->F = F;
+  a->hyper = hyper;
+  a->x = t[0];
+  a->n_params = np;
+  memcpy(a->param, t + 1, np * sizeof(float *));
+  memcpy(a->moment, t + 1 + np, 2 * np * sizeof(float *));
+  return true;
+}
+
+/* xc = x − b_dec */
+static void center_rows(const float *x, const float *b_dec, float *xc, int64_t B, int64_t D, int64_t rows_min) {
+  step_ctx c;
+  memset(&c, 0, sizeof c);
+  c.B = B;
+  c.D = D;
+  c.x = x;
+  c.b_dec = b_dec;
+  c.xc = xc;
+  par_for(B, rows_min, k_center, &c);
+}
+
+/* w_j ← w_j / (‖w_j‖ + eps) for the F rows of W [F,D] */
+static void renorm_rows(float *W, int64_t D, int64_t F, float eps) {
+  proj_ctx c = {W, NULL, D, eps, true};
+  par_for(F, 64, k_renorm, &c);
+}
+
+/*
+ * The update after the backward pass, in the reference trainers' order: project ∂W_dec off the
+ * decoder rows, Adam on every parameter, renormalise the decoder rows. Where the trainers differ
+ * (update_opts): whether and where the global gradient norm is clipped (top_k before the
+ * projection; batch_top_k and JumpReLU after it; ConstrainedAdam, i.e. standard, p-anneal and
+ * gated, not at all), the eps in ‖w_j‖ + eps (0 for ConstrainedAdam), whether the projection
+ * normalises the rows (top_k's are unit already) and whether the renormalisation is here at all
+ * (top_k does it before the loss).
+ */
+typedef enum { CLIP_NONE, CLIP_BEFORE_PROJECT, CLIP_AFTER_PROJECT } clip_at;
+
+typedef struct {
+  int dec; /* index of W_dec among the parameters (and of ∂W_dec among the gradients) */
+  clip_at clip;
+  double max_norm; /* clip_grad_norm_'s max_norm, when clipping */
+  float project_eps;
+  bool project_normalize; /* false: u_j = w_j */
+  bool renorm;            /* after Adam */
+  float renorm_eps;
+  const double *adam; /* beta1, beta2, eps, stepSize, bc2Sqrt */
+} update_opts;
+
+static void update_params(step_args *a, float **grads, const update_opts *u) {
+  const int np = a->n_params;
+  proj_ctx pj = {a->param[u->dec], grads[u->dec], a->D, u->project_eps, u->project_normalize};
+  if (u->clip == CLIP_BEFORE_PROJECT) clip_grads(grads, a->n, np, u->max_norm);
+  par_for(a->F, 64, k_project, &pj);
+  if (u->clip == CLIP_AFTER_PROJECT) clip_grads(grads, a->n, np, u->max_norm);
+  adam_all(a->param, grads, a->moment, a->n, np, u->adam);
+  if (u->renorm) renorm_rows(a->param[u->dec], a->D, a->F, u->renorm_eps);
+}
+
 /*
  * reluStep(heap: ArrayBuffer, offsets: Float64Array[13], dims: Float64Array[3],
  *          hyper: Float64Array[9], stats: Float64Array[8], fired: Float32Array[F])
@@ -340,27 +561,16 @@ static int get_f32s(napi_env env, napi_value v, size_t want, float **out) {
  * hyper: lambda, p, next_p (< 0: none), beta1, beta2, eps, stepSize (lr / (1 − β1^t)), bc2Sqrt, (unused)
  * stats out: loss, recon, lp, lpNext, l0count, sse, varX·(B−1), varE·(B−1)
  */
+static const step_spec relu_spec = {
+    .name = "reluStep", .argc = 6, .n_params = 4, .shape = {P_DF, P_F, P_DF, P_D}, .n_hyper = 9, .n_stats = 8, .min_D = 1};
+
 static napi_value ReluStep(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return throw_err(env, "reluStep: expected 6 arguments");
-  void *heap = NULL;
-  size_t heap_bytes = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "reluStep: heap must be an ArrayBuffer");
-  double *off, *dims, *hyper, *stats;
-  if (!get_f64s(env, argv[1], 13, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 9, &hyper) || !get_f64s(env, argv[4], 8, &stats))
-    return throw_err(env, "reluStep: offsets[13], dims[3], hyper[9], stats[8] must be Float64Arrays");
-  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
-  if (B < 2 || D < 1 || F < 1) return throw_err(env, "reluStep: bad dims");
-  float *fired;
-  if (!get_f32s(env, argv[5], (size_t)F, &fired)) return throw_err(env, "reluStep: fired must be a Float32Array of length F");
-  const size_t sizes[13] = {B * D, D * F, F, F * D, D, D * F, D * F, F, F, F * D, F * D, D, D};
-  float *t[13];
-  for (int i = 0; i < 13; i++) {
-    int64_t o = (int64_t)off[i];
-    if (off[i] < 0 || (double)o != off[i] || (size_t)(o + (int64_t)sizes[i]) * 4 > heap_bytes) return throw_err(env, "reluStep: a tensor lies outside the heap");
-    t[i] = (float *)heap + o;
-  }
+  step_args a;
+  if (!parse_step_args(env, info, &relu_spec, &a)) return NULL;
+  const int64_t B = a.B, D = a.D, F = a.F;
+  const double *hyper = a.hyper;
+  double *stats = a.stats;
+  float *fired = a.fired;
   const int T = n_threads();
   /* scratch: xc [B,D] | f [B,F] | d [B,F] | e [B,D] | dxc [B,D] | grads dWenc [D,F], dWdec [F,D], dbenc [F], dbdec [D] | colf [T,F] | cold [T,2D] */
   size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + F + D + (size_t)T * F + (size_t)T * 2 * D;
@@ -371,11 +581,11 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   c.B = B;
   c.D = D;
   c.F = F;
-  c.x = t[0];
-  c.W_enc = t[1];
-  c.b_enc = t[2];
-  c.W_dec = t[3];
-  c.b_dec = t[4];
+  c.x = a.x;
+  c.W_enc = a.param[0];
+  c.b_enc = a.param[1];
+  c.W_dec = a.param[2];
+  c.b_dec = a.param[3];
   c.lambda = hyper[0];
   c.p = hyper[1];
   c.next_p = hyper[2];
@@ -411,25 +621,18 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   TICK("reduce f");
   cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)D, (int)F, 1.0f, c.f, (int)F, c.W_dec, (int)D, 0.0f, c.e, (int)D);
   TICK("gemm dec");
-  /* FVE needs Var(x): column sums of x and x² (double) */
-  double varx = 0;
-  {
-    double *mx = (double *)calloc((size_t)D * 2, sizeof(double));
-    if (!mx) return throw_err(env, "reluStep: out of memory");
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t j = 0; j < D; j++) {
-        double v = c.x[b * D + j];
-        mx[j] += v;
-        mx[D + j] += v * v;
-      }
-    for (int64_t j = 0; j < D; j++) varx += mx[D + j] - mx[j] * mx[j] / (double)B;
-    free(mx);
+  /* the FVE needs Var(x) */
+  double *colE = (double *)calloc((size_t)D, sizeof(double)); /* Var(x) per column, then column sums of e */
+  if (!colE || !col_var(c.x, B, D, colE)) {
+    free(colE);
+    return throw_err(env, "reluStep: out of memory");
   }
+  double varx = 0;
+  for (int64_t j = 0; j < D; j++) varx += colE[j];
+  memset(colE, 0, D * sizeof(double));
   used = par_for(B, rows_min, k_residual, &c);
   double rsum = 0, sse = 0;
   memset(dbdec, 0, D * sizeof(float));
-  double *colE = (double *)calloc((size_t)D, sizeof(double));
-  if (!colE) return throw_err(env, "reluStep: out of memory");
   for (int i = 0; i < used; i++) {
     rsum += c.part[i][3];
     sse += c.part[i][4];
@@ -474,21 +677,9 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   if (!isfinite(stats[0])) return NULL; /* the caller sees the non-finite loss; parameters untouched */
 
   /* ConstrainedAdam: project the decoder gradient, Adam on all four, renormalise the decoder rows */
-  rows_ctx rc = {t[3], dWdec, D};
-  par_for(F, 64, k_project, &rc);
-  const float b1 = (float)hyper[3], b2 = (float)hyper[4];
-  adam_ctx a = {NULL, NULL, NULL, NULL, b1, (float)(1.0 - hyper[3]), b2, (float)(1.0 - hyper[4]), (float)hyper[5], (float)hyper[6], (float)hyper[7], hyper[3] == 0.0};
-  float *params[4] = {t[1], t[2], t[3], t[4]};
   float *grads[4] = {dWenc, dbenc, dWdec, dbdec};
-  const int64_t n[4] = {D * F, F, F * D, D};
-  for (int i = 0; i < 4; i++) {
-    a.p = params[i];
-    a.g = grads[i];
-    a.m = t[5 + 2 * i];
-    a.v = t[6 + 2 * i];
-    par_for(n[i], 65536, k_adam, &a);
-  }
-  par_for(F, 64, k_renorm, &rc);
+  const update_opts u = {.dec = 2, .clip = CLIP_NONE, .project_normalize = true, .renorm = true, .adam = hyper + 3};
+  update_params(&a, grads, &u);
   TICK("adam");
   return NULL;
 }
@@ -605,121 +796,7 @@ static napi_value TopkMask(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* shared by the top-k and gated steps                                                        */
-
-/* the tensors of a step, bounds-checked against the heap: offsets[i] (float32 elements) of sizes[i] */
-static int heap_tensors(const double *off, const size_t *sizes, int n, void *heap, size_t heap_bytes, float **t) {
-  for (int i = 0; i < n; i++) {
-    int64_t o = (int64_t)off[i];
-    if (!(off[i] >= 0) || (double)o != off[i] || (size_t)(o + (int64_t)sizes[i]) * 4 > heap_bytes) return 0;
-    t[i] = (float *)heap + o;
-  }
-  return 1;
-}
-
-/* Σ_b (x_bd − mean_b x_d)² per d, in double (the FVE's Var(x) and top-k's TotVar) */
-static int col_var(const float *x, int64_t B, int64_t D, double *out_D) {
-  double *mx = (double *)calloc((size_t)D * 2, sizeof(double));
-  if (!mx) return 0;
-  for (int64_t b = 0; b < B; b++)
-    for (int64_t j = 0; j < D; j++) {
-      double v = x[b * D + j];
-      mx[j] += v;
-      mx[D + j] += v * v;
-    }
-  for (int64_t j = 0; j < D; j++) out_D[j] = mx[D + j] - mx[j] * mx[j] / (double)B;
-  free(mx);
-  return 1;
-}
-
-typedef struct {
-  float *W, *G;
-  int64_t D;
-  float eps;
-  bool normalize;
-} proj_ctx;
-
-/* g_j ← g_j − (g_j·u_j) u_j, u_j = w_j / (‖w_j‖ + eps) (or w_j itself for rows already unit) */
-static void k_project_eps(void *vc, int tid, int64_t r0, int64_t r1) {
-  proj_ctx *c = (proj_ctx *)vc;
-  (void)tid;
-  for (int64_t r = r0; r < r1; r++) {
-    float *w = c->W + r * c->D, *g = c->G + r * c->D;
-    float n = 1.0f;
-    if (c->normalize) {
-      double nn = 0;
-      for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
-      n = (float)sqrt(nn) + c->eps;
-    }
-    double dot = 0;
-    for (int64_t j = 0; j < c->D; j++) dot += (double)g[j] * (w[j] / n);
-    float df = (float)dot;
-    for (int64_t j = 0; j < c->D; j++) g[j] -= df * (w[j] / n);
-  }
-}
-
-/* w_j ← w_j / (‖w_j‖ + eps) */
-static void k_renorm_eps(void *vc, int tid, int64_t r0, int64_t r1) {
-  proj_ctx *c = (proj_ctx *)vc;
-  (void)tid;
-  for (int64_t r = r0; r < r1; r++) {
-    float *w = c->W + r * c->D;
-    double nn = 0;
-    for (int64_t j = 0; j < c->D; j++) nn += (double)w[j] * w[j];
-    float n = (float)sqrt(nn) + c->eps;
-    for (int64_t j = 0; j < c->D; j++) w[j] /= n;
-  }
-}
-
-typedef struct {
-  float *g;
-  double part[64];
-  float scale;
-} sq_ctx;
-
-static void k_sumsq(void *vc, int tid, int64_t i0, int64_t i1) {
-  sq_ctx *c = (sq_ctx *)vc;
-  double s = 0;
-  for (int64_t i = i0; i < i1; i++) s += (double)c->g[i] * c->g[i];
-  c->part[tid] = s;
-}
-
-static void k_scale(void *vc, int tid, int64_t i0, int64_t i1) {
-  sq_ctx *c = (sq_ctx *)vc;
-  (void)tid;
-  for (int64_t i = i0; i < i1; i++) c->g[i] *= c->scale;
-}
-
-/* torch.nn.utils.clip_grad_norm_: every gradient × min(max / (‖g‖ + 1e-6), 1) */
-static void clip_grads(float **g, const int64_t *n, int count, double max_norm) {
-  double total = 0;
-  sq_ctx s;
-  for (int i = 0; i < count; i++) {
-    s.g = g[i];
-    int used = par_for(n[i], 65536, k_sumsq, &s);
-    for (int t = 0; t < used; t++) total += s.part[t];
-  }
-  double coef = max_norm / (sqrt(total) + 1e-6);
-  if (coef >= 1.0) return;
-  s.scale = (float)coef;
-  for (int i = 0; i < count; i++) {
-    s.g = g[i];
-    par_for(n[i], 65536, k_scale, &s);
-  }
-}
-
-static void adam_all(float **params, float **grads, float **moments, const int64_t *n, int count, const double *hyper_adam) {
-  /* hyper_adam: beta1, beta2, eps, stepSize, bc2Sqrt */
-  adam_ctx a = {NULL, NULL, NULL, NULL, (float)hyper_adam[0], (float)(1.0 - hyper_adam[0]), (float)hyper_adam[1], (float)(1.0 - hyper_adam[1]),
-                (float)hyper_adam[2], (float)hyper_adam[3], (float)hyper_adam[4], hyper_adam[0] == 0.0};
-  for (int i = 0; i < count; i++) {
-    a.p = params[i];
-    a.g = grads[i];
-    a.m = moments[2 * i];
-    a.v = moments[2 * i + 1];
-    par_for(n[i], 65536, k_adam, &a);
-  }
-}
+/* the top-k and batch-top-k step                                                             */
 
 /* y += a·w and a·b over n floats: the sparse decodes and ∂/∂f entries of the top-k step
    (float, reassociated into SIMD lanes like the GEMMs they replace) */
@@ -733,9 +810,6 @@ HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t
   for (int64_t j = 0; j < n; j++) s += a[j] * b[j];
   return s;
 }
-
-/* ------------------------------------------------------------------------------------------ */
-/* the top-k and batch-top-k step                                                             */
 
 /*
  * Same maths as src/compute/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only
@@ -963,27 +1037,23 @@ static int global_kth(const float *v, int64_t len, int64_t n, float *out) {
  *        renormEps (top_k renormalises before the step, batch_top_k after), projectEps
  * stats out: loss, recon, auxk, l0count, sse, varX·(B−1), varE·(B−1), minPositive, nDead
  */
+static const char *topk_check(const double *hyper, int64_t F) {
+  const int64_t k = (int64_t)hyper[1];
+  return k < 1 || k > F ? "k must be in [1, F]" : NULL;
+}
+
+static const step_spec topk_spec = {
+    .name = "topkStep", .argc = 7, .n_params = 4, .shape = {P_DF, P_F, P_DF, P_D}, .n_hyper = 12, .n_stats = 10, .min_D = 2, .check_hyper = topk_check};
+
 static napi_value TopkStep(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7) return throw_err(env, "topkStep: expected 7 arguments");
-  void *heap = NULL;
-  size_t heap_bytes = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "topkStep: heap must be an ArrayBuffer");
-  double *off, *dims, *hyper, *stats, *tsf;
-  if (!get_f64s(env, argv[1], 13, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 12, &hyper) || !get_f64s(env, argv[4], 10, &stats))
-    return throw_err(env, "topkStep: offsets[13], dims[3], hyper[12], stats[10] must be Float64Arrays");
-  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
-  if (B < 2 || D < 2 || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return throw_err(env, "topkStep: bad dims");
-  float *fired;
-  if (!get_f32s(env, argv[5], (size_t)F, &fired) || !get_f64s(env, argv[6], (size_t)F, &tsf))
-    return throw_err(env, "topkStep: fired must be a Float32Array and tokensSinceFired a Float64Array of length F");
+  step_args a;
+  if (!parse_step_args(env, info, &topk_spec, &a)) return NULL;
+  const int64_t B = a.B, D = a.D, F = a.F;
+  const double *hyper = a.hyper;
+  double *stats = a.stats, *tsf = a.tsf;
+  float *fired = a.fired;
   const int batch = hyper[0] != 0.0;
   const int64_t k = (int64_t)hyper[1];
-  if (k < 1 || k > F) return throw_err(env, "topkStep: k must be in [1, F]");
-  const size_t sizes[13] = {B * D, D * F, F, F * D, D, D * F, D * F, F, F, F * D, F * D, D, D};
-  float *t[13];
-  if (!heap_tensors(off, sizes, 13, heap, heap_bytes, t)) return throw_err(env, "topkStep: a tensor lies outside the heap");
   const int T = n_threads();
   /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F] */
   size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * F * 2;
@@ -994,7 +1064,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
     return throw_err(env, "topkStep: out of memory for scratch buffers");
   }
   double *varD = cold + (size_t)T * 2 * D; /* [D] TotVar_d, then [D] column sums of e */
-  float *W_enc = t[1], *b_enc = t[2], *W_dec = t[3], *b_dec = t[4];
+  float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3];
   float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D, *dxc = eh + B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
   float *tmp = dead + F, *colf = tmp + (size_t)T * F;
@@ -1002,17 +1072,9 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
   double t_prev = now_ms();
 
-  proj_ctx pc = {W_dec, dWdec, D, (float)hyper[10], false};
-  if (!batch) par_for(F, 64, k_renorm_eps, &pc); /* top_k renormalises the decoder before the loss */
+  if (!batch) renorm_rows(W_dec, D, F, (float)hyper[10]); /* top_k renormalises the decoder before the loss */
 
-  step_ctx cc0;
-  memset(&cc0, 0, sizeof cc0);
-  cc0.B = B;
-  cc0.D = D;
-  cc0.x = t[0];
-  cc0.b_dec = b_dec;
-  cc0.xc = xc;
-  par_for(B, rows_min, k_center, &cc0);
+  center_rows(a.x, b_dec, xc, B, D, rows_min);
   cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xc, (int)D, W_enc, (int)F, 0.0f, P, (int)F);
   TICK("gemm enc");
   tk_ctx c;
@@ -1022,7 +1084,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   c.F = F;
   c.batch = batch;
   c.k = k;
-  c.x = t[0];
+  c.x = a.x;
   c.W_enc = W_enc;
   c.b_enc = b_enc;
   c.W_dec = W_dec;
@@ -1076,7 +1138,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   TICK("select+dec");
 
   double varx_sum = 0;
-  if (!col_var(t[0], B, D, varD)) {
+  if (!col_var(a.x, B, D, varD)) {
     free(cold);
     return throw_err(env, "topkStep: out of memory");
   }
@@ -1150,16 +1212,10 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
 
   /* top_k: clip, then remove the decoder-parallel part (rows unit already);
      batch_top_k: remove it (rows normalised with eps), then clip; Adam; batch_top_k renormalises */
-  float *params[4] = {W_enc, b_enc, W_dec, b_dec};
   float *grads[4] = {dWenc, dbenc, dWdec, dbdec};
-  float *moments[8] = {t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12]};
-  const int64_t n[4] = {D * F, F, F * D, D};
-  proj_ctx pj = {W_dec, dWdec, D, (float)hyper[11], batch != 0};
-  if (!batch) clip_grads(grads, n, 4, hyper[4]);
-  par_for(F, 64, k_project_eps, &pj);
-  if (batch) clip_grads(grads, n, 4, hyper[4]);
-  adam_all(params, grads, moments, n, 4, hyper + 5);
-  if (batch) par_for(F, 64, k_renorm_eps, &pc);
+  const update_opts u = {.dec = 2, .clip = batch ? CLIP_AFTER_PROJECT : CLIP_BEFORE_PROJECT, .max_norm = hyper[4], .project_eps = (float)hyper[11],
+                         .project_normalize = batch, .renorm = batch, .renorm_eps = (float)hyper[10], .adam = hyper + 5};
+  update_params(&a, grads, &u);
   TICK("adam");
   return NULL;
 }
@@ -1325,27 +1381,17 @@ static void k_g_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
  * hyper: lambda, p, next_p (< 0: none), beta1, beta2, eps, stepSize, bc2Sqrt, (unused)
  * stats out: loss, recon, aux, lp, lpNext, l0count, sse, varX·(B−1), varE·(B−1), (unused)
  */
+static const step_spec gated_spec = {
+    .name = "gatedStep", .argc = 6, .n_params = 6, .shape = {P_DF, P_F, P_F, P_F, P_DF, P_D}, .n_hyper = 9, .n_stats = 10, .min_D = 1};
+
 static napi_value GatedStep(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return throw_err(env, "gatedStep: expected 6 arguments");
-  void *heap = NULL;
-  size_t heap_bytes = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "gatedStep: heap must be an ArrayBuffer");
-  double *off, *dims, *hyper, *stats;
-  if (!get_f64s(env, argv[1], 19, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 9, &hyper) || !get_f64s(env, argv[4], 10, &stats))
-    return throw_err(env, "gatedStep: offsets[19], dims[3], hyper[9], stats[10] must be Float64Arrays");
-  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
-  if (B < 2 || D < 1 || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return throw_err(env, "gatedStep: bad dims");
-  float *fired;
-  if (!get_f32s(env, argv[5], (size_t)F, &fired)) return throw_err(env, "gatedStep: fired must be a Float32Array of length F");
-  const size_t ps[6] = {D * F, F, F, F, F * D, D};
-  size_t sizes[19];
-  sizes[0] = B * D;
-  for (int i = 0; i < 6; i++) sizes[1 + i] = sizes[7 + 2 * i] = sizes[8 + 2 * i] = ps[i];
-  float *t[19];
-  if (!heap_tensors(off, sizes, 19, heap, heap_bytes, t)) return throw_err(env, "gatedStep: a tensor lies outside the heap");
-  float *W_enc = t[1], *r_mag = t[2], *b_gate = t[3], *b_mag = t[4], *W_dec = t[5], *b_dec = t[6];
+  step_args a;
+  if (!parse_step_args(env, info, &gated_spec, &a)) return NULL;
+  const int64_t B = a.B, D = a.D, F = a.F;
+  const double *hyper = a.hyper;
+  double *stats = a.stats;
+  float *fired = a.fired;
+  float *W_enc = a.param[0], *r_mag = a.param[1], *b_gate = a.param[2], *b_mag = a.param[3], *W_dec = a.param[4], *b_dec = a.param[5];
   const int T = n_threads();
   /* scratch: xc [B,D] | Z [B,F] | FG [2B,F] | XH [2B,D] | dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dr, dbg, dbm [F] | dbdec [D] | expR [F] | colf [T,3F] */
   size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 4 + D + (size_t)T * 3 * F;
@@ -1364,14 +1410,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
   double t_prev = now_ms();
 
-  step_ctx cc0;
-  memset(&cc0, 0, sizeof cc0);
-  cc0.B = B;
-  cc0.D = D;
-  cc0.x = t[0];
-  cc0.b_dec = b_dec;
-  cc0.xc = xc;
-  par_for(B, rows_min, k_center, &cc0);
+  center_rows(a.x, b_dec, xc, B, D, rows_min);
   cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xc, (int)D, W_enc, (int)F, 0.0f, Z, (int)F);
   TICK("gemm enc");
   g_ctx c;
@@ -1379,7 +1418,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   c.B = B;
   c.D = D;
   c.F = F;
-  c.x = t[0];
+  c.x = a.x;
   c.b_gate = b_gate;
   c.b_mag = b_mag;
   c.b_dec = b_dec;
@@ -1409,7 +1448,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   double sse = 0, sseAux = 0;
   double *dbd = cold + (size_t)T * 2 * D; /* reuse varD as Σ ∂/∂x̂ once Var(x) is summed */
   double varx = 0;
-  if (!col_var(t[0], B, D, varD)) {
+  if (!col_var(a.x, B, D, varD)) {
     free(cold);
     return throw_err(env, "gatedStep: out of memory");
   }
@@ -1465,13 +1504,9 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   free(cold);
 
   /* ConstrainedAdam: project the decoder gradient, Adam on all six, renormalise the decoder rows */
-  rows_ctx rc = {W_dec, dWdec, D};
-  par_for(F, 64, k_project, &rc);
-  float *params[6] = {W_enc, r_mag, b_gate, b_mag, W_dec, b_dec};
   float *grads[6] = {dWenc, dr, dbg, dbm, dWdec, dbdec};
-  const int64_t n[6] = {D * F, F, F, F, F * D, D};
-  adam_all(params, grads, t + 7, n, 6, hyper + 3);
-  par_for(F, 64, k_renorm, &rc);
+  const update_opts u = {.dec = 4, .clip = CLIP_NONE, .project_normalize = true, .renorm = true, .adam = hyper + 3};
+  update_params(&a, grads, &u);
   TICK("adam");
   return NULL;
 }
@@ -1572,28 +1607,21 @@ static void k_jr_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
  *        stepSize, bc2Sqrt, renormEps, projectEps
  * stats out: loss, recon, sparsity, l0Step, nonzeroCount, sse, varX·(B−1), varE·(B−1)
  */
+static const char *jump_relu_check(const double *hyper, int64_t F) {
+  return !(hyper[1] > 0) || !(hyper[3] > 0) ? "bandwidth and targetL0 must be > 0" : NULL;
+}
+
+static const step_spec jump_relu_spec = {
+    .name = "jumpReluStep", .argc = 6, .n_params = 5, .shape = {P_DF, P_F, P_DF, P_D, P_F}, .n_hyper = 13, .n_stats = 8, .min_D = 1, .check_hyper = jump_relu_check};
+
 static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6) return throw_err(env, "jumpReluStep: expected 6 arguments");
-  void *heap = NULL;
-  size_t heap_bytes = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) return throw_err(env, "jumpReluStep: heap must be an ArrayBuffer");
-  double *off, *dims, *hyper, *stats;
-  if (!get_f64s(env, argv[1], 16, &off) || !get_f64s(env, argv[2], 3, &dims) || !get_f64s(env, argv[3], 13, &hyper) || !get_f64s(env, argv[4], 8, &stats))
-    return throw_err(env, "jumpReluStep: offsets[16], dims[3], hyper[13], stats[8] must be Float64Arrays");
-  const int64_t B = (int64_t)dims[0], D = (int64_t)dims[1], F = (int64_t)dims[2];
-  if (B < 2 || D < 1 || F < 1 || (double)B != dims[0] || (double)D != dims[1] || (double)F != dims[2]) return throw_err(env, "jumpReluStep: bad dims");
-  float *fired;
-  if (!get_f32s(env, argv[5], (size_t)F, &fired)) return throw_err(env, "jumpReluStep: fired must be a Float32Array of length F");
-  if (!(hyper[1] > 0) || !(hyper[3] > 0)) return throw_err(env, "jumpReluStep: bandwidth and targetL0 must be > 0");
-  const size_t ps[5] = {D * F, F, F * D, D, F};
-  size_t sizes[16];
-  sizes[0] = B * D;
-  for (int i = 0; i < 5; i++) sizes[1 + i] = sizes[6 + 2 * i] = sizes[7 + 2 * i] = ps[i];
-  float *t[16];
-  if (!heap_tensors(off, sizes, 16, heap, heap_bytes, t)) return throw_err(env, "jumpReluStep: a tensor lies outside the heap");
-  float *W_enc = t[1], *b_enc = t[2], *W_dec = t[3], *b_dec = t[4], *theta = t[5];
+  step_args a;
+  if (!parse_step_args(env, info, &jump_relu_spec, &a)) return NULL;
+  const int64_t B = a.B, D = a.D, F = a.F;
+  const double *hyper = a.hyper;
+  double *stats = a.stats;
+  float *fired = a.fired;
+  float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3], *theta = a.param[4];
   const bool center = hyper[0] != 0.0;
   const int T = n_threads();
   /* scratch: xc [B,D] | P, Fm [B,F] | XH, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc, dth [F] | dbdec [D] | colf [T,3F] */
@@ -1611,16 +1639,9 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
   double t_prev = now_ms();
 
-  const float *xin = t[0];
+  const float *xin = a.x;
   if (center) {
-    step_ctx cc0;
-    memset(&cc0, 0, sizeof cc0);
-    cc0.B = B;
-    cc0.D = D;
-    cc0.x = t[0];
-    cc0.b_dec = b_dec;
-    cc0.xc = xc;
-    par_for(B, rows_min, k_center, &cc0);
+    center_rows(a.x, b_dec, xc, B, D, rows_min);
     xin = xc;
   }
   cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xin, (int)D, W_enc, (int)F, 0.0f, P, (int)F);
@@ -1630,7 +1651,7 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   c.B = B;
   c.D = D;
   c.F = F;
-  c.x = t[0];
+  c.x = a.x;
   c.b_enc = b_enc;
   c.b_dec = b_dec;
   c.theta = theta;
@@ -1657,7 +1678,7 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   TICK("fwd");
   used = par_for(B, rows_min, k_jr_resid, &c);
   double sse = 0, varx = 0;
-  if (!col_var(t[0], B, D, varD)) {
+  if (!col_var(a.x, B, D, varD)) {
     free(cold);
     return throw_err(env, "jumpReluStep: out of memory");
   }
@@ -1717,15 +1738,10 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   TICK("gemm enc bw");
 
   /* remove the decoder-parallel gradient, clip the global norm, Adam, renormalise decoder rows */
-  float *params[5] = {W_enc, b_enc, W_dec, b_dec, theta};
   float *grads[5] = {dWenc, dbenc, dWdec, dbdec, dth};
-  const int64_t n[5] = {D * F, F, F * D, D, F};
-  proj_ctx pj = {W_dec, dWdec, D, (float)hyper[12], true};
-  par_for(F, 64, k_project_eps, &pj);
-  clip_grads(grads, n, 5, hyper[5]);
-  adam_all(params, grads, t + 6, n, 5, hyper + 6);
-  pj.eps = (float)hyper[11];
-  par_for(F, 64, k_renorm_eps, &pj);
+  const update_opts u = {.dec = 2, .clip = CLIP_AFTER_PROJECT, .max_norm = hyper[5], .project_eps = (float)hyper[12],
+                         .project_normalize = true, .renorm = true, .renorm_eps = (float)hyper[11], .adam = hyper + 6};
+  update_params(&a, grads, &u);
   TICK("adam");
   return NULL;
 }

@@ -54,120 +54,134 @@ function sameCurve(a: StepStats[], b: StepStats[]) {
   });
 }
 
-/** Every parameter (and buffer, e.g. batch-top-k's threshold) within tol of the reference's. */
-function sameWeights(a: ReturnType<typeof trainRun>, b: ReturnType<typeof trainRun>, tol: number) {
-  for (const [name, ref] of Object.entries(a.final)) {
-    const got = b.final[name].data;
-    let maxDiff = 0;
-    for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref.data[i] - got[i]));
-    expect(maxDiff, name).toBeLessThan(tol);
-  }
+function maxAbsDiff(ref: ArrayLike<number>, got: ArrayLike<number>): number {
+  let maxDiff = 0;
+  for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i] - got[i]));
+  return maxDiff;
 }
 
-describe('fused native SAE step', () => {
-  it('standard: same loss curve as the tfjs reference over 20 steps', (ctx) => {
-    if (!available) ctx.skip();
-    const cfg = { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 };
-    const a = trainRun('tfjs', cfg);
-    const b = trainRun('native', cfg);
-    sameCurve(a.stats, b.stats);
-    let maxDiff = 0;
-    for (let i = 0; i < a.W.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.W[i] - b.W[i]));
-    expect(maxDiff).toBeLessThan(1e-4);
-  });
+/** Every parameter (and buffer, e.g. batch-top-k's threshold) within tol of the reference's. */
+function sameWeights(a: ReturnType<typeof trainRun>, b: ReturnType<typeof trainRun>, tol: number) {
+  for (const [name, ref] of Object.entries(a.final)) expect(maxAbsDiff(ref.data, b.final[name].data), name).toBeLessThan(tol);
+}
 
-  it('p-annealing with p < 1 and λ adaptation: same loss curve and schedule', (ctx) => {
-    if (!available) ctx.skip();
-    const cfg = { trainer: 'p_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 };
-    const a = trainRun('tfjs', cfg);
-    const b = trainRun('native', cfg);
-    sameCurve(a.stats, b.stats);
-    expect(b.stats.map((s) => s.extra.p)).toEqual(a.stats.map((s) => s.extra.p));
-    expect(Math.abs((b.stats[19].extra.lambda! - a.stats[19].extra.lambda!) / a.stats[19].extra.lambda!)).toBeLessThan(1e-4);
-    expect(a.stats[19].extra.p).toBeLessThan(1);
-  });
+type Run = ReturnType<typeof trainRun>;
+type Check = (a: Run, b: Run) => void;
 
-  it('gated (β1 = 0, stop-gradient aux loss): same loss curve, parts and weights', (ctx) => {
-    if (!available) ctx.skip();
-    const cfg = { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 };
-    const a = trainRun('tfjs', cfg);
-    const b = trainRun('native', cfg);
-    sameCurve(a.stats, b.stats);
-    a.stats.forEach((s, i) => {
-      for (const part of ['recon', 'aux', 'sparsity']) expect(Math.abs(b.stats[i].parts[part] - s.parts[part]) / Math.abs(s.parts[part]), `${part} ${i}`).toBeLessThan(1e-4);
-    });
-    sameWeights(a, b, 1e-4);
-  });
+const finalWeights: Check = (a, b) => sameWeights(a, b, 1e-4);
 
-  it('gated-annealing with p < 1 and λ adaptation: same loss curve, schedule and weights', (ctx) => {
-    if (!available) ctx.skip();
-    const cfg = { trainer: 'gated_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 };
-    const a = trainRun('tfjs', cfg);
-    const b = trainRun('native', cfg);
-    sameCurve(a.stats, b.stats);
-    expect(b.stats.map((s) => s.extra.p)).toEqual(a.stats.map((s) => s.extra.p));
-    expect(Math.abs((b.stats[19].extra.lambda! - a.stats[19].extra.lambda!) / a.stats[19].extra.lambda!)).toBeLessThan(1e-4);
-    expect(a.stats[19].extra.p).toBeLessThan(1);
-    sameWeights(a, b, 1e-4);
-  });
+/** p-annealing's schedule: the same p every step, λ after its updates to 1e-4, p annealed below 1. */
+const annealing: Check = (a, b) => {
+  expect(b.stats.map((s) => s.extra.p)).toEqual(a.stats.map((s) => s.extra.p));
+  expect(Math.abs((b.stats[19].extra.lambda! - a.stats[19].extra.lambda!) / a.stats[19].extra.lambda!)).toBeLessThan(1e-4);
+  expect(a.stats[19].extra.p).toBeLessThan(1);
+};
 
-  it.for([false, true])('JumpReLU (applyBDecToInput %s): same loss curve, parts and weights', (applyBDecToInput, ctx) => {
-    if (!available) ctx.skip();
-    // a wide bandwidth and a threshold near the activations so the rect windows catch many entries
-    const cfg = { trainer: 'jump_relu', dIn: 24, dictSize: 96, steps: 40, batchSize: 64, warmupSteps: 3, lr: 3e-3, bandwidth: 0.5, targetL0: 8, sparsityPenalty: 1, sparsityWarmupSteps: 10 };
-    const run = (engine: 'tfjs' | 'native') => {
-      process.env.SAEBOARD_SAE_ENGINE = engine;
-      const c = resolveTrainerConfig(cfg);
-      const init = initDictionary(c);
-      const tensors = Object.fromEntries(Object.entries(init.toHost()).map(([k, v]) => [k, v.data]));
-      init.dispose();
-      tensors.threshold.fill(0.2);
-      tensors.b_dec.fill(0.1);
-      return trainRun(engine, cfg, 20, createDictionary('jump_relu', 24, 96, tensors, { applyBDecToInput }));
-    };
-    const a = run('tfjs');
-    const b = run('native');
-    sameCurve(a.stats, b.stats);
-    a.stats.forEach((s, i) => {
-      expect(Math.abs(b.stats[i].parts.sparsity - s.parts.sparsity), `sparsity ${i}`).toBeLessThan(1e-4 * Math.max(1, s.parts.sparsity));
-      expect(b.stats[i].parts.l0Step).toBeCloseTo(s.parts.l0Step, 4);
-    });
-    expect(a.stats[19].parts.sparsity).toBeGreaterThan(0);
-    sameWeights(a, b, 1e-4);
+/** AuxK on for most steps, with the same auxk part and dead count every step. */
+const auxK: Check = (a, b) => {
+  expect(a.stats.filter((s) => s.parts.auxk > 0).length).toBeGreaterThan(10);
+  a.stats.forEach((s, i) => {
+    expect(b.stats[i].parts.auxk).toBeCloseTo(s.parts.auxk, 5);
+    expect(b.stats[i].dead).toBe(s.dead);
   });
+};
 
-  it('top-k with AuxK (dead features from step 2): same loss curve, parts and weights', (ctx) => {
-    if (!available) ctx.skip();
+// a wide bandwidth and a threshold near the activations so the rect windows catch many entries
+const jumpReluCfg = { trainer: 'jump_relu', dIn: 24, dictSize: 96, steps: 40, batchSize: 64, warmupSteps: 3, lr: 3e-3, bandwidth: 0.5, targetL0: 8, sparsityPenalty: 1, sparsityWarmupSteps: 10 };
+function jumpReluDict(applyBDecToInput: boolean): Dictionary {
+  const init = initDictionary(resolveTrainerConfig(jumpReluCfg));
+  const tensors = Object.fromEntries(Object.entries(init.toHost()).map(([k, v]) => [k, v.data]));
+  init.dispose();
+  tensors.threshold.fill(0.2);
+  tensors.b_dec.fill(0.1);
+  return createDictionary('jump_relu', 24, 96, tensors, { applyBDecToInput });
+}
+
+/**
+ * Every fused trainer, both engines 20 steps from the same initialisation (`dict`, made afresh for
+ * each engine, else the trainer's own) and batches: the same loss curve, then `checks` (b native, a
+ * the reference). `name` is the test's, so it names the trainer.
+ */
+const engineCases: { name: string; cfg: Record<string, unknown>; dict?: () => Dictionary; checks: Check[] }[] = [
+  {
+    name: 'standard: same loss curve as the tfjs reference over 20 steps',
+    cfg: { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 },
+    checks: [(a, b) => expect(maxAbsDiff(a.W, b.W)).toBeLessThan(1e-4)],
+  },
+  {
+    name: 'p-annealing with p < 1 and λ adaptation: same loss curve and schedule',
+    cfg: { trainer: 'p_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 },
+    checks: [annealing],
+  },
+  {
+    name: 'gated (β1 = 0, stop-gradient aux loss): same loss curve, parts and weights',
+    cfg: { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 },
+    checks: [
+      (a, b) =>
+        a.stats.forEach((s, i) => {
+          for (const part of ['recon', 'aux', 'sparsity']) expect(Math.abs(b.stats[i].parts[part] - s.parts[part]) / Math.abs(s.parts[part]), `${part} ${i}`).toBeLessThan(1e-4);
+        }),
+      finalWeights,
+    ],
+  },
+  {
+    name: 'gated-annealing with p < 1 and λ adaptation: same loss curve, schedule and weights',
+    cfg: { trainer: 'gated_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 },
+    checks: [annealing, finalWeights],
+  },
+  ...[false, true].map((applyBDecToInput) => ({
+    name: `JumpReLU (applyBDecToInput ${applyBDecToInput}): same loss curve, parts and weights`,
+    cfg: jumpReluCfg,
+    dict: () => jumpReluDict(applyBDecToInput),
+    checks: [
+      (a: Run, b: Run) => {
+        a.stats.forEach((s, i) => {
+          expect(Math.abs(b.stats[i].parts.sparsity - s.parts.sparsity), `sparsity ${i}`).toBeLessThan(1e-4 * Math.max(1, s.parts.sparsity));
+          expect(b.stats[i].parts.l0Step).toBeCloseTo(s.parts.l0Step, 4);
+        });
+        expect(a.stats[19].parts.sparsity).toBeGreaterThan(0);
+      },
+      finalWeights,
+    ],
+  })),
+  {
+    name: 'top-k with AuxK (dead features from step 2): same loss curve, parts and weights',
     // a feature is dead after 2 batches without firing: AuxK (with its scale < 1 and = 1) is on;
     // its TotVar normalisation makes it ~1e-4 of the loss here, so a large coefficient (not 1/32)
     // makes an error in its gradient show in the curve
-    const cfg = { trainer: 'top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, deadTokensThreshold: 128, decayStart: 10, auxKCoeff: 3000 };
-    const a = trainRun('tfjs', cfg);
-    const b = trainRun('native', cfg);
-    sameCurve(a.stats, b.stats);
-    expect(a.stats.filter((s) => s.parts.auxk > 0).length).toBeGreaterThan(10);
-    a.stats.forEach((s, i) => {
-      expect(b.stats[i].parts.auxk).toBeCloseTo(s.parts.auxk, 5);
-      expect(b.stats[i].dead).toBe(s.dead);
-    });
-    sameWeights(a, b, 1e-4);
-  });
+    cfg: { trainer: 'top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, deadTokensThreshold: 128, decayStart: 10, auxKCoeff: 3000 },
+    checks: [auxK, finalWeights],
+  },
+  {
+    name: 'batch-top-k with AuxK and the threshold EMA: same loss curve, threshold and weights',
+    cfg: { trainer: 'batch_top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, warmupSteps: 3, deadTokensThreshold: 128, thresholdStartStep: 5, auxKCoeff: 1 },
+    checks: [
+      auxK,
+      (a, b) => {
+        expect(a.stats[19].extra.threshold).toBeGreaterThan(0);
+        expect(Math.abs(b.stats[19].extra.threshold! - a.stats[19].extra.threshold!)).toBeLessThan(1e-5);
+      },
+      finalWeights,
+    ],
+  },
+];
 
-  it('batch-top-k with AuxK and the threshold EMA: same loss curve, threshold and weights', (ctx) => {
-    if (!available) ctx.skip();
-    const cfg = { trainer: 'batch_top_k', dIn: 24, dictSize: 96, steps: 30, batchSize: 64, k: 4, lr: 3e-3, warmupSteps: 3, deadTokensThreshold: 128, thresholdStartStep: 5, auxKCoeff: 1 };
-    const a = trainRun('tfjs', cfg);
-    const b = trainRun('native', cfg);
-    sameCurve(a.stats, b.stats);
-    expect(a.stats.filter((s) => s.parts.auxk > 0).length).toBeGreaterThan(10);
-    a.stats.forEach((s, i) => {
-      expect(b.stats[i].parts.auxk).toBeCloseTo(s.parts.auxk, 5);
-      expect(b.stats[i].dead).toBe(s.dead);
+describe('fused native SAE step', () => {
+  // (a loop, not it.for: '$name' would quote and truncate the names)
+  for (const c of engineCases) {
+    it(c.name, (ctx) => {
+      if (!available) ctx.skip();
+      // the engine is set before the dictionary is made (trainRun sets it again)
+      const run = (engine: 'tfjs' | 'native') => {
+        process.env.SAEBOARD_SAE_ENGINE = engine;
+        return trainRun(engine, c.cfg, 20, c.dict?.());
+      };
+      const a = run('tfjs');
+      const b = run('native');
+      sameCurve(a.stats, b.stats);
+      for (const check of c.checks) check(a, b);
     });
-    expect(a.stats[19].extra.threshold).toBeGreaterThan(0);
-    expect(Math.abs(b.stats[19].extra.threshold! - a.stats[19].extra.threshold!)).toBeLessThan(1e-5);
-    sameWeights(a, b, 1e-4);
-  });
+  }
 
   it('on two threads (row splits, per-thread partial sums, the threaded batch histogram): same curves and weights', (ctx) => {
     if (!available) ctx.skip();
