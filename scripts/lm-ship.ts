@@ -4,11 +4,13 @@
  * probe accuracy. The numbers go into each model's config.json ("metrics") and docs/lm.md.
  *
  *   npx tsx scripts/lm-ship.ts --run RUN_DIR --name othello-small \
- *     --heldout DATASET_DIR --eval EVAL_DATASET_DIR [--twin-seed 7] [--legal-games 1000] [--out models]
+ *     --heldout DATASET_DIR --eval EVAL_DATASET_DIR [--twin-seed 7] [--legal-games 1000] [--out models] [--keep-twin]
  *
  * --heldout: the training dataset (its test split gives the held-out loss);
  * --eval:    a labelled dataset (legal-move rate on its test split; probes trained on its train
  *            split and scored on its test split).
+ * --keep-twin: leave an already shipped random-init twin as it is (its weights depend only on the
+ *            config and --twin-seed, so re-measuring it after more training gives the same numbers).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -113,6 +115,14 @@ async function main(): Promise<void> {
   model.dispose();
 
   const twinName = `${name}-random`;
+  if (process.argv.includes('--keep-twin')) {
+    const twin = await readMeta(path.join(outRoot, twinName)).catch(() => null);
+    if (twin?.provenance.seed === twinSeed && JSON.stringify(twin.model) === JSON.stringify(meta.model)) {
+      process.stdout.write(JSON.stringify({ [name]: shipped.metrics }, null, 2) + '\n');
+      return;
+    }
+    process.stderr.write(`${twinName}: no shipped twin with seed ${twinSeed} and this config: measuring it\n`);
+  }
   const twinHost = randomInitHost(meta.model, twinSeed);
   const twin = Gpt.fromHost(meta.model, twinHost);
   const twinMeta: CheckpointMeta = {

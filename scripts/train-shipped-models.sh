@@ -41,5 +41,5 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
   cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small-2" --name chess-small --init-from "$RUNS/chess-small" \
     --steps 1500 --batch-size 24 --lr 8e-4 --min-lr 5e-5 --warmup 100 --eval-interval 250 --eval-rows 256 --checkpoint-interval 200 --seed 4 --no-register
   node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small-2" --name chess-small \
-    --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 200
+    --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 100
 fi
