@@ -63,21 +63,23 @@ async function measure(model: Gpt, meta: CheckpointMeta, heldout: string, evalDi
   };
 }
 
-/** The training runs recorded for the model a run was initialised from (shipped file or run directory). */
+/** The training runs behind a model (shipped file or run directory), following --init-from chains. */
 async function earlierRuns(dir: string): Promise<Record<string, unknown>[]> {
   const meta = await readMeta(dir);
-  const p = meta.provenance as { trainingRuns?: Record<string, unknown>[]; trainingRun?: { options: unknown } };
+  const p = meta.provenance as { trainingRuns?: Record<string, unknown>[]; trainingRun?: { options: unknown }; initFrom?: { name: string; dir: string; step: number | null } };
   if (p.trainingRuns) return p.trainingRuns;
   if (p.trainingRun) return [{ ...p.trainingRun, tokensSeen: meta.training?.tokensSeen ?? null }];
+  const before = p.initFrom ? await earlierRuns(p.initFrom.dir) : [];
   for (const runJson of [path.join(dir, 'run.json'), path.join(dir, '..', 'run.json')]) {
     try {
       const r = JSON.parse(await fs.readFile(runJson, 'utf8')) as { options: unknown };
-      return [{ options: r.options, tokensSeen: meta.training?.tokensSeen ?? null }];
+      const initFrom = p.initFrom ? { initFrom: { name: p.initFrom.name, step: p.initFrom.step } } : {};
+      return [...before, { options: r.options, tokensSeen: meta.training?.tokensSeen ?? null, ...initFrom }];
     } catch {
       // not a run directory: try the next place
     }
   }
-  return [];
+  return before;
 }
 
 async function main(): Promise<void> {

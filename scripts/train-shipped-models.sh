@@ -8,9 +8,9 @@
 #
 # Data and runs go to $SAEBOARD_LM_DATA (default .saeboard/lm-data) and $SAEBOARD_LM_RUNS
 # (default .saeboard/lm-runs). Training is resumable: rerun the script after a stop or kill.
-# Each model trains in two stages: a first run, then a continued run from its weights with a fresh
+# Each model trains in stages (Othello two, chess three): a first run, then continued runs from its weights with a fresh
 # warm-up + cosine (how the shipped files were made, one session at a time; the shipped config.json
-# lists both runs under provenance.trainingRuns).
+# lists every run under provenance.trainingRuns).
 # Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 4–5 h, chess ≈ 3–4 h.
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,6 +40,8 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
     --eval-interval 250 --eval-rows 256 --checkpoint-interval 250 --seed 2 --no-register
   cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small-2" --name chess-small --init-from "$RUNS/chess-small" \
     --steps 1500 --batch-size 24 --lr 8e-4 --min-lr 5e-5 --warmup 100 --eval-interval 250 --eval-rows 256 --checkpoint-interval 200 --seed 4 --no-register
-  node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small-2" --name chess-small \
+  cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small-3" --name chess-small --init-from "$RUNS/chess-small-2" \
+    --steps 700 --batch-size 24 --lr 4e-4 --min-lr 3e-5 --warmup 50 --eval-interval 250 --eval-rows 256 --checkpoint-interval 100 --seed 5 --no-register
+  node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small-3" --name chess-small \
     --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 100
 fi
