@@ -16,6 +16,7 @@
  */
 import { Chess } from 'chessops/chess';
 import { tf } from '../compute/backend.js';
+import { argmaxFirst } from '../compute/eval/metrics.js';
 import { UserInputError } from '../errors.js';
 import { decodeChess, encodeChess, parseSanCompat } from '../games/chess/index.js';
 import { OthelloBoard, TOKEN_TO_SQUARE } from '../games/othello/index.js';
@@ -144,8 +145,7 @@ export async function othelloLegalMoveRate(m: Gpt | Predictor, data: TokenSequen
         const valid = board.validMoves();
         if (valid.length === 0) break; // game over: nothing to predict
         const base = (b * T + i) * V;
-        let best = 0;
-        for (let v = 1; v < V; v++) if (logits[base + v] > logits[base + best]) best = v;
+        const best = argmaxFirst(logits, base, base + V) - base;
         predictions++;
         const ok = best !== 0 && valid.includes(TOKEN_TO_SQUARE[best]);
         if (ok) legal++;
@@ -231,8 +231,7 @@ export async function chessLegalMoveRate(
         batch.forEach((q, b) => {
           if (q.done) return;
           const base = b * V;
-          let best = 0;
-          for (let v = 1; v < V; v++) if (logits[base + v] > logits[base + best]) best = v;
+          const best = argmaxFirst(logits, base, base + V) - base;
           if (best === space) q.done = true;
           else {
             q.san += decodeChess([best]);

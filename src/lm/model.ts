@@ -364,8 +364,9 @@ export class CachedDecoder {
   /** [H·B, 1, S] key mask of the columns so far. */
   private keyBias: tf.Tensor3D;
   private readonly nextPos: Int32Array;
-  private width: number;
   private readonly B: number;
+  /** The padded prefixes until `start()` runs them. */
+  private prefill: { tokens: Int32Array; positions: Int32Array } | null;
 
   /** Runs the prefixes (each ≥ 1 token); `start()` then returns their next-token logits. */
   constructor(
@@ -374,7 +375,7 @@ export class CachedDecoder {
   ) {
     const c = model.config;
     const B = (this.B = prefixes.length);
-    const W = (this.width = Math.max(...prefixes.map((p) => p.length)));
+    const W = Math.max(...prefixes.map((p) => p.length));
     if (B === 0 || prefixes.some((p) => p.length === 0)) throw new UserInputError('cached decoding needs at least one non-empty prefix');
     if (W > c.nCtx) throw new UserInputError(`sequence length ${W} exceeds the model's context ${c.nCtx}`);
     const tokens = new Int32Array(B * W);
@@ -395,14 +396,12 @@ export class CachedDecoder {
     this.prefill = { tokens, positions };
   }
 
-  private prefill: { tokens: Int32Array; positions: Int32Array } | null;
-
   /** Next-token logits [B, V] after each prefix. */
   async start(): Promise<Float32Array> {
     if (!this.prefill) throw new Error('CachedDecoder: start() called twice');
     const { tokens, positions } = this.prefill;
     this.prefill = null;
-    const W = this.width;
+    const W = this.keyBias.shape[2];
     return this.runStep(tokens, positions, W, tf.tidy(() => tf.add(this.keyBias, this.model.mask(W)) as tf.Tensor3D));
   }
 
@@ -413,7 +412,6 @@ export class CachedDecoder {
     const grown = tf.tidy(() => tf.concat([this.keyBias, tf.zeros([this.keyBias.shape[0], 1, 1])], 2) as tf.Tensor3D);
     this.keyBias.dispose();
     this.keyBias = grown;
-    this.width++;
     const positions = Int32Array.from(this.nextPos);
     for (let b = 0; b < this.B; b++) this.nextPos[b]++;
     return this.runStep(tokens_B, positions, 1, tf.clone(this.keyBias));
