@@ -232,10 +232,16 @@ export async function trainProbe(family: ProbeFamily, d: number, train: ProbeDat
   }
 }
 
-/** Initial bias: log class frequencies per square (softmax) or per-cell log-odds (sigmoid), smoothed. */
-function priorBias(kind: ProbeKind, cells: number, C: number, train: ProbeData): Float32Array {
+/** How many training positions have each cell true. */
+function cellCounts(train: ProbeData, cells: number): Float64Array {
   const counts = new Float64Array(cells);
   for (let i = 0; i < train.n; i++) for (let k = 0; k < cells; k++) counts[k] += train.y[i * cells + k];
+  return counts;
+}
+
+/** Initial bias: log class frequencies per square (softmax) or per-cell log-odds (sigmoid), smoothed. */
+function priorBias(kind: ProbeKind, cells: number, C: number, train: ProbeData): Float32Array {
+  const counts = cellCounts(train, cells);
   const bias = new Float32Array(cells);
   for (let k = 0; k < cells; k++) {
     const p = (counts[k] + 0.5) / (train.n + (kind === 'softmax' ? 0.5 * C : 1));
@@ -247,8 +253,7 @@ function priorBias(kind: ProbeKind, cells: number, C: number, train: ProbeData):
 /** Test accuracy of predicting each cell's most frequent training class (a probe must beat this). */
 export function majorityBaseline(family: ProbeFamily, kind: ProbeKind, train: ProbeData, test: ProbeData): number {
   const cells = family.rows * family.cols * family.classes;
-  const counts = new Float64Array(cells);
-  for (let i = 0; i < train.n; i++) for (let k = 0; k < cells; k++) counts[k] += train.y[i * cells + k];
+  const counts = cellCounts(train, cells);
   let correct = 0;
   let total = 0;
   const C = family.classes;
