@@ -8,10 +8,10 @@
 #
 # Data and runs go to $SAEBOARD_LM_DATA (default .saeboard/lm-data) and $SAEBOARD_LM_RUNS
 # (default .saeboard/lm-runs). Training is resumable: rerun the script after a stop or kill.
-# Each model trains in stages (Othello two, chess three): a first run, then continued runs from its weights with a fresh
+# Each model trains in stages (Othello two, chess four): a first run, then continued runs from its weights with a fresh
 # warm-up + cosine (how the shipped files were made, one session at a time; the shipped config.json
 # lists every run under provenance.trainingRuns).
-# Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 4–5 h, chess ≈ 3–4 h.
+# Wall-clock on the 2-core reference machine (shared with other work): Othello ≈ 4–5 h, chess ≈ 5–6 h.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${SAEBOARD_LM_DATA:-.saeboard/lm-data}
@@ -42,6 +42,8 @@ if [ "$WHAT" = chess ] || [ "$WHAT" = all ]; then
     --steps 1500 --batch-size 24 --lr 8e-4 --min-lr 5e-5 --warmup 100 --eval-interval 250 --eval-rows 256 --checkpoint-interval 200 --seed 4 --no-register
   cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small-3" --name chess-small --init-from "$RUNS/chess-small-2" \
     --steps 700 --batch-size 24 --lr 4e-4 --min-lr 3e-5 --warmup 50 --eval-interval 250 --eval-rows 256 --checkpoint-interval 100 --seed 5 --no-register
-  node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small-3" --name chess-small \
+  cli lm train --game chess --dataset "$DATA/chess-train-200k" --out "$RUNS/chess-small-4" --name chess-small --init-from "$RUNS/chess-small-3" \
+    --steps 2500 --batch-size 24 --lr 4e-4 --min-lr 2e-5 --warmup 50 --eval-interval 250 --eval-rows 256 --checkpoint-interval 100 --seed 6 --no-register
+  node --import tsx scripts/lm-ship.ts --run "$RUNS/chess-small-4" --name chess-small \
     --heldout "$DATA/chess-train-200k" --eval "$DATA/chess-eval-2k" --twin-seed 8 --legal-games 100
 fi
