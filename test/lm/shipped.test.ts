@@ -60,11 +60,12 @@ describe('shipped models', () => {
   });
 
   it('chess-small writes legal SAN more often than its random twin on fresh games', async () => {
-    const data = chessGames(8, 90_002);
+    const games = 8;
+    const data = chessGames(games, 90_002);
     const trained = await loadModelDir(path.join(SHIPPED_MODELS_DIR, 'chess-small'));
     const twin = await loadModelDir(path.join(SHIPPED_MODELS_DIR, 'chess-small-random'));
-    const a = await chessLegalMoveRate(trained.model, data, { games: 8 });
-    const b = await chessLegalMoveRate(twin.model, data, { games: 8 });
+    const a = await chessLegalMoveRate(trained.model, data, { games });
+    const b = await chessLegalMoveRate(twin.model, data, { games });
     expect(a.predictions).toBeGreaterThan(300);
     // measured 86.5 % on 100 held-out games (config.json metrics); 8 games vary by several points
     expect(a.rate).toBeGreaterThan(0.75);
