@@ -4,7 +4,7 @@
  */
 import type { Bench } from './harness.js';
 import { startServer } from '../src/api/server.js';
-import { initBackend } from '../src/compute/backend.js';
+import { initBackend } from '../src/tensor/backend.js';
 import { scratchDatabase } from './lib/scratch-db.js';
 
 const QUERIES: Record<string, string> = {

@@ -1,5 +1,5 @@
 /**
- * Supervised evaluation throughput (src/compute/eval) and the database writes of `saeboard eval`.
+ * Supervised evaluation throughput (src/eval) and the database writes of `saeboard eval`.
  *
  * Cases (real BSP labels from random legal games, synthetic SAE activations of the paper's shape:
  * F features, L0 ≈ --l0 active per position, part of them aligned with a BSP cell):
@@ -23,13 +23,13 @@ import path from 'node:path';
 import type { Bench } from './harness.js';
 import { adapterFor, chessRandomSource, othelloRandomSource, resolveFamilies, type GameAdapter } from '../src/games/dataset/index.js';
 import type { BspFamily } from '../src/games/types.js';
-import { CsrBuilder, FiringStats, evaluateSupervised, labelSetFromDense, type LabelSet, type SupervisedEvalResult } from '../src/compute/eval/index.js';
+import { CsrBuilder, FiringStats, evaluateSupervised, labelSetFromDense, type LabelSet, type SupervisedEvalResult } from '../src/eval/index.js';
 import { copyBinary } from '../src/db/copy-binary.js';
 import { copyRows } from '../src/db/copy.js';
 import { withTransaction } from '../src/db/pool.js';
 import { activationPartition, activationPartitionSize, dropFeatureActivations, ensureSaeCheckpoint, writeActivationPartition, writeAlignmentPartition } from '../src/db/repos/eval.js';
 import { PROJECT_ROOT } from '../src/version.js';
-import { initBackend, tf } from '../src/compute/backend.js';
+import { initBackend, tf } from '../src/tensor/backend.js';
 import { scratchDatabase } from './lib/scratch-db.js';
 
 function rng(seed: number): () => number {

@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Bench } from './harness.js';
-import { backendInfo, initBackend, tf } from '../src/compute/backend.js';
+import { backendInfo, initBackend, tf } from '../src/tensor/backend.js';
 import { makeConfig, type Activation } from '../src/lm/config.js';
 import { Gpt } from '../src/lm/model.js';
 import { PROJECT_ROOT } from '../src/version.js';

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bench } from './harness.js';
-import { backendInfo, initBackend } from '../src/compute/backend.js';
+import { backendInfo, initBackend } from '../src/tensor/backend.js';
 import { adapterFor, chessRandomSource, resolveFamilies, writeDataset } from '../src/games/dataset/index.js';
 import { loadModelDir } from '../src/lm/checkpoint.js';
 import { datasetSequences } from '../src/lm/dataset.js';

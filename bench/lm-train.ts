@@ -9,7 +9,7 @@
  * with the moments as variables, loss read back every step.
  */
 import type { Bench } from './harness.js';
-import { backendInfo, initBackend, tf } from '../src/compute/backend.js';
+import { backendInfo, initBackend, tf } from '../src/tensor/backend.js';
 import { makeConfig, type Activation } from '../src/lm/config.js';
 import { Gpt } from '../src/lm/model.js';
 import { crossEntropy } from '../src/lm/ops.js';

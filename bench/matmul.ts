@@ -17,9 +17,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stats, type Bench } from './harness.js';
-import { initBackend, tf } from '../src/compute/backend.js';
-import { installMatMulKernels, type MatMulKernelSet } from '../src/compute/kernels/matmul.js';
-import { loadNative, NATIVE_ADDON_PATH, type NativeAddon } from '../src/compute/kernels/native.js';
+import { initBackend, tf } from '../src/tensor/backend.js';
+import { installMatMulKernels, type MatMulKernelSet } from '../src/tensor/kernels/matmul.js';
+import { loadNative, NATIVE_ADDON_PATH, type NativeAddon } from '../src/tensor/kernels/native.js';
 import {
   ADAM_KERNEL,
   adamUpdate,
@@ -29,7 +29,7 @@ import {
   GELU_KERNEL,
   layerNorm,
   layerNormComposed,
-} from '../src/compute/kernels/ops.js';
+} from '../src/tensor/kernels/ops.js';
 
 interface Shape {
   name: string;

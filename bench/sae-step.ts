@@ -15,11 +15,11 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { backendInfo, initBackend, tf } from '../src/compute/backend.js';
-import { resolveTrainerConfig } from '../src/compute/sae/config.js';
-import { saeNativeUnavailableReason } from '../src/compute/sae/native.js';
-import { Rng } from '../src/compute/sae/rng.js';
-import { createTrainer } from '../src/compute/sae/trainers/index.js';
+import { backendInfo, initBackend, tf } from '../src/tensor/backend.js';
+import { resolveTrainerConfig } from '../src/sae/config.js';
+import { saeNativeUnavailableReason } from '../src/sae/native.js';
+import { Rng } from '../src/sae/rng.js';
+import { createTrainer } from '../src/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../src/version.js';
 import type { Bench } from './harness.js';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds saeboard's native kernels (native/binding.gyp, two addons in native/build/Release/):
-//   saeboard_native.node — OpenBLAS matmul + elementwise kernels registered with tfjs (src/compute/kernels)
-//   saeboard_sae.node    — the fused SAE training step (src/compute/sae/native.ts)
+//   saeboard_native.node — OpenBLAS matmul + elementwise kernels registered with tfjs (src/tensor/kernels)
+//   saeboard_sae.node    — the fused SAE training step (src/sae/native.ts)
 //
 // Run by `npm install` (the package's "install" script) and by `npm run build:native` (--force).
 // It must never fail the install: without a C compiler, Node headers or libopenblas-dev it prints

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference fixture for the supervised evaluation (test/compute/eval/reference.test.ts).
+"""Reference fixture for the supervised evaluation (test/eval/reference.test.ts).
 
 Builds a small random case (features tied to BSP cells with noise, exact threshold ties, dead
 features, masked channels) and evaluates it with PyTorch the way the paper's code does
@@ -200,7 +200,7 @@ fixture = {
     "max": max_F.tolist(),
     "expected": expected,
 }
-out = os.path.join(os.path.dirname(__file__), "..", "test", "compute", "eval", "fixtures", "reference-small.json")
+out = os.path.join(os.path.dirname(__file__), "..", "test", "eval", "fixtures", "reference-small.json")
 with open(out, "w") as f:
     json.dump(fixture, f, separators=(",", ":"))
 n_labels = sum(len(x) for fam in expected["families"].values() for row in fam["labels"] for x in row)

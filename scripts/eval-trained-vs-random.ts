@@ -15,9 +15,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, tf } from '../src/compute/backend.js';
-import { createTrainer } from '../src/compute/sae/trainers/index.js';
-import { dictionaryConfig, resolveTrainerConfig, saveDictionary, Rng } from '../src/compute/sae/index.js';
+import { initBackend, tf } from '../src/tensor/backend.js';
+import { createTrainer } from '../src/sae/trainers/index.js';
+import { dictionaryConfig, resolveTrainerConfig, saveDictionary, Rng } from '../src/sae/index.js';
 import { openDataset } from '../src/games/dataset/index.js';
 import { activationBatches } from '../src/lm/activations.js';
 import { loadModelDir, readMeta, readModelTensors, saveModelDir } from '../src/lm/checkpoint.js';

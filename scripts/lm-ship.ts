@@ -14,7 +14,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { initBackend } from '../src/compute/backend.js';
+import { initBackend } from '../src/tensor/backend.js';
 import { loadModelDir, readMeta, saveModelDir, type CheckpointMeta } from '../src/lm/checkpoint.js';
 import { datasetSequences } from '../src/lm/dataset.js';
 import { chessLegalMoveRate, othelloLegalMoveRate } from '../src/lm/legal.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-Trainer fixtures for test/compute/sae/torch-parity.test.ts: a few steps of the paper's trainers run
+Trainer fixtures for test/sae/torch-parity.test.ts: a few steps of the paper's trainers run
 in PyTorch — autograd for the gradients, torch.optim.Adam for the updates — following
 dictionary_learning's trainer logic as trainers.md describes it (StandardTrainer, PAnnealTrainer,
 GatedSAETrainer with ConstrainedAdam; TrainerTopK at c52ff00). saeboard's hand-written backward

@@ -3,7 +3,7 @@
  * Lp^p trainers, trainers.md §2 and §5), working in place on tensors that live in the tfjs wasm
  * heap (or any ArrayBuffer): forward, hand-written backward, ConstrainedAdam.
  *
- * It is the same computation as src/compute/sae/trainers/standard.ts (the pure-tfjs reference,
+ * It is the same computation as src/sae/trainers/standard.ts (the pure-tfjs reference,
  * which the tests compare it against step by step): six OpenBLAS GEMMs, and every elementwise
  * pass over [B, F] fused into two (bias + ReLU + sparsity statistics; masked gradient + column
  * sums), split over threads. Reductions are accumulated in double.
@@ -812,7 +812,7 @@ HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t
 }
 
 /*
- * Same maths as src/compute/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only
+ * Same maths as src/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only
  * touch the k selected features per row (x̂ = f W_dec, the AuxK decode, ∂/∂f at the selected
  * entries) are sparse row loops instead of dense GEMMs: 4–5 GEMMs instead of 6–9.
  */
@@ -1224,7 +1224,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
 /* the gated (and gated-anneal) step                                                          */
 
 /*
- * Same maths as gatedLossAndGrads in src/compute/sae/trainers/gated.ts + ConstrainedAdam. The two
+ * Same maths as gatedLossAndGrads in src/sae/trainers/gated.ts + ConstrainedAdam. The two
  * decodes (f and the gate path's g, whose decode is a stop-gradient copy) are one GEMM over the
  * stacked [2B, F] rows, and so are their ∂/∂f, ∂/∂g.
  */
@@ -1515,7 +1515,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
 /* the JumpReLU step                                                                          */
 
 /*
- * Same maths as jumpReluLossAndGrads in src/compute/sae/trainers/jumpRelu.ts + its transforms:
+ * Same maths as jumpReluLossAndGrads in src/sae/trainers/jumpRelu.ts + its transforms:
  * straight-through threshold gradients of bandwidth ε, rect(u) = 1 for −½ < u < ½ (strict).
  */
 typedef struct {

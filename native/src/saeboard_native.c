@@ -1,7 +1,7 @@
 /*
  * saeboard's native compute kernels: a small N-API addon over the system OpenBLAS.
  *
- * The TypeScript side (src/compute/kernels/) registers these as tfjs kernels for the wasm backend.
+ * The TypeScript side (src/tensor/kernels/) registers these as tfjs kernels for the wasm backend.
  * Every function reads and writes float32 data in place inside caller-owned memory: the wasm heap
  * (an ArrayBuffer) or a Float32Array. Offsets are in float elements from the start of that memory.
  *

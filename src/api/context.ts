@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createLoaders, type Loaders } from './loaders.js';
+import { createLoaders, type Loaders } from '../services/loaders.js';
 
 export interface Context {
   pool: pg.Pool;

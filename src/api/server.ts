@@ -12,7 +12,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type pg from 'pg';
 import { log } from '../log.js';
-import { appSchema } from '../schema/index.js';
+import { appSchema } from './schema.js';
 import { createContext, type Context } from './context.js';
 import { formatError } from './errors.js';
 

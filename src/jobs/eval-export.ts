@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { SupervisedEvalResult } from '../compute/eval/index.js';
+import type { SupervisedEvalResult } from '../eval/index.js';
 import type { ProbeResult } from '../lm/probe.js';
 import { codeVersionString } from '../version.js';
 import type { DatasetInputs, SaeInput } from './eval-inputs.js';

@@ -15,11 +15,11 @@ import { UserInputError } from '../errors.js';
 import { adapterFor } from '../games/dataset/adapters.js';
 import { openDataset, type Dataset } from '../games/dataset/reader.js';
 import type { BspFamily, GameName } from '../games/types.js';
-import { labelSetFromDense, type LabelSet } from '../compute/eval/labels.js';
+import { labelSetFromDense, type LabelSet } from '../eval/labels.js';
 import { readMeta, readModelTensors, modelConfigHash, type CheckpointMeta } from '../lm/checkpoint.js';
 import { SITES, siteWidth, type Site } from '../lm/model.js';
-import { detectSaeFormat, loadSae, type SaeFormat } from '../compute/sae/interop.js';
-import { readSaeConfig, readSaeTensors, type SaeDirConfig } from '../compute/sae/storage.js';
+import { detectSaeFormat, loadSae, type SaeFormat } from '../sae/interop.js';
+import { readSaeConfig, readSaeTensors, type SaeDirConfig } from '../sae/storage.js';
 import { sha256 } from '../util/hash.js';
 
 /**
@@ -186,7 +186,7 @@ function newAcc(families: readonly unknown[]): Acc {
 
 export interface SaeInput {
   dir: string;
-  /** saeboard, dictionary_learning or SAELens layout (src/compute/sae/interop.ts). */
+  /** saeboard, dictionary_learning or SAELens layout (src/sae/interop.ts). */
   format: SaeFormat;
   config: SaeDirConfig;
   lmDir: string;

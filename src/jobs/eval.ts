@@ -1,6 +1,6 @@
 /**
  * `saeboard eval` as a pipeline: dataset + SAE checkpoints (+ their LMs) → supervised metrics
- * (src/compute/eval) → Postgres (src/db/repos/eval.ts) and SAEBench-like JSON files.
+ * (src/eval) → Postgres (src/db/repos/eval.ts) and SAEBench-like JSON files.
  *
  *  1. check every input (dataset, families, each SAE against its LM and the dataset, finite
  *     weights) — a bad input fails here, before any compute or write;
@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import type pg from 'pg';
-import { initBackend, tf } from '../compute/backend.js';
+import { initBackend, tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { log } from '../log.js';
 import { progress } from '../progress.js';
@@ -30,9 +30,9 @@ import {
   type SupervisedEvalResult,
   type TrainStatsOptions,
   DEFAULT_TRAIN_OPTIONS,
-} from '../compute/eval/index.js';
-import { loadSae } from '../compute/sae/interop.js';
-import type { Dictionary } from '../compute/sae/dictionary.js';
+} from '../eval/index.js';
+import { loadSae } from '../sae/interop.js';
+import type { Dictionary } from '../sae/dictionary.js';
 import { loadModelDir } from '../lm/checkpoint.js';
 import { activationBatches } from '../lm/activations.js';
 import { inMemorySequences, truncateSequences } from '../lm/data.js';

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { finalDir, listCheckpoints, checkpointDir, exists } from '../compute/sae/checkpoint.js';
-import { readSaeConfig, WEIGHTS_FILE, type SaeDirConfig } from '../compute/sae/storage.js';
-import type { SweepSpec } from '../compute/sae/sweepConfig.js';
+import { finalDir, listCheckpoints, checkpointDir, exists } from '../sae/checkpoint.js';
+import { readSaeConfig, WEIGHTS_FILE, type SaeDirConfig } from '../sae/storage.js';
+import type { SweepSpec } from '../sae/sweepConfig.js';
 import { withTransaction } from '../db/pool.js';
 import { findDatasetIdByPath } from '../db/repos/lm.js';
 import {

@@ -4,7 +4,7 @@
  * nothing — so it runs at every start and a fresh install answers with real content at once.
  */
 import type pg from 'pg';
-import { initBackend } from '../compute/backend.js';
+import { initBackend } from '../tensor/backend.js';
 import { log } from '../log.js';
 import { registerBspCatalogue } from './datasets.js';
 import { registerShippedModels } from './lm.js';

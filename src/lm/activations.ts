@@ -10,7 +10,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { tf } from '../compute/backend.js';
+import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import {

@@ -15,8 +15,8 @@
  *    generated character instead of re-running the prefix.
  */
 import { Chess } from 'chessops/chess';
-import { tf } from '../compute/backend.js';
-import { argmaxFirst } from '../compute/eval/metrics.js';
+import { tf } from '../tensor/backend.js';
+import { argmaxFirst } from '../util/argmax.js';
 import { UserInputError } from '../errors.js';
 import { decodeChess, encodeChess, parseSanCompat } from '../games/chess/index.js';
 import { OthelloBoard, TOKEN_TO_SQUARE } from '../games/othello/index.js';

@@ -23,7 +23,7 @@
  * A hook sees the site's tensor as [B, T, width] and may return a replacement of the same shape;
  * that is how the SAE loss-recovered splice (metrics.md §7) replaces the block-5 output.
  */
-import { tf } from '../compute/backend.js';
+import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { headDim, parseConfig, type GptConfig } from './config.js';
 import { causalMask, crossEntropy, embed, gelu, layerNorm, linear, ownedVariable } from './ops.js';

@@ -3,8 +3,8 @@
  * any one of them without touching the model file. All take and return 2-D [N, features] tensors
  * (N = batch·time), the layout the matmul kernels are fastest on.
  */
-import { tf } from '../compute/backend.js';
-import { gelu as geluTanhKernel, layerNorm as layerNormKernel } from '../compute/kernels/ops.js';
+import { tf } from '../tensor/backend.js';
+import { gelu as geluTanhKernel, layerNorm as layerNormKernel } from '../tensor/kernels/ops.js';
 import type { Activation } from './config.js';
 
 /**
@@ -22,7 +22,7 @@ export function linear(x_NI: tf.Tensor2D, w_IO: tf.Tensor2D, b_O?: tf.Tensor1D):
 
 /**
  * LayerNorm over the last axis (biased variance, as torch). A single native kernel on
- * wasm+native, composed tfjs ops elsewhere (src/compute/kernels/ops.ts).
+ * wasm+native, composed tfjs ops elsewhere (src/tensor/kernels/ops.ts).
  */
 export function layerNorm(x_ND: tf.Tensor2D, w_D: tf.Tensor1D, b_D: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
   return layerNormKernel(x_ND, w_D, b_D, eps);

@@ -3,8 +3,8 @@
  * variables so they can be saved and restored bit-exactly, nanoGPT's learning-rate schedule
  * (linear warm-up, cosine decay to minLr) and global-norm gradient clipping.
  */
-import { tf } from '../compute/backend.js';
-import { adamUpdate } from '../compute/kernels/ops.js';
+import { tf } from '../tensor/backend.js';
+import { adamUpdate } from '../tensor/kernels/ops.js';
 import { ownedVariable } from './ops.js';
 import type { HostTensor } from './params.js';
 

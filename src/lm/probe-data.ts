@@ -4,7 +4,7 @@
  * (one forward pass per batch of games, stopping after the deepest layer) and the labels of the
  * requested BSP families. Reads the dataset shard by shard.
  */
-import { tf } from '../compute/backend.js';
+import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { openDataset, type DatasetFamilyEntry } from '../games/dataset/index.js';
 import { checkTokenizerMatch } from './data.js';

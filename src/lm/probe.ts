@@ -22,7 +22,7 @@
  * 13-class chess square whose empty class has 2/3 of the mass needs thousands of steps just to
  * learn the prior, and short runs ended below the baseline.
  */
-import { tf } from '../compute/backend.js';
+import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { ownedVariable } from './ops.js';
 import { AdamW } from './optim.js';

@@ -20,7 +20,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { tf } from '../compute/backend.js';
+import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { log } from '../log.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';

@@ -1,7 +1,23 @@
 import type pg from 'pg';
-import { backendInfo } from '../compute/backend.js';
+import { backendInfo } from '../tensor/backend.js';
 import { codeVersion } from '../version.js';
-import type { ServerStatus, VersionInfo } from '../schema/system.js';
+
+export interface VersionInfo {
+  version: string;
+  commit: string | null;
+  backend: string;
+  kernels: string;
+  backendDetail: string | null;
+  node: string;
+}
+
+export interface ServerStatus {
+  ok: boolean;
+  database: boolean;
+  databaseLatencyMs: number;
+  migrations: number;
+  uptimeSeconds: number;
+}
 
 const startedAt = Date.now();
 

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/server.js';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/tensor/backend.js';
 import { log } from '../../src/log.js';
 import { createPool } from '../../src/db/pool.js';
-import { schemaSdl } from '../../src/schema/index.js';
+import { schemaSdl } from '../../src/api/schema.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 

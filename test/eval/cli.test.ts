@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/tensor/backend.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { makeLm, makeOthelloDataset, makeSae } from './fixtures.js';
 

@@ -9,7 +9,7 @@ import { adapterFor, othelloRandomSource, resolveFamilies, writeDataset } from '
 import { saveModelDir, type CheckpointMeta } from '../../src/lm/checkpoint.js';
 import { makeConfig, type GptConfig } from '../../src/lm/config.js';
 import { randomInitHost } from '../../src/lm/model.js';
-import { createDictionary, dictionaryConfig, initDictionaryTensors, saveDictionary, Rng } from '../../src/compute/sae/index.js';
+import { createDictionary, dictionaryConfig, initDictionaryTensors, saveDictionary, Rng } from '../../src/sae/index.js';
 
 export async function makeOthelloDataset(dir: string, games = 40, families = 'board_state,valid_moves'): Promise<string> {
   const adapter = adapterFor('othello');

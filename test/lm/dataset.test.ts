@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/tensor/backend.js';
 import { decodeChess, encodeChess } from '../../src/games/chess/index.js';
 import { OthelloBoard, TOKEN_TO_SQUARE, SQUARE_TO_TOKEN } from '../../src/games/othello/index.js';
 import { makeConfig } from '../../src/lm/config.js';

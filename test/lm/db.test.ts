@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/tensor/backend.js';
 import { listLmCheckpoints, listProbeResults } from '../../src/db/repos/lm.js';
 import { registerActivationDir, registerLmCheckpointDir, registerProbeResults } from '../../src/jobs/lm.js';
 import { writeActivations } from '../../src/lm/activations.js';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/compute/backend.js';
+import { initBackend, tf } from '../../src/tensor/backend.js';
 import { makeConfig } from '../../src/lm/config.js';
 import { CachedDecoder, Gpt } from '../../src/lm/model.js';
 import { Rng } from '../../src/lm/rng.js';

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/compute/backend.js';
+import { initBackend, tf } from '../../src/tensor/backend.js';
 import { importWeights } from '../../src/lm/import/index.js';
 import { loadTorchFile, TorchTensor } from '../../src/lm/import/torch-pickle.js';
 import { Gpt } from '../../src/lm/model.js';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/compute/backend.js';
+import { initBackend, tf } from '../../src/tensor/backend.js';
 import { makeConfig, parameterCount } from '../../src/lm/config.js';
 import { Gpt, randomInitHost } from '../../src/lm/model.js';
 import { expectedParamShapes } from '../../src/lm/params.js';

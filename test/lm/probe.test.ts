@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/tensor/backend.js';
 import { probeKindFor, trainProbe, type ProbeData } from '../../src/lm/probe.js';
 import { Rng } from '../../src/lm/rng.js';
 

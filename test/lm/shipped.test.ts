@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/tensor/backend.js';
 import { SQUARE_TO_TOKEN, RandomOthelloGames } from '../../src/games/othello/index.js';
 import { randomChessGamesSync, encodeChess } from '../../src/games/chess/index.js';
 import { loadModelDir } from '../../src/lm/checkpoint.js';

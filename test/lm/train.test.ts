@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/compute/backend.js';
+import { initBackend, tf } from '../../src/tensor/backend.js';
 import { loadModelDir, type CheckpointMeta } from '../../src/lm/checkpoint.js';
 import { makeConfig } from '../../src/lm/config.js';
 import { inMemorySequences } from '../../src/lm/data.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { initBackend } from '../../compute/backend.js';
+import { initBackend } from '../../tensor/backend.js';
 import { openDatabase } from '../../db/pool.js';
 import { SITES, type Site } from '../../lm/model.js';
 import { prepareEvaluation, runEvaluation, type EvalJobOptions, type EvalJobResult } from '../../jobs/eval.js';

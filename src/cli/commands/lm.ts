@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { backendInfo, initBackend } from '../../compute/backend.js';
+import { backendInfo, initBackend } from '../../tensor/backend.js';
 import { UserInputError } from '../../errors.js';
 import { GAMES, type GameName } from '../../games/types.js';
 import { log } from '../../log.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../../api/server.js';
-import { initBackend } from '../../compute/backend.js';
+import { initBackend } from '../../tensor/backend.js';
 import { openDatabase, redactUrl } from '../../db/pool.js';
 import { log } from '../../log.js';
 import { action, intOption } from '../action.js';

@@ -1,7 +1,0 @@
-import type { NonEmptyArray } from 'type-graphql';
-import { GameResolver } from './game.resolver.js';
-import { SystemResolver } from './system.resolver.js';
-
-/** Every resolver class of the API; add a domain's resolver here. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, GameResolver];

@@ -1,0 +1,336 @@
+/**
+ * Fused GELU and LayerNorm ops for the GPT, with gradients.
+ *
+ * On wasm+native they run as single native kernels (2 threads) instead of the ~10 wasm kernels
+ * (Pow, Tanh, Mul, Add, Mean, Sub, ...) that the composed versions cost per call; perf.md found
+ * the GPT forward dominated by exactly those. On every other backend they fall back to composed
+ * tfjs ops with the same maths (and autodiff gradients), so model code calls them unconditionally:
+ *
+ *   import { gelu, layerNorm } from '../tensor/kernels/ops.js';
+ *   const h_BTF = gelu(tf.matMul(x_BTC, w_CF));          // nanoGPT new_gelu (tanh approximation)
+ *   const y_BTC = layerNorm(x_BTC, ln_weight_C, ln_bias_C); // eps 1e-5 as torch.nn.LayerNorm
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NativeAddon } from './native.js';
+import { fillOutputs, heapOffset, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
+
+export const GELU_KERNEL = 'SaeboardGelu';
+export const GELU_GRAD_KERNEL = 'SaeboardGeluGrad';
+export const LAYER_NORM_KERNEL = 'SaeboardLayerNorm';
+export const LAYER_NORM_GRAD_KERNEL = 'SaeboardLayerNormGrad';
+export const ADAM_KERNEL = 'SaeboardAdam';
+const ALL_KERNELS = [GELU_KERNEL, GELU_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAM_KERNEL];
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_CUBIC = 0.044715;
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WasmBackendLike;
+  attrs: tf.NamedAttrMap;
+}
+
+function input(args: KernelArgs, name: string): tf.TensorInfo {
+  const t = args.inputs[name];
+  if (!t) throw new Error(`missing input "${name}"`);
+  if (t.dtype !== 'float32') throw new Error(`input "${name}" must be float32, got ${t.dtype}`);
+  return t;
+}
+
+function optionalInput(args: KernelArgs, name: string): tf.TensorInfo | undefined {
+  return args.inputs[name] ? input(args, name) : undefined;
+}
+
+function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
+  const gelu: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const x = input(args, 'x');
+    const out = args.backend.makeOutput([...x.shape], 'float32');
+    return fillOutputs(args.backend, out, () => {
+      const heap = wasmHeap(args.backend);
+      addon.gelu(heap, heapOffset(args.backend, x), heap, heapOffset(args.backend, out), sizeOf(x.shape));
+    });
+  };
+  const geluGrad: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const x = input(args, 'x');
+    const dy = input(args, 'dy');
+    if (sizeOf(dy.shape) !== sizeOf(x.shape)) throw new Error(`gelu gradient: dy [${dy.shape}] does not match x [${x.shape}]`);
+    const out = args.backend.makeOutput([...x.shape], 'float32');
+    return fillOutputs(args.backend, out, () => {
+      const heap = wasmHeap(args.backend);
+      const b = args.backend;
+      addon.geluGrad(heap, heapOffset(b, x), heap, heapOffset(b, dy), heap, heapOffset(b, out), sizeOf(x.shape));
+    });
+  };
+  const layerNorm: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const x = input(args, 'x');
+    const gamma = optionalInput(args, 'gamma');
+    const beta = optionalInput(args, 'beta');
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+      if (t && sizeOf(t.shape) !== cols) throw new Error(`layerNorm: ${name} has shape [${t.shape}], expected [${cols}]`);
+    }
+    const rows = sizeOf(x.shape) / cols;
+    const y = b.makeOutput([...x.shape], 'float32');
+    const stats = b.makeOutput([rows, 2], 'float32');
+    return fillOutputs(b, [y, stats], () => {
+      const heap = wasmHeap(b);
+      addon.layerNorm(
+        heap,
+        heapOffset(b, x),
+        rows,
+        cols,
+        gamma ? heap : null,
+        gamma ? heapOffset(b, gamma) : 0,
+        beta ? heap : null,
+        beta ? heapOffset(b, beta) : 0,
+        Number(args.attrs.epsilon ?? 1e-5),
+        heap,
+        heapOffset(b, y),
+        heap,
+        heapOffset(b, stats),
+      );
+    });
+  };
+  const layerNormGrad: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const x = input(args, 'x');
+    const dy = input(args, 'dy');
+    const stats = input(args, 'stats');
+    const gamma = optionalInput(args, 'gamma');
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    const rows = sizeOf(x.shape) / cols;
+    if (sizeOf(dy.shape) !== sizeOf(x.shape)) throw new Error(`layerNorm gradient: dy [${dy.shape}] does not match x [${x.shape}]`);
+    const dx = b.makeOutput([...x.shape], 'float32');
+    const dgamma = b.makeOutput([cols], 'float32');
+    const dbeta = b.makeOutput([cols], 'float32');
+    return fillOutputs(b, [dx, dgamma, dbeta], () => {
+      const heap = wasmHeap(b);
+      addon.layerNormGrad(
+        heap,
+        heapOffset(b, x),
+        heap,
+        heapOffset(b, dy),
+        rows,
+        cols,
+        gamma ? heap : null,
+        gamma ? heapOffset(b, gamma) : 0,
+        heap,
+        heapOffset(b, stats),
+        heap,
+        heapOffset(b, dx),
+        heap,
+        heapOffset(b, dgamma),
+        heap,
+        heapOffset(b, dbeta),
+      );
+    });
+  };
+  const adam: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const p = input(args, 'p');
+    const g = input(args, 'g');
+    const m = input(args, 'm');
+    const v = input(args, 'v');
+    const n = sizeOf(p.shape);
+    for (const [name, t] of [['g', g], ['m', m], ['v', v]] as const) {
+      if (sizeOf(t.shape) !== n) throw new Error(`adamUpdate: ${name} has shape [${t.shape}], expected [${p.shape}]`);
+    }
+    const a = args.attrs;
+    const hyper = new Float64Array([a.beta1, a.beta2, a.epsilon, a.stepSize, a.bc2Sqrt, a.decay].map(Number));
+    const pOut = b.makeOutput([...p.shape], 'float32');
+    const mOut = b.makeOutput([...p.shape], 'float32');
+    const vOut = b.makeOutput([...p.shape], 'float32');
+    return fillOutputs(b, [pOut, mOut, vOut], () => {
+      const heap = wasmHeap(b);
+      addon.adam(
+        heap, heapOffset(b, p), heap, heapOffset(b, g), heap, heapOffset(b, m), heap, heapOffset(b, v), n, hyper,
+        heap, heapOffset(b, pOut), heap, heapOffset(b, mOut), heap, heapOffset(b, vOut),
+      );
+    });
+  };
+  return [
+    { kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adam },
+    { kernelName: GELU_KERNEL, backendName: 'wasm', kernelFunc: gelu },
+    { kernelName: GELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: geluGrad },
+    { kernelName: LAYER_NORM_KERNEL, backendName: 'wasm', kernelFunc: layerNorm },
+    { kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'wasm', kernelFunc: layerNormGrad },
+  ];
+}
+
+/**
+ * Registers (addon given) or removes (null) the native GELU/LayerNorm kernels for wasm. Returns
+ * the op names that now run natively.
+ */
+export function installNativeOps(addon: NativeAddon | null): string[] {
+  for (const name of ALL_KERNELS) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  }
+  if (!addon) return [];
+  for (const config of makeKernels(addon)) tf.registerKernel(config);
+  return ['Gelu', 'LayerNorm', 'Adam'];
+}
+
+function nativeKernelActive(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) != null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GELU
+// ---------------------------------------------------------------------------------------------
+
+/** Composed GELU (tanh approximation) on any backend; `x*x*x` because wasm Pow is slow. */
+export function geluComposed(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), GELU_CUBIC)), SQRT_2_OVER_PI);
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}
+
+const geluNative = tf.customGrad((x, save) => {
+  const xT = x as tf.Tensor;
+  (save as tf.GradSaveFunc)([xT]);
+  const value = tf.engine().runKernel(GELU_KERNEL, { x: xT }, {}) as tf.Tensor;
+  return {
+    value,
+    gradFunc: (dy, saved) => [tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved[0], dy: dy as tf.Tensor }, {}) as tf.Tensor],
+  };
+});
+
+/**
+ * GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — nanoGPT's `new_gelu`,
+ * PyTorch's gelu(approximate='tanh'). Differentiable; native on wasm+native.
+ */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  if (x.dtype !== 'float32') throw new Error(`gelu: expected a float32 tensor, got ${x.dtype}`);
+  return (nativeKernelActive(GELU_KERNEL) ? geluNative(x) : geluComposed(x)) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm
+// ---------------------------------------------------------------------------------------------
+
+/** Composed LayerNorm over the last axis (biased variance, as torch) on any backend. */
+export function layerNormComposed(x: tf.Tensor, gamma?: tf.Tensor, beta?: tf.Tensor, epsilon = 1e-5): tf.Tensor {
+  return tf.tidy(() => {
+    const axis = x.rank - 1;
+    const mean = tf.mean(x, axis, true);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.mul(centered, centered), axis, true);
+    let y = tf.mul(centered, tf.rsqrt(tf.add(variance, epsilon)));
+    if (gamma) y = tf.mul(y, gamma);
+    if (beta) y = tf.add(y, beta);
+    return y;
+  });
+}
+
+function layerNormGradOutputs(x: tf.Tensor, dy: tf.Tensor, gamma: tf.Tensor | undefined, stats: tf.Tensor): tf.Tensor[] {
+  const inputs: tf.NamedTensorMap = { x, dy, stats };
+  if (gamma) inputs.gamma = gamma;
+  return tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, inputs, {}) as tf.Tensor[];
+}
+
+function makeLayerNormNative(epsilon: number, withGamma: boolean, withBeta: boolean) {
+  return tf.customGrad((...args) => {
+    const save = args.pop() as (ts: tf.Tensor[]) => void;
+    const [x, ...params] = args as tf.Tensor[];
+    const gamma = withGamma ? params[0] : undefined;
+    const beta = withBeta ? params[withGamma ? 1 : 0] : undefined;
+    const inputs: tf.NamedTensorMap = { x };
+    if (gamma) inputs.gamma = gamma;
+    if (beta) inputs.beta = beta;
+    const [y, stats] = tf.engine().runKernel(LAYER_NORM_KERNEL, inputs, { epsilon }) as tf.Tensor[];
+    save(gamma ? [x, stats, gamma] : [x, stats]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [xs, statsS, gammaS] = saved;
+        const [dx, dgamma, dbeta] = layerNormGradOutputs(xs, dy as tf.Tensor, gammaS, statsS);
+        const grads = [dx];
+        if (withGamma) grads.push(tf.reshape(dgamma, gamma!.shape));
+        else dgamma.dispose();
+        if (withBeta) grads.push(tf.reshape(dbeta, beta!.shape));
+        else dbeta.dispose();
+        return grads;
+      },
+    };
+  });
+}
+
+const layerNormNativeCache = new Map<string, ReturnType<typeof makeLayerNormNative>>();
+
+/**
+ * LayerNorm over the last axis: (x − mean) / √(var + ε) · gamma + beta, with the biased variance
+ * (torch.nn.LayerNorm; nanoGPT uses ε = 1e-5 and may omit beta). gamma/beta have the size of the
+ * last axis. Differentiable in x, gamma and beta; native on wasm+native.
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, gamma?: tf.Tensor, beta?: tf.Tensor, epsilon = 1e-5): T {
+  if (x.rank < 1) throw new Error('layerNorm: x must have at least one axis');
+  const cols = x.shape[x.rank - 1];
+  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (t && t.size !== cols) throw new Error(`layerNorm: ${name} has shape [${t.shape}]; expected ${cols} elements (the last axis of x)`);
+  }
+  if (!nativeKernelActive(LAYER_NORM_KERNEL) || x.dtype !== 'float32' || cols === 0) {
+    return layerNormComposed(x, gamma, beta, epsilon) as T;
+  }
+  const key = `${epsilon}|${gamma ? 1 : 0}|${beta ? 1 : 0}`;
+  let op = layerNormNativeCache.get(key);
+  if (!op) {
+    op = makeLayerNormNative(epsilon, gamma != null, beta != null);
+    layerNormNativeCache.set(key, op);
+  }
+  const args = [x, gamma, beta].filter((t): t is tf.Tensor => t != null);
+  return op(...args) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam / AdamW update
+// ---------------------------------------------------------------------------------------------
+
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** lr / (1 − beta1^t) */
+  stepSize: number;
+  /** √(1 − beta2^t) */
+  bc2Sqrt: number;
+  /** AdamW decoupled weight decay factor 1 − lr·wd applied to p first; 1 (default) = none. */
+  decay?: number;
+}
+
+/** The update as composed tfjs ops (any backend): torch.optim.Adam(W)'s order of operations. */
+export function adamUpdateComposed(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamHyper): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  return tf.tidy(() => {
+    const m2 = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
+    const v2 = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
+    const denom = tf.add(tf.div(tf.sqrt(v2), h.bc2Sqrt), h.epsilon);
+    const decayed = h.decay !== undefined && h.decay !== 1 ? tf.mul(p, h.decay) : p;
+    return { p: tf.sub(decayed, tf.mul(tf.div(m2, denom), h.stepSize)), m: m2, v: v2 };
+  });
+}
+
+/**
+ * One Adam(W) step for one parameter: returns new (p, m, v) tensors, which the optimizer assigns
+ * to its variables (`p.assign(out.p)` etc., then disposes them):
+ *   m' = β1·m + (1−β1)·g;  v' = β2·v + (1−β2)·g²;  p' = p·decay − stepSize · m' / (√v'/bc2Sqrt + ε)
+ * On wasm+native this is one native pass (2 threads for large tensors) instead of ~10 wasm
+ * kernels; elsewhere the same composed ops. Both round every operation to float32 in the same order,
+ * so they agree bit for bit.
+ */
+export function adamUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamHyper): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  for (const [name, t] of [['g', g], ['m', m], ['v', v]] as const) {
+    if (t.size !== p.size) throw new Error(`adamUpdate: ${name} has shape [${t.shape}], expected [${p.shape}]`);
+  }
+  if (!nativeKernelActive(ADAM_KERNEL) || [p, g, m, v].some((t) => t.dtype !== 'float32')) {
+    return adamUpdateComposed(p, g, m, v, h);
+  }
+  const attrs = { beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon, stepSize: h.stepSize, bc2Sqrt: h.bc2Sqrt, decay: h.decay ?? 1 };
+  const [p2, m2, v2] = tf.engine().runKernel(ADAM_KERNEL, { p, g, m, v }, attrs) as tf.Tensor[];
+  return { p: p2, m: m2, v: v2 };
+}

@@ -1,0 +1,333 @@
+/**
+ * The N-API addon called directly: GEMM results against a float64 reference, the fused epilogues,
+ * and the argument validation that keeps bad calls from crashing the process.
+ * Skipped only when the addon is not built (no OpenBLAS/compiler); CI installs both.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadNative, type NativeAddon } from '../../src/tensor/kernels/native.js';
+import {
+  ACTIVATIONS,
+  maxRelativeError,
+  randomArray,
+  refGelu,
+  refGeluGrad,
+  refLayerNorm,
+  refMatMul,
+} from './reference.js';
+
+const loaded = loadNative();
+const addon = loaded.addon as NativeAddon;
+if (!loaded.addon) console.warn(`native addon tests skipped: ${loaded.reason}`);
+
+describe.skipIf(!loaded.addon)('native addon', () => {
+  it('reports the OpenBLAS configuration', () => {
+    const info = addon.info();
+    expect(info.config).toMatch(/OpenBLAS/);
+    expect(info.corename.length).toBeGreaterThan(0);
+    expect(info.blasThreads).toBeGreaterThanOrEqual(1);
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  describe('sgemm', () => {
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [7, 1, 513],
+      [1, 513, 7],
+      [513, 7, 7],
+      [7, 7, 513],
+      [33, 65, 17],
+    ];
+    for (const [M, N, K] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          it(`M=${M} N=${N} K=${K} transA=${transA} transB=${transB}`, () => {
+            const a = randomArray(M * K, M * 31 + K);
+            const b = randomArray(K * N, N * 17 + K);
+            const aShape = transA ? [K, M] : [M, K];
+            const bShape = transB ? [N, K] : [K, N];
+            const c = new Float32Array(M * N).fill(Number.NaN); // the kernel must overwrite everything
+            addon.sgemm(transA, transB, M, N, K, a, 0, b, 0, c, 0);
+            const ref = refMatMul(a, aShape, b, bShape, transA, transB);
+            expect(maxRelativeError(c, ref.values, ref.scale)).toBeLessThan(1e-4);
+          });
+        }
+      }
+    }
+
+    it('runs a batch at arbitrary offsets inside one buffer (repeated offsets = broadcasting)', () => {
+      const [M, N, K] = [3, 4, 5];
+      // Layout in one heap: [pad 3][A0][A1][B0][C0 C1 C2]
+      const heap = new Float32Array(3 + 2 * M * K + K * N + 3 * M * N + 2);
+      heap.set(randomArray(heap.length, 7));
+      const a0 = 3;
+      const a1 = a0 + M * K;
+      const b0 = a1 + M * K;
+      const c0 = b0 + K * N;
+      const aOffs = new Float64Array([a0, a1, a0]);
+      const bOffs = new Float64Array([b0, b0, b0]);
+      const before = heap.slice();
+      addon.sgemm(false, false, M, N, K, heap, aOffs, heap, bOffs, heap, c0);
+      for (let i = 0; i < 3; i++) {
+        const ref = refMatMul(before.subarray(aOffs[i], aOffs[i] + M * K), [M, K], before.subarray(b0, b0 + K * N), [K, N], false, false);
+        const got = heap.subarray(c0 + i * M * N, c0 + (i + 1) * M * N);
+        expect(maxRelativeError(got, ref.values, ref.scale)).toBeLessThan(1e-4);
+      }
+      // Nothing outside C changed.
+      expect(Array.from(heap.subarray(0, c0))).toEqual(Array.from(before.subarray(0, c0)));
+      expect(Array.from(heap.subarray(c0 + 3 * M * N))).toEqual(Array.from(before.subarray(c0 + 3 * M * N)));
+    });
+
+    it('accepts an ArrayBuffer (the wasm heap) as well as Float32Arrays', () => {
+      const buf = new ArrayBuffer(4 * 12);
+      const view = new Float32Array(buf);
+      view.set([1, 2, 3, 4, /* B */ 5, 6, 7, 8]); // A = [[1,2],[3,4]], B = [[5,6],[7,8]]
+      addon.sgemm(false, false, 2, 2, 2, buf, 0, buf, 4, buf, 8);
+      expect(Array.from(view.subarray(8))).toEqual([19, 22, 43, 50]);
+    });
+
+    it('K = 0 gives zeros and M = 0 writes nothing', () => {
+      const c = new Float32Array(6).fill(Number.NaN);
+      addon.sgemm(false, false, 2, 3, 0, new Float32Array(0), 0, new Float32Array(0), 0, c, 0);
+      expect(Array.from(c)).toEqual([0, 0, 0, 0, 0, 0]);
+      const untouched = new Float32Array(2).fill(5);
+      addon.sgemm(false, false, 0, 2, 3, new Float32Array(0), 0, new Float32Array(6), 0, untouched, 0);
+      expect(Array.from(untouched)).toEqual([5, 5]);
+    });
+
+    it('throws JS errors (never crashes) on bad arguments', () => {
+      const a = new Float32Array(6);
+      const b = new Float32Array(6);
+      const c = new Float32Array(4);
+      const call = (...args: unknown[]) => () => (addon.sgemm as (...x: unknown[]) => void)(...args);
+      expect(call(false, false, 2, 2, 3, a, 0, b, 0, c)).toThrow(/expected 11 arguments/);
+      expect(call('no', false, 2, 2, 3, a, 0, b, 0, c, 0)).toThrow(TypeError);
+      expect(call(false, false, -1, 2, 3, a, 0, b, 0, c, 0)).toThrow(RangeError);
+      expect(call(false, false, 2.5, 2, 3, a, 0, b, 0, c, 0)).toThrow(RangeError);
+      expect(call(false, false, 2 ** 31, 2, 3, a, 0, b, 0, c, 0)).toThrow(RangeError);
+      expect(call(false, false, 3, 2, 3, a, 0, b, 0, c, 0)).toThrow(/outside the buffer/); // C too small
+      expect(call(false, false, 2, 2, 3, a, 1, b, 0, c, 0)).toThrow(/sgemm A: elements \[1, 7\)/);
+      expect(call(false, false, 2, 2, 3, a, Number.NaN, b, 0, c, 0)).toThrow(RangeError);
+      expect(call(false, false, 2, 2, 3, a, 0, b, 0, c, -4)).toThrow(RangeError);
+      expect(call(false, false, 2, 2, 3, a, new Float64Array([0, 9]), b, new Float64Array([0, 0]), new Float32Array(8), 0)).toThrow(
+        /outside the buffer/,
+      );
+      expect(call(false, false, 2, 2, 3, a, new Float64Array([0]), b, new Float64Array([0, 0]), c, 0)).toThrow(/1 A offsets but 2 B offsets/);
+      expect(call(false, false, 2, 2, 3, new Int32Array(6), 0, b, 0, c, 0)).toThrow(TypeError);
+      expect(call(false, false, 2, 2, 3, [1, 2, 3, 4, 5, 6], 0, b, 0, c, 0)).toThrow(TypeError);
+      expect(call(false, false, 2, 2, 3, a, 0, b, 0, a, 0)).toThrow(/overlaps an input/);
+      expect(call(false, false, 2, 2, 3, a, new Int32Array([0]), b, 0, c, 0)).toThrow(TypeError);
+      // A view that is not 4-byte aligned inside its buffer cannot be a Float32Array, but an
+      // ArrayBuffer whose byte length is not a multiple of 4 only exposes whole floats.
+      expect(call(false, false, 1, 1, 3, new ArrayBuffer(10), 0, b, 0, c, 0)).toThrow(/outside the buffer of 2 floats/);
+    });
+  });
+
+  describe('biasAct', () => {
+    // rows = 2, cols = 3; x + bias = [-1, -1.5, 0.5, 1.5, 2, 7.5]
+    const x = [-2, -0.5, 0, 0.5, 3, 7];
+    const bias = new Float32Array([1, -1, 0.5]);
+    const pre = [-1, -1.5, 0.5, 1.5, 2, 7.5];
+    const codes: Record<string, number> = { linear: 0, relu: 1, relu6: 2, prelu: 3, leakyrelu: 4, sigmoid: 5, elu: 6 };
+    const preluW = new Float32Array([0.5, 2, 3]);
+    const run = (act: string) => {
+      const c = new Float32Array(x);
+      addon.biasAct(c, 0, 2, 3, codes[act], bias, 0, 3, 0.1, act === 'prelu' ? preluW : null, 0, 3);
+      return Array.from(c);
+    };
+
+    it('applies bias then the activation (hand-checked values)', () => {
+      expect(run('linear')).toEqual(pre);
+      expect(run('relu')).toEqual([0, 0, 0.5, 1.5, 2, 7.5]);
+      expect(run('relu6')).toEqual([0, 0, 0.5, 1.5, 2, 6]);
+      expect(run('leakyrelu').map((v) => Math.round(v * 1e6) / 1e6)).toEqual([-0.1, -0.15, 0.5, 1.5, 2, 7.5]);
+      expect(run('prelu')).toEqual([-0.5, -3, 0.5, 1.5, 2, 7.5]);
+    });
+
+    it('sigmoid and elu match their formulas', () => {
+      for (const act of ['sigmoid', 'elu']) {
+        const expected = pre.map((v) => ACTIVATIONS[act](v, 0, 0));
+        expect(maxRelativeError(run(act), expected)).toBeLessThan(1e-6);
+      }
+    });
+
+    it('takes a scalar bias and no bias', () => {
+      const c = new Float32Array([1, 2, 3, 4]);
+      addon.biasAct(c, 0, 2, 2, 0, new Float32Array([10]), 0, 1, 0, null, 0, 0);
+      expect(Array.from(c)).toEqual([11, 12, 13, 14]);
+      const d = new Float32Array([-1, 2]);
+      addon.biasAct(d, 0, 1, 2, 1, null, 0, 0, 0, null, 0, 0);
+      expect(Array.from(d)).toEqual([0, 2]);
+    });
+
+    it('rejects bad bias lengths, missing prelu weights and unknown activations', () => {
+      const c = new Float32Array(6);
+      expect(() => addon.biasAct(c, 0, 2, 3, 0, new Float32Array(2), 0, 2, 0, null, 0, 0)).toThrow(/expected 1 or 3/);
+      expect(() => addon.biasAct(c, 0, 2, 3, 3, null, 0, 0, 0, null, 0, 0)).toThrow(/needs prelu weights/);
+      expect(() => addon.biasAct(c, 0, 2, 3, 7, null, 0, 0, 0, null, 0, 0)).toThrow(RangeError);
+      expect(() => addon.biasAct(c, 1, 2, 3, 1, null, 0, 0, 0, null, 0, 0)).toThrow(/outside the buffer/);
+      expect(() => addon.biasAct(c, 0, 1, 3, 0, c, 3, 3, 0, null, 0, 0)).not.toThrow(); // bias after the block: fine
+      expect(() => addon.biasAct(c, 0, 2, 3, 0, c, 0, 3, 0, null, 0, 0)).toThrow(/overlaps/);
+    });
+  });
+
+  describe('gelu', () => {
+    it('matches hand-checked values and the tanh formula', () => {
+      const x = new Float32Array([0, 1, -1, 3, -3, 10, -10]);
+      const y = new Float32Array(x.length);
+      addon.gelu(x, 0, y, 0, x.length);
+      // 0.5·1·(1 + tanh(√(2/π)·1.044715)) = 0.841192
+      expect(y[0]).toBe(0);
+      expect(y[1]).toBeCloseTo(0.841192, 5);
+      expect(y[2]).toBeCloseTo(-0.158808, 5);
+      expect(y[5]).toBeCloseTo(10, 5);
+      expect(Math.abs(y[6])).toBeLessThan(1e-6);
+      const big = randomArray(100_000, 3).map((v) => v * 6);
+      const out = new Float32Array(big.length);
+      addon.gelu(big, 0, out, 0, big.length);
+      const expected = Array.from(big, refGelu);
+      expect(maxRelativeError(out, expected, expected.map((v) => Math.max(Math.abs(v), 1)))).toBeLessThan(2e-6);
+    });
+
+    it('works in place', () => {
+      const x = new Float32Array([1, -1]);
+      addon.gelu(x, 0, x, 0, 2);
+      expect(x[0]).toBeCloseTo(0.841192, 5);
+    });
+
+    it('gradient matches the analytic derivative and finite differences', () => {
+      const x = randomArray(10_000, 5).map((v) => v * 5);
+      const dy = randomArray(x.length, 6);
+      const dx = new Float32Array(x.length);
+      addon.geluGrad(x, 0, dy, 0, dx, 0, x.length);
+      const expected = Array.from(x, (v, i) => dy[i] * refGeluGrad(v));
+      expect(maxRelativeError(dx, expected, expected.map((v) => Math.max(Math.abs(v), 1)))).toBeLessThan(5e-6);
+      for (const v of [-2, -0.3, 0, 0.7, 2.5]) {
+        const h = 1e-5;
+        expect(refGeluGrad(v)).toBeCloseTo((refGelu(v + h) - refGelu(v - h)) / (2 * h), 6);
+      }
+    });
+
+    it('rejects out-of-range and partially overlapping arguments', () => {
+      const x = new Float32Array(4);
+      expect(() => addon.gelu(x, 0, new Float32Array(3), 0, 4)).toThrow(/outside the buffer/);
+      expect(() => addon.gelu(x, 0, x, 1, 3)).toThrow(/overlaps/);
+      expect(() => addon.geluGrad(x, 0, x, 0, new Float32Array(4), 2, 4)).toThrow(/outside the buffer/);
+    });
+  });
+
+  it('splits large elementwise work across threads with the same results as one thread', () => {
+    const initialThreads = addon.info().threads;
+    try {
+      const rows = 2100;
+      const cols = 1024; // 2.15M elements: above the per-thread grain, so 2 threads split it
+      const x = randomArray(rows * cols, 21).map((v, i) => v * 2 + (i % 7));
+      const dy = randomArray(rows * cols, 22);
+      const gamma = randomArray(cols, 23);
+      const bias = randomArray(cols, 24);
+      const runAll = (threads: number) => {
+        addon.setThreads(threads);
+        const g = new Float32Array(x.length);
+        addon.gelu(x, 0, g, 0, x.length);
+        const gg = new Float32Array(x.length);
+        addon.geluGrad(x, 0, dy, 0, gg, 0, x.length);
+        const y = new Float32Array(x.length);
+        const stats = new Float32Array(2 * rows);
+        addon.layerNorm(x, 0, rows, cols, gamma, 0, bias, 0, 1e-5, y, 0, stats, 0);
+        const dx = new Float32Array(x.length);
+        const dgamma = new Float32Array(cols);
+        const dbeta = new Float32Array(cols);
+        addon.layerNormGrad(x, 0, dy, 0, rows, cols, gamma, 0, stats, 0, dx, 0, dgamma, 0, dbeta, 0);
+        const ba = new Float32Array(x);
+        addon.biasAct(ba, 0, rows, cols, 1, bias, 0, cols, 0, null, 0, 0);
+        return { g, gg, y, dx, dgamma, dbeta, ba };
+      };
+      const one = runAll(1);
+      const two = runAll(2);
+      for (const key of ['g', 'gg', 'y', 'dx', 'ba'] as const) {
+        let differing = 0;
+        for (let i = 0; i < one[key].length; i++) if (!Object.is(one[key][i], two[key][i])) differing++;
+        expect(differing, key).toBe(0); // row-wise kernels: bit-identical
+      }
+      // Column sums are combined from per-thread partials: equal up to summation order.
+      expect(maxRelativeError(two.dgamma, one.dgamma, Array.from(one.dgamma, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+      expect(maxRelativeError(two.dbeta, one.dbeta, Array.from(one.dbeta, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+      // and the column sums are right: dbeta = Σ_rows dy
+      const dbetaRef = new Float64Array(cols);
+      for (let i = 0; i < dy.length; i++) dbetaRef[i % cols] += dy[i];
+      expect(maxRelativeError(two.dbeta, dbetaRef, Array.from(dbetaRef, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-4);
+    } finally {
+      addon.setThreads(initialThreads);
+    }
+  });
+
+  describe('layerNorm', () => {
+    const rows = 4;
+    const cols = 6;
+    const x = randomArray(rows * cols, 11).map((v, i) => v * 3 + (i % cols)); // non-zero means
+    const gamma = randomArray(cols, 12).map((v) => v + 1);
+    const beta = randomArray(cols, 13);
+
+    it('matches the float64 reference and stores mean/rstd', () => {
+      for (const [g, b] of [
+        [gamma, beta],
+        [gamma, null],
+        [null, null],
+      ] as const) {
+        const y = new Float32Array(rows * cols);
+        const stats = new Float32Array(2 * rows);
+        addon.layerNorm(x, 0, rows, cols, g, 0, b, 0, 1e-5, y, 0, stats, 0);
+        const ref = refLayerNorm(x, cols, g, b, 1e-5);
+        expect(maxRelativeError(y, ref.y, ref.y.map((v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+        for (let r = 0; r < rows; r++) {
+          expect(stats[2 * r]).toBeCloseTo(ref.mean[r], 5);
+          expect(stats[2 * r + 1]).toBeCloseTo(ref.rstd[r], 4);
+        }
+      }
+    });
+
+    it('gradients match finite differences of the float64 reference', () => {
+      const dy = randomArray(rows * cols, 14);
+      const y = new Float32Array(rows * cols);
+      const stats = new Float32Array(2 * rows);
+      addon.layerNorm(x, 0, rows, cols, gamma, 0, beta, 0, 1e-5, y, 0, stats, 0);
+      const dx = new Float32Array(rows * cols);
+      const dgamma = new Float32Array(cols);
+      const dbeta = new Float32Array(cols);
+      addon.layerNormGrad(x, 0, dy, 0, rows, cols, gamma, 0, stats, 0, dx, 0, dgamma, 0, dbeta, 0);
+      const loss = (xs: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>) =>
+        refLayerNorm(xs, cols, g, b, 1e-5).y.reduce((s, v, i) => s + v * dy[i], 0);
+      const numeric = (arr: ArrayLike<number>, which: 0 | 1 | 2) =>
+        Array.from(arr, (_, i) => {
+          const h = 1e-4;
+          const args = [Float64Array.from(x), Float64Array.from(gamma), Float64Array.from(beta)];
+          args[which][i] += h;
+          const up = loss(args[0], args[1], args[2]);
+          args[which][i] -= 2 * h;
+          const down = loss(args[0], args[1], args[2]);
+          return (up - down) / (2 * h);
+        });
+      const scaleOf = (v: number[]) => v.map(() => 1);
+      const nx = numeric(x, 0);
+      const ng = numeric(gamma, 1);
+      const nb = numeric(beta, 2);
+      expect(maxRelativeError(dx, nx, scaleOf(nx))).toBeLessThan(1e-4);
+      expect(maxRelativeError(dgamma, ng, scaleOf(ng))).toBeLessThan(1e-4);
+      expect(maxRelativeError(dbeta, nb, scaleOf(nb))).toBeLessThan(1e-4);
+    });
+
+    it('rejects bad shapes and overlapping outputs', () => {
+      const y = new Float32Array(rows * cols);
+      const stats = new Float32Array(2 * rows);
+      expect(() => addon.layerNorm(x, 0, rows, cols, new Float32Array(cols - 1), 0, null, 0, 1e-5, y, 0, stats, 0)).toThrow(
+        /outside the buffer/,
+      );
+      expect(() => addon.layerNorm(x, 0, rows, 0, null, 0, null, 0, 1e-5, y, 0, stats, 0)).toThrow(/empty/);
+      expect(() => addon.layerNorm(x, 0, rows, cols, null, 0, null, 0, -1, y, 0, stats, 0)).toThrow(/eps/);
+      expect(() => addon.layerNorm(x, 0, rows, cols, null, 0, null, 0, 1e-5, y, 0, new Float32Array(rows), 0)).toThrow(
+        /outside the buffer/,
+      );
+      const xy = new Float32Array(x);
+      expect(() => addon.layerNorm(xy, 0, rows, cols, null, 0, null, 0, 1e-5, xy, 0, stats, 0)).toThrow(/overlap/);
+    });
+  });
+});
