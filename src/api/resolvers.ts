@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { GameResolver } from './game/game.resolver.js';
 import { SystemResolver } from './system/system.resolver.js';
+import { ActiveFeatureResolver, PositionAnalysisResolver, SaeAnalysisResolver } from './analysis/analysis.resolver.js';
 import { BoardPropertyResolver } from './boardProperty/boardProperty.resolver.js';
 import { AlignmentResolver, FeatureResolver } from './feature/feature.resolver.js';
 import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/leaderboard.resolver.js';
@@ -21,4 +22,7 @@ export const resolvers: NonEmptyArray<Function> = [
   BoardPropertyResolver,
   LeaderboardResolver,
   LeaderboardEntryResolver,
+  PositionAnalysisResolver,
+  SaeAnalysisResolver,
+  ActiveFeatureResolver,
 ];

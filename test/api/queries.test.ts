@@ -346,3 +346,72 @@ describe('board properties and stored activations', () => {
     expect(data.languageModels[0].config.nLayer).toBe(2);
   });
 });
+
+const ANALYZE = `query($game: GameId!, $moves: String!, $saes: [ID!]!, $max: Int) {
+  analyzePosition(game: $game, moves: $moves, saes: $saes, maxFeatures: $max) {
+    moves board toMove
+    trueProperties { id name family }
+    saes { sae { id } saeCheckpoint { id isFinal } activeFeatureCount
+      features { featureIndex value relativeActivation feature { maxActivation } trueAlignments { f1 boardProperty { id } } } }
+  }
+}`;
+
+describe('analyzePosition', () => {
+  it('labels the position like the dataset and runs the SAEs like the evaluation did', async () => {
+    const { loadDatasetInputs } = await import('../../src/jobs/eval-inputs.js');
+    const data = await loadDatasetInputs(env.datasetDir, { families: 'board_state,valid_moves' });
+    const split = data.test;
+    const row = Array.from(split.positionIndex).findIndex((p) => p === 12);
+    const game = split.positionGame[row];
+    const g = game - split.games.start;
+    const tokens = Array.from(split.tokens.subarray(g * split.stride, g * split.stride + 13));
+    const saeIds = (await sql(`SELECT id FROM saes ORDER BY id`)).map((r) => String(r.id));
+    const a = (await ok(ANALYZE, { game: 'othello', moves: tokens.join(' '), saes: saeIds, max: 200 })).analyzePosition;
+    // Models are cached after the first request: later ones leave no tensor behind.
+    const { tf } = await import('../../src/tensor/backend.js');
+    const live = tf.memory().numTensors;
+    await ok(ANALYZE, { game: 'othello', moves: tokens.join(' '), saes: saeIds, max: 5 });
+    expect(tf.memory().numTensors).toBe(live);
+    expect(a.moves.length).toBe(13);
+
+    // True properties = the dataset's stored labels of that position (global cell → board property).
+    const cells = Array.from(split.labels.cells.subarray(split.labels.ptr[row], split.labels.ptr[row + 1]));
+    const expected: string[] = [];
+    for (const cell of cells) {
+      const k = split.labels.families.findIndex((_, i) => split.labels.offsets[i] <= cell && cell < split.labels.offsets[i + 1]);
+      const fam = split.labels.families[k];
+      const [bp] = await sql(`SELECT id FROM board_properties WHERE game = 'othello' AND family = $1 AND cell_index = $2`, [fam.name, cell - split.labels.offsets[k]]);
+      expected.push(String(bp.id));
+    }
+    expect(a.trueProperties.map((p: any) => p.id).sort()).toEqual(expected.sort());
+
+    // Live activations = the evaluation's stored sparse activations at that position.
+    for (const s of a.saes) {
+      expect(s.saeCheckpoint.isFinal).toBe(true);
+      const stored = await sql(`SELECT feature_index, value FROM feature_activations WHERE sae_checkpoint_id = $1 AND position_key = $2 ORDER BY value DESC, feature_index`, [
+        Number(s.saeCheckpoint.id),
+        game * 1024 + 12,
+      ]);
+      expect(s.activeFeatureCount).toBe(stored.length);
+      expect(s.features.map((f: any) => f.featureIndex)).toEqual(stored.map((r) => r.feature_index));
+      for (const [i, f] of s.features.entries()) {
+        expect(f.value).toBeCloseTo(stored[i].value, 3);
+        expect(f.relativeActivation).toBeCloseTo(f.value / f.feature.maxActivation, 5);
+        for (const al of f.trueAlignments) expect(expected).toContain(al.boardProperty.id);
+      }
+    }
+  });
+
+  it('names the first bad move of an illegal or malformed list', async () => {
+    const illegal = await gql(ANALYZE, { game: 'othello', moves: 'd3 a1', saes: ['1'] });
+    expect(illegal.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(illegal.errors?.[0].message).toMatch(/move 2 \(a1\): illegal move/);
+    const malformed = await gql(ANALYZE, { game: 'othello', moves: 'd3 zz9', saes: ['1'] });
+    expect(malformed.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(malformed.errors?.[0].message).toMatch(/move 2 \("zz9"\)/);
+    const wrongGame = await gql(ANALYZE, { game: 'chess', moves: 'e4 e5', saes: ['1'] });
+    expect(wrongGame.errors?.[0].message).toMatch(/reads a othello LM, not chess/);
+    const tooMany = await gql(ANALYZE, { game: 'othello', moves: 'd3', saes: Array.from({ length: 9 }, () => '1') });
+    expect(tooMany.errors?.[0].message).toMatch(/at most 8 SAEs/);
+  });
+});
