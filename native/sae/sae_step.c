@@ -647,10 +647,7 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   /* scratch: xc [B,D] | f [B,F] | d [B,F] | e [B,D] | dxc [B,D] | grads dWenc [D,F], dWdec [F,D], dbenc [F], dbdec [D] | colf [T,F] | cold [T,2D] */
   size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + F + D + (size_t)T * F + (size_t)T * 2 * D;
   float *s = get_scratch(need);
-  if (!s) {
-    fail(env, &relu_spec, "out of memory for scratch buffers");
-    return NULL;
-  }
+  if (!s) return throw_err(env, "reluStep: out of memory for scratch buffers");
   float *xc = s, *f = xc + B * D, *d = f + B * F, *e = d + B * F, *dxc = e + B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *colf = dbdec + D;
   step_ctx c = {.B = B, .D = D, .F = F, .x = a.x, .W_enc = a.param[0], .b_enc = a.param[1], .W_dec = a.param[2], .b_dec = a.param[3],
