@@ -36,7 +36,7 @@ function chessGames(n: number, seed: number) {
 describe('shipped models', () => {
   it('are all there, each weight file ≤ 25 MB, each random twin linked to its model', async () => {
     const names = shippedModelNames();
-    expect(names).toEqual(['chess-small', 'chess-small-random', 'othello-small', 'othello-small-random']);
+    expect(names).toEqual(['chess-small', 'chess-small-random', 'othello-board', 'othello-board-random', 'othello-small', 'othello-small-random']);
     for (const n of names) {
       expect(statSync(path.join(SHIPPED_MODELS_DIR, n, 'model.safetensors')).size).toBeLessThanOrEqual(25 * 2 ** 20);
       const { model, meta } = await loadModelDir(path.join(SHIPPED_MODELS_DIR, n));
