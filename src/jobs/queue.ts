@@ -1,0 +1,222 @@
+/**
+ * The job queue: pg-boss on the same Postgres queues and hands out work (retries, expiry of
+ * jobs whose worker died); `jobs` rows (src/db/repos/jobs.ts) are what users see and what
+ * pipelines wait on. Workers run anywhere that reaches the database: `saeboard worker`, or the
+ * server's in-process worker.
+ *
+ *  submit:  validate every config (zod) → one transaction inserts the rows → ready rows go to pg-boss
+ *  work:    mark running → handler (progress, log, cancel signal) → succeeded/failed → release dependents
+ *  crash:   a worker killed mid-job stops renewing nothing — pg-boss expires its job and hands it to
+ *           another worker, whose handler resumes from what the first one finished
+ */
+import os from 'node:os';
+import type pg from 'pg';
+import PgBoss from 'pg-boss';
+import { isSaeboardError, UserInputError } from '../errors.js';
+import { log } from '../log.js';
+import { codeVersionString } from '../version.js';
+import { withTransaction } from '../db/pool.js';
+import {
+  cancelJobTree,
+  claimReady,
+  finishJob,
+  getJob,
+  insertJobs,
+  markRunning,
+  requeueJobTree,
+  requeueStale,
+  setBossId,
+  updateProgress,
+  type JobRow,
+} from '../db/repos/jobs.js';
+import { JOB_KINDS, jobKind, validateJobConfig, type JobContext } from './kinds.js';
+
+const queueName = (kind: string) => `saeboard-${kind.toLowerCase().replace(/_/g, '-')}`;
+
+export interface Queue {
+  boss: PgBoss;
+  pool: pg.Pool;
+  stop(): Promise<void>;
+}
+
+export interface QueueOptions {
+  /** Connection string of the database (pg-boss keeps its own small pool for LISTEN and polling). */
+  url: string;
+  /** A job whose worker stops answering is handed to another after this long (default 2 h). */
+  expireInSeconds?: number;
+  retryLimit?: number;
+}
+
+export async function startQueue(pool: pg.Pool, opts: QueueOptions): Promise<Queue> {
+  const boss = new PgBoss({ connectionString: opts.url, max: 3, schema: 'pgboss', supervise: true, migrate: true });
+  boss.on('error', (err) => log.warn({ err: err.message }, 'job queue error'));
+  await boss.start();
+  for (const k of JOB_KINDS) {
+    const name = queueName(k.kind);
+    if (!(await boss.getQueue(name))) {
+      await boss.createQueue(name, { name, retryLimit: opts.retryLimit ?? 2, retryDelay: 2, expireInSeconds: opts.expireInSeconds ?? 7200 }).catch((err: Error) => {
+        if (!/already exists/.test(err.message)) throw err;
+      });
+    }
+  }
+  const queue: Queue = { boss, pool, stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) };
+  await releaseReady(queue);
+  return queue;
+}
+
+/** Hand every ready row to pg-boss (idempotent: rows keep the pg-boss id they were sent with). */
+export async function releaseReady(queue: Queue): Promise<number> {
+  const ready = await claimReady(queue.pool);
+  for (const row of ready) {
+    const bossId = await queue.boss.send(queueName(row.kind), { jobId: row.id });
+    if (bossId) await setBossId(queue.pool, row.id, bossId);
+  }
+  return ready.length;
+}
+
+export interface StageInput {
+  kind: string;
+  config: unknown;
+  stage?: string;
+  /** Indices of earlier stages this one waits for. */
+  dependsOn?: number[];
+}
+
+/** Validate and queue a pipeline (or one job); nothing is queued when any config is bad. */
+export async function submitPipeline(queue: Queue | null, pool: pg.Pool, pipeline: string | null, stages: readonly StageInput[]): Promise<JobRow[]> {
+  const jobs = stages.map((s, i) => {
+    const { config, hash } = (() => {
+      try {
+        return validateJobConfig(s.kind, s.config);
+      } catch (err) {
+        if (err instanceof UserInputError && stages.length > 1) throw new UserInputError(`stage ${i + 1} (${s.stage ?? s.kind}): ${err.message}`);
+        throw err;
+      }
+    })();
+    return { kind: s.kind, config, configHash: hash, stage: s.stage ?? null, dependsOn: s.dependsOn ?? [] };
+  });
+  const rows = await withTransaction(pool, (client) => insertJobs(client, pipeline, jobs, codeVersionString()));
+  if (queue) await releaseReady(queue);
+  return rows;
+}
+
+export async function cancelJob(queue: Queue | null, pool: pg.Pool, id: number): Promise<JobRow[]> {
+  const job = await getJob(pool, id);
+  if (!job) throw new UserInputError(`no job ${id}`);
+  const cancelled = await cancelJobTree(pool, id, `cancelled (job ${id})`);
+  if (queue) for (const j of cancelled) if (j.boss_id) await queue.boss.cancel(queueName(j.kind), j.boss_id).catch(() => {});
+  return cancelled;
+}
+
+export async function retryJob(queue: Queue | null, pool: pg.Pool, id: number): Promise<JobRow[]> {
+  const job = await getJob(pool, id);
+  if (!job) throw new UserInputError(`no job ${id}`);
+  if (job.status !== 'failed' && job.status !== 'cancelled') throw new UserInputError(`job ${id} is ${job.status}: only failed or cancelled jobs are retried`);
+  const rows = await requeueJobTree(pool, id);
+  if (queue) await releaseReady(queue);
+  return rows;
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  kinds?: readonly string[];
+  /** How often a running job checks for cancellation and flushes progress (default 1 s). */
+  pollMs?: number;
+  /** A running job not heard of for this long is requeued (default 30 s). */
+  staleSeconds?: number;
+  /** How often the worker looks for stale and newly queued rows (default 2 s). */
+  releaseMs?: number;
+}
+
+/** Run jobs until stopped; returns a function that stops taking new ones. */
+export async function startWorker(queue: Queue, opts: WorkerOptions = {}): Promise<() => Promise<void>> {
+  const kinds = opts.kinds?.length ? opts.kinds.map((k) => jobKind(k).kind) : JOB_KINDS.map((k) => k.kind);
+  const worker = `${os.hostname()}:${process.pid}`;
+  const ids: string[] = [];
+  for (const kind of kinds) {
+    for (let i = 0; i < (opts.concurrency ?? 1); i++) {
+      ids.push(
+        await queue.boss.work<{ jobId: number }>(queueName(kind), { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+          await runJob(queue, job.data.jobId, job.id, worker, opts.pollMs ?? 1000);
+        }),
+      );
+    }
+  }
+  // A worker that dies (kill -9, lost machine) stops reporting: any live worker requeues its jobs.
+  // Rows queued by processes without a queue (the CLI) are handed to pg-boss here too.
+  const staleSeconds = opts.staleSeconds ?? 30;
+  const reaper = setInterval(() => {
+    requeueStale(queue.pool, staleSeconds)
+      .then(async (rows) => {
+        if (rows.length) log.warn({ jobs: rows.map((r) => r.id) }, 'requeued jobs of a worker that stopped answering');
+        await releaseReady(queue);
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not check the job table'));
+  }, opts.releaseMs ?? 2000);
+  reaper.unref();
+  log.info({ worker, kinds, concurrency: opts.concurrency ?? 1 }, 'job worker started');
+  return async () => {
+    clearInterval(reaper);
+    for (const id of ids) await queue.boss.offWork({ id });
+  };
+}
+
+/** One attempt at one job. Throws (so pg-boss retries) only for errors that are not the user's. */
+export async function runJob(queue: Queue, jobId: number, bossId: string, worker: string, pollMs = 1000): Promise<void> {
+  const pool = queue.pool;
+  const row = await getJob(pool, jobId);
+  if (!row || !(await markRunning(pool, jobId, worker, bossId))) return; // cancelled, gone, or handed to another delivery
+  const kind = jobKind(row.kind);
+  const abort = new AbortController();
+  let pending: Parameters<typeof updateProgress>[2] = {};
+  let lines: string[] = [];
+  const flush = async () => {
+    const p = pending;
+    const l = lines;
+    pending = {};
+    lines = [];
+    const status = await updateProgress(pool, jobId, { ...p, logLine: l.length ? l.join('\n') : null });
+    if (status === 'cancelled') abort.abort();
+    if (status === null) abort.abort();
+    return status;
+  };
+  const timer = setInterval(() => void flush().catch(() => {}), pollMs);
+  const ctx: JobContext = {
+    pool,
+    jobId,
+    signal: abort.signal,
+    progress(fraction, o = {}) {
+      pending = { ...pending, progress: Math.max(0, Math.min(1, fraction)), stage: o.stage ?? pending.stage, message: o.message ?? pending.message, throughput: o.throughput ?? pending.throughput };
+    },
+    log(line) {
+      lines.push(line.slice(0, 500));
+    },
+  };
+  log.info({ job: jobId, kind: row.kind, attempt: row.attempts + 1 }, 'job started');
+  try {
+    const result = await kind.run(row.payload, ctx);
+    clearInterval(timer);
+    await flush();
+    if (abort.signal.aborted) return;
+    await finishJob(pool, jobId, 'succeeded', { result });
+    log.info({ job: jobId, kind: row.kind }, 'job succeeded');
+    await releaseReady(queue);
+  } catch (err) {
+    clearInterval(timer);
+    await flush().catch(() => {});
+    if (abort.signal.aborted) return; // cancelled: the row already says so
+    const message = err instanceof Error ? err.message : String(err);
+    if (isSaeboardError(err)) {
+      // The user's mistake: retrying cannot help. Fail it and what waits on it.
+      await finishJob(pool, jobId, 'failed', { error: message });
+      await cancelJobTree(pool, jobId, `a job it depends on (${jobId}) failed`);
+      log.warn({ job: jobId, kind: row.kind, err: message }, 'job failed');
+      return;
+    }
+    await updateProgress(pool, jobId, { logLine: `attempt ${row.attempts + 1} failed: ${message}` });
+    log.error({ job: jobId, kind: row.kind, err }, 'job attempt failed; pg-boss retries it');
+    const final = await queue.boss.getJobById(queueName(row.kind), bossId).catch(() => null);
+    if (final && final.retryCount >= final.retryLimit) await finishJob(pool, jobId, 'failed', { error: message });
+    throw err;
+  }
+}
