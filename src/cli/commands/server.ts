@@ -19,12 +19,20 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { port: number; host: string; seed: boolean }) => {
         const db = await openDatabase();
-        if (opts.seed) {
-          const { seedDatabase } = await import('../../jobs/seed.js');
-          await seedDatabase(db.pool);
+        let server: Awaited<ReturnType<typeof startServer>>;
+        let backend: Awaited<ReturnType<typeof initBackend>>;
+        try {
+          if (opts.seed) {
+            const { seedDatabase } = await import('../../jobs/seed.js');
+            await seedDatabase(db.pool);
+          }
+          backend = await initBackend();
+          server = await startServer({ pool: db.pool, port: opts.port, host: opts.host });
+        } catch (err) {
+          // a busy port (or any failure before serving): stop what we started, then report
+          await db.close().catch(() => {});
+          throw err;
         }
-        const backend = await initBackend();
-        const server = await startServer({ pool: db.pool, port: opts.port, host: opts.host });
         log.info({ url: server.url, database: redactUrl(db.url), backend: backend.name, kernels: backend.kernels }, 'saeboard is serving');
         process.stderr.write(`saeboard: GraphQL API at ${server.url}\n`);
         let stopping = false;

@@ -1,0 +1,88 @@
+/**
+ * Operating-system errors caused by the user's paths and ports are user errors: exit 1 and one line
+ * that names the path or port and says what to do (never "internal error", exit 70).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/version.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const exec = promisify(execFile);
+let tmp: string;
+let file: string;
+let db: TestDatabase;
+
+async function saeboard(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, SAEBOARD_LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function oneLine(r: { code: number; stderr: string }): string {
+  expect(r.code, r.stderr).toBe(1);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).not.toContain('internal error');
+  return lines[0];
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'saeboard-user-errors-'));
+  file = path.join(tmp, 'results.json');
+  writeFileSync(file, '{}');
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('operating-system errors from user choices are one-line user errors (exit 1)', () => {
+  it('an output folder under an existing file (ENOTDIR/EEXIST), with nothing left behind', async () => {
+    const line = oneLine(await saeboard(['games', 'generate', 'othello', '--games', '3', '--out', path.join(file, 'ds'), '--no-register']));
+    expect(line).toBe(`saeboard: error: ${file}: is a file where a folder is needed; remove it or choose another path`);
+    const deeper = oneLine(await saeboard(['lm', 'init', '--like', 'othello-small', '--out', path.join(file, 'a', 'model'), '--no-register']));
+    expect(deeper).toMatch(new RegExp(`^saeboard: error: ${file}/a(/model)?: a part of this path is a file, not a folder; choose another path$`));
+    expect(readdirSync(tmp)).toEqual(['results.json']);
+  });
+
+  it('eval --export under an existing file fails before any work', async () => {
+    const line = oneLine(await saeboard(['eval', '--sae', path.join(tmp, 'no-sae'), '--dataset', path.join(tmp, 'no-data'), '--no-db', '--export', path.join(file, 'out')]));
+    expect(line).toBe(`saeboard: error: ${file}/out: a part of this path is a file, not a folder; choose another path`);
+    const onFile = oneLine(await saeboard(['eval', '--sae', path.join(tmp, 'no-sae'), '--dataset', path.join(tmp, 'no-data'), '--no-db', '--export', file]));
+    expect(onFile).toBe(`saeboard: error: ${file}: is a file where a folder is needed; remove it or choose another path`);
+  });
+
+  it('unwritable places (as root too): /sys (EACCES/EPERM), /proc (ENOENT)', async () => {
+    const sys = oneLine(await saeboard(['games', 'generate', 'othello', '--games', '3', '--out', '/sys/kernel/saeboard-ds', '--no-register']));
+    expect(sys).toMatch(/^saeboard: error: \/sys\/kernel\/saeboard-ds: (permission denied|operation not permitted); choose a path you can write to/);
+    const proc = oneLine(await saeboard(['lm', 'init', '--like', 'othello-small', '--out', '/proc/saeboard-model', '--no-register']));
+    expect(proc).toMatch(/^saeboard: error: \/proc\/saeboard-model: no such file or folder; check the path/);
+    expect(existsSync('/sys/kernel/saeboard-ds')).toBe(false);
+  });
+
+  it('serve on a busy port names the port', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const line = oneLine(await saeboard(['serve', '--port', String(port), '--no-seed'], { DATABASE_URL: db.url }));
+      expect(line).toBe(`saeboard: error: port ${port} on 127.0.0.1 is already in use; stop the program that listens there, or choose another port (serve --port N, 0 = any free port)`);
+    } finally {
+      busy.close();
+    }
+  });
+});
