@@ -314,7 +314,7 @@ async function metricsCommand(dirs: string[], opts: MetricsOpts): Promise<void> 
 }
 
 async function registerCommand(dir: string): Promise<void> {
-  // registration reads every SAE's weights (finiteness, shapes): tensors need the backend
+  // registration also registers the sweep's LM, which it loads in full (tf tensors need the backend)
   await initBackend();
   const { registerSweepDir } = await import('../../jobs/sae.js');
   const { openDatabase } = await import('../../db/pool.js');
