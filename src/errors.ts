@@ -117,8 +117,12 @@ export function userErrorFromSystem(err: unknown): UserInputError | null {
   const e = asSystemError(err);
   if (!e) return null;
   let where: string;
+  const portOf = () => (e.port !== undefined ? `port ${e.port}${e.address ? ` on ${e.address}` : ''}` : (e.address ?? 'the address'));
+  if ((e.code === 'EACCES' || e.code === 'EPERM') && (e.syscall === 'listen' || e.syscall === 'bind')) {
+    return new UserInputError(`${portOf()}: permission denied (ports below 1024 need privileges); choose another port (serve --port N)`, { systemCode: e.code, port: e.port });
+  }
   if (e.code === 'EADDRINUSE' || e.code === 'EADDRNOTAVAIL') {
-    where = e.port !== undefined ? `port ${e.port}${e.address ? ` on ${e.address}` : ''}` : (e.address ?? 'the address');
+    where = portOf();
   } else {
     // rename/link/copy onto an existing target: the target is the user's path
     const p = (e.code === 'EEXIST' || e.code === 'ENOTEMPTY') && e.dest ? e.dest : e.path;

@@ -142,6 +142,12 @@ describe('userErrorFromSystem', () => {
     expect(lines[1]).toMatch(/^ENOSPC \/tmp\/\S+\/out\.bin: no space left on the device; free some space or write somewhere else$/);
   });
 
+  it('EACCES on listen is about the port, not a path', () => {
+    // as root a low port can be bound, so this error is built as node builds it (net.Server listen)
+    const e = Object.assign(new Error('listen EACCES: permission denied 127.0.0.1:80'), { code: 'EACCES', errno: -13, syscall: 'listen', address: '127.0.0.1', port: 80 });
+    expect(mapped(e)).toBe('port 80 on 127.0.0.1: permission denied (ports below 1024 need privileges); choose another port (serve --port N)');
+  });
+
   it('anything else is not a user error', () => {
     expect(userErrorFromSystem(new Error('boom'))).toBeNull();
     expect(userErrorFromSystem(Object.assign(new Error('x'), { code: 'ECONNRESET', syscall: 'read' }))).toBeNull();
