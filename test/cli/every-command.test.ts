@@ -40,7 +40,7 @@ function saeboard(args: string[], opts: { timeoutMs?: number } = {}): Promise<Re
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 240_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -60,6 +60,8 @@ function ok(r: Result, what: string): void {
 }
 
 const p = (...parts: string[]) => path.join(tmp, ...parts);
+// generous: the stages run several commands at once, and the two cores may be shared
+const STAGE_TIMEOUT = 300_000;
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'saeboard-every-'));
@@ -105,7 +107,7 @@ describe('every saeboard command, once, end to end', () => {
     ok(lmImport, 'lm import');
     ok(paper, 'sae paper-sweep');
     expect(paper.stdout).toContain('initialSparsityPenalty');
-  });
+  }, STAGE_TIMEOUT);
 
   it('stage 2: on the dataset (info, register, LM eval/activations/probe/train)', async () => {
     const [info, reg, lmEval, acts, probe, train] = await Promise.all([
@@ -123,7 +125,7 @@ describe('every saeboard command, once, end to end', () => {
     ok(acts, 'lm activations');
     ok(probe, 'lm probe');
     ok(train, 'lm train');
-  });
+  }, STAGE_TIMEOUT);
 
   it('stage 3: SAE training on the activation set (train, sweep)', async () => {
     writeFileSync(
@@ -146,7 +148,7 @@ describe('every saeboard command, once, end to end', () => {
     ok(train, 'sae train');
     ok(sweep, 'sae sweep');
     expect(sweep.stdout).toMatch(/trainer1\s+top_k/);
-  });
+  }, STAGE_TIMEOUT);
 
   it('stage 4: on the trained SAEs (register, info, export, import, metrics, eval)', async () => {
     const final = p('sweep', 'trainer0', 'final');
@@ -170,7 +172,7 @@ describe('every saeboard command, once, end to end', () => {
     ok(imp, 'sae import');
     const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM sae_checkpoints');
     expect(Number(rows[0].n)).toBeGreaterThan(0);
-  });
+  }, STAGE_TIMEOUT);
 
   it('serve: starts on a free port, answers GraphQL, stops cleanly on SIGTERM', async () => {
     ran.add('serve');
@@ -181,7 +183,7 @@ describe('every saeboard command, once, end to end', () => {
     });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 180_000);
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
         const m = /GraphQL API at (\S+)/.exec(stderr);
@@ -199,7 +201,7 @@ describe('every saeboard command, once, end to end', () => {
       child.kill('SIGTERM');
     });
     expect(code).toBe(0);
-  });
+  }, STAGE_TIMEOUT);
 
   it('covers every command the CLI lists', async () => {
     const { buildProgram } = await import('../../src/cli/main.js');
@@ -216,5 +218,5 @@ describe('every saeboard command, once, end to end', () => {
     walk(program as Command, '');
     expect(leaves.length).toBeGreaterThan(20);
     expect(leaves.filter((c) => !ran.has(c)), 'commands without an end-to-end run in this file').toEqual([]);
-  });
+  }, STAGE_TIMEOUT);
 });

@@ -24,7 +24,7 @@ async function saeboard(args: string[]) {
     await exec(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, SAEBOARD_LOG_LEVEL: 'warn', DATABASE_URL: '' },
-      timeout: 60_000,
+      timeout: 120_000,
     });
     return { code: 0, line: '' };
   } catch (err) {
@@ -90,7 +90,7 @@ describe('NaN/inf weights: one line naming file and tensor, exit 1', () => {
     expect(lens.code).toBe(1);
     expect(lens.line).toMatch(nanLine(p('saelens-nan', 'sae_weights.safetensors'), 'W_enc', 'NaN', 3));
     expect(good.code).toBe(0);
-  });
+  }, 180_000);
 
   it('lm info and lm import reject a damaged LM (nothing is written)', async () => {
     const [info, imp, good] = await Promise.all([
@@ -104,7 +104,7 @@ describe('NaN/inf weights: one line naming file and tensor, exit 1', () => {
     expect(imp.line).toMatch(nanLine(p('lm-nan', 'model.safetensors'), '[^"]+', 'NaN', 5));
     expect(existsSync(p('imported'))).toBe(false);
     expect(good.code).toBe(0);
-  });
+  }, 180_000);
 
   it('eval rejects a damaged SAE and a damaged LM before any work', async () => {
     const base = ['eval', '--dataset', p('data'), '--no-db', '--export', p('results')];
@@ -117,5 +117,5 @@ describe('NaN/inf weights: one line naming file and tensor, exit 1', () => {
     expect(lm.code).toBe(1);
     expect(lm.line).toMatch(nanLine(p('lm-nan', 'model.safetensors'), '[^"]+', 'NaN', 5));
     expect(existsSync(p('results'))).toBe(false);
-  });
+  }, 180_000);
 });

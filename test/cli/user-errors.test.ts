@@ -22,7 +22,7 @@ async function saeboard(args: string[], env: Record<string, string> = {}) {
     const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, SAEBOARD_LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
-      timeout: 60_000,
+      timeout: 120_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -57,14 +57,14 @@ describe('operating-system errors from user choices are one-line user errors (ex
     const deeper = oneLine(await saeboard(['lm', 'init', '--like', 'othello-small', '--out', path.join(file, 'a', 'model'), '--no-register']));
     expect(deeper).toMatch(new RegExp(`^saeboard: error: ${file}/a(/model)?: a part of this path is a file, not a folder; choose another path$`));
     expect(readdirSync(tmp)).toEqual(['results.json']);
-  });
+  }, 180_000);
 
   it('eval --export under an existing file fails before any work', async () => {
     const line = oneLine(await saeboard(['eval', '--sae', path.join(tmp, 'no-sae'), '--dataset', path.join(tmp, 'no-data'), '--no-db', '--export', path.join(file, 'out')]));
     expect(line).toBe(`saeboard: error: ${file}/out: a part of this path is a file, not a folder; choose another path`);
     const onFile = oneLine(await saeboard(['eval', '--sae', path.join(tmp, 'no-sae'), '--dataset', path.join(tmp, 'no-data'), '--no-db', '--export', file]));
     expect(onFile).toBe(`saeboard: error: ${file}: is a file where a folder is needed; remove it or choose another path`);
-  });
+  }, 180_000);
 
   it('unwritable places (as root too): /sys (EACCES/EPERM), /proc (ENOENT)', async () => {
     const sys = oneLine(await saeboard(['games', 'generate', 'othello', '--games', '3', '--out', '/sys/kernel/saeboard-ds', '--no-register']));
@@ -72,7 +72,7 @@ describe('operating-system errors from user choices are one-line user errors (ex
     const proc = oneLine(await saeboard(['lm', 'init', '--like', 'othello-small', '--out', '/proc/saeboard-model', '--no-register']));
     expect(proc).toMatch(/^saeboard: error: \/proc\/saeboard-model: no such file or folder; check the path/);
     expect(existsSync('/sys/kernel/saeboard-ds')).toBe(false);
-  });
+  }, 180_000);
 
   it('serve on a busy port names the port', async () => {
     const busy = net.createServer();
@@ -84,5 +84,5 @@ describe('operating-system errors from user choices are one-line user errors (ex
     } finally {
       busy.close();
     }
-  });
+  }, 180_000);
 });

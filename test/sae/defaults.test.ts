@@ -129,5 +129,5 @@ describe('saeboard sae train with nothing but the trainer, the activations and -
       `saeboard: error: --steps 100 × batch 8192 need 819200 activation vectors but ${acts} holds 1180; leave out --steps (one pass over the data), lower it, or pass --repeat to cycle through the set`,
     );
     expect(existsSync(path.join(tmp, 'too-long'))).toBe(false);
-  });
+  }, 120_000);
 });
