@@ -2,7 +2,7 @@
  * Operating-system errors caused by the user's paths and ports are user errors: exit 1 and one line
  * that names the path or port and says what to do (never "internal error", exit 70).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -72,6 +72,28 @@ describe('operating-system errors from user choices are one-line user errors (ex
     const proc = oneLine(await saeboard(['lm', 'init', '--like', 'othello-small', '--out', '/proc/saeboard-model', '--no-register']));
     expect(proc).toMatch(/^saeboard: error: \/proc\/saeboard-model: no such file or folder; check the path/);
     expect(existsSync('/sys/kernel/saeboard-ds')).toBe(false);
+  }, 180_000);
+
+  // a read-only and a full file system, for real: tmpfs mounts in a private mount namespace
+  const canMount = spawnSync('unshare', ['-rm', 'sh', '-c', 'd=$(mktemp -d) && mount -t tmpfs -o ro,size=64k none "$d" && umount "$d" && rmdir "$d"']).status === 0;
+  it.skipIf(!canMount)('a read-only (EROFS) and a full (ENOSPC) file system: one line naming --out, nothing left behind', () => {
+    const cli = `SAEBOARD_LOG_LEVEL=warn DATABASE_URL= '${process.execPath}' --import tsx '${path.join(PROJECT_ROOT, 'src/cli/main.ts')}' games generate othello --games 300 --no-register --no-progress --out`;
+    const r = spawnSync(
+      'unshare',
+      [
+        '-rm',
+        'sh',
+        '-c',
+        'ro=$(mktemp -d) && full=$(mktemp -d) && mount -t tmpfs -o ro,size=64k none "$ro" && mount -t tmpfs -o size=64k none "$full" && ' +
+          `{ ${cli} "$ro/ds"; echo "rc=$? left=$(ls -A "$ro")"; ${cli} "$full/ds"; echo "rc=$? left=$(ls -A "$full")"; }; umount "$ro" "$full"; rmdir "$ro" "$full"`,
+      ],
+      { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.stdout.trim().split('\n')).toEqual(['rc=1 left=', 'rc=1 left=']);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^saeboard: error: \/tmp\/[^/]+\/ds: read-only file system; choose a path on a writable file system$/);
+    expect(lines[1]).toMatch(/^saeboard: error: \/tmp\/[^/]+\/ds: no space left on the device; free some space or write somewhere else$/);
   }, 180_000);
 
   it('serve on a busy port names the port', async () => {
