@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import { errorMessage, isSaeboardError } from '../errors.js';
+import { errorMessage, isSaeboardError, userErrorFromSystem } from '../errors.js';
 
 /** Exit codes: 1 = the command failed (bad input, missing data, ...), 2 = usage error, 70 = internal bug. */
 export const EXIT_FAILURE = 1;
@@ -20,11 +20,13 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
   };
 }
 
-export function reportAndExit(err: unknown): never {
+export function reportAndExit(thrown: unknown): never {
+  // an operating-system error caused by the user's path or port is their mistake, not a bug
+  const err = isSaeboardError(thrown) ? thrown : (userErrorFromSystem(thrown) ?? thrown);
   const known = isSaeboardError(err);
   const line = known ? errorMessage(err) : `internal error: ${errorMessage(err)}`;
   process.stderr.write(`saeboard: error: ${line}\n`);
-  if (process.env.SAEBOARD_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  if (process.env.SAEBOARD_DEBUG && thrown instanceof Error && thrown.stack) process.stderr.write(thrown.stack + '\n');
   else if (!known) process.stderr.write('(run with SAEBOARD_DEBUG=1 for the stack trace)\n');
   process.exit(known ? EXIT_FAILURE : EXIT_INTERNAL);
 }

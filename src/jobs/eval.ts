@@ -55,6 +55,7 @@ import {
   type SplitInputs,
 } from './eval-inputs.js';
 import { buildExport, exportFileName } from './eval-export.js';
+import { ensureWritableDir } from '../util/writable.js';
 
 /** Sites the database schema accepts for SAEs (saes.site). */
 const DB_SITES: readonly Site[] = ['resid_pre', 'resid_post', 'mlp_out'];
@@ -127,6 +128,8 @@ export interface PreparedEvaluation {
  */
 export async function prepareEvaluation(opts: EvalJobOptions, forDatabase = Boolean(opts.pool)): Promise<PreparedEvaluation> {
   if (opts.saeDirs.length === 0) throw new UserInputError('no SAE checkpoint to evaluate (--sae)');
+  // an unusable export folder must fail now, not after the evaluation
+  if (opts.exportDir) await ensureWritableDir(opts.exportDir);
   const t0 = performance.now();
   const data = await loadDatasetInputs(opts.datasetDir, opts);
   const saes: SaeInput[] = [];

@@ -22,6 +22,7 @@ import { parseConfig, type GptConfig } from './config.js';
 import { Gpt } from './model.js';
 import type { HostTensor } from './params.js';
 import { tokenizerInfo } from './tokenizers.js';
+import { assertFiniteTensors } from '../util/finite.js';
 
 export const CHECKPOINT_FORMAT = 'saeboard-lm/1';
 
@@ -102,9 +103,11 @@ export async function readMeta(dir: string): Promise<CheckpointMeta> {
 }
 
 export async function readModelTensors(dir: string): Promise<Record<string, HostTensor>> {
-  const { tensors } = await readSafetensors(path.join(dir, 'model.safetensors'));
+  const file = path.join(dir, 'model.safetensors');
+  const { tensors } = await readSafetensors(file);
   const out: Record<string, HostTensor> = {};
   for (const [k, t] of Object.entries(tensors)) out[k] = { shape: t.shape, data: toFloat32(t) };
+  assertFiniteTensors(file, out);
   return out;
 }
 

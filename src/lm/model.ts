@@ -98,10 +98,7 @@ export class Gpt {
     const params = new Map<string, tf.Variable>();
     const d = config.dModel;
     for (const name of Object.keys(expectedParamShapes(config)).sort()) {
-      const t = tensors[name];
-      for (let i = 0; i < t.data.length; i++) {
-        if (!Number.isFinite(t.data[i])) throw new UserInputError(`${source}: tensor "${name}" contains a non-finite value at index ${i}`);
-      }
+      const t = tensors[name]; // finite: every loader checks (src/util/finite.ts)
       if (name.endsWith('attn.w_qkv')) {
         const base = name.slice(0, -'w_qkv'.length);
         ['q', 'k', 'v'].forEach((part, i) => {

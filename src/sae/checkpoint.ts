@@ -20,6 +20,7 @@ import type { TrainerConfig } from './config.js';
 import { createDictionary, type Dictionary } from './dictionary.js';
 import { dictionaryConfig, readSaeConfig, readSaeTensors, writeSaeDir, type SaeDirConfig } from './storage.js';
 import type { Trainer, TrainerState } from './trainer.js';
+import { assertFiniteTensors } from '../util/finite.js';
 
 export const checkpointDir = (saeDir: string, step: number) => path.join(saeDir, 'checkpoints', `step_${step}`);
 export const finalDir = (saeDir: string) => path.join(saeDir, 'final');
@@ -81,6 +82,7 @@ export async function readResumeState(saeDir: string, step: number): Promise<Loa
   const json = JSON.parse(await fs.readFile(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState['json'];
   const optTensors: Record<string, Float32Array> = {};
   for (const [k, t] of Object.entries(opt.tensors)) optTensors[k] = toFloat32(t);
+  assertFiniteTensors(path.join(dir, 'optimizer.safetensors'), optTensors);
   return {
     dictionary: createDictionary(config.dictionary, config.dIn, config.dictSize, tensors, config.meta),
     config,

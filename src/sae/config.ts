@@ -32,6 +32,24 @@ export const DICTIONARY_OF: Record<TrainerName, DictionaryName> = {
 /** The paper's run length: int(300e6 / 8192) (trainers.md §1). Step-valued defaults scale from it. */
 export const PAPER_STEPS = 36_621;
 
+/**
+ * What a config may leave out, so that `saeboard sae train -t <trainer> --activations DIR` trains
+ * as it is (docs/sae.md "Defaults"). The dictionary is the paper's smaller one (expansion 8 of
+ * {8, 16}); the sparsity knob is a value inside the paper's sweep for *both* games (trainers.md §6):
+ * the middle of where the chess and Othello λ ranges overlap (standard 0.035–0.08, p-anneal
+ * 0.025–0.05; gated and gated-anneal overlap in one point, 1.0 and 0.15), and for top-k a k
+ * inside the swept 10–400 (about its geometric middle, at most a quarter of the dictionary).
+ */
+export const DEFAULT_EXPANSION = 8;
+export const DEFAULT_SPARSITY = {
+  standard: { l1Penalty: 0.06 },
+  gated: { l1Penalty: 1.0 },
+  p_anneal: { initialSparsityPenalty: 0.04 },
+  gated_anneal: { initialSparsityPenalty: 0.15 },
+  top_k: { k: 64 },
+  batch_top_k: { k: 64 },
+} as const;
+
 const num = (what = 'a number') => z.number({ error: `expected ${what}` });
 const positive = () => num().positive({ error: 'expected a number > 0' });
 const nonNegative = () => num().nonnegative({ error: 'expected a number >= 0' });
@@ -61,7 +79,7 @@ const common = {
 };
 
 const annealFields = {
-  initialSparsityPenalty: positive(),
+  initialSparsityPenalty: positive().optional(),
   pStart: positive().optional(),
   pEnd: positive().optional(),
   annealStart: nonNegInt().optional(),
@@ -71,7 +89,7 @@ const annealFields = {
 };
 
 const auxKFields = {
-  k: posInt(),
+  k: posInt().optional(),
   auxKCoeff: nonNegative().optional(),
   /** A feature is dead after not firing for more than this many tokens. */
   deadTokensThreshold: posInt().optional(),
@@ -79,8 +97,8 @@ const auxKFields = {
 };
 
 const inputSchemas = {
-  standard: z.object({ trainer: z.literal('standard'), ...common, l1Penalty: positive() }).strict(),
-  gated: z.object({ trainer: z.literal('gated'), ...common, l1Penalty: positive() }).strict(),
+  standard: z.object({ trainer: z.literal('standard'), ...common, l1Penalty: positive().optional() }).strict(),
+  gated: z.object({ trainer: z.literal('gated'), ...common, l1Penalty: positive().optional() }).strict(),
   p_anneal: z.object({ trainer: z.literal('p_anneal'), ...common, ...annealFields }).strict(),
   gated_anneal: z.object({ trainer: z.literal('gated_anneal'), ...common, ...annealFields }).strict(),
   top_k: z.object({ trainer: z.literal('top_k'), ...common, ...auxKFields }).strict(),
@@ -219,6 +237,14 @@ export function scaledStep(paperStep: number, steps: number): number {
   return Math.round((paperStep * steps) / PAPER_STEPS);
 }
 
+/**
+ * dictionary_learning's absolute step counts (warm-ups, the batch-top-k threshold start): as they
+ * are for runs as long as the paper's or longer, scaled down for shorter runs so they stay < steps.
+ */
+export function cappedScaledStep(absolute: number, steps: number): number {
+  return Math.min(absolute, scaledStep(absolute, steps));
+}
+
 /** top-k / batch-top-k default learning rate: 2e-4 / sqrt(m / 2^14) (trainers.md §4). */
 export function autoTopKLr(dictSize: number): number {
   return 2e-4 / Math.sqrt(dictSize / 2 ** 14);
@@ -251,19 +277,19 @@ export function resolveTrainerConfig(input: unknown, prefix = 'config'): Trainer
   if (c.dictSize !== undefined && c.expansion !== undefined && c.dictSize !== (c.expansion as number) * c.dIn) {
     fail(prefix, 'dictSize', `conflicts with expansion ${String(c.expansion)} × dIn ${c.dIn}; give one of them`);
   }
-  const dictSize = (c.dictSize as number | undefined) ?? (c.expansion !== undefined ? (c.expansion as number) * c.dIn : undefined);
-  if (dictSize === undefined) fail(prefix, 'dictSize', 'required field is missing (give dictSize or expansion)');
+  const dictSize = (c.dictSize as number | undefined) ?? ((c.expansion as number | undefined) ?? DEFAULT_EXPANSION) * c.dIn;
   const steps = c.steps;
 
   const isGated = trainer === 'gated' || trainer === 'gated_anneal';
   const isTopK = trainer === 'top_k' || trainer === 'batch_top_k';
   const defaults = {
-    lr: isTopK ? autoTopKLr(dictSize!) : trainer === 'jump_relu' ? 7e-5 : 3e-4,
+    lr: isTopK ? autoTopKLr(dictSize) : trainer === 'jump_relu' ? 7e-5 : 3e-4,
     // CODE≠PAPER: the gated trainers use β1 = 0 (trainers.md §1); JumpReLU too (dictionary_learning).
     betas: (isGated || trainer === 'jump_relu' ? [0, 0.999] : [0.9, 0.999]) as [number, number],
-    // top_k (at c52ff00) has no warm-up; batch_top_k / jump_relu use dictionary_learning's 1000.
-    warmupSteps: trainer === 'top_k' ? 0 : 1000,
-    decayStart: trainer === 'top_k' ? scaledStep(24_000, steps) : null,
+    // top_k (at c52ff00) has no warm-up; the others use dictionary_learning's 1000 (trainers.md §1),
+    // scaled down for runs shorter than the paper's so that a short run needs no extra flag
+    warmupSteps: trainer === 'top_k' ? 0 : cappedScaledStep(1000, steps),
+    decayStart: trainer === 'top_k' ? Math.min(scaledStep(24_000, steps), steps - 1) : null,
   };
   const resolved: Record<string, unknown> = {
     trainer,
@@ -289,7 +315,7 @@ export function resolveTrainerConfig(input: unknown, prefix = 'config'): Trainer
   switch (trainer) {
     case 'standard':
     case 'gated':
-      resolved.l1Penalty = c.l1Penalty;
+      resolved.l1Penalty = c.l1Penalty ?? DEFAULT_SPARSITY[trainer].l1Penalty;
       break;
     case 'p_anneal':
     case 'gated_anneal': {
@@ -297,10 +323,10 @@ export function resolveTrainerConfig(input: unknown, prefix = 'config'): Trainer
       const annealStart = (c.annealStart as number | undefined) ?? scaledStep(10_000, steps);
       if (annealEnd > steps) fail(prefix, 'annealEnd', `must be <= steps (${steps})`);
       if (annealStart >= annealEnd) fail(prefix, 'annealStart', `must be < annealEnd (${annealEnd})`);
-      const n = (c.nSparsityUpdates as number | undefined) ?? 10;
+      const n = (c.nSparsityUpdates as number | undefined) ?? Math.min(10, annealEnd - annealStart + 1);
       if (n > annealEnd - annealStart + 1) fail(prefix, 'nSparsityUpdates', `must be <= annealEnd - annealStart + 1 (${annealEnd - annealStart + 1})`);
       Object.assign(resolved, {
-        initialSparsityPenalty: c.initialSparsityPenalty,
+        initialSparsityPenalty: c.initialSparsityPenalty ?? DEFAULT_SPARSITY[trainer].initialSparsityPenalty,
         pStart: c.pStart ?? 1,
         pEnd: c.pEnd ?? 0.2,
         annealStart,
@@ -313,20 +339,20 @@ export function resolveTrainerConfig(input: unknown, prefix = 'config'): Trainer
     }
     case 'top_k':
     case 'batch_top_k': {
-      if ((c.k as number) > dictSize!) fail(prefix, 'k', `must be <= dictSize (${dictSize})`);
+      if (c.k !== undefined && (c.k as number) > dictSize) fail(prefix, 'k', `must be <= dictSize (${dictSize})`);
       Object.assign(resolved, {
-        k: c.k,
+        k: (c.k as number | undefined) ?? Math.max(1, Math.min(DEFAULT_SPARSITY[trainer].k, Math.floor(dictSize / 4))),
         auxKCoeff: c.auxKCoeff ?? 1 / 32,
         deadTokensThreshold: c.deadTokensThreshold ?? 10_000_000,
         gradClip: c.gradClip ?? 1,
       });
       if (trainer === 'batch_top_k') {
-        Object.assign(resolved, { thresholdBeta: c.thresholdBeta ?? 0.999, thresholdStartStep: c.thresholdStartStep ?? 1000 });
+        Object.assign(resolved, { thresholdBeta: c.thresholdBeta ?? 0.999, thresholdStartStep: c.thresholdStartStep ?? cappedScaledStep(1000, steps) });
       }
       break;
     }
     case 'jump_relu': {
-      const sw = (c.sparsityWarmupSteps as number | undefined) ?? 2000;
+      const sw = (c.sparsityWarmupSteps as number | undefined) ?? cappedScaledStep(2000, steps);
       if (sw >= steps && sw > 0) fail(prefix, 'sparsityWarmupSteps', `must be < steps (${steps})`);
       Object.assign(resolved, {
         sparsityPenalty: c.sparsityPenalty ?? 1,

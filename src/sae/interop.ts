@@ -30,6 +30,7 @@ import { createDictionary, type Dictionary, type DictionaryMeta } from './dictio
 import { transposeHost } from './dictionaries/init.js';
 import { CONFIG_FILE, loadSaeDir, SAE_FORMAT, WEIGHTS_FILE, type SaeDirConfig } from './storage.js';
 import { torchSaveStateDict, type TorchTensorOut } from './torchSave.js';
+import { assertFiniteTensors } from '../util/finite.js';
 
 export type SaeFormat = 'saeboard' | 'dictionary_learning' | 'saelens';
 export const SAE_FORMATS: SaeFormat[] = ['saeboard', 'dictionary_learning', 'saelens'];
@@ -99,6 +100,7 @@ async function readDlStateDict(dir: string): Promise<Map<string, { data: Float32
   if (await exists(st)) {
     const { tensors } = await readSafetensors(st);
     for (const [k, t] of Object.entries(tensors)) out.set(k, { data: t.dtype === 'I32' || t.dtype === 'I64' ? Float32Array.from(t.data as ArrayLike<number>, Number) : toFloat32(t), shape: t.shape });
+    assertFiniteTensors(st, out);
     return out;
   }
   const pt = path.join(dir, 'ae.pt');
@@ -110,6 +112,7 @@ async function readDlStateDict(dir: string): Promise<Map<string, { data: Float32
     if (v instanceof TorchTensor) out.set(k, { data: v.toFloat32(), shape: [...v.shape] });
   }
   if (!out.size) throw new UserInputError(`${pt}: no tensors found in the state dict`);
+  assertFiniteTensors(pt, out);
   return out;
 }
 
@@ -230,7 +233,9 @@ async function loadDictionaryLearning(dir: string): Promise<{ dictionary: Dictio
 async function loadSaeLens(dir: string): Promise<{ dictionary: Dictionary; config: SaeDirConfig }> {
   const cfg = await readJson(path.join(dir, 'cfg.json'));
   const where = `${dir} (SAELens)`;
-  const { tensors: raw } = await readSafetensors(path.join(dir, 'sae_weights.safetensors'));
+  const weightsFile = path.join(dir, 'sae_weights.safetensors');
+  const { tensors: raw } = await readSafetensors(weightsFile);
+  assertFiniteTensors(weightsFile, Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, toFloat32(v)])));
   const t = (n: string) => {
     const x = raw[n];
     if (!x) throw new UserInputError(`${where}: missing tensor ${n}`);

@@ -14,6 +14,7 @@ import { codeVersionString } from '../version.js';
 import { DICTIONARY_NAMES, resolveTrainerConfig, trainerConfigHash, type DictionaryName, type TrainerConfig } from './config.js';
 import { createDictionary, dictionarySpec, type Dictionary, type DictionaryMeta, type HostTensor } from './dictionary.js';
 import './dictionaries/index.js';
+import { assertFiniteTensors } from '../util/finite.js';
 
 export const SAE_FORMAT = 'saeboard-sae/1';
 export const WEIGHTS_FILE = 'ae.safetensors';
@@ -114,6 +115,7 @@ export async function readSaeTensors(dir: string, config: SaeDirConfig): Promise
     }
     out[name] = toFloat32(t);
   }
+  assertFiniteTensors(file, out);
   return out;
 }
 

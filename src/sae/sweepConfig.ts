@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { UserInputError } from '../errors.js';
-import { resolveTrainerConfig, zodMessage, type TrainerConfig } from './config.js';
+import { PAPER_STEPS, resolveTrainerConfig, zodMessage, type TrainerConfig } from './config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('activations'), path: z.string().min(1), repeat: z.boolean().optional() }).strict(),
@@ -235,4 +235,20 @@ export function paperSweep(game: 'chess' | 'othello', trainer: string, source: S
     defaults: { steps: 36_621, seed: 42 },
     trainers: [entry],
   };
+}
+
+/** Without a batch size and steps: the paper's batch, halved down to this while one pass is short. */
+export const FIT_MIN_BATCH = 256;
+export const FIT_MIN_STEPS = 1000;
+
+/**
+ * Steps (and, when not given, the batch size) fitted to the activations: one pass over them, as
+ * the paper (which never reuses a vector), at most its 36,621 steps. Returns null when the user
+ * chose the steps.
+ */
+export function fitStepsToData(totalVectors: number, given: { steps?: number; batchSize?: number }): { steps: number; batchSize: number } | null {
+  if (given.steps !== undefined) return null;
+  let batchSize = given.batchSize ?? 8192;
+  if (given.batchSize === undefined) while (batchSize > FIT_MIN_BATCH && Math.floor(totalVectors / batchSize) < FIT_MIN_STEPS) batchSize /= 2;
+  return { steps: Math.min(PAPER_STEPS, Math.floor(totalVectors / batchSize)), batchSize };
 }

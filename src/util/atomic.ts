@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { attachPath } from '../errors.js';
 
 /**
  * Write a file so that readers see either the old content or the complete new content, never a
@@ -22,7 +23,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
   } catch (err) {
     if (handle) await handle.close().catch(() => {});
     await fs.rm(tmp, { force: true }).catch(() => {});
-    throw err;
+    throw attachPath(err, target);
   }
 }
 
@@ -61,6 +62,6 @@ export async function writeDirAtomic<T>(
     return result;
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw err;
+    throw attachPath(err, target);
   }
 }

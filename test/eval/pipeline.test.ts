@@ -246,7 +246,7 @@ describe('saeboard eval pipeline (Othello, random-init LM)', () => {
     it('NaN LM weights', async () => {
       const nanLm = await makeLm(path.join(tmp, 'lm-nan'), 'othello', 1, 'nan', true);
       const s = await makeSae(path.join(tmp, 'sae-on-nan'), { lmDir: nanLm, layer: 1 });
-      await expectRejected({ saeDirs: [sae1, s] }, /LM .*lm-nan: tensor .* NaN/);
+      await expectRejected({ saeDirs: [sae1, s] }, /lm-nan\/model\.safetensors: tensor "\S+" holds NaN at index \d+; NaN\/inf weights/);
     });
     it('no such dataset', () => expectRejected({ datasetDir: path.join(tmp, 'nope') }, /no such dataset directory/));
   });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/tensor/backend.js';
-import { listLmCheckpoints, listProbeResults } from '../../src/db/repos/lm.js';
+import { listLmCheckpoints, listProbeResults, upsertLmModel } from '../../src/db/repos/lm.js';
 import { registerActivationDir, registerLmCheckpointDir, registerProbeResults } from '../../src/jobs/lm.js';
 import { writeActivations } from '../../src/lm/activations.js';
 import { saveModelDir, type CheckpointMeta } from '../../src/lm/checkpoint.js';
@@ -37,6 +37,15 @@ async function count(table: string): Promise<number> {
 }
 
 describe('LM registration', () => {
+  it('two commands registering the same LM at once get the same row (no duplicate-key error)', async () => {
+    const m = { name: `race-${Date.now()}`, game: 'othello', config: { nLayer: 1 }, configHash: 'h-race', origin: 'trained' as const };
+    // separate connections, no transaction: the SELECT-then-INSERT window of concurrent commands
+    const results = await Promise.all(Array.from({ length: 8 }, () => upsertLmModel(db.pool, m)));
+    expect(new Set(results.map((r) => r.row.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    await expect(upsertLmModel(db.pool, { ...m, configHash: 'other' })).rejects.toThrow(/already registered .* different architecture/);
+  });
+
   it('registers a model and its checkpoints idempotently, merging metrics', async () => {
     const a = path.join(tmp, 'm1-step10');
     await saveModelDir(a, meta('m1', { training: { step: 10, tokensSeen: 590, trainLoss: 3.5, evalLoss: 3.6 } }), randomInitHost(cfg, 1));

@@ -87,7 +87,7 @@ describe('sweep config', () => {
     expect(bad([{ trainer: 'top_k', k: 4, expansion: 2, l1Penalty: 0.1 }])).toThrow('sweep.trainers[0]: unknown field "l1Penalty" (not used by trainer top_k)');
     expect(bad([{ trainer: 'standard', l1Penalty: 0.1, expansion: 2, dIn: 32 }])).toThrow("sweep.trainers[0].dIn: 32 does not match the activation source's d_in 16");
     expect(bad([{ trainer: 'standard', l1Penalty: 0.1, expansion: 2, batchSize: 7 }])).toThrow('sweep.trainers[0].batchSize');
-    expect(bad([{ trainer: 'standard', expansion: 2 }])).toThrow('sweep.trainers[0].l1Penalty: required field is missing');
+    expect(bad([{ trainer: 'standard', expansion: 2, l1Penalty: null }])).toThrow('sweep.trainers[0].l1Penalty: expected a number');
     expect(bad([], {})).toThrow('sweep.trainers: expected at least one trainer');
     expect(() => resolveSweep({ name: 'b', source: { type: 'nope' }, trainers: [{}] }, 16)).toThrow(/^sweep\.source/);
   });

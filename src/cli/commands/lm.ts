@@ -460,6 +460,7 @@ async function probeCmd(opts: ProbeOpts): Promise<void> {
 async function infoCmd(spec: string, opts: { json?: boolean }): Promise<void> {
   const dir = resolveModelPath(spec);
   const meta = await readMeta(dir);
+  await readModelTensors(dir); // the weights must be readable and finite, not just config.json
   if (opts.json) {
     process.stdout.write(JSON.stringify({ dir, ...meta }, null, 2) + '\n');
     return;

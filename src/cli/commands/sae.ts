@@ -7,13 +7,13 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import YAML from 'yaml';
 import { backendInfo, initBackend } from '../../tensor/backend.js';
-import { TRAINER_NAMES, sparsityKnob } from '../../sae/config.js';
+import { DEFAULT_EXPANSION, DEFAULT_SPARSITY, PAPER_STEPS, TRAINER_NAMES, sparsityKnob } from '../../sae/config.js';
 import { evaluateUnsupervised } from '../../sae/evaluate.js';
 import { exportSae, loadSae, SAE_FORMATS, type SaeFormat } from '../../sae/interop.js';
 import { activationSetSource, lmSource, openSource, type ActivationSource } from '../../sae/source.js';
 import type { SaeDirConfig } from '../../sae/storage.js';
 import { runSweep, type SweepResult } from '../../sae/sweep.js';
-import { paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
+import { FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
 import { log } from '../../log.js';
 import { formatNumber } from '../../progress.js';
@@ -89,7 +89,14 @@ function printResult(result: SweepResult): void {
   process.stdout.write(`${rows.join('\n')}\n${result.resumedFrom !== null ? `resumed from step ${result.resumedFrom}; ` : ''}ran ${result.stepsRun} step(s) → ${result.outDir}\n`);
 }
 
-async function sweepCommand(opts: { config: string; out?: string; progress: boolean; register?: boolean; resumeMinutes?: number }): Promise<void> {
+interface RunOpts {
+  out?: string;
+  progress: boolean;
+  register?: boolean;
+  resumeMinutes?: number;
+}
+
+async function sweepCommand(opts: RunOpts & { config: string }): Promise<void> {
   const doc = await readDoc(opts.config);
   // validate the config before opening (possibly loading an LM for) the source
   const prefix = path.basename(opts.config);
@@ -97,7 +104,11 @@ async function sweepCommand(opts: { config: string; out?: string; progress: bool
   resolveSweep(doc, 'unknown', prefix);
   await initBackend();
   log.info({ backend: backendInfo()?.name }, 'sae sweep');
-  const source = await openSource(sourceSpec);
+  await trainSweep(doc, prefix, await openSource(sourceSpec), opts);
+}
+
+/** Train a validated sweep document on an opened source (shared by `sae sweep` and `sae train`). */
+async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts): Promise<void> {
   const spec = resolveSweep(doc, source.dIn, prefix);
   const outDir = opts.out ?? spec.output ?? path.join(DEFAULT_SWEEPS_DIR, spec.name);
   // Ctrl-C: finish the current step, write a resume point, exit 130 (a second Ctrl-C kills)
@@ -126,8 +137,9 @@ async function sweepCommand(opts: { config: string; out?: string; progress: bool
 interface TrainOpts {
   trainer: string;
   set: Record<string, unknown>;
-  steps: number;
-  batchSize: number;
+  steps?: number;
+  batchSize?: number;
+  repeat?: boolean;
   out: string;
   activations?: string;
   lm?: string;
@@ -141,17 +153,42 @@ interface TrainOpts {
 }
 
 async function trainCommand(opts: TrainOpts): Promise<void> {
-  const doc = {
+  const sourceSpec = { ...sourceFromOptions(opts), ...(opts.repeat ? { repeat: true } : {}) };
+  const docWith = (steps: number, batchSize: number) => ({
     name: path.basename(path.resolve(opts.out)).replace(/[^A-Za-z0-9._-]/g, '_') || 'sae',
-    batchSize: opts.batchSize,
+    batchSize,
     buffer: { contexts: opts.contexts },
-    source: sourceFromOptions(opts),
-    trainers: [{ trainer: opts.trainer, steps: opts.steps, ...opts.set }],
-  };
-  resolveSweep(doc, 'unknown', 'sae train');
+    source: sourceSpec,
+    trainers: [{ trainer: opts.trainer, steps, ...opts.set }],
+  });
+  // every field but the fitted ones is checked before the source is opened (an LM may load)
+  resolveSweep(docWith(opts.steps ?? PAPER_STEPS, opts.batchSize ?? 8192), 'unknown', 'sae train');
+  await initBackend();
+  log.info({ backend: backendInfo()?.name }, 'sae train');
+  const source = await openSource(sourceSpec);
+  const where = opts.activations ?? `${opts.lm} on ${opts.dataset}`;
+  const fit = fitStepsToData(source.totalVectors, opts);
+  const steps = fit?.steps ?? opts.steps!;
+  const batchSize = fit?.batchSize ?? opts.batchSize ?? 8192;
+  if (fit) {
+    if (steps < 1) {
+      throw new UserInputError(`${where} holds ${source.totalVectors} activation vectors, fewer than one batch of ${batchSize}; give a smaller --batch-size or collect more activations`);
+    }
+    process.stderr.write(
+      `saeboard: notice: training ${steps} steps × batch ${batchSize} = one pass over the ${source.totalVectors} vectors of ${where}` +
+        `${steps === PAPER_STEPS ? " (capped at the paper's 36,621 steps)" : ''}; set --steps/--batch-size to choose\n`,
+    );
+  } else if (!opts.repeat && steps * batchSize > source.totalVectors) {
+    throw new UserInputError(
+      `--steps ${steps} × batch ${batchSize} need ${steps * batchSize} activation vectors but ${where} holds ${source.totalVectors}; leave out --steps (one pass over the data), lower it, or pass --repeat to cycle through the set`,
+    );
+  }
+  const doc = docWith(steps, batchSize);
+  resolveSweep(doc, source.dIn, 'sae train');
   await fs.mkdir(opts.out, { recursive: true });
+  // the resolved choice is kept: rerunning the same command resumes the same run
   await fs.writeFile(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
-  await sweepCommand({ config: path.join(opts.out, 'sweep.yaml'), out: opts.out, progress: opts.progress, register: opts.register });
+  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register });
 }
 
 async function paperSweepCommand(opts: { game: 'chess' | 'othello'; trainer: string; activations?: string; lm?: string; dataset?: string; layer?: number }): Promise<void> {
@@ -314,6 +351,8 @@ async function metricsCommand(dirs: string[], opts: MetricsOpts): Promise<void> 
 }
 
 async function registerCommand(dir: string): Promise<void> {
+  // registration also registers the sweep's LM, which it loads in full (tf tensors need the backend)
+  await initBackend();
   const { registerSweepDir } = await import('../../jobs/sae.js');
   const { openDatabase } = await import('../../db/pool.js');
   const db = await openDatabase();
@@ -324,6 +363,23 @@ async function registerCommand(dir: string): Promise<void> {
     await db.close();
   }
 }
+
+const trainDefaultsHelp = `
+Defaults (docs/sae.md), so that \`saeboard sae train -t <trainer> --activations DIR -o OUT\` trains as is:
+  dictionary    expansion ${DEFAULT_EXPANSION} (dictSize = ${DEFAULT_EXPANSION} × d_in; the paper swept 8 and 16)
+  sparsity      standard l1Penalty ${DEFAULT_SPARSITY.standard.l1Penalty}, gated l1Penalty ${DEFAULT_SPARSITY.gated.l1Penalty},
+                p_anneal initialSparsityPenalty ${DEFAULT_SPARSITY.p_anneal.initialSparsityPenalty}, gated_anneal initialSparsityPenalty ${DEFAULT_SPARSITY.gated_anneal.initialSparsityPenalty}
+                (inside the paper's sweeps for both games: trainers.md §6), top_k and batch_top_k
+                k ${DEFAULT_SPARSITY.top_k.k} (at most dictSize/4), jump_relu targetL0 20 (dictionary_learning)
+  steps/batch   one pass over the activations (at most 36,621 steps), batch 8192 halved down to ${FIT_MIN_BATCH}
+                while that pass is under ${FIT_MIN_STEPS} steps; a notice on stderr says what was chosen
+  warm-up       1000 steps (top_k: none), scaled by steps/36,621 for shorter runs; likewise the
+                batch_top_k threshold start (1000) and the jump_relu sparsity warm-up (2000)
+
+Examples:
+  saeboard sae train -t p_anneal --activations runs/acts/l5 -o runs/sae/p-anneal
+  saeboard sae train -t top_k --activations runs/acts/l5 -o runs/sae/topk --set k=32 --set expansion=16 --steps 20000
+`;
 
 export function register(program: Command): void {
   const sae = program.command('sae').description('sparse autoencoders: train sweeps, inspect, convert, evaluate (docs/sae.md)');
@@ -344,9 +400,10 @@ export function register(program: Command): void {
     .description('train one SAE (a one-trainer sweep) on activations from an activation set or the LM')
     .requiredOption('-t, --trainer <name>', `trainer: ${TRAINER_NAMES.join(', ')}`)
     .requiredOption('-o, --out <dir>', 'output directory (checkpoints, final/, log.jsonl)')
-    .option('--set <key=value>', 'trainer config field, repeatable (e.g. --set l1Penalty=0.05 --set expansion=8)', collectSet, {})
-    .option('--steps <n>', 'training steps', intOption('steps', 1), 36_621)
-    .option('--batch-size <n>', 'activation vectors per step', intOption('batch-size', 1), 8192)
+    .option('--set <key=value>', 'trainer config field, repeatable (e.g. --set l1Penalty=0.05 --set expansion=16); see the defaults below', collectSet, {})
+    .option('--steps <n>', "training steps (default: one pass over the activations, at most the paper's 36,621; printed)", intOption('steps', 1))
+    .option('--batch-size <n>', `activation vectors per step (default 8192; without --steps, halved down to ${FIT_MIN_BATCH} while one pass is under ${FIT_MIN_STEPS} steps)`, intOption('batch-size', 1))
+    .option('--repeat', 'cycle through the activations when --steps × --batch-size needs more vectors than they hold')
     .option('--contexts <n>', 'contexts held by the shuffle buffer', intOption('contexts', 1), 1000)
     .option('--activations <dir>', 'activation set directory (saeboard lm activations)')
     .option('--lm <model>', 'LM checkpoint dir or shipped model name, run on the fly')
@@ -357,6 +414,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .option('--register', REGISTER_HELP)
     .option('--no-register', 'do not register in the database')
+    .addHelpText('after', trainDefaultsHelp)
     .action(action(trainCommand));
 
   sae

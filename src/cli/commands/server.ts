@@ -24,8 +24,18 @@ export function register(program: Command): void {
       action(async (opts: { port: number; host: string; seed: boolean; worker: boolean; seedSize: string }) => {
         if (opts.seedSize !== 'tiny' && opts.seedSize !== 'default') throw new UserInputError(`--seed-size must be tiny or default (got "${opts.seedSize}")`);
         const db = await openDatabase();
-        const backend = await initBackend();
-        const server = await startServer({ pool: db.pool, port: opts.port, host: opts.host });
+        let server: Awaited<ReturnType<typeof startServer>>;
+        let backend: Awaited<ReturnType<typeof initBackend>>;
+        try {
+          backend = await initBackend();
+          server = await startServer({ pool: db.pool, port: opts.port, host: opts.host });
+        } catch (err) {
+          // a busy port (or any failure before serving): stop what we started, then report
+          await db.close().catch(() => {});
+          throw err;
+        }
+        log.info({ url: server.url, database: redactUrl(db.url), backend: backend.name, kernels: backend.kernels }, 'saeboard is serving');
+        process.stderr.write(`saeboard: GraphQL API at ${server.url}\n`);
         // The API answers from here on; the catalogue, the shipped models and the queue come up behind it.
         const { queueSeed, seedDatabase, SEED_SIZES } = await import('../../jobs/seed.js');
         if (opts.seed) await seedDatabase(db.pool);
@@ -42,8 +52,6 @@ export function register(program: Command): void {
         } else if (opts.seed) {
           await queueSeed(null, db.pool, { home: saeboardHome(), size: SEED_SIZES[opts.seedSize as 'tiny'] });
         }
-        log.info({ url: server.url, database: redactUrl(db.url), backend: backend.name, kernels: backend.kernels }, 'saeboard is serving');
-        process.stderr.write(`saeboard: GraphQL API at ${server.url}\n`);
         let stopping = false;
         const shutdown = async (signal: string) => {
           if (stopping) return;

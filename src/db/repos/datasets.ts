@@ -170,8 +170,7 @@ const DATASET_COLUMNS = 'id, name, game, source, path, manifest, manifest_sha256
  * existing row; a different dataset under a taken name is a ConflictError unless `replace`.
  */
 export async function registerDataset(db: Queryable, d: NewDataset, opts: { replace?: boolean } = {}): Promise<{ row: DatasetRow; created: boolean }> {
-  const existing = await getDatasetByName(db, d.name);
-  if (existing) {
+  const reuse = async (existing: DatasetRow): Promise<{ row: DatasetRow; created: boolean }> => {
     if (existing.manifest_sha256 === d.manifestSha256 && existing.path === d.path) return { row: existing, created: false };
     if (!opts.replace) {
       throw new ConflictError(
@@ -184,13 +183,17 @@ export async function registerDataset(db: Queryable, d: NewDataset, opts: { repl
       [existing.id, d.game, d.source, d.path, JSON.stringify(d.manifest), d.manifestSha256, d.nGames, d.nPositions, d.codeVersion],
     );
     return { row: rows[0], created: false };
-  }
+  };
+  const existing = await getDatasetByName(db, d.name);
+  if (existing) return reuse(existing);
   const { rows } = await db.query<DatasetRow>(
     `INSERT INTO datasets (name, game, source, path, manifest, manifest_sha256, n_games, n_positions, code_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${DATASET_COLUMNS}`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING RETURNING ${DATASET_COLUMNS}`,
     [d.name, d.game, d.source, d.path, JSON.stringify(d.manifest), d.manifestSha256, d.nGames, d.nPositions, d.codeVersion],
   );
-  return { row: rows[0], created: true };
+  if (rows[0]) return { row: rows[0], created: true };
+  // another command registered the same name between our SELECT and INSERT
+  return reuse((await getDatasetByName(db, d.name))!);
 }
 
 export async function getDatasetByName(db: Queryable, name: string): Promise<DatasetRow | null> {

@@ -66,8 +66,7 @@ export async function upsertLmModel(
   db: Queryable,
   m: { name: string; game: string; config: object; configHash: string; origin: LmOrigin; randomInitOf?: number | null; description?: string | null },
 ): Promise<{ row: LmModelRow; created: boolean }> {
-  const existing = await findLmModelByName(db, m.name);
-  if (existing) {
+  const reuse = async (existing: LmModelRow): Promise<{ row: LmModelRow; created: boolean }> => {
     if (existing.config_hash !== m.configHash || existing.game !== m.game) {
       throw new ConflictError(`LM "${m.name}" is already registered (#${existing.id}) with a different ${existing.game !== m.game ? 'game' : 'architecture'}; register under another --name`);
     }
@@ -76,13 +75,17 @@ export async function upsertLmModel(
       return { row: rows[0], created: false };
     }
     return { row: existing, created: false };
-  }
+  };
+  const existing = await findLmModelByName(db, m.name);
+  if (existing) return reuse(existing);
   const { rows } = await db.query<LmModelRow>(
     `INSERT INTO lm_models (name, game, config, config_hash, origin, random_init_of, description)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING *`,
     [m.name, m.game, JSON.stringify(m.config), m.configHash, m.origin, m.randomInitOf ?? null, m.description ?? null],
   );
-  return { row: rows[0], created: true };
+  if (rows[0]) return { row: rows[0], created: true };
+  // another command registered the same name between our SELECT and INSERT (two commands on one LM)
+  return reuse((await findLmModelByName(db, m.name))!);
 }
 
 /**

@@ -21,6 +21,7 @@ import { readSafetensors, toFloat32 } from '../../util/safetensors.js';
 import { ACTIVATIONS, makeConfig, type Activation, type GptConfig } from '../config.js';
 import { checkParams, type HostTensor } from '../params.js';
 import { loadTorchFile, TorchTensor, toPlain } from './torch-pickle.js';
+import { assertFiniteTensors } from '../../util/finite.js';
 
 export type ImportFormat = 'nanogpt' | 'transformerlens' | 'hf-gpt2' | 'saeboard';
 export const IMPORT_FORMATS: readonly ImportFormat[] = ['nanogpt', 'transformerlens', 'hf-gpt2', 'saeboard'];
@@ -92,6 +93,7 @@ export async function importWeights(file: string, opts: ImportOptions = {}): Pro
     declared = loaded.declared;
   }
   if (opts.configFile) declared = await readDeclared(opts.configFile);
+  assertFiniteTensors(source, raw);
 
   const format = opts.format ?? detectFormat(raw, source);
   const notes: string[] = [];

@@ -2,7 +2,7 @@ import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boardPropertyIds, getDatasetByName, listBoardProperties, listBspFamilies, listDatasets } from '../../../src/db/repos/datasets.js';
+import { boardPropertyIds, getDatasetByName, listBoardProperties, listBspFamilies, listDatasets, registerDataset } from '../../../src/db/repos/datasets.js';
 import { adapterFor, othelloRandomSource, resolveFamilies, writeDataset } from '../../../src/games/dataset/index.js';
 import { chessBspFamilies } from '../../../src/games/chess/index.js';
 import { othelloBspFamilies } from '../../../src/games/othello/index.js';
@@ -86,5 +86,15 @@ describe('registering datasets and the BSP catalogue', () => {
     const board = await listBoardProperties(db.pool, 'chess', 'board_state');
     expect(board).toHaveLength(832);
     expect((await listBspFamilies(db.pool, 'chess')).find((f) => f.short_name === 'board_state')).toMatchObject({ mask_index: 6, coverage_denominator: 768 });
+  });
+});
+
+describe('concurrent registration', () => {
+  it('two commands registering the same dataset at once both succeed, with one row', async () => {
+    // registerDataset outside a transaction: the SELECT-then-INSERT window two commands can hit
+    const d = { name: `race-${Date.now()}`, game: 'othello', source: 'synthetic-random', path: dir, manifest: {}, manifestSha256: 'f'.repeat(64), nGames: 1, nPositions: 59, codeVersion: 'test' };
+    const results = await Promise.all(Array.from({ length: 8 }, () => registerDataset(db.pool, d)));
+    expect(new Set(results.map((r) => r.row.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 });
