@@ -49,7 +49,7 @@ function saeboard(args: string[], opts: { timeoutMs?: number } = {}): Promise<Re
   });
 }
 
-const GROUPS = new Set(['games', 'lm', 'sae']);
+const GROUPS = new Set(['games', 'lm', 'sae', 'jobs']);
 function commandOf(args: string[]): string {
   return GROUPS.has(args[0]) ? `${args[0]} ${args[1]}` : args[0];
 }
@@ -199,6 +199,49 @@ describe('every saeboard command, once, end to end', () => {
     const code = await new Promise<number | null>((resolve) => {
       child.on('exit', (c) => resolve(c));
       child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+  }, STAGE_TIMEOUT);
+
+  it('the job queue: seed, jobs submit/list/show/cancel/retry, worker', async () => {
+    const seed = await saeboard(['seed', '--size', 'tiny', '--force']); // serve (above) queued it once already
+    ok(seed, 'seed');
+    expect(seed.stdout).toMatch(/queued \d+ jobs/);
+    writeFileSync(p('job.yaml'), `game: othello\ngames: 4\nminMoves: 59\nfamilies: board_state\nout: ${p('job-data')}\nname: every-command-job\n`);
+    const submit = await saeboard(['jobs', 'submit', 'generate_dataset', '--config', p('job.yaml')]);
+    ok(submit, 'jobs submit');
+    const id = /#(\d+)/.exec(submit.stdout)![1];
+    const bad = await saeboard(['jobs', 'submit', 'GENERATE_DATASET', '--config', p('job.yaml').replace('job.yaml', 'missing.yaml')]);
+    expect(bad.code).toBe(1);
+    const [list, show] = await Promise.all([saeboard(['jobs', 'list', '--status', 'queued']), saeboard(['jobs', 'show', id])]);
+    ok(list, 'jobs list');
+    expect(list.stdout).toMatch(/GENERATE_DATASET/);
+    ok(show, 'jobs show');
+    expect(show.stdout).toContain('every-command-job');
+    // Cancel the small job and put it back; everything else queued (the seeds) is cancelled so the
+    // worker below only runs the small job.
+    ok(await saeboard(['jobs', 'cancel', id]), 'jobs cancel');
+    await db.pool.query(`UPDATE jobs SET status = 'cancelled' WHERE id <> $1 AND status IN ('waiting', 'queued', 'running')`, [Number(id)]);
+    const retry = await saeboard(['jobs', 'retry', id]);
+    ok(retry, 'jobs retry');
+    expect(retry.stdout).toContain(`#${id}`);
+    // A worker process runs it, then stops cleanly on SIGTERM.
+    ran.add('worker');
+    const worker = spawn(process.execPath, ['--import', TSX, path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'worker'], {
+      cwd: tmp,
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(PROJECT_ROOT, 'tsconfig.json'), SAEBOARD_LOG_LEVEL: 'warn', DATABASE_URL: db.url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const t0 = Date.now();
+    for (;;) {
+      const { rows } = await db.pool.query<{ status: string }>('SELECT status FROM jobs WHERE id = $1', [Number(id)]);
+      if (rows[0].status === 'succeeded') break;
+      if (Date.now() - t0 > 120_000) throw new Error(`job ${id} is ${rows[0].status}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const code = await new Promise<number | null>((resolve) => {
+      worker.on('exit', (c) => resolve(c));
+      worker.kill('SIGTERM');
     });
     expect(code).toBe(0);
   }, STAGE_TIMEOUT);

@@ -36,22 +36,7 @@ export function register(program: Command): void {
         }
         log.info({ url: server.url, database: redactUrl(db.url), backend: backend.name, kernels: backend.kernels }, 'saeboard is serving');
         process.stderr.write(`saeboard: GraphQL API at ${server.url}\n`);
-        // The API answers from here on; the catalogue, the shipped models and the queue come up behind it.
-        const { queueSeed, seedDatabase, SEED_SIZES } = await import('../../jobs/seed.js');
-        if (opts.seed) await seedDatabase(db.pool);
         let stopQueue = async () => {};
-        if (opts.worker) {
-          const { startQueue, startWorker } = await import('../../jobs/queue.js');
-          const queue = await startQueue(db.pool, { url: db.url });
-          const stopWorker = await startWorker(queue, { concurrency: 1 });
-          stopQueue = async () => {
-            await stopWorker();
-            await queue.stop();
-          };
-          if (opts.seed) await queueSeed(queue, db.pool, { home: saeboardHome(), size: SEED_SIZES[opts.seedSize as 'tiny'] });
-        } else if (opts.seed) {
-          await queueSeed(null, db.pool, { home: saeboardHome(), size: SEED_SIZES[opts.seedSize as 'tiny'] });
-        }
         let stopping = false;
         const shutdown = async (signal: string) => {
           if (stopping) return;
@@ -67,6 +52,21 @@ export function register(program: Command): void {
         };
         process.on('SIGINT', () => void shutdown('SIGINT'));
         process.on('SIGTERM', () => void shutdown('SIGTERM'));
+        // The API answers from here on; the catalogue, the shipped models and the queue come up behind it.
+        const { queueSeed, seedDatabase, SEED_SIZES } = await import('../../jobs/seed.js');
+        if (opts.seed) await seedDatabase(db.pool);
+        if (opts.worker) {
+          const { startQueue, startWorker } = await import('../../jobs/queue.js');
+          const queue = await startQueue(db.pool, { url: db.url });
+          const stopWorker = await startWorker(queue, { concurrency: 1 });
+          stopQueue = async () => {
+            await stopWorker();
+            await queue.stop();
+          };
+          if (opts.seed) await queueSeed(queue, db.pool, { home: saeboardHome(), size: SEED_SIZES[opts.seedSize as 'tiny'] });
+        } else if (opts.seed) {
+          await queueSeed(null, db.pool, { home: saeboardHome(), size: SEED_SIZES[opts.seedSize as 'tiny'] });
+        }
       }),
     );
 }
