@@ -15,6 +15,7 @@ export const commandGroups: { commands: string[]; load: () => Promise<{ register
   { commands: ['lm'], load: () => import('./lm.js') },
   { commands: ['sae'], load: () => import('./sae.js') },
   { commands: ['eval'], load: () => import('./eval.js') },
+  { commands: ['apikey'], load: () => import('./apikey.js') },
 ];
 
 /** The registration functions needed for `argv`: one group when its command is named, else all (help, typos). */
