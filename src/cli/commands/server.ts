@@ -16,6 +16,8 @@ interface ServeOptions {
   maxBatch: number;
   maxDepth: number;
   maxAliases: number;
+  maxDirectives: number;
+  requestTimeout: number;
   maxTokens: number;
   maxCost: number;
   rateLimitIp: number;
@@ -40,11 +42,13 @@ export function register(program: Command): void {
     .option('--max-batch <n>', 'operations allowed in one batched (array) request; 0 = batching off', intOption('max-batch', 0, 100), 0)
     .option('--max-depth <n>', 'deepest selection nesting', intOption('max-depth', 1, 1000), L.maxDepth)
     .option('--max-aliases <n>', 'aliases in one operation', intOption('max-aliases', 0, 100_000), L.maxAliases)
+    .option('--max-directives <n>', 'directives in one operation', intOption('max-directives', 0, 100_000), L.maxDirectives)
     .option('--max-tokens <n>', 'lexical tokens in one document', intOption('max-tokens', 100, 10_000_000), L.maxTokens)
     .option('--max-cost <n>', 'estimated cost of one operation (a list counts its fields `first` times)', intOption('max-cost', 1), L.maxCost)
     .option('--rate-limit-ip <n>', 'requests a minute from one client address; 0 = no limit', intOption('rate-limit-ip', 0), DEFAULT_RATE_LIMIT.perIpPerMinute)
     .option('--rate-limit-key <n>', 'requests a minute with one API key; 0 = no limit', intOption('rate-limit-key', 0), DEFAULT_RATE_LIMIT.perKeyPerMinute)
     .option('--statement-timeout <ms>', 'cancel any API database statement running longer; 0 = none', intOption('statement-timeout', 0), 10_000)
+    .option('--request-timeout <ms>', 'time a client has to send its whole request', intOption('request-timeout', 100), 30_000)
     .option('--pool-size <n>', 'database connections for the API', intOption('pool-size', 1, 1000), 10)
     .addHelpText(
       'after',
@@ -69,7 +73,8 @@ export function register(program: Command): void {
           corsOrigins: opts.corsOrigin,
           maxBodyBytes: opts.maxBody,
           maxBatch: opts.maxBatch,
-          limits: { maxDepth: opts.maxDepth, maxAliases: opts.maxAliases, maxTokens: opts.maxTokens, maxCost: opts.maxCost },
+          limits: { maxDepth: opts.maxDepth, maxAliases: opts.maxAliases, maxDirectives: opts.maxDirectives, maxTokens: opts.maxTokens, maxCost: opts.maxCost },
+          requestTimeoutMs: opts.requestTimeout,
           rateLimit: { perIpPerMinute: opts.rateLimitIp, perKeyPerMinute: opts.rateLimitKey },
         });
         log.info(
