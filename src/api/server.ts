@@ -1,6 +1,8 @@
 /**
  * The HTTP server: Apollo Server 5 on plain node:http (no framework), serving
  * - POST/GET /graphql — the API (GET for queries only, never mutations),
+ * - GET /graphql from a browser (accept: text/html) — GraphiQL, bundled at `npm run build` into
+ *   dist/graphiql/ (scripts/build-graphiql.mjs) and served from here with its assets, no CDN,
  * - GET /healthz — liveness for load balancers and compose health checks (no key, no limits but
  *   the per-IP rate),
  * - later, the web dashboard's static files.
@@ -11,14 +13,17 @@
  * `extensions.code`; every response carries `x-request-id`, which internal errors quote.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type pg from 'pg';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { log } from '../log.js';
+import { PROJECT_ROOT } from '../version.js';
 import { authenticate, type ApiKey } from '../services/apikeys.service.js';
 import { appSchema } from './schema.js';
 import { createContext, type Context } from './context.js';
@@ -148,6 +153,42 @@ function presentedToken(req: http.IncomingMessage): string | undefined {
   }
   const header = req.headers['x-api-key'];
   return Array.isArray(header) ? header[0] : header;
+}
+
+export const GRAPHIQL_DIR = path.join(PROJECT_ROOT, 'dist', 'graphiql');
+/** GraphiQL's files (the only ones served from disk) and their types. */
+const GRAPHIQL_FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'graphiql.js': 'text/javascript; charset=utf-8',
+  'graphiql.css': 'text/css; charset=utf-8',
+  'graphiql.js.LEGAL.txt': 'text/plain; charset=utf-8',
+};
+/** Everything from this origin; inline styles for the editor's own style attributes. */
+const GRAPHIQL_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** A browser opening /graphql (not an API client, which sends a query and asks for JSON). */
+function wantsGraphiql(req: http.IncomingMessage, url: URL): boolean {
+  return req.method === 'GET' && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html');
+}
+
+async function sendGraphiql(res: http.ServerResponse, file: string): Promise<void> {
+  const type = GRAPHIQL_FILES[file];
+  let body: Buffer;
+  try {
+    if (!type) throw new Error('not a GraphiQL file');
+    body = await readFile(path.join(GRAPHIQL_DIR, file));
+  } catch {
+    throw new HttpError(404, 'NOT_FOUND', type ? 'GraphiQL is not built here: run `npm run build` (the API itself works).' : `No file /graphiql/${file}.`);
+  }
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': body.length,
+    'content-security-policy': GRAPHIQL_CSP,
+    'x-content-type-options': 'nosniff',
+    'cache-control': file === 'index.html' ? 'no-cache' : 'public, max-age=3600',
+  });
+  res.end(body);
 }
 
 /** The GraphQL documents of a request: GET's `query` parameter, or the body's (each one of a batch). */
@@ -341,7 +382,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const route = async () => {
       if (cors(req, res)) return;
       await consume(ipLimiter, req.socket.remoteAddress ?? 'unknown', 'address');
-      if (url.pathname === '/graphql') return handleGraphQL(req, res, url, requestId);
+      if (url.pathname === '/graphql') {
+        return wantsGraphiql(req, url) ? sendGraphiql(res, 'index.html') : handleGraphQL(req, res, url, requestId);
+      }
+      if (url.pathname.startsWith('/graphiql/') && req.method === 'GET') return sendGraphiql(res, url.pathname.slice('/graphiql/'.length));
       if (url.pathname === '/healthz') {
         const ok = await opts.pool.query('SELECT 1').then(
           () => true,
