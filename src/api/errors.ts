@@ -27,6 +27,7 @@ export const CLIENT_CODES = new Set([
   'RATE_LIMITED',
   'PAYLOAD_TOO_LARGE',
   'METHOD_NOT_ALLOWED',
+  'REQUEST_TIMEOUT',
 ]);
 
 /** The request being served, for error messages and logs (set by the HTTP handler). */

@@ -401,8 +401,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   httpServer.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     log.debug({ code: err.code, reason: err.message }, 'client error on an HTTP connection');
     if (socket.writable && !socket.destroyed) {
-      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      const [status, code, message] =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['408 Request Timeout', 'REQUEST_TIMEOUT', 'The request was not received in time.']
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? ['431 Request Header Fields Too Large', 'BAD_REQUEST', 'Request headers are too large.']
+            : ['400 Bad Request', 'BAD_REQUEST', 'Malformed HTTP request.'];
+      const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     } else socket.destroy();
   });
 

@@ -79,8 +79,12 @@ describe('API limits over HTTP', () => {
     const big = results.filter((r) => r.name.startsWith('650KB'));
     expect(big).toHaveLength(32);
     expect(big[0].bytes).toBeGreaterThan(600_000);
-    // { health } kept answering in milliseconds (bound generous for a loaded 2-core machine).
-    expect(Math.max(...healthMs)).toBeLessThan(1000);
+    // { health } kept answering: in milliseconds, typically 10-70 ms here.
+    // Bounds generous enough for a 2-core machine shared with other work (load averages of 20-30
+    // were seen while this ran): the attack used to stall every client ~20 s and then kill the server.
+    const sorted = [...healthMs].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(250);
+    expect(sorted[sorted.length - 1]).toBeLessThan(5000);
     // The attack ran no SQL: every statement of the period is one of the health checks.
     expect(sqlStatements).toBe(healthMs.length);
     // 32 bodies of 650 KB used to take the heap to 4.4 GB; now they are dropped after the lexer.
@@ -256,7 +260,10 @@ describe('API limits over HTTP', () => {
           }),
         ),
       );
-      expect(stalled.every((answer) => answer === '' || answer.startsWith('HTTP/1.1 408'))).toBe(true);
+      for (const answer of stalled) {
+        expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).errors[0].extensions.code).toBe('REQUEST_TIMEOUT');
+      }
       expect((await post(quick.url, { query: '{ health }' })).json.data.health).toBe('ok');
       expect(errors).not.toHaveBeenCalled();
       expect(warnings).not.toHaveBeenCalled();

@@ -98,6 +98,10 @@ describe('GraphQL server over HTTP', () => {
     const res = await fetch(`${base}/nope`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
+    const put = await fetch(server.url, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    expect(((await put.json()) as any).errors[0].extensions.code).toBe('METHOD_NOT_ALLOWED');
   });
 });
 
