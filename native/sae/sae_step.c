@@ -29,11 +29,19 @@ static double now_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+/* SAEBOARD_SAE_PROFILE=1: each step prints the time of its phases to stderr */
+#define PROFILE_START const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL; double t_prev = now_ms()
 #define TICK(name) do { if (prof) { double t_ = now_ms(); fprintf(stderr, "%-12s %8.1f ms\n", name, t_ - t_prev); t_prev = t_; } } while (0)
 
 extern void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc);
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+
+/* C [M,N] = op(A) op(B) + beta·C, row-major and dense (every leading dimension follows from the shape) */
+static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, const float *B, float beta, float *C) {
+  cblas_sgemm(RowMajor, transA, transB, (int)M, (int)N, (int)K, 1.0f, A, (int)(transA == Trans ? M : K), B, (int)(transB == Trans ? K : N), beta, C,
+              (int)N);
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* threads                                                                                    */
@@ -140,6 +148,25 @@ HOT static void relu_row_p1(float *restrict row, const float *restrict bias, flo
   *sum = s;
 }
 
+/* adds one row's penalty sums to *lp (Σ v^p; row_sum is Σ v, used when p = 1) and *lnext
+   (Σ v^next_p, when next_p ≥ 0), over the row's positive entries: the ReLU step's f, the gated
+   step's ReLU(π_gate) */
+static void add_lp_sums(const float *row, int64_t F, float row_sum, bool p1, float pf, double next_p, float npf, double *lp, double *lnext) {
+  if (p1) *lp += row_sum;
+  if (!p1 || next_p >= 0) {
+    float a = 0, n = 0;
+    for (int64_t i = 0; i < F; i++) {
+      float v = row[i];
+      if (v > 0.0f) {
+        if (!p1) a += powf(v, pf);
+        if (next_p >= 0) n += powf(v, npf);
+      }
+    }
+    if (!p1) *lp += a;
+    *lnext += n;
+  }
+}
+
 static void k_relu_stats(void *vc, int tid, int64_t b0, int64_t b1) {
   step_ctx *c = (step_ctx *)vc;
   const int64_t F = c->F;
@@ -153,19 +180,7 @@ static void k_relu_stats(void *vc, int tid, int64_t b0, int64_t b1) {
     float cnt, sum;
     relu_row_p1(row, c->b_enc, col, F, &cnt, &sum);
     l0 += cnt;
-    if (p1) lp += sum;
-    if (!p1 || c->next_p >= 0) {
-      float a = 0, n = 0;
-      for (int64_t i = 0; i < F; i++) {
-        float v = row[i];
-        if (v > 0.0f) {
-          if (!p1) a += powf(v, pf);
-          if (c->next_p >= 0) n += powf(v, npf);
-        }
-      }
-      if (!p1) lp += a;
-      lnext += n;
-    }
+    add_lp_sums(row, F, sum, p1, pf, c->next_p, npf, &lp, &lnext);
   }
   c->part[tid][0] = l0;
   c->part[tid][1] = lp;
@@ -202,6 +217,16 @@ static void k_residual(void *vc, int tid, int64_t b0, int64_t b1) {
   c->part[tid][4] = sq;
 }
 
+/* the penalty's gradient λ p v^{p−1} / B at v > 0: k1 = λ/B when p = 1, else kp · v^pm1 */
+typedef struct {
+  bool p1;
+  float k1, kp, pm1;
+} lp_grad;
+
+static lp_grad lp_grad_of(double lambda, double p, int64_t B) {
+  return (lp_grad){p == 1.0, (float)(lambda / (double)B), (float)(lambda * p / (double)B), (float)(p - 1.0)};
+}
+
 /* dPre = f > 0 ? dF + λ p f^{p−1} / B : 0 (in place over dF); column sums of dPre */
 HOT static void masked_row_p1(const float *restrict fr, float *restrict dr, float *restrict col, int64_t F, float k1) {
   for (int64_t i = 0; i < F; i++) {
@@ -216,20 +241,17 @@ static void k_masked_grad(void *vc, int tid, int64_t b0, int64_t b1) {
   const int64_t F = c->F;
   float *col = c->colf + (size_t)tid * F;
   memset(col, 0, F * sizeof(float));
-  const bool p1 = c->p == 1.0;
-  const float k1 = (float)(c->lambda / (double)c->B);
-  const float kp = (float)(c->lambda * c->p / (double)c->B);
-  const float pm1 = (float)(c->p - 1.0);
+  const lp_grad lg = lp_grad_of(c->lambda, c->p, c->B);
   for (int64_t b = b0; b < b1; b++) {
     const float *fr = c->f + b * F;
     float *dr = c->d + b * F;
-    if (p1) {
-      masked_row_p1(fr, dr, col, F, k1);
+    if (lg.p1) {
+      masked_row_p1(fr, dr, col, F, lg.k1);
       continue;
     }
     for (int64_t i = 0; i < F; i++) {
       float fv = fr[i];
-      float g = fv > 0.0f ? dr[i] + kp * powf(fv, pm1) : 0.0f; /* powf only where f > 0: never inf·0 */
+      float g = fv > 0.0f ? dr[i] + lg.kp * powf(fv, lg.pm1) : 0.0f; /* powf only where f > 0: never inf·0 */
       dr[i] = g;
       col[i] += g;
     }
@@ -379,26 +401,29 @@ static napi_value throw_err(napi_env env, const char *msg) {
   return NULL;
 }
 
-static int get_f64s(napi_env env, napi_value v, size_t want, double **out) {
+/* the data of a typed array of type `want_type` with at least `want` elements; 0 if v is not one */
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want_type, size_t want, void **out) {
   bool is_ta = false;
   napi_typedarray_type type;
   size_t len = 0, off = 0;
   void *data = NULL;
   napi_value ab;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok || type != napi_float64_array || len < want) return 0;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok || type != want_type || len < want) return 0;
+  *out = data;
+  return 1;
+}
+
+static int get_f64s(napi_env env, napi_value v, size_t want, double **out) {
+  void *data;
+  if (!get_typed(env, v, napi_float64_array, want, &data)) return 0;
   *out = (double *)data;
   return 1;
 }
 
 static int get_f32s(napi_env env, napi_value v, size_t want, float **out) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  size_t len = 0, off = 0;
-  void *data = NULL;
-  napi_value ab;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok || type != napi_float32_array || len < want) return 0;
+  void *data;
+  if (!get_typed(env, v, napi_float32_array, want, &data)) return 0;
   *out = (float *)data;
   return 1;
 }
@@ -505,13 +530,7 @@ static bool parse_step_args(napi_env env, napi_callback_info info, const step_sp
 
 /* xc = x − b_dec */
 static void center_rows(const float *x, const float *b_dec, float *xc, int64_t B, int64_t D, int64_t rows_min) {
-  step_ctx c;
-  memset(&c, 0, sizeof c);
-  c.B = B;
-  c.D = D;
-  c.x = x;
-  c.b_dec = b_dec;
-  c.xc = xc;
+  step_ctx c = {.B = B, .D = D, .x = x, .b_dec = b_dec, .xc = xc};
   par_for(B, rows_min, k_center, &c);
 }
 
@@ -553,6 +572,59 @@ static void update_params(step_args *a, float **grads, const update_opts *u) {
   if (u->renorm) renorm_rows(a->param[u->dec], a->D, a->F, u->renorm_eps);
 }
 
+/* the step's scratch floats and the per-thread double column sums cold [T][2D], followed by
+   varD [D] | colE [D]; throws "<name>: out of memory ..." and returns false when either fails */
+static bool alloc_step_buffers(napi_env env, const step_spec *sp, size_t need, int T, int64_t D, float **s, double **cold) {
+  *s = get_scratch(need);
+  *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
+  if (!*s || !*cold) {
+    free(*cold);
+    return fail(env, sp, "out of memory for scratch buffers");
+  }
+  return true;
+}
+
+/* out[k] = Σ_t parts[t·stride + k] over the threads used, k < n (a column sum's per-thread parts) */
+static void sum_parts(float *out, const float *parts, int used, size_t stride, int64_t n) {
+  memset(out, 0, n * sizeof(float));
+  for (int i = 0; i < used; i++)
+    for (int64_t k = 0; k < n; k++) out[k] += parts[(size_t)i * stride + k];
+}
+
+/* Σ_d Var(e)·(B−1) from Σ e² and the column sums of e (the FVE's numerator) */
+static double sum_var_e(double sse, const double *colE, int64_t B, int64_t D) {
+  double vare = sse;
+  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  return vare;
+}
+
+/*
+ * After a residual pass whose threads left [colsum e | colsum ∂/∂x̂] in cold[t·2D ..]: Σ_d Var(x)·(B−1)
+ * into *varx (Var(x) per column goes through varD first), then colE = Σ_b e and, over varD,
+ * dbd = Σ_b ∂/∂x̂. False when out of memory.
+ */
+static bool sum_residual_cols(const float *x, int64_t B, int64_t D, double *cold, int T, int used, double *varx) {
+  double *varD = cold + (size_t)T * 2 * D, *colE = varD + D, *dbd = varD;
+  if (!col_var(x, B, D, varD)) return false;
+  for (int64_t j = 0; j < D; j++) *varx += varD[j];
+  memset(dbd, 0, 2 * D * sizeof(double));
+  for (int i = 0; i < used; i++)
+    for (int64_t j = 0; j < D; j++) {
+      colE[j] += cold[(size_t)i * 2 * D + j];
+      dbd[j] += cold[(size_t)i * 2 * D + D + j];
+    }
+  return true;
+}
+
+/* ∂b_dec = Σ_b ∂/∂x̂ − Σ_b ∂/∂(x − b_dec) (dxc [B,D], NULL when the input is not centred); colE is scratch */
+static void bdec_grad(const double *dbd, const float *dxc, double *colE, int64_t B, int64_t D, float *dbdec) {
+  memset(colE, 0, D * sizeof(double));
+  if (dxc)
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
+  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+}
+
 /*
  * reluStep(heap: ArrayBuffer, offsets: Float64Array[13], dims: Float64Array[3],
  *          hyper: Float64Array[9], stats: Float64Array[8], fired: Float32Array[F])
@@ -576,50 +648,31 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + F + D + (size_t)T * F + (size_t)T * 2 * D;
   float *s = get_scratch(need);
   if (!s) return throw_err(env, "reluStep: out of memory for scratch buffers");
-  step_ctx c;
-  memset(&c, 0, sizeof c);
-  c.B = B;
-  c.D = D;
-  c.F = F;
-  c.x = a.x;
-  c.W_enc = a.param[0];
-  c.b_enc = a.param[1];
-  c.W_dec = a.param[2];
-  c.b_dec = a.param[3];
-  c.lambda = hyper[0];
-  c.p = hyper[1];
-  c.next_p = hyper[2];
-  c.xc = s;
-  c.f = c.xc + B * D;
-  c.d = c.f + B * F;
-  c.e = c.d + B * F;
-  c.dxc = c.e + B * D;
-  float *dWenc = c.dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F;
-  c.colf = dbdec + D;
-  c.cold = c.colf + (size_t)T * F;
+  float *xc = s, *f = xc + B * D, *d = f + B * F, *e = d + B * F, *dxc = e + B * D;
+  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *colf = dbdec + D;
+  step_ctx c = {.B = B, .D = D, .F = F, .x = a.x, .W_enc = a.param[0], .b_enc = a.param[1], .W_dec = a.param[2], .b_dec = a.param[3],
+                .xc = xc, .f = f, .d = d, .e = e, .dxc = dxc, .lambda = hyper[0], .p = hyper[1], .next_p = hyper[2],
+                .colf = colf, .cold = colf + (size_t)T * F};
   const int64_t rows_min = 16;
 
-  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
-  double t_prev = now_ms();
+  PROFILE_START;
   /* forward */
-  int used = par_for(B, rows_min, k_center, &c);
+  center_rows(c.x, c.b_dec, c.xc, B, D, rows_min);
   TICK("center");
-  (void)used;
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, c.xc, (int)D, c.W_enc, (int)F, 0.0f, c.f, (int)F);
+  gemm(NoTrans, NoTrans, B, F, D, c.xc, c.W_enc, 0.0f, c.f);
   TICK("gemm enc");
-  used = par_for(B, rows_min, k_relu_stats, &c);
+  int used = par_for(B, rows_min, k_relu_stats, &c);
   TICK("relu+stats");
   double l0 = 0, lp = 0, lnext = 0;
-  memset(fired, 0, F * sizeof(float));
   for (int i = 0; i < used; i++) {
     l0 += c.part[i][0];
     lp += c.part[i][1];
     lnext += c.part[i][2];
-    for (int64_t k = 0; k < F; k++) fired[k] += c.colf[(size_t)i * F + k];
   }
+  sum_parts(fired, c.colf, used, F, F);
   for (int64_t k = 0; k < F; k++) fired[k] = fired[k] > 0.0f ? 1.0f : 0.0f;
   TICK("reduce f");
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)D, (int)F, 1.0f, c.f, (int)F, c.W_dec, (int)D, 0.0f, c.e, (int)D);
+  gemm(NoTrans, NoTrans, B, D, F, c.f, c.W_dec, 0.0f, c.e);
   TICK("gemm dec");
   /* the FVE needs Var(x) */
   double *colE = (double *)calloc((size_t)D, sizeof(double)); /* Var(x) per column, then column sums of e */
@@ -641,24 +694,21 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
       dbdec[j] += c.cold[(size_t)i * 2 * D + D + j];
     }
   }
-  double vare = sse;
-  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  double vare = sum_var_e(sse, colE, B, D);
   free(colE);
 
   /* backward: c.e now holds ∂/∂x̂ */
   TICK("residual");
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, c.f, (int)F, c.e, (int)D, 0.0f, dWdec, (int)D);
+  gemm(Trans, NoTrans, F, D, B, c.f, c.e, 0.0f, dWdec);
   TICK("gemm dWdec");
-  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)F, (int)D, 1.0f, c.e, (int)D, c.W_dec, (int)D, 0.0f, c.d, (int)F);
+  gemm(NoTrans, Trans, B, F, D, c.e, c.W_dec, 0.0f, c.d);
   TICK("gemm dF");
   used = par_for(B, rows_min, k_masked_grad, &c);
   TICK("masked grad");
-  memset(dbenc, 0, F * sizeof(float));
-  for (int i = 0; i < used; i++)
-    for (int64_t k = 0; k < F; k++) dbenc[k] += c.colf[(size_t)i * F + k];
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, c.xc, (int)D, c.d, (int)F, 0.0f, dWenc, (int)F);
+  sum_parts(dbenc, c.colf, used, F, F);
+  gemm(Trans, NoTrans, D, F, B, c.xc, c.d, 0.0f, dWenc);
   TICK("gemm dWenc");
-  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, c.d, (int)F, c.W_enc, (int)F, 0.0f, c.dxc, (int)D);
+  gemm(NoTrans, Trans, B, D, F, c.d, c.W_enc, 0.0f, c.dxc);
   TICK("gemm dXc");
   used = par_for(B, rows_min, k_colsum_d, &c);
   for (int i = 0; i < used; i++)
@@ -1057,47 +1107,24 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   const int T = n_threads();
   /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F] */
   size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * F * 2;
-  float *s = get_scratch(need);
-  double *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
-  if (!s || !cold) {
-    free(cold);
-    return throw_err(env, "topkStep: out of memory for scratch buffers");
-  }
+  float *s;
+  double *cold;
+  if (!alloc_step_buffers(env, &topk_spec, need, T, D, &s, &cold)) return NULL;
   double *varD = cold + (size_t)T * 2 * D; /* [D] TotVar_d, then [D] column sums of e */
   float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3];
   float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D, *dxc = eh + B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
   float *tmp = dead + F, *colf = tmp + (size_t)T * F;
   const int64_t rows_min = 8;
-  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
-  double t_prev = now_ms();
+  PROFILE_START;
 
   if (!batch) renorm_rows(W_dec, D, F, (float)hyper[10]); /* top_k renormalises the decoder before the loss */
 
   center_rows(a.x, b_dec, xc, B, D, rows_min);
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xc, (int)D, W_enc, (int)F, 0.0f, P, (int)F);
+  gemm(NoTrans, NoTrans, B, F, D, xc, W_enc, 0.0f, P);
   TICK("gemm enc");
-  tk_ctx c;
-  memset(&c, 0, sizeof c);
-  c.B = B;
-  c.D = D;
-  c.F = F;
-  c.batch = batch;
-  c.k = k;
-  c.x = a.x;
-  c.W_enc = W_enc;
-  c.b_enc = b_enc;
-  c.W_dec = W_dec;
-  c.b_dec = b_dec;
-  c.P = P;
-  c.Fm = Fm;
-  c.A = A;
-  c.e = e;
-  c.eh = eh;
-  c.dead = dead;
-  c.tmp = tmp;
-  c.colf = colf;
-  c.cold = cold;
+  tk_ctx c = {.B = B, .D = D, .F = F, .batch = batch, .k = k, .x = a.x, .W_enc = W_enc, .b_enc = b_enc, .W_dec = W_dec, .b_dec = b_dec,
+              .P = P, .Fm = Fm, .A = A, .e = e, .eh = eh, .dead = dead, .tmp = tmp, .colf = colf, .cold = cold};
   par_for(B, rows_min, k_tk_relu, &c);
   if (batch) {
     int64_t n = k * B < B * F ? k * B : B * F;
@@ -1148,8 +1175,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
     float tv = (float)varD[j];
     w_D[j] = tv > 0.0f ? (float)(1.0 / tv) : 0.0f;
   }
-  double vare = sse;
-  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  double vare = sum_var_e(sse, colE, B, D);
   double scale = 1.0;
   if (c.aux) {
     par_for(B, rows_min, k_tk_aux, &c);
@@ -1193,21 +1219,16 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   }
 
   /* backward */
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, Fm, (int)F, e, (int)D, 0.0f, dWdec, (int)D);
-  if (c.aux) cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, A, (int)F, eh, (int)D, 1.0f, dWdec, (int)D);
+  gemm(Trans, NoTrans, F, D, B, Fm, e, 0.0f, dWdec);
+  if (c.aux) gemm(Trans, NoTrans, F, D, B, A, eh, 1.0f, dWdec);
   TICK("gemm dWdec");
   used = par_for(B, rows_min, k_tk_dpre, &c);
-  memset(dbenc, 0, F * sizeof(float));
-  for (int i = 0; i < used; i++)
-    for (int64_t q = 0; q < F; q++) dbenc[q] += colf[(size_t)i * F + q];
+  sum_parts(dbenc, colf, used, F, F);
   TICK("dpre");
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, xc, (int)D, A, (int)F, 0.0f, dWenc, (int)F);
-  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, A, (int)F, W_enc, (int)F, 0.0f, dxc, (int)D);
+  gemm(Trans, NoTrans, D, F, B, xc, A, 0.0f, dWenc);
+  gemm(NoTrans, Trans, B, D, F, A, W_enc, 0.0f, dxc);
   TICK("gemm enc bw");
-  memset(colE, 0, D * sizeof(double));
-  for (int64_t b = 0; b < B; b++)
-    for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
-  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+  bdec_grad(dbd, dxc, colE, B, D, dbdec);
   free(cold);
 
   /* top_k: clip, then remove the decoder-parallel part (rows unit already);
@@ -1291,19 +1312,7 @@ static void k_g_fwd(void *vc, int tid, int64_t b0, int64_t b1) {
     float cnt, sum;
     gate_fwd_row(z, c->b_gate, c->expR, c->b_mag, f, g, col, F, &cnt, &sum);
     l0 += cnt;
-    if (p1) lp += sum;
-    if (!p1 || c->next_p >= 0) {
-      float a = 0, n = 0;
-      for (int64_t i = 0; i < F; i++) {
-        float gv = g[i];
-        if (gv > 0.0f) {
-          if (!p1) a += powf(gv, pf);
-          if (c->next_p >= 0) n += powf(gv, npf);
-        }
-      }
-      if (!p1) lp += a;
-      lnext += n;
-    }
+    add_lp_sums(g, F, sum, p1, pf, c->next_p, npf, &lp, &lnext);
   }
   c->part[tid][0] = l0;
   c->part[tid][1] = lp;
@@ -1348,15 +1357,12 @@ static void k_g_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
   const int64_t F = c->F, B = c->B;
   float *cr = c->colf + (size_t)tid * 3 * F, *cm = cr + F, *cg = cm + F;
   memset(cr, 0, 3 * F * sizeof(float));
-  const bool p1 = c->p == 1.0;
-  const float k1 = (float)(c->lambda / (double)B);
-  const float kp = (float)(c->lambda * c->p / (double)B);
-  const float pm1 = (float)(c->p - 1.0);
+  const lp_grad lg = lp_grad_of(c->lambda, c->p, B);
   for (int64_t b = b0; b < b1; b++) {
     float *z = c->Z + b * F;
     const float *df = c->FG + b * F, *dg = c->FG + (B + b) * F;
-    if (p1) {
-      gate_bwd_row_p1(z, c->b_gate, c->expR, c->b_mag, df, dg, cr, cm, cg, F, k1);
+    if (lg.p1) {
+      gate_bwd_row_p1(z, c->b_gate, c->expR, c->b_mag, df, dg, cr, cm, cg, F, lg.k1);
       continue;
     }
     for (int64_t i = 0; i < F; i++) {
@@ -1365,7 +1371,7 @@ static void k_g_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
       float pm = zv * c->expR[i] + c->b_mag[i];
       bool gate = pg > 0.0f;
       float dmag = gate && pm > 0.0f ? df[i] : 0.0f;
-      float dgate = gate ? dg[i] + (p1 ? k1 : kp * powf(pg, pm1)) : 0.0f; /* powf only where on */
+      float dgate = gate ? dg[i] + (lg.p1 ? lg.k1 : lg.kp * powf(pg, lg.pm1)) : 0.0f; /* powf only where on */
       float dmp = dmag * c->expR[i];
       z[i] = dgate + dmp;
       cr[i] += dmp * zv;
@@ -1395,42 +1401,22 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   const int T = n_threads();
   /* scratch: xc [B,D] | Z [B,F] | FG [2B,F] | XH [2B,D] | dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dr, dbg, dbm [F] | dbdec [D] | expR [F] | colf [T,3F] */
   size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 4 + D + (size_t)T * 3 * F;
-  float *s = get_scratch(need);
-  double *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
-  if (!s || !cold) {
-    free(cold);
-    return throw_err(env, "gatedStep: out of memory for scratch buffers");
-  }
+  float *s;
+  double *cold;
+  if (!alloc_step_buffers(env, &gated_spec, need, T, D, &s, &cold)) return NULL;
   double *varD = cold + (size_t)T * 2 * D, *colE = varD + D;
   float *xc = s, *Z = xc + B * D, *FG = Z + B * F, *XH = FG + 2 * B * F, *dxc = XH + 2 * B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dr = dWdec + F * D, *dbg = dr + F, *dbm = dbg + F, *dbdec = dbm + F, *expR = dbdec + D;
   float *colf = expR + F;
   for (int64_t i = 0; i < F; i++) expR[i] = expf(r_mag[i]);
   const int64_t rows_min = 8;
-  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
-  double t_prev = now_ms();
+  PROFILE_START;
 
   center_rows(a.x, b_dec, xc, B, D, rows_min);
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xc, (int)D, W_enc, (int)F, 0.0f, Z, (int)F);
+  gemm(NoTrans, NoTrans, B, F, D, xc, W_enc, 0.0f, Z);
   TICK("gemm enc");
-  g_ctx c;
-  memset(&c, 0, sizeof c);
-  c.B = B;
-  c.D = D;
-  c.F = F;
-  c.x = a.x;
-  c.b_gate = b_gate;
-  c.b_mag = b_mag;
-  c.b_dec = b_dec;
-  c.expR = expR;
-  c.Z = Z;
-  c.FG = FG;
-  c.XH = XH;
-  c.lambda = hyper[0];
-  c.p = hyper[1];
-  c.next_p = hyper[2];
-  c.colf = colf;
-  c.cold = cold;
+  g_ctx c = {.B = B, .D = D, .F = F, .x = a.x, .b_gate = b_gate, .b_mag = b_mag, .b_dec = b_dec, .expR = expR, .Z = Z, .FG = FG, .XH = XH,
+             .lambda = hyper[0], .p = hyper[1], .next_p = hyper[2], .colf = colf, .cold = cold};
   int used = par_for(B, rows_min, k_g_fwd, &c);
   double l0 = 0, lp = 0, lnext = 0;
   memset(fired, 0, F * sizeof(float));
@@ -1442,28 +1428,20 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
       if (colf[(size_t)i * 3 * F + q] > 0.0f) fired[q] = 1.0f;
   }
   TICK("gate fwd");
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)(2 * B), (int)D, (int)F, 1.0f, FG, (int)F, W_dec, (int)D, 0.0f, XH, (int)D);
+  gemm(NoTrans, NoTrans, 2 * B, D, F, FG, W_dec, 0.0f, XH);
   TICK("gemm dec");
   used = par_for(2 * B, rows_min, k_g_resid, &c);
-  double sse = 0, sseAux = 0;
-  double *dbd = cold + (size_t)T * 2 * D; /* reuse varD as Σ ∂/∂x̂ once Var(x) is summed */
-  double varx = 0;
-  if (!col_var(a.x, B, D, varD)) {
-    free(cold);
-    return throw_err(env, "gatedStep: out of memory");
-  }
-  for (int64_t j = 0; j < D; j++) varx += varD[j];
-  memset(dbd, 0, 2 * D * sizeof(double)); /* dbd [D] | colE [D] */
+  double sse = 0, sseAux = 0, varx = 0;
   for (int i = 0; i < used; i++) {
     sse += c.part[i][3];
     sseAux += c.part[i][4];
-    for (int64_t j = 0; j < D; j++) {
-      colE[j] += cold[(size_t)i * 2 * D + j];
-      dbd[j] += cold[(size_t)i * 2 * D + D + j];
-    }
   }
-  double vare = sse;
-  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  if (!sum_residual_cols(a.x, B, D, cold, T, used, &varx)) {
+    free(cold);
+    return throw_err(env, "gatedStep: out of memory");
+  }
+  double *dbd = varD; /* Σ ∂/∂x̂ per column */
+  double vare = sum_var_e(sse, colE, B, D);
   const double recon = sse / (double)B, aux = sseAux / (double)B;
   stats[0] = recon + c.lambda * (lp / (double)B) + aux;
   stats[1] = recon;
@@ -1482,25 +1460,18 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   TICK("resid");
 
   /* backward: the aux decode is a stop-gradient copy, so only f feeds ∂W_dec and ∂b_dec */
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, FG, (int)F, XH, (int)D, 0.0f, dWdec, (int)D);
-  cblas_sgemm(RowMajor, NoTrans, Trans, (int)(2 * B), (int)F, (int)D, 1.0f, XH, (int)D, W_dec, (int)D, 0.0f, FG, (int)F);
+  gemm(Trans, NoTrans, F, D, B, FG, XH, 0.0f, dWdec);
+  gemm(NoTrans, Trans, 2 * B, F, D, XH, W_dec, 0.0f, FG);
   TICK("gemm dec bw");
   used = par_for(B, rows_min, k_g_bwd, &c);
-  memset(dr, 0, 3 * F * sizeof(float));
-  for (int i = 0; i < used; i++)
-    for (int64_t q = 0; q < F; q++) {
-      dr[q] += colf[(size_t)i * 3 * F + q];
-      dbm[q] += colf[(size_t)i * 3 * F + F + q];
-      dbg[q] += colf[(size_t)i * 3 * F + 2 * F + q];
-    }
+  sum_parts(dr, colf, used, 3 * F, F);
+  sum_parts(dbm, colf + F, used, 3 * F, F);
+  sum_parts(dbg, colf + 2 * F, used, 3 * F, F);
   TICK("gate bwd");
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, xc, (int)D, Z, (int)F, 0.0f, dWenc, (int)F);
-  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, Z, (int)F, W_enc, (int)F, 0.0f, dxc, (int)D);
+  gemm(Trans, NoTrans, D, F, B, xc, Z, 0.0f, dWenc);
+  gemm(NoTrans, Trans, B, D, F, Z, W_enc, 0.0f, dxc);
   TICK("gemm enc bw");
-  memset(colE, 0, D * sizeof(double));
-  for (int64_t b = 0; b < B; b++)
-    for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
-  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+  bdec_grad(dbd, dxc, colE, B, D, dbdec);
   free(cold);
 
   /* ConstrainedAdam: project the decoder gradient, Adam on all six, renormalise the decoder rows */
@@ -1626,74 +1597,44 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   const int T = n_threads();
   /* scratch: xc [B,D] | P, Fm [B,F] | XH, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc, dth [F] | dbdec [D] | colf [T,3F] */
   size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * 3 * F;
-  float *s = get_scratch(need);
-  double *cold = (double *)calloc((size_t)T * 2 * D + 2 * (size_t)D, sizeof(double));
-  if (!s || !cold) {
-    free(cold);
-    return throw_err(env, "jumpReluStep: out of memory for scratch buffers");
-  }
+  float *s;
+  double *cold;
+  if (!alloc_step_buffers(env, &jump_relu_spec, need, T, D, &s, &cold)) return NULL;
   double *varD = cold + (size_t)T * 2 * D, *colE = varD + D;
   float *xc = s, *P = xc + B * D, *Fm = P + B * F, *XH = Fm + B * F, *dxc = XH + B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dth = dbenc + F, *dbdec = dth + F, *colf = dbdec + D;
   const int64_t rows_min = 8;
-  const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL;
-  double t_prev = now_ms();
+  PROFILE_START;
 
   const float *xin = a.x;
   if (center) {
     center_rows(a.x, b_dec, xc, B, D, rows_min);
     xin = xc;
   }
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)F, (int)D, 1.0f, xin, (int)D, W_enc, (int)F, 0.0f, P, (int)F);
+  gemm(NoTrans, NoTrans, B, F, D, xin, W_enc, 0.0f, P);
   TICK("gemm enc");
-  jr_ctx c;
-  memset(&c, 0, sizeof c);
-  c.B = B;
-  c.D = D;
-  c.F = F;
-  c.x = a.x;
-  c.b_enc = b_enc;
-  c.b_dec = b_dec;
-  c.theta = theta;
-  c.P = P;
-  c.Fm = Fm;
-  c.XH = XH;
-  c.bw = (float)hyper[1];
-  c.colf = colf;
-  c.cold = cold;
+  jr_ctx c = {.B = B, .D = D, .F = F, .x = a.x, .b_enc = b_enc, .b_dec = b_dec, .theta = theta, .P = P, .Fm = Fm, .XH = XH,
+              .bw = (float)hyper[1], .colf = colf, .cold = cold};
   int used = par_for(B, rows_min, k_jr_fwd, &c);
   double nz = 0, l0c = 0;
-  memset(dth, 0, F * sizeof(float)); /* Σ_b rect((f − θ)/ε) until the end */
-  memset(fired, 0, F * sizeof(float));
   for (int i = 0; i < used; i++) {
     nz += c.part[i][0];
     l0c += c.part[i][1];
-    for (int64_t q = 0; q < F; q++) {
-      fired[q] += colf[(size_t)i * 3 * F + q];
-      dth[q] += colf[(size_t)i * 3 * F + F + q];
-    }
   }
+  sum_parts(fired, colf, used, 3 * F, F);
+  sum_parts(dth, colf + F, used, 3 * F, F); /* Σ_b rect((f − θ)/ε) until the end */
   for (int64_t q = 0; q < F; q++) fired[q] = fired[q] > 0.0f ? 1.0f : 0.0f;
-  cblas_sgemm(RowMajor, NoTrans, NoTrans, (int)B, (int)D, (int)F, 1.0f, Fm, (int)F, W_dec, (int)D, 0.0f, XH, (int)D);
+  gemm(NoTrans, NoTrans, B, D, F, Fm, W_dec, 0.0f, XH);
   TICK("fwd");
   used = par_for(B, rows_min, k_jr_resid, &c);
   double sse = 0, varx = 0;
-  if (!col_var(a.x, B, D, varD)) {
+  for (int i = 0; i < used; i++) sse += c.part[i][2];
+  if (!sum_residual_cols(a.x, B, D, cold, T, used, &varx)) {
     free(cold);
     return throw_err(env, "jumpReluStep: out of memory");
   }
-  for (int64_t j = 0; j < D; j++) varx += varD[j];
-  double *dbd = varD; /* Σ ∂/∂x̂ per column, once Var(x) is summed */
-  memset(dbd, 0, 2 * D * sizeof(double));
-  for (int i = 0; i < used; i++) {
-    sse += c.part[i][2];
-    for (int64_t j = 0; j < D; j++) {
-      colE[j] += cold[(size_t)i * 2 * D + j];
-      dbd[j] += cold[(size_t)i * 2 * D + D + j];
-    }
-  }
-  double vare = sse;
-  for (int64_t j = 0; j < D; j++) vare -= colE[j] * colE[j] / (double)B;
+  double *dbd = varD; /* Σ ∂/∂x̂ per column */
+  double vare = sum_var_e(sse, colE, B, D);
   const double coeff = hyper[2], target = hyper[3], sscale = hyper[4];
   const double l0 = l0c / (double)B, dev = l0 / target - 1.0;
   const double recon = sse / (double)B, sparsity = dev * dev * coeff * sscale;
@@ -1711,29 +1652,21 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   }
 
   /* backward */
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)F, (int)D, (int)B, 1.0f, Fm, (int)F, XH, (int)D, 0.0f, dWdec, (int)D);
-  cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)F, (int)D, 1.0f, XH, (int)D, W_dec, (int)D, 0.0f, Fm, (int)F);
+  gemm(Trans, NoTrans, F, D, B, Fm, XH, 0.0f, dWdec);
+  gemm(NoTrans, Trans, B, F, D, XH, W_dec, 0.0f, Fm);
   TICK("gemm dec bw");
   used = par_for(B, rows_min, k_jr_bwd, &c);
   const float gl0 = (float)(dev * (2.0 * coeff * sscale) / target / (double)B);
   const float step_coef = gl0 * (float)(-1.0 / hyper[1]);
-  memset(dbenc, 0, F * sizeof(float));
+  sum_parts(dbenc, colf, used, 3 * F, F);
   for (int64_t q = 0; q < F; q++) {
     float jsum = 0;
-    for (int i = 0; i < used; i++) {
-      dbenc[q] += colf[(size_t)i * 3 * F + q];
-      jsum += colf[(size_t)i * 3 * F + F + q];
-    }
+    for (int i = 0; i < used; i++) jsum += colf[(size_t)i * 3 * F + F + q];
     dth[q] = jsum * (theta[q] / (float)(-hyper[1])) + dth[q] * step_coef;
   }
-  cblas_sgemm(RowMajor, Trans, NoTrans, (int)D, (int)F, (int)B, 1.0f, xin, (int)D, P, (int)F, 0.0f, dWenc, (int)F);
-  memset(colE, 0, D * sizeof(double));
-  if (center) {
-    cblas_sgemm(RowMajor, NoTrans, Trans, (int)B, (int)D, (int)F, 1.0f, P, (int)F, W_enc, (int)F, 0.0f, dxc, (int)D);
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
-  }
-  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+  gemm(Trans, NoTrans, D, F, B, xin, P, 0.0f, dWenc);
+  if (center) gemm(NoTrans, Trans, B, D, F, P, W_enc, 0.0f, dxc);
+  bdec_grad(dbd, center ? dxc : NULL, colE, B, D, dbdec);
   free(cold);
   TICK("gemm enc bw");
 

@@ -45,41 +45,51 @@ static int g_threads = 1;
 /* Argument helpers: each returns 0 on success, or throws a JS error and returns -1.          */
 /* ------------------------------------------------------------------------------------------ */
 
-#define NAPI_TRY(call)                                                                  \
-  do {                                                                                  \
-    if ((call) != napi_ok) {                                                            \
-      const napi_extended_error_info *info_ = NULL;                                     \
-      napi_get_last_error_info(env, &info_);                                            \
-      bool pending_ = false;                                                            \
-      napi_is_exception_pending(env, &pending_);                                        \
-      if (!pending_)                                                                    \
-        napi_throw_error(env, NULL,                                                     \
-                         info_ && info_->error_message ? info_->error_message           \
-                                                       : "saeboard_native: N-API error"); \
-      return NULL;                                                                      \
-    }                                                                                   \
-  } while (0)
-
-static napi_value throw_range(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static napi_value throw_range(napi_env env, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  napi_throw_range_error(env, NULL, msg);
-  return NULL;
+/* after a failed N-API call: throws its error unless an exception is pending already */
+static void throw_last_error(napi_env env) {
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, NULL, info && info->error_message ? info->error_message : "saeboard_native: N-API error");
 }
 
-static napi_value throw_type(napi_env env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static napi_value throw_type(napi_env env, const char *fmt, ...) {
+#define NAPI_TRY(call)          \
+  do {                          \
+    if ((call) != napi_ok) {    \
+      throw_last_error(env);    \
+      return NULL;              \
+    }                           \
+  } while (0)
+
+/* throws a printf-formatted error with `thrower` (napi_throw_range_error, napi_throw_type_error); NULL,
+   for `return throw_range(...)` */
+static napi_value throw_formatted(napi_env env, napi_status (*thrower)(napi_env, const char *, const char *), const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static napi_value throw_formatted(napi_env env, napi_status (*thrower)(napi_env, const char *, const char *), const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  napi_throw_type_error(env, NULL, msg);
+  thrower(env, NULL, msg);
   return NULL;
+}
+#define throw_range(env, ...) throw_formatted(env, napi_throw_range_error, __VA_ARGS__)
+#define throw_type(env, ...) throw_formatted(env, napi_throw_type_error, __VA_ARGS__)
+
+/* exactly n arguments into argv[n], else throws "<name>: expected n arguments, got m" */
+static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *name) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last_error(env);
+    return -1;
+  }
+  if (argc != n) {
+    throw_type(env, "%s: expected %zu arguments, got %zu", name, n, argc);
+    return -1;
+  }
+  return 0;
 }
 
 /* A float32 view on caller memory. */
@@ -88,9 +98,21 @@ typedef struct {
   size_t len; /* in floats */
 } fbuf;
 
+/* 1 with v's data and length when v is a typed array of type `want`, 0 when it is not; -1 when N-API fails */
+static int get_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return -1;
+  if (!is_ta) return 0;
+  napi_typedarray_type type;
+  size_t byte_offset = 0;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &ab, &byte_offset) != napi_ok) return -1;
+  return type == want;
+}
+
 /* Accepts an ArrayBuffer (e.g. the wasm heap) or a Float32Array. */
 static int get_fbuf(napi_env env, napi_value v, const char *what, fbuf *out) {
-  bool is_ab = false, is_ta = false;
+  bool is_ab = false;
   if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok) return -1;
   if (is_ab) {
     void *data = NULL;
@@ -104,17 +126,11 @@ static int get_fbuf(napi_env env, napi_value v, const char *what, fbuf *out) {
     out->len = bytes / sizeof(float);
     return 0;
   }
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return -1;
-  if (is_ta) {
-    napi_typedarray_type type;
-    size_t length = 0, byte_offset = 0;
-    void *data = NULL;
-    napi_value ab;
-    if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &byte_offset) != napi_ok) return -1;
-    if (type != napi_float32_array) {
-      throw_type(env, "%s: expected a Float32Array or an ArrayBuffer", what);
-      return -1;
-    }
+  size_t length = 0;
+  void *data = NULL;
+  const int ta = get_typed_array(env, v, napi_float32_array, &data, &length);
+  if (ta < 0) return -1;
+  if (ta) {
     out->data = (float *)data;
     out->len = length;
     return 0;
@@ -123,14 +139,20 @@ static int get_fbuf(napi_env env, napi_value v, const char *what, fbuf *out) {
   return -1;
 }
 
-/* A non-negative integer no larger than `max`. */
-static int get_index(napi_env env, napi_value v, const char *what, double max, int64_t *out) {
+/* 0 when v is of type `want`; else throws "<what>: expected a <name>" */
+static int check_type(napi_env env, napi_value v, napi_valuetype want, const char *what, const char *name) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok) return -1;
-  if (t != napi_number) {
-    throw_type(env, "%s: expected a number", what);
+  if (t != want) {
+    throw_type(env, "%s: expected a %s", what, name);
     return -1;
   }
+  return 0;
+}
+
+/* A non-negative integer no larger than `max`. */
+static int get_index(napi_env env, napi_value v, const char *what, double max, int64_t *out) {
+  if (check_type(env, v, napi_number, what, "number")) return -1;
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok) return -1;
   if (!(d >= 0) || d > max || d != floor(d)) {
@@ -142,22 +164,12 @@ static int get_index(napi_env env, napi_value v, const char *what, double max, i
 }
 
 static int get_number(napi_env env, napi_value v, const char *what, double *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return -1;
-  if (t != napi_number) {
-    throw_type(env, "%s: expected a number", what);
-    return -1;
-  }
+  if (check_type(env, v, napi_number, what, "number")) return -1;
   return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
 }
 
 static int get_bool(napi_env env, napi_value v, const char *what, bool *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return -1;
-  if (t != napi_boolean) {
-    throw_type(env, "%s: expected a boolean", what);
-    return -1;
-  }
+  if (check_type(env, v, napi_boolean, what, "boolean")) return -1;
   return napi_get_value_bool(env, v, out) == napi_ok ? 0 : -1;
 }
 
@@ -260,29 +272,22 @@ static int get_offsets(napi_env env, napi_value v, const char *what, double **ou
     *count = 1;
     return 0;
   }
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return -1;
-  if (is_ta) {
-    napi_typedarray_type type;
-    size_t length = 0, byte_offset = 0;
-    void *data = NULL;
-    napi_value ab;
-    if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &byte_offset) != napi_ok) return -1;
-    if (type == napi_float64_array) {
-      *out = (double *)data;
-      *count = length;
-      return 0;
-    }
+  size_t length = 0;
+  void *data = NULL;
+  const int ta = get_typed_array(env, v, napi_float64_array, &data, &length);
+  if (ta < 0) return -1;
+  if (ta) {
+    *out = (double *)data;
+    *count = length;
+    return 0;
   }
   throw_type(env, "%s: expected a number or a Float64Array of element offsets", what);
   return -1;
 }
 
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value argv[11];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 11) return throw_type(env, "sgemm: expected 11 arguments, got %zu", argc);
+  if (get_args(env, info, 11, argv, "sgemm")) return NULL;
 
   bool transA, transB;
   int64_t M, N, K, cOff;
@@ -392,10 +397,8 @@ static void bias_act_rows(void *p, int64_t r0, int64_t r1, int part) {
 }
 
 static napi_value BiasAct(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value argv[12];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 12) return throw_type(env, "biasAct: expected 12 arguments, got %zu", argc);
+  if (get_args(env, info, 12, argv, "biasAct")) return NULL;
   fbuf C, Bias = {0}, Prelu = {0};
   int64_t cOff, rows, cols, act, biasOff = 0, biasLen = 0, preluOff = 0, preluLen = 0;
   double alpha;
@@ -503,10 +506,8 @@ static void gelu_grad_range(void *p, int64_t i0, int64_t i1, int part) {
 }
 
 static napi_value Gelu(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) return throw_type(env, "gelu: expected 5 arguments, got %zu", argc);
+  if (get_args(env, info, 5, argv, "gelu")) return NULL;
   fbuf X, Y;
   int64_t xOff, yOff, n;
   if (get_fbuf(env, argv[0], "gelu X", &X) || get_index(env, argv[1], "gelu xOffset", MAX_INDEX, &xOff) ||
@@ -521,10 +522,8 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
 }
 
 static napi_value GeluGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 7) return throw_type(env, "geluGrad: expected 7 arguments, got %zu", argc);
+  if (get_args(env, info, 7, argv, "geluGrad")) return NULL;
   fbuf X, DY, DX;
   int64_t xOff, dyOff, dxOff, n;
   if (get_fbuf(env, argv[0], "geluGrad X", &X) || get_index(env, argv[1], "geluGrad xOffset", MAX_INDEX, &xOff) ||
@@ -617,13 +616,24 @@ static void ln_backward_rows(void *p, int64_t r0, int64_t r1, int part) {
   }
 }
 
+/* An optional vector of `cols` floats: argv[i] a buffer or null/undefined, argv[i + 1] its offset.
+ * *out is NULL for null; `what` and `what_off` name the two in errors. */
+static int get_optional_vec(napi_env env, napi_value *argv, int i, const char *what, const char *what_off, int64_t cols, float **out) {
+  *out = NULL;
+  if (is_nullish(env, argv[i])) return 0;
+  fbuf b;
+  int64_t off;
+  if (get_fbuf(env, argv[i], what, &b) || get_index(env, argv[i + 1], what_off, MAX_INDEX, &off) || check_range(env, &b, off, cols, what))
+    return -1;
+  *out = b.data + off;
+  return 0;
+}
+
 static napi_value LayerNorm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
   napi_value argv[13];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 13) return throw_type(env, "layerNorm: expected 13 arguments, got %zu", argc);
-  fbuf X, G = {0}, Bt = {0}, Y, S;
-  int64_t xOff, rows, cols, gOff = 0, bOff = 0, yOff, sOff;
+  if (get_args(env, info, 13, argv, "layerNorm")) return NULL;
+  fbuf X, Y, S;
+  int64_t xOff, rows, cols, yOff, sOff;
   double eps;
   if (get_fbuf(env, argv[0], "layerNorm X", &X) || get_index(env, argv[1], "layerNorm xOffset", MAX_INDEX, &xOff) ||
       get_index(env, argv[2], "layerNorm rows", MAX_INDEX, &rows) ||
@@ -633,14 +643,9 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
       get_fbuf(env, argv[11], "layerNorm stats", &S) ||
       get_index(env, argv[12], "layerNorm statsOffset", MAX_INDEX, &sOff))
     return NULL;
-  const bool hasG = !is_nullish(env, argv[4]), hasB = !is_nullish(env, argv[6]);
-  if (hasG && (get_fbuf(env, argv[4], "layerNorm gamma", &G) ||
-               get_index(env, argv[5], "layerNorm gammaOffset", MAX_INDEX, &gOff) ||
-               check_range(env, &G, gOff, cols, "layerNorm gamma")))
-    return NULL;
-  if (hasB && (get_fbuf(env, argv[6], "layerNorm beta", &Bt) ||
-               get_index(env, argv[7], "layerNorm betaOffset", MAX_INDEX, &bOff) ||
-               check_range(env, &Bt, bOff, cols, "layerNorm beta")))
+  float *gamma, *beta;
+  if (get_optional_vec(env, argv, 4, "layerNorm gamma", "layerNorm gammaOffset", cols, &gamma) ||
+      get_optional_vec(env, argv, 6, "layerNorm beta", "layerNorm betaOffset", cols, &beta))
     return NULL;
   if (!(eps >= 0) || !isfinite(eps)) return throw_range(env, "layerNorm: eps must be a finite number >= 0");
   if (cols == 0) return throw_range(env, "layerNorm: the normalised axis is empty");
@@ -652,8 +657,8 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   ln_ctx k = {0};
   k.x = X.data + xOff;
   k.y = Y.data + yOff;
-  k.gamma = hasG ? G.data + gOff : NULL;
-  k.beta = hasB ? Bt.data + bOff : NULL;
+  k.gamma = gamma;
+  k.beta = beta;
   k.out_stats = S.data + sOff;
   k.cols = cols;
   k.eps = (float)eps;
@@ -666,12 +671,10 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
   napi_value argv[16];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 16) return throw_type(env, "layerNormGrad: expected 16 arguments, got %zu", argc);
-  fbuf X, DY, G = {0}, S, DX, DG = {0}, DB = {0};
-  int64_t xOff, dyOff, rows, cols, gOff = 0, sOff, dxOff, dgOff = 0, dbOff = 0;
+  if (get_args(env, info, 16, argv, "layerNormGrad")) return NULL;
+  fbuf X, DY, S, DX;
+  int64_t xOff, dyOff, rows, cols, sOff, dxOff;
   if (get_fbuf(env, argv[0], "layerNormGrad X", &X) ||
       get_index(env, argv[1], "layerNormGrad xOffset", MAX_INDEX, &xOff) ||
       get_fbuf(env, argv[2], "layerNormGrad DY", &DY) ||
@@ -686,18 +689,10 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   if (cols == 0) return throw_range(env, "layerNormGrad: the normalised axis is empty");
   if ((double)rows * (double)cols > MAX_INDEX) return throw_range(env, "layerNormGrad: input too large");
   const int64_t n = rows * cols;
-  const bool hasG = !is_nullish(env, argv[6]), hasDG = !is_nullish(env, argv[12]), hasDB = !is_nullish(env, argv[14]);
-  if (hasG && (get_fbuf(env, argv[6], "layerNormGrad gamma", &G) ||
-               get_index(env, argv[7], "layerNormGrad gammaOffset", MAX_INDEX, &gOff) ||
-               check_range(env, &G, gOff, cols, "layerNormGrad gamma")))
-    return NULL;
-  if (hasDG && (get_fbuf(env, argv[12], "layerNormGrad DGAMMA", &DG) ||
-                get_index(env, argv[13], "layerNormGrad dgammaOffset", MAX_INDEX, &dgOff) ||
-                check_range(env, &DG, dgOff, cols, "layerNormGrad DGAMMA")))
-    return NULL;
-  if (hasDB && (get_fbuf(env, argv[14], "layerNormGrad DBETA", &DB) ||
-                get_index(env, argv[15], "layerNormGrad dbetaOffset", MAX_INDEX, &dbOff) ||
-                check_range(env, &DB, dbOff, cols, "layerNormGrad DBETA")))
+  float *gamma, *dgamma, *dbeta;
+  if (get_optional_vec(env, argv, 6, "layerNormGrad gamma", "layerNormGrad gammaOffset", cols, &gamma) ||
+      get_optional_vec(env, argv, 12, "layerNormGrad DGAMMA", "layerNormGrad dgammaOffset", cols, &dgamma) ||
+      get_optional_vec(env, argv, 14, "layerNormGrad DBETA", "layerNormGrad dbetaOffset", cols, &dbeta))
     return NULL;
   if (check_range(env, &X, xOff, n, "layerNormGrad X") || check_range(env, &DY, dyOff, n, "layerNormGrad DY") ||
       check_range(env, &S, sOff, 2 * rows, "layerNormGrad stats") ||
@@ -705,11 +700,11 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     return NULL;
   float *dx = DX.data + dxOff;
   if (overlaps(X.data + xOff, n, dx, n) || overlaps(DY.data + dyOff, n, dx, n) ||
-      overlaps(S.data + sOff, 2 * rows, dx, n) || (hasG && overlaps(G.data + gOff, cols, dx, n)))
+      overlaps(S.data + sOff, 2 * rows, dx, n) || (gamma && overlaps(gamma, cols, dx, n)))
     return throw_range(env, "layerNormGrad: DX overlaps an input");
   /* DGAMMA/DBETA are written after all reads, but must not overlap DX or each other */
-  if ((hasDG && overlaps(DG.data + dgOff, cols, dx, n)) || (hasDB && overlaps(DB.data + dbOff, cols, dx, n)) ||
-      (hasDG && hasDB && overlaps(DG.data + dgOff, cols, DB.data + dbOff, cols)))
+  if ((dgamma && overlaps(dgamma, cols, dx, n)) || (dbeta && overlaps(dbeta, cols, dx, n)) ||
+      (dgamma && dbeta && overlaps(dgamma, cols, dbeta, cols)))
     return throw_range(env, "layerNormGrad: gradient outputs overlap");
   int parts = g_threads < MAX_PARTS ? g_threads : MAX_PARTS;
   double *partials = (double *)calloc((size_t)parts * 2 * (size_t)cols, sizeof(double));
@@ -717,7 +712,7 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   ln_ctx k = {0};
   k.x = X.data + xOff;
   k.dy = DY.data + dyOff;
-  k.gamma = hasG ? G.data + gOff : NULL;
+  k.gamma = gamma;
   k.stats = S.data + sOff;
   k.dx = dx;
   k.cols = cols;
@@ -729,8 +724,8 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
       g += partials[(int64_t)p * 2 * cols + j];
       b += partials[(int64_t)p * 2 * cols + cols + j];
     }
-    if (hasDG) DG.data[dgOff + j] = (float)g;
-    if (hasDB) DB.data[dbOff + j] = (float)b;
+    if (dgamma) dgamma[j] = (float)g;
+    if (dbeta) dbeta[j] = (float)b;
   }
   free(partials);
   return NULL;
@@ -785,10 +780,8 @@ static void adam_range(void *ctx, int64_t i0, int64_t i1, int part) {
 }
 
 static napi_value Adam(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
   napi_value argv[16];
-  NAPI_TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 16) return throw_type(env, "adam: expected 16 arguments, got %zu", argc);
+  if (get_args(env, info, 16, argv, "adam")) return NULL;
   fbuf P, G, M, V, OP, OM, OV;
   int64_t pOff, gOff, mOff, vOff, n, opOff, omOff, ovOff;
   if (get_fbuf(env, argv[0], "adam P", &P) || get_index(env, argv[1], "adam pOffset", MAX_INDEX, &pOff) ||
@@ -800,14 +793,11 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
       get_index(env, argv[13], "adam outMOffset", MAX_INDEX, &omOff) || get_fbuf(env, argv[14], "adam OUTV", &OV) ||
       get_index(env, argv[15], "adam outVOffset", MAX_INDEX, &ovOff))
     return NULL;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, argv[9], &is_ta) != napi_ok) return NULL;
-  napi_typedarray_type type;
-  size_t hlen = 0, hoff = 0;
+  size_t hlen = 0;
   void *hdata = NULL;
-  napi_value hab;
-  if (!is_ta || napi_get_typedarray_info(env, argv[9], &type, &hlen, &hdata, &hab, &hoff) != napi_ok ||
-      type != napi_float64_array || hlen != 6)
+  const int ta = get_typed_array(env, argv[9], napi_float64_array, &hdata, &hlen);
+  if (ta < 0) return NULL;
+  if (!ta || hlen != 6)
     return throw_type(env, "adam: hyper-parameters must be a Float64Array [beta1, beta2, eps, stepSize, bc2Sqrt, decay]");
   const double *h = (const double *)hdata;
   for (int i = 0; i < 6; i++)

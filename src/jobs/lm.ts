@@ -3,8 +3,6 @@
  * directories (activation_sets) and probe results (probe_results). Everything is read and checked
  * before the first write, and each registration is one transaction: a bad file registers nothing.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.js';
@@ -21,14 +19,8 @@ import {
 import { UserInputError } from '../errors.js';
 import { readActivationManifest } from '../lm/activations.js';
 import { loadModelDir, modelConfigHash, readMeta } from '../lm/checkpoint.js';
-import { configHash } from '../util/hash.js';
+import { configHash, fileSha256 } from '../util/hash.js';
 import { codeVersionString } from '../version.js';
-
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 function originOf(kind: unknown): LmOrigin {
   if (kind === 'trained' || kind === 'imported' || kind === 'random-init') return kind;

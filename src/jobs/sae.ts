@@ -4,8 +4,7 @@
  * trained on; store unsupervised metrics (metric_results) with their eval config and its hash.
  * Everything is read and checked before the first write; each registration is one transaction.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { finalDir, listCheckpoints, checkpointDir, exists } from '../sae/checkpoint.js';
@@ -23,13 +22,8 @@ import {
   type SaeCheckpointInput,
 } from '../db/repos/sae.js';
 import { UserInputError } from '../errors.js';
+import { fileSha256 } from '../util/hash.js';
 import { codeVersionString } from '../version.js';
-
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 interface Lineage {
   lmDir: string;

@@ -89,6 +89,15 @@ export abstract class BaseDictionary implements Dictionary {
 
   abstract encode(x_BD: tf.Tensor2D): tf.Tensor2D;
 
+  /** (x − b_dec) W_enc, plus `bias` when given: the encoders' shared first step. */
+  protected centeredAffine(x_BD: tf.Tensor2D, bias?: tf.Tensor): tf.Tensor2D {
+    const p = this.params;
+    return tf.tidy(() => {
+      const z = mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D);
+      return bias ? (tf.add(z, bias) as tf.Tensor2D) : z;
+    });
+  }
+
   decode(f_BF: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => tf.add(mm(f_BF, this.params.W_dec as tf.Tensor2D), this.params.b_dec));
   }
@@ -120,6 +129,12 @@ export abstract class BaseDictionary implements Dictionary {
   dispose(): void {
     for (const v of Object.values(this.params)) v.dispose();
   }
+}
+
+/** meta.k of a top-k style dictionary, checked to lie in [1, dictSize]. */
+export function checkedK(name: DictionaryName, meta: DictionaryMeta, dictSize: number): number {
+  if (!meta.k || meta.k < 1 || meta.k > dictSize) throw new UserInputError(`${name} dictionary: k must be in [1, ${dictSize}], got ${meta.k}`);
+  return meta.k;
 }
 
 const registry = new Map<DictionaryName, DictionarySpec>();

@@ -91,11 +91,15 @@ export function heapOffsets(tensors: tf.Tensor[]): { heap: ArrayBuffer; offsets:
   return { heap: wasmHeap(backend), offsets };
 }
 
+/** A fused step's call: (heap, offsets, dims, hyper, stats out, fired out), as native/sae/sae_step.c reads them. */
+export type FusedStepCall = (heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array) => void;
+
 /**
  * What every fused step call shares: x and the named parameters with their Adam moments located in
  * the wasm heap (the order the C side reads: x, the parameters, then m and v of each), the shapes,
- * and Adam's constants for step t = adam.t + 1. `advance(stats)` moves Adam to step t only when the
- * step's loss (stats[0]) came out finite, as the tfjs path does.
+ * and Adam's constants for step t = adam.t + 1. `run(call, hyper, nStats)` calls the step, returns
+ * its stats and fired flags, and moves Adam to step t only when the step's loss (stats[0]) came out
+ * finite, as the tfjs path does.
  */
 export function fusedStepInputs(params: Record<string, tf.Tensor>, dictSize: number, adam: Adam, x_BD: tf.Tensor2D, names: string[], lr: number) {
   const moments = names.flatMap((n) => {
@@ -105,17 +109,25 @@ export function fusedStepInputs(params: Record<string, tf.Tensor>, dictSize: num
   const [B, D] = x_BD.shape;
   const t = adam.t + 1;
   const { heap, offsets } = heapOffsets([x_BD, ...names.map((n) => params[n]), ...moments]);
+  const dims = new Float64Array([B, D, dictSize]);
+  const advance = (stats: Float64Array): void => {
+    if (Number.isFinite(stats[0])) adam.t = t;
+  };
   return {
     heap,
     offsets,
     B,
     D,
     F: dictSize,
-    dims: new Float64Array([B, D, dictSize]),
+    dims,
     /** beta1, beta2, eps, step size lr / (1 − β1^t), √(1 − β2^t) */
     adamHyper: [adam.beta1, adam.beta2, adam.eps, lr / (1 - adam.beta1 ** t), Math.sqrt(1 - adam.beta2 ** t)],
-    advance(stats: Float64Array): void {
-      if (Number.isFinite(stats[0])) adam.t = t;
+    run(call: FusedStepCall, hyper: Float64Array, nStats: number): { stats: Float64Array; fired: Float32Array } {
+      const stats = new Float64Array(nStats);
+      const fired = new Float32Array(dictSize);
+      call(heap, offsets, dims, hyper, stats, fired);
+      advance(stats);
+      return { stats, fired };
     },
   };
 }

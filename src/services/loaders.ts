@@ -1,6 +1,23 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
 import { countPerGame, getGamesByIds, type GameRow } from '../db/repos/games.js';
+import { bestF1OfBsps, getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
+import { featureExamplesFor } from '../db/repos/eval.js';
+import { bestAlignmentsOfFeatures, bestFeaturesOfBsps, getFeatures, type FeatureKey } from '../db/repos/features.js';
+import { checkpointsOfLmModels, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
+import { checkpointsOfSaes, evaluationsOfCheckpoints, getSaeCheckpointsByIds, getSaesByIds, metricsOfCheckpoints } from '../db/repos/sae.js';
+
+const featureKey = (k: FeatureKey) => `${k.saeCheckpointId}:${k.featureIndex}`;
+
+/** A loader per argument value (e.g. a list limit), made on first use within the request. */
+function perArgument<A, L>(make: (arg: A) => L): (arg: A) => L {
+  const made = new Map<A, L>();
+  return (arg) => {
+    let l = made.get(arg);
+    if (!l) made.set(arg, (l = make(arg)));
+    return l;
+  };
+}
 
 /**
  * One DataLoader set per request: every field resolver that would query per parent row goes
@@ -12,6 +29,7 @@ export function createLoaders(pool: pg.Pool) {
       const counts = await countPerGame(pool, table, ids);
       return ids.map((id) => counts.get(id) ?? 0);
     });
+  let families: ReturnType<typeof listBspFamilies> | null = null;
   return {
     game: new DataLoader<string, GameRow | null>(async (ids) => {
       const rows = await getGamesByIds(pool, ids);
@@ -21,6 +39,25 @@ export function createLoaders(pool: pg.Pool) {
     datasetCount: counter('datasets'),
     boardPropertyCount: counter('board_properties'),
     lmModelCount: counter('lm_models'),
+    /** The BSP family catalogue, read once per request. */
+    bspFamilies: () => (families ??= listBspFamilies(pool)),
+    sae: new DataLoader((ids: readonly number[]) => getSaesByIds(pool, ids)),
+    saeCheckpoint: new DataLoader((ids: readonly number[]) => getSaeCheckpointsByIds(pool, ids)),
+    checkpointsOfSae: new DataLoader((ids: readonly number[]) => checkpointsOfSaes(pool, ids)),
+    metricsOfCheckpoint: new DataLoader((ids: readonly number[]) => metricsOfCheckpoints(pool, ids)),
+    evaluationsOfCheckpoint: new DataLoader((ids: readonly number[]) => evaluationsOfCheckpoints(pool, ids)),
+    feature: new DataLoader((keys: readonly FeatureKey[]) => getFeatures(pool, keys), { cacheKeyFn: featureKey }),
+    examplesOfFeature: new DataLoader((keys: readonly FeatureKey[]) => featureExamplesFor(pool, keys), { cacheKeyFn: featureKey }),
+    alignmentsOfFeature: perArgument(
+      (limit: number) => new DataLoader((keys: readonly FeatureKey[]) => bestAlignmentsOfFeatures(pool, keys, limit), { cacheKeyFn: featureKey }),
+    ),
+    boardProperty: new DataLoader((ids: readonly number[]) => getBoardPropertiesByIds(pool, ids)),
+    bestFeaturesOfBsp: perArgument((limit: number) => new DataLoader((ids: readonly number[]) => bestFeaturesOfBsps(pool, ids, limit))),
+    bestF1OfBsp: new DataLoader((ids: readonly number[]) => bestF1OfBsps(pool, ids)),
+    lmModel: new DataLoader((ids: readonly number[]) => getLmModelsByIds(pool, ids)),
+    lmCheckpoint: new DataLoader((ids: readonly number[]) => getLmCheckpointsByIds(pool, ids)),
+    checkpointsOfLmModel: new DataLoader((ids: readonly number[]) => checkpointsOfLmModels(pool, ids)),
+    probesOfLmCheckpoint: new DataLoader((ids: readonly number[]) => probesOfLmCheckpoints(pool, ids)),
   };
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 /** JSON with object keys sorted recursively, so equal configs always serialise (and hash) equally. */
 export function canonicalJson(value: unknown): string {
@@ -25,4 +26,11 @@ export function configHash(value: unknown): string {
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256 hex of a file's bytes, streamed (weights files are large). */
+export async function fileSha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }

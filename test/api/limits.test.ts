@@ -4,14 +4,16 @@
  * the schema lacks, clients that go away, statement_timeout.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { buildSchema, parse } from 'graphql';
+import { buildSchema, getIntrospectionQuery, Kind, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { formatError } from '../../src/api/errors.js';
-import { DEFAULT_LIST_SIZE, DEFAULT_QUERY_LIMITS, queryCost } from '../../src/api/limits.js';
+import { checkDocument, DEFAULT_LIST_SIZE, DEFAULT_QUERY_LIMITS, queryCost } from '../../src/api/limits.js';
+import { appSchema } from '../../src/api/schema.js';
 import { createPool } from '../../src/db/pool.js';
 import { log } from '../../src/log.js';
 import { PROJECT_ROOT } from '../../src/version.js';
@@ -25,6 +27,20 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 }
 
 const aliases = (n: number, field = 'health') => '{ ' + Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ') + ' }';
+
+describe('default limits', () => {
+  it('let through every README example and the standard introspection query', () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const operations = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].flatMap((m) =>
+      parse(m[1]).definitions.map((d) => print({ kind: Kind.DOCUMENT, definitions: [d] })),
+    );
+    expect(operations.length).toBeGreaterThan(5);
+    for (const query of [...operations, getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true })]) {
+      expect(checkDocument(appSchema(), query, DEFAULT_QUERY_LIMITS)?.message, query).toBeUndefined();
+      expect(queryCost(appSchema(), parse(query)), query).toBeLessThanOrEqual(DEFAULT_QUERY_LIMITS.maxCost);
+    }
+  });
+});
 
 describe('API limits over HTTP', () => {
   let db: TestDatabase;

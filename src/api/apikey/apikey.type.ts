@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import { DateTime } from '../common/scalars.js';
 
 @ObjectType({ description: 'An API key as its holder may see it (never the token)' })
 export class ApiKeyInfo {
@@ -11,6 +12,6 @@ export class ApiKeyInfo {
   @Field(() => String, { description: 'The token\'s first characters, e.g. "sbk_Ab12Cd"' })
   prefix!: string;
 
-  @Field(() => String, { description: 'When the key was created (ISO 8601)' })
-  createdAt!: string;
+  @Field(() => DateTime, { description: 'When the key was created' })
+  createdAt!: Date;
 }

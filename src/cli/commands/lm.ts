@@ -15,7 +15,7 @@ import { ACTIVATIONS, makeConfig, parameterCount, type Activation, type GptConfi
 import { datasetSequences } from '../../lm/dataset.js';
 import { importWeights, IMPORT_FORMATS, type ImportFormat } from '../../lm/import/index.js';
 import { chessLegalMoveRate, othelloLegalMoveRate } from '../../lm/legal.js';
-import { randomInitHost, parseSite, SITES, type Site } from '../../lm/model.js';
+import { randomInitHost, parseSite, SITES, type Gpt, type Site } from '../../lm/model.js';
 import { resolveModelPath } from '../../lm/models.js';
 import { collectProbeData } from '../../lm/probe-data.js';
 import { trainProbe, type ProbeResult } from '../../lm/probe.js';
@@ -75,6 +75,31 @@ async function withDb<T>(fn: (pool: import('pg').Pool) => Promise<T>): Promise<T
   }
 }
 
+/** Register a checkpoint directory just written, when --register (or DATABASE_URL) says so. */
+async function maybeRegisterCheckpoint(flag: boolean | undefined, dir: string, origin: 'imported' | 'random-init'): Promise<void> {
+  if (!(await wantRegister(flag))) return;
+  const { registerLmCheckpointDir } = await import('../../jobs/lm.js');
+  const r = await withDb((pool) => registerLmCheckpointDir(pool, dir, { origin }));
+  process.stdout.write(`registered lm_model #${r.modelId} checkpoint #${r.checkpointId}\n`);
+}
+
+/** A new checkpoint's config.json; the model is named after its directory unless --name. */
+function checkpointMeta(opts: { out: string; name?: string }, game: GameName, tokenizer: string, model: GptConfig, provenance: CheckpointMeta['provenance']): CheckpointMeta {
+  return { format: 'saeboard-lm/1', name: opts.name ?? path.basename(opts.out), game, tokenizer, model, provenance };
+}
+
+/** Load a model (checkpoint dir, run dir or shipped name) on the compute backend for `fn`, then free it. */
+async function withModel<T>(spec: string, fn: (m: { dir: string; model: Gpt; meta: CheckpointMeta }) => Promise<T>): Promise<T> {
+  await initBackend();
+  const dir = resolveModelPath(spec);
+  const { model, meta } = await loadModelDir(dir);
+  try {
+    return await fn({ dir, model, meta });
+  } finally {
+    model.dispose();
+  }
+}
+
 function describe(cfg: GptConfig): string {
   return `${cfg.nLayer}L/${cfg.dModel}d/${cfg.nHead}H ctx ${cfg.nCtx} vocab ${cfg.vocabSize} ${cfg.activation}${cfg.bias ? '' : ' no-bias'}${cfg.tiedHead ? ' tied' : ''} (${formatNumber(parameterCount(cfg))} params)`;
 }
@@ -101,22 +126,13 @@ async function importCmd(file: string, opts: ImportOpts): Promise<void> {
     throw new UserInputError(`${file}: the weights have a vocabulary of ${imp.config.vocabSize} tokens but ${tok.game}'s tokenizer "${tok.id}" has ${tok.vocabSize}`);
   }
   const { readFile } = await import('node:fs/promises');
-  const meta: CheckpointMeta = {
-    format: 'saeboard-lm/1',
-    name: opts.name ?? path.basename(opts.out),
-    game: tok.game,
-    tokenizer: tok.id,
-    model: imp.config,
-    provenance: { kind: 'imported', format: imp.format, file: path.resolve(file), sha256: sha256(new Uint8Array(await readFile(imp.source))), notes: imp.notes, info: imp.info },
-  };
+  const meta = checkpointMeta(opts, tok.game, tok.id, imp.config, {
+    kind: 'imported', format: imp.format, file: path.resolve(file), sha256: sha256(new Uint8Array(await readFile(imp.source))), notes: imp.notes, info: imp.info,
+  });
   for (const n of imp.notes) log.info(n);
   await saveModelDir(opts.out, meta, imp.tensors, { overwrite: opts.force });
   process.stdout.write(`imported ${imp.format} ${file} → ${opts.out}: ${tok.game} ${describe(imp.config)}\n`);
-  if (await wantRegister(opts.register)) {
-    const { registerLmCheckpointDir } = await import('../../jobs/lm.js');
-    const r = await withDb((pool) => registerLmCheckpointDir(pool, opts.out, { origin: 'imported' }));
-    process.stdout.write(`registered lm_model #${r.modelId} checkpoint #${r.checkpointId}\n`);
-  }
+  await maybeRegisterCheckpoint(opts.register, opts.out, 'imported');
 }
 
 interface InitOpts {
@@ -152,21 +168,12 @@ async function initCmd(opts: InitOpts): Promise<void> {
       activation: opts.activation, bias: opts.bias,
     });
   }
-  const meta: CheckpointMeta = {
-    format: 'saeboard-lm/1',
-    name: opts.name ?? path.basename(opts.out),
-    game,
-    tokenizer: DEFAULT_TOKENIZER[game],
-    model: cfg,
-    provenance: { kind: 'random-init', seed: opts.seed, init: 'nanoGPT/HF GPT-2: N(0, 0.02), residual projections N(0, 0.02/sqrt(2·nLayer)), biases 0, LayerNorm 1', ...(twinOf ? { randomInitOf: twinOf } : {}) },
-  };
+  const meta = checkpointMeta(opts, game, DEFAULT_TOKENIZER[game], cfg, {
+    kind: 'random-init', seed: opts.seed, init: 'nanoGPT/HF GPT-2: N(0, 0.02), residual projections N(0, 0.02/sqrt(2·nLayer)), biases 0, LayerNorm 1', ...(twinOf ? { randomInitOf: twinOf } : {}),
+  });
   await saveModelDir(opts.out, meta, randomInitHost(cfg, opts.seed), { overwrite: opts.force });
   process.stdout.write(`random-init ${game} model → ${opts.out}: ${describe(cfg)}${twinOf ? ` (twin of ${twinOf})` : ''}\n`);
-  if (await wantRegister(opts.register)) {
-    const { registerLmCheckpointDir } = await import('../../jobs/lm.js');
-    const r = await withDb((pool) => registerLmCheckpointDir(pool, opts.out, { origin: 'random-init' }));
-    process.stdout.write(`registered lm_model #${r.modelId} checkpoint #${r.checkpointId}\n`);
-  }
+  await maybeRegisterCheckpoint(opts.register, opts.out, 'random-init');
 }
 
 interface TrainOpts {
@@ -236,20 +243,13 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
     seed: opts.seed,
     ignoreIndex: tok.padToken,
   };
-  const meta: CheckpointMeta = {
-    format: 'saeboard-lm/1',
-    name: opts.name ?? path.basename(opts.out),
-    game: opts.game,
-    tokenizer: tok.id,
-    model: cfg,
-    provenance: {
-      kind: 'trained',
-      dataset: path.resolve(opts.dataset),
-      datasetName: train.manifest.name,
-      datasetSource: train.manifest.source.kind,
-      ...(initFrom ? { initFrom } : {}),
-    },
-  };
+  const meta = checkpointMeta(opts, opts.game, tok.id, cfg, {
+    kind: 'trained',
+    dataset: path.resolve(opts.dataset),
+    datasetName: train.manifest.name,
+    datasetSource: train.manifest.source.kind,
+    ...(initFrom ? { initFrom } : {}),
+  });
   const info = await initBackend();
   const T = Math.min(ctx, train.length - 1);
   process.stderr.write(`training ${opts.game} GPT ${describe(cfg)} on ${train.count} games (${opts.steps} steps × ${opts.batchSize} × ${T} tokens) with ${info.name}\n`);
@@ -318,10 +318,7 @@ interface EvalOpts {
 }
 
 async function evalCmd(modelSpec: string, opts: EvalOpts): Promise<void> {
-  await initBackend();
-  const dir = resolveModelPath(modelSpec);
-  const { model, meta } = await loadModelDir(dir);
-  try {
+  await withModel(modelSpec, async ({ dir, model, meta }) => {
     const tok = tokenizerInfo(meta.tokenizer);
     const minLength = tok.padToken === null ? Math.min(256, model.config.nCtx) : undefined;
     const data = await datasetSequences(opts.dataset, { split: opts.split, minLength });
@@ -346,9 +343,7 @@ async function evalCmd(modelSpec: string, opts: EvalOpts): Promise<void> {
       const { registerLmCheckpointDir } = await import('../../jobs/lm.js');
       await withDb((pool) => registerLmCheckpointDir(pool, dir, { extraMetrics: { heldOutLoss, legalMoveRate: legal.rate, legalMoveEval: { ...legal, dataset: path.resolve(opts.dataset), split: opts.split } } }));
     }
-  } finally {
-    model.dispose();
-  }
+  });
 }
 
 interface ActsOpts {
@@ -370,10 +365,7 @@ interface ActsOpts {
 }
 
 async function activationsCmd(opts: ActsOpts): Promise<void> {
-  await initBackend();
-  const dir = resolveModelPath(opts.model);
-  const { model, meta } = await loadModelDir(dir);
-  try {
+  await withModel(opts.model, async ({ dir, model, meta }) => {
     const tok = tokenizerInfo(meta.tokenizer);
     const T = opts.context ?? (tok.game === 'chess' ? Math.min(256, model.config.nCtx) : model.config.nCtx);
     const data = await datasetSequences(opts.dataset, { split: opts.split, minLength: tok.padToken === null ? T : undefined, limit: opts.maxGames });
@@ -402,9 +394,7 @@ async function activationsCmd(opts: ActsOpts): Promise<void> {
       const id = await withDb((pool) => registerActivationDir(pool, opts.out, { checkpointDir: dir, datasetDir: opts.dataset }));
       process.stdout.write(`registered activation_set #${id}\n`);
     }
-  } finally {
-    model.dispose();
-  }
+  });
 }
 
 interface ProbeOpts {
@@ -426,10 +416,7 @@ interface ProbeOpts {
 export const DEFAULT_PROBE_FAMILY: Record<GameName, string> = { othello: 'mine_yours', chess: 'piece' };
 
 async function probeCmd(opts: ProbeOpts): Promise<void> {
-  await initBackend();
-  const dir = resolveModelPath(opts.model);
-  const { model, meta } = await loadModelDir(dir);
-  try {
+  await withModel(opts.model, async ({ dir, model, meta }) => {
     const layers = parseLayers(opts.layers, model.config.nLayer);
     const families = (opts.family ?? DEFAULT_PROBE_FAMILY[meta.game]).split(',').map((s) => s.trim());
     const common = { model, modelTokenizer: meta.tokenizer, datasetDir: opts.dataset, layers, families };
@@ -467,9 +454,7 @@ async function probeCmd(opts: ProbeOpts): Promise<void> {
       );
       process.stdout.write(`registered ${n} probe result(s)\n`);
     }
-  } finally {
-    model.dispose();
-  }
+  });
 }
 
 async function infoCmd(spec: string, opts: { json?: boolean }): Promise<void> {

@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import type { BspFamily } from '../../games/types.js';
 import { copyRows } from '../copy.js';
 import type { Queryable } from '../pool.js';
+import { keysetCondition, orderByClause, param, type SortColumn } from '../keyset.js';
 
 export interface BspFamilyRow {
   game: string;
@@ -208,4 +209,82 @@ export async function listDatasets(db: Queryable, game?: string): Promise<Datase
     [game ?? null],
   );
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for the API
+
+const BP_COLUMNS = `bp.id, bp.game, bp.family, bp.short_name, bp.family_group, bp.cell_index, bp.row_index, bp.col_index, bp.class_index, bp.square, bp.class_name, bp.name, bp.masked`;
+
+/** Best F1 of any feature of a final SAE checkpoint for the board property `bp`. */
+const BEST_F1 = `(SELECT max(b.f1) FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final WHERE b.bsp_id = bp.id AND b.rank = 0)`;
+
+export interface BoardPropertyQuery {
+  game?: string | null;
+  /** Family code or short name. */
+  family?: string | null;
+  group?: string | null;
+  square?: string | null;
+  ids?: readonly number[] | null;
+  minBestF1?: number | null;
+  maxBestF1?: number | null;
+  orderByBestF1: boolean;
+  after: readonly unknown[] | null;
+  limit: number;
+}
+
+export async function listBoardPropertyPage(db: Queryable, q: BoardPropertyQuery): Promise<{ row: BoardPropertyRow; sortKey: unknown[] }[]> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (q.game) where.push(`bp.game = ${param(params, q.game)}`);
+  if (q.family) {
+    const f = param(params, q.family);
+    where.push(`(bp.family = ${f} OR bp.short_name = ${f})`);
+  }
+  if (q.group) where.push(`bp.family_group = ${param(params, q.group)}`);
+  if (q.square) where.push(`bp.square = ${param(params, q.square.toLowerCase())}`);
+  if (q.ids) where.push(`bp.id = ANY(${param(params, q.ids)}::int[])`);
+  if (q.minBestF1 != null) where.push(`${BEST_F1} >= ${param(params, q.minBestF1)}`);
+  if (q.maxBestF1 != null) where.push(`coalesce(${BEST_F1}, 0) < ${param(params, q.maxBestF1)}`);
+  const cols: SortColumn[] = q.orderByBestF1
+    ? [
+        { expr: `coalesce(${BEST_F1}, 0)`, dir: 'DESC' },
+        { expr: 'bp.id', dir: 'ASC' },
+      ]
+    : [{ expr: 'bp.id', dir: 'ASC' }];
+  where.push(keysetCondition(cols, q.after, params));
+  const { rows } = await db.query<BoardPropertyRow & { sort: number }>(
+    `SELECT ${BP_COLUMNS}, ${cols[0].expr} AS sort FROM board_properties bp
+     WHERE ${where.join(' AND ')} ORDER BY ${orderByClause(cols)} LIMIT ${param(params, q.limit + 1)}`,
+    params,
+  );
+  return rows.map(({ sort, ...row }) => ({ row: row as BoardPropertyRow, sortKey: q.orderByBestF1 ? [sort, row.id] : [row.id] }));
+}
+
+export async function getBoardPropertiesByIds(db: Queryable, ids: readonly number[]): Promise<(BoardPropertyRow | null)[]> {
+  const { rows } = await db.query<BoardPropertyRow>(`SELECT ${BP_COLUMNS} FROM board_properties bp WHERE bp.id = ANY($1::int[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Board properties whose readable name is `name` (case-insensitive), of one game or all. */
+export async function findBoardPropertiesByName(db: Queryable, name: string, game?: string | null): Promise<BoardPropertyRow[]> {
+  const { rows } = await db.query<BoardPropertyRow>(
+    `SELECT ${BP_COLUMNS} FROM board_properties bp WHERE lower(bp.name) = lower($1) AND ($2::text IS NULL OR bp.game = $2) ORDER BY bp.id`,
+    [name.trim(), game ?? null],
+  );
+  return rows;
+}
+
+/** Every readable BSP name (for "did you mean" suggestions). */
+export async function boardPropertyNames(db: Queryable, game?: string | null): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(`SELECT DISTINCT name FROM board_properties WHERE ($1::text IS NULL OR game = $1)`, [game ?? null]);
+  return rows.map((r) => r.name);
+}
+
+/** Best F1 over final SAE checkpoints per board property (null where none is aligned). */
+export async function bestF1OfBsps(db: Queryable, ids: readonly number[]): Promise<(number | null)[]> {
+  const { rows } = await db.query<{ id: number; f1: number | null }>(`SELECT bp.id, ${BEST_F1} AS f1 FROM board_properties bp WHERE bp.id = ANY($1::int[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r.f1]));
+  return ids.map((id) => byId.get(id) ?? null);
 }

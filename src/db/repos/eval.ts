@@ -194,6 +194,7 @@ export function alignmentPartition(saeCheckpointId: number): string {
 async function clearPrevious(client: pg.ClientBase, w: EvaluationWrite): Promise<void> {
   const id = w.saeCheckpointId;
   await client.query(`DROP TABLE IF EXISTS ${alignmentPartition(id)}`);
+  await client.query('DELETE FROM feature_bsp_best WHERE sae_checkpoint_id = $1', [id]);
   await client.query('DELETE FROM feature_examples WHERE sae_checkpoint_id = $1', [id]);
   await client.query('DELETE FROM features WHERE sae_checkpoint_id = $1', [id]);
   await client.query('DELETE FROM metric_results WHERE sae_checkpoint_id = $1 AND eval_config_hash = $2', [id, w.evalConfigHash]);
@@ -247,6 +248,7 @@ export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite)
   );
 
   await timed('alignments', () => writeAlignmentPartition(client, id, w.alignments));
+  await timed('bestPerBsp', () => writeBestFeaturesPerBsp(client, id));
 
   await timed('metrics', async () => {
     if (!w.metrics.length) return;
@@ -333,6 +335,33 @@ export async function writeAlignmentPartition(client: pg.ClientBase, saeCheckpoi
   await client.query(`CREATE INDEX ${part}_ckpt_f1_idx ON ${part} (sae_checkpoint_id, f1 DESC)`);
   await client.query(`ALTER TABLE feature_alignments ATTACH PARTITION ${part} FOR VALUES IN (${id})`);
   await client.query(`ANALYZE ${part}`);
+}
+
+/** How many features per (checkpoint, BSP) feature_bsp_best keeps (migration 0006). */
+export const BEST_FEATURES_PER_BSP = 8;
+
+/**
+ * Fill feature_bsp_best for one checkpoint from its freshly attached alignment partition: per
+ * (feature, BSP) the threshold with the highest F1 (lowest threshold on ties), then per BSP the
+ * BEST_FEATURES_PER_BSP features with the highest F1 (lowest feature index on ties).
+ */
+export async function writeBestFeaturesPerBsp(client: pg.ClientBase, saeCheckpointId: number): Promise<void> {
+  const part = alignmentPartition(saeCheckpointId);
+  await client.query(
+    `INSERT INTO feature_bsp_best (sae_checkpoint_id, bsp_id, feature_index, rank, threshold_index, threshold, tp, fp, fn, precision, recall, f1)
+     SELECT sae_checkpoint_id, bsp_id, feature_index, rank - 1, threshold_index, threshold, tp, fp, fn, precision, recall, f1
+     FROM (
+       SELECT b.*, row_number() OVER (PARTITION BY bsp_id ORDER BY f1 DESC, feature_index) AS rank
+       FROM (
+         SELECT DISTINCT ON (feature_index, bsp_id) *
+         FROM ${part}
+         WHERE f1 > 0
+         ORDER BY feature_index, bsp_id, f1 DESC, threshold_index
+       ) b
+     ) r
+     WHERE rank <= $1`,
+    [BEST_FEATURES_PER_BSP],
+  );
 }
 
 /**

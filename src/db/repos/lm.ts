@@ -192,3 +192,63 @@ export async function listProbeResults(db: Queryable, lmCheckpointId: number): P
   const { rows } = await db.query<ProbeResultRow>('SELECT * FROM probe_results WHERE lm_checkpoint_id = $1 ORDER BY family, layer', [lmCheckpointId]);
   return rows;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reads for the API
+
+const LM_COLUMNS = `id, name, game, config, config_hash, origin, random_init_of, description, created_at`;
+
+export async function listLmModels(db: Queryable, game?: string | null): Promise<LmModelRow[]> {
+  const { rows } = await db.query<LmModelRow>(`SELECT ${LM_COLUMNS} FROM lm_models WHERE ($1::text IS NULL OR game = $1) ORDER BY id`, [game ?? null]);
+  return rows;
+}
+
+export async function getLmModelsByIds(db: Queryable, ids: readonly number[]): Promise<(LmModelRow | null)[]> {
+  const { rows } = await db.query<LmModelRow>(`SELECT ${LM_COLUMNS} FROM lm_models WHERE id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** LM models by id ("3") or name, in the order asked. */
+export async function findLmModels(db: Queryable, refs: readonly string[]): Promise<(LmModelRow | null)[]> {
+  const ids = refs.filter((r) => /^\d+$/.test(r)).map(Number);
+  const { rows } = await db.query<LmModelRow>(`SELECT ${LM_COLUMNS} FROM lm_models WHERE id = ANY($1::bigint[]) OR name = ANY($2::text[])`, [ids, refs]);
+  return refs.map((r) => rows.find((m) => m.name === r) ?? rows.find((m) => /^\d+$/.test(r) && m.id === Number(r)) ?? null);
+}
+
+const LMC_COLUMNS = `id, lm_model_id, step, tokens_seen, path, weights_sha256, train_dataset_id, metrics, code_version, created_at`;
+
+export async function getLmCheckpointsByIds(db: Queryable, ids: readonly number[]): Promise<(LmCheckpointRow | null)[]> {
+  const { rows } = await db.query<LmCheckpointRow>(`SELECT ${LMC_COLUMNS} FROM lm_checkpoints WHERE id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+export async function checkpointsOfLmModels(db: Queryable, modelIds: readonly number[]): Promise<LmCheckpointRow[][]> {
+  const { rows } = await db.query<LmCheckpointRow>(`SELECT ${LMC_COLUMNS} FROM lm_checkpoints WHERE lm_model_id = ANY($1::bigint[]) ORDER BY lm_model_id, step`, [modelIds]);
+  const byModel = new Map<number, LmCheckpointRow[]>();
+  for (const r of rows) byModel.set(r.lm_model_id, [...(byModel.get(r.lm_model_id) ?? []), r]);
+  return modelIds.map((id) => byModel.get(id) ?? []);
+}
+
+export async function probesOfLmCheckpoints(db: Queryable, ckptIds: readonly number[]): Promise<ProbeResultRow[][]> {
+  const { rows } = await db.query<ProbeResultRow>(
+    `SELECT * FROM probe_results WHERE lm_checkpoint_id = ANY($1::bigint[]) ORDER BY lm_checkpoint_id, family, layer, site, created_at DESC`,
+    [ckptIds],
+  );
+  const byCkpt = new Map<number, ProbeResultRow[]>();
+  for (const r of rows) byCkpt.set(r.lm_checkpoint_id, [...(byCkpt.get(r.lm_checkpoint_id) ?? []), r]);
+  return ckptIds.map((id) => byCkpt.get(id) ?? []);
+}
+
+/** The best linear probe of a BSP family on trained LMs of a game (at one layer if given). */
+export async function bestProbe(db: Queryable, q: { game: string; family: string; layer: number | null }): Promise<ProbeResultRow | null> {
+  const { rows } = await db.query<ProbeResultRow>(
+    `SELECT p.* FROM probe_results p
+     JOIN lm_checkpoints lc ON lc.id = p.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
+     WHERE lm.game = $1 AND lm.origin <> 'random-init' AND p.family = $2 AND ($3::int IS NULL OR p.layer = $3)
+     ORDER BY p.accuracy DESC LIMIT 1`,
+    [q.game, q.family, q.layer],
+  );
+  return rows[0] ?? null;
+}

@@ -3,6 +3,7 @@
  * transaction client; src/jobs/sae.ts wraps a whole sweep's registration in one transaction.
  */
 import type { Queryable } from '../pool.js';
+import { keysetCondition, orderByClause, param, type SortColumn } from '../keyset.js';
 
 export interface SaeRow {
   id: number;
@@ -174,4 +175,188 @@ export async function replaceUnsupervisedMetrics(
     [saeCheckpointId, metrics.map((m) => m.metric), metrics.map((m) => m.value), metrics.map((m) => JSON.stringify(m.details ?? {})), evalConfig, evalConfigHash, codeVersion],
   );
   return rowCount ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for the API (DataLoader-friendly: id lists in, rows in the order asked out)
+
+const SAE_COLUMNS = `s.id, s.name, s.lm_checkpoint_id, s.layer, s.site, s.dataset_id, s.activation_set_id, s.trainer, s.dictionary, s.d_in, s.d_sae,
+  s.hyperparameters, s.config_hash, s.trainer_config_hash, s.sweep, s.path, s.status, s.code_version, s.created_at`;
+
+export interface MetricBound {
+  metric: string;
+  family: string;
+  min?: number | null;
+  max?: number | null;
+}
+
+export interface SaeQuery {
+  game?: string | null;
+  lmModelId?: number | null;
+  trainer?: string | null;
+  layer?: number | null;
+  dictionarySize?: number | null;
+  sweep?: string | null;
+  /** Bounds on metric values of each SAE's final checkpoint (any evaluation config, the newest). */
+  bounds: readonly MetricBound[];
+  /** Order by this metric of the final checkpoint (SAEs without it are left out), else by id. */
+  orderMetric?: { metric: string; family: string; direction: 'ASC' | 'DESC' } | null;
+  after: readonly unknown[] | null;
+  limit: number;
+}
+
+/** A page of SAEs (limit + 1 rows) with the sort value of each. */
+export async function listSaes(db: Queryable, q: SaeQuery): Promise<{ row: SaeRow; sortKey: unknown[] }[]> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (q.game) where.push(`lm.game = ${param(params, q.game)}`);
+  if (q.lmModelId != null) where.push(`lm.id = ${param(params, q.lmModelId)}`);
+  if (q.trainer) where.push(`s.trainer = ${param(params, q.trainer)}`);
+  if (q.layer != null) where.push(`s.layer = ${param(params, q.layer)}`);
+  if (q.dictionarySize != null) where.push(`s.d_sae = ${param(params, q.dictionarySize)}`);
+  if (q.sweep) where.push(`s.sweep = ${param(params, q.sweep)}`);
+  const metricValue = (metric: string, family: string) =>
+    `(SELECT m.value FROM metric_results m WHERE m.sae_checkpoint_id = fc.id AND m.metric = ${param(params, metric)} AND m.family = ${param(params, family)}
+      ORDER BY m.created_at DESC, m.id DESC LIMIT 1)`;
+  for (const b of q.bounds) {
+    const v = metricValue(b.metric, b.family);
+    where.push(`${v} IS NOT NULL`);
+    if (b.min != null) where.push(`${v} >= ${param(params, b.min)}`);
+    if (b.max != null) where.push(`${v} <= ${param(params, b.max)}`);
+  }
+  let sortExpr = 's.id';
+  const cols: SortColumn[] = [];
+  if (q.orderMetric) {
+    sortExpr = metricValue(q.orderMetric.metric, q.orderMetric.family);
+    where.push(`${sortExpr} IS NOT NULL`);
+    cols.push({ expr: sortExpr, dir: q.orderMetric.direction });
+  }
+  cols.push({ expr: 's.id', dir: 'ASC' });
+  where.push(keysetCondition(cols, q.after, params));
+  const { rows } = await db.query<SaeRow & { sort: number }>(
+    `SELECT ${SAE_COLUMNS}, ${sortExpr} AS sort
+     FROM saes s
+     JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id
+     JOIN lm_models lm ON lm.id = lc.lm_model_id
+     LEFT JOIN LATERAL (SELECT id FROM sae_checkpoints WHERE sae_id = s.id ORDER BY is_final DESC, step DESC LIMIT 1) fc ON true
+     WHERE ${where.join(' AND ')}
+     ORDER BY ${orderByClause(cols)} LIMIT ${param(params, q.limit + 1)}`,
+    params,
+  );
+  return rows.map(({ sort, ...row }) => ({ row: row as SaeRow, sortKey: q.orderMetric ? [sort, row.id] : [row.id] }));
+}
+
+export async function getSaesByIds(db: Queryable, ids: readonly number[]): Promise<(SaeRow | null)[]> {
+  const { rows } = await db.query<SaeRow>(`SELECT ${SAE_COLUMNS} FROM saes s WHERE s.id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+const CKPT_COLUMNS = `id, sae_id, step, tokens_seen, is_final, path, weights_sha256, created_at`;
+
+export async function getSaeCheckpointsByIds(db: Queryable, ids: readonly number[]): Promise<(SaeCheckpointRow | null)[]> {
+  const { rows } = await db.query<SaeCheckpointRow>(`SELECT ${CKPT_COLUMNS} FROM sae_checkpoints WHERE id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Checkpoints of many SAEs, each list in step order. */
+export async function checkpointsOfSaes(db: Queryable, saeIds: readonly number[]): Promise<SaeCheckpointRow[][]> {
+  const { rows } = await db.query<SaeCheckpointRow>(`SELECT ${CKPT_COLUMNS} FROM sae_checkpoints WHERE sae_id = ANY($1::bigint[]) ORDER BY sae_id, step`, [saeIds]);
+  const bySae = new Map<number, SaeCheckpointRow[]>();
+  for (const r of rows) bySae.set(r.sae_id, [...(bySae.get(r.sae_id) ?? []), r]);
+  return saeIds.map((id) => bySae.get(id) ?? []);
+}
+
+export interface MetricResultRow {
+  id: number;
+  sae_checkpoint_id: number;
+  metric: string;
+  family: string;
+  value: number;
+  details: Record<string, unknown>;
+  eval_config: Record<string, unknown>;
+  eval_config_hash: string;
+  code_version: string;
+  created_at: Date;
+}
+
+/** Metric rows of many checkpoints, each list ordered by metric, family, newest first. */
+export async function metricsOfCheckpoints(db: Queryable, ckptIds: readonly number[]): Promise<MetricResultRow[][]> {
+  const { rows } = await db.query<MetricResultRow>(
+    `SELECT id, sae_checkpoint_id, metric, family, value, details, eval_config, eval_config_hash, code_version, created_at
+     FROM metric_results WHERE sae_checkpoint_id = ANY($1::bigint[]) ORDER BY sae_checkpoint_id, metric, family, created_at DESC, id DESC`,
+    [ckptIds],
+  );
+  const byCkpt = new Map<number, MetricResultRow[]>();
+  for (const r of rows) byCkpt.set(r.sae_checkpoint_id, [...(byCkpt.get(r.sae_checkpoint_id) ?? []), r]);
+  return ckptIds.map((id) => byCkpt.get(id) ?? []);
+}
+
+export interface EvaluationRow {
+  id: number;
+  sae_checkpoint_id: number;
+  dataset_id: number | null;
+  dataset_path: string;
+  eval_config: Record<string, unknown>;
+  eval_config_hash: string;
+  code_version: string;
+  alive_features: number;
+  train_positions: number;
+  test_positions: number;
+  summary: Record<string, unknown>;
+  created_at: Date;
+}
+
+export async function evaluationsOfCheckpoints(db: Queryable, ckptIds: readonly number[]): Promise<EvaluationRow[][]> {
+  const { rows } = await db.query<EvaluationRow>(
+    `SELECT id, sae_checkpoint_id, dataset_id, dataset_path, eval_config, eval_config_hash, code_version, alive_features, train_positions, test_positions, summary, created_at
+     FROM sae_evaluations WHERE sae_checkpoint_id = ANY($1::bigint[]) ORDER BY sae_checkpoint_id, created_at DESC, id DESC`,
+    [ckptIds],
+  );
+  const byCkpt = new Map<number, EvaluationRow[]>();
+  for (const r of rows) byCkpt.set(r.sae_checkpoint_id, [...(byCkpt.get(r.sae_checkpoint_id) ?? []), r]);
+  return ckptIds.map((id) => byCkpt.get(id) ?? []);
+}
+
+export interface LeaderboardRow {
+  sae_id: number;
+  sae_checkpoint_id: number;
+  trainer: string;
+  lm_model_id: number;
+  lm_origin: string;
+  value: number;
+  eval_config_hash: string;
+  l0: number | null;
+}
+
+/**
+ * Final checkpoints of the SAEs of one game (and layer) ranked by a metric (newest row per
+ * checkpoint, of one evaluation config if given), with each one's L0 for metric-vs-L0 plots.
+ */
+export async function leaderboardRows(
+  db: Queryable,
+  q: { game: string; layer: number | null; metric: string; family: string; evalConfigHash: string | null; limit: number },
+): Promise<LeaderboardRow[]> {
+  const { rows } = await db.query<LeaderboardRow>(
+    `SELECT s.id AS sae_id, c.id AS sae_checkpoint_id, s.trainer, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0
+     FROM saes s
+     JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final
+     JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id
+     JOIN lm_models lm ON lm.id = lc.lm_model_id
+     JOIN LATERAL (
+       SELECT m.value, m.eval_config_hash FROM metric_results m
+       WHERE m.sae_checkpoint_id = c.id AND m.metric = $3 AND m.family = $4 AND ($5::text IS NULL OR m.eval_config_hash = $5)
+       ORDER BY m.created_at DESC, m.id DESC LIMIT 1
+     ) v ON true
+     LEFT JOIN LATERAL (
+       SELECT m.value FROM metric_results m WHERE m.sae_checkpoint_id = c.id AND m.metric = 'l0' AND m.family = ''
+       ORDER BY m.created_at DESC, m.id DESC LIMIT 1
+     ) l0 ON true
+     WHERE lm.game = $1 AND ($2::int IS NULL OR s.layer = $2)
+     ORDER BY v.value DESC, s.id
+     LIMIT $6`,
+    [q.game, q.layer, q.metric, q.family, q.evalConfigHash, q.limit],
+  );
+  return rows;
 }

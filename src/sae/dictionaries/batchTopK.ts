@@ -6,9 +6,7 @@
  * `threshold` is a scalar buffer (−1 = not yet estimated, which keeps every positive activation).
  */
 import { tf } from '../../tensor/backend.js';
-import { UserInputError } from '../../errors.js';
-import { BaseDictionary, registerDictionary, type Dictionary, type DictionaryMeta } from '../dictionary.js';
-import { mm } from '../ops.js';
+import { BaseDictionary, checkedK, registerDictionary, type Dictionary, type DictionaryMeta } from '../dictionary.js';
 import type { Rng } from '../rng.js';
 import { F32_EPS, linearDefault, normalizeRowsHost, transposeHost } from './init.js';
 
@@ -26,13 +24,12 @@ export class BatchTopKDictionary extends BaseDictionary {
 
   constructor(dIn: number, dictSize: number, tensors: Record<string, Float32Array>, meta: DictionaryMeta) {
     super(dIn, dictSize, batchTopKShapes(dIn, dictSize), tensors, meta, (n) => n !== 'threshold');
-    if (!meta.k || meta.k < 1 || meta.k > dictSize) throw new UserInputError(`batch_top_k dictionary: k must be in [1, ${dictSize}], got ${meta.k}`);
-    this.k = meta.k;
+    this.k = checkedK(this.name, meta, dictSize);
   }
 
+  /** ReLU pre-activations before the selection. */
   postRelu(x_BD: tf.Tensor2D): tf.Tensor2D {
-    const p = this.params;
-    return tf.tidy(() => tf.relu(tf.add(mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D), p.b_enc)) as tf.Tensor2D);
+    return tf.tidy(() => tf.relu(this.centeredAffine(x_BD, this.params.b_enc)) as tf.Tensor2D);
   }
 
   encode(x_BD: tf.Tensor2D): tf.Tensor2D {

@@ -8,7 +8,6 @@
  */
 import { tf } from '../../tensor/backend.js';
 import { BaseDictionary, registerDictionary, type Dictionary, type DictionaryMeta } from '../dictionary.js';
-import { mm } from '../ops.js';
 import type { Rng } from '../rng.js';
 import { linearDefault, normalizeRowsHost } from './init.js';
 
@@ -31,7 +30,7 @@ export class GatedDictionary extends BaseDictionary {
   encode(x_BD: tf.Tensor2D): tf.Tensor2D {
     const p = this.params;
     return tf.tidy(() => {
-      const z = mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D);
+      const z = this.centeredAffine(x_BD);
       const gate = tf.step(tf.add(z, p.b_gate), 0);
       const mag = tf.relu(tf.add(tf.mul(z, tf.exp(p.r_mag)), p.b_mag));
       return tf.mul(mag, gate) as tf.Tensor2D;
@@ -40,8 +39,7 @@ export class GatedDictionary extends BaseDictionary {
 
   /** ReLU(π_gate): the gate path's activations (penalised by the sparsity term). */
   gateActivations(x_BD: tf.Tensor2D): tf.Tensor2D {
-    const p = this.params;
-    return tf.tidy(() => tf.relu(tf.add(mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D), p.b_gate)) as tf.Tensor2D);
+    return tf.tidy(() => tf.relu(this.centeredAffine(x_BD, this.params.b_gate)) as tf.Tensor2D);
   }
 }
 

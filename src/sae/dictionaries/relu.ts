@@ -5,7 +5,6 @@
  */
 import { tf } from '../../tensor/backend.js';
 import { BaseDictionary, registerDictionary, type Dictionary, type DictionaryMeta } from '../dictionary.js';
-import { mm } from '../ops.js';
 import type { Rng } from '../rng.js';
 import { linearDefault, normalizeRowsHost } from './init.js';
 
@@ -25,8 +24,7 @@ export class ReluDictionary extends BaseDictionary {
 
   /** Pre-activation (x − b_dec) W_enc + b_enc. */
   preActivation(x_BD: tf.Tensor2D): tf.Tensor2D {
-    const p = this.params;
-    return tf.tidy(() => tf.add(mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D), p.b_enc));
+    return this.centeredAffine(x_BD, this.params.b_enc);
   }
 
   encode(x_BD: tf.Tensor2D): tf.Tensor2D {

@@ -6,9 +6,8 @@
  * have L0 exactly k; trainers.md §4).
  */
 import { tf } from '../../tensor/backend.js';
-import { UserInputError } from '../../errors.js';
-import { BaseDictionary, registerDictionary, type Dictionary, type DictionaryMeta } from '../dictionary.js';
-import { mm, topKMask } from '../ops.js';
+import { BaseDictionary, checkedK, registerDictionary, type Dictionary, type DictionaryMeta } from '../dictionary.js';
+import { topKMask } from '../ops.js';
 import type { Rng } from '../rng.js';
 import { F32_EPS, linearDefault, normalizeRowsHost, transposeHost } from './init.js';
 import { reluShapes } from './relu.js';
@@ -19,14 +18,12 @@ export class TopKDictionary extends BaseDictionary {
 
   constructor(dIn: number, dictSize: number, tensors: Record<string, Float32Array>, meta: DictionaryMeta) {
     super(dIn, dictSize, reluShapes(dIn, dictSize), tensors, meta);
-    if (!meta.k || meta.k < 1 || meta.k > dictSize) throw new UserInputError(`top_k dictionary: k must be in [1, ${dictSize}], got ${meta.k}`);
-    this.k = meta.k;
+    this.k = checkedK(this.name, meta, dictSize);
   }
 
   /** ReLU pre-activations before the top-k selection. */
   postRelu(x_BD: tf.Tensor2D): tf.Tensor2D {
-    const p = this.params;
-    return tf.tidy(() => tf.relu(tf.add(mm(tf.sub(x_BD, p.b_dec) as tf.Tensor2D, p.W_enc as tf.Tensor2D), p.b_enc)) as tf.Tensor2D);
+    return tf.tidy(() => tf.relu(this.centeredAffine(x_BD, this.params.b_enc)) as tf.Tensor2D);
   }
 
   encode(x_BD: tf.Tensor2D): tf.Tensor2D {

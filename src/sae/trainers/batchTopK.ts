@@ -14,10 +14,11 @@ import type { BatchTopKConfig } from '../config.js';
 import { batchTopKMask } from '../dictionaries/batchTopK.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
-import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
-import { clipGradNorm, renormalizeDecoder } from '../optim.js';
+import { colMean, colSum, mm, positiveMask } from '../ops.js';
+import { renormalizeDecoder } from '../optim.js';
 import { chooseSaeEngine, loadSaeNative } from '../native.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+import { auxKActivations, encoderBackward, initDecoderBiasToMedian, projectThenClip } from '../trainerParts.js';
 import { topKNativeStep } from './topK.js';
 
 export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
@@ -53,11 +54,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
   }
 
   protected override beforeLoss(x_BD: tf.Tensor2D, step: number): void {
-    if (step === 0) {
-      const median = geometricMedian(x_BD);
-      this.dictionary.params.b_dec.assign(median);
-      median.dispose();
-    }
+    if (step === 0) initDecoderBiasToMedian(this.dictionary, x_BD);
   }
 
   protected lossAndGrads(x_BD: tf.Tensor2D, step: number): LossAndGrads {
@@ -94,10 +91,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
       let auxLoss: tf.Scalar = tf.scalar(0);
       if (useAux && deadMask) {
         const kAux = Math.min(Math.floor(c.dIn / 2), nDead);
-        const dead = tf.tensor1d(deadMask);
-        const latents = tf.add(post, tf.mul(tf.sub(dead, 1), 1e30)) as tf.Tensor2D;
-        const auxMask = tf.mul(topKMask(latents, kAux), dead);
-        const a = tf.mul(post, auxMask) as tf.Tensor2D;
+        const { auxMask, a } = auxKActivations(post, deadMask, kAux);
         const xAux = mm(a, W_dec);
         const res = tf.sub(e, xAux) as tf.Tensor2D;
         const l2Aux = tf.div(tf.sum(tf.square(res)), B);
@@ -112,10 +106,8 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
       }
       const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;
       const dPre = tf.mul(dPost, positiveMask(pre)) as tf.Tensor2D;
-      const dW_enc = mm(xc, dPre, true, false);
+      const { dW_enc, db_dec } = encoderBackward(xc, W_enc, dPre, colSum(dXHat));
       const db_enc = colSum(dPre);
-      const dXc = mm(dPre, W_enc, false, true);
-      const db_dec = tf.sub(colSum(dXHat), colSum(dXc));
       return {
         grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
         scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, tf.sum(positiveMask(f)) as tf.Scalar) },
@@ -126,11 +118,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
   }
 
   protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-    const W_dec = this.dictionary.params.W_dec as tf.Tensor2D;
-    const projected = removeParallelRows(W_dec, grads.W_dec as tf.Tensor2D, 1e-6);
-    const clipped = clipGradNorm({ ...grads, W_dec: projected }, this.config.gradClip);
-    projected.dispose();
-    return clipped;
+    return projectThenClip(this.dictionary, grads, this.config.gradClip);
   }
 
   protected override afterStep(): void {

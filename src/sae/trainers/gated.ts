@@ -11,7 +11,7 @@ import type { Dictionary } from '../dictionary.js';
 import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
 import { renormalizeDecoder, type Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
-import { constrainedAdamGrads, type LpPenalty } from './standard.js';
+import { constrainedAdamGrads, encoderBackward, fusedBatchStats, hasNextP, lpStepHyper, type LpPenalty } from '../trainerParts.js';
 
 /**
  * Forward and backward of the gated loss, by hand (g = ReLU(π_gate), f = 1[π_gate>0] ReLU(π_mag)):
@@ -60,12 +60,10 @@ export function gatedLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.Te
     const dr_mag = colSum(tf.mul(dMagPart, z) as tf.Tensor2D);
     const db_mag = colSum(dPiMag as tf.Tensor2D);
     const db_gate = colSum(dPiGate);
-    const dW_enc = mm(xc, dZ, true, false);
-    const dXc = mm(dZ, W_enc, false, true);
-    const db_dec = tf.sub(colSum(dXHat), colSum(dXc));
+    const { dW_enc, db_dec } = encoderBackward(xc, W_enc, dZ, colSum(dXHat));
 
     const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, aux, lp, ...batchStats(x_BD, xHat, tf.sum(on) as tf.Scalar) };
-    if (pen.nextP !== undefined && pen.nextP !== null) scalars.lpNext = lpOf(pen.nextP);
+    if (hasNextP(pen)) scalars.lpNext = lpOf(pen.nextP);
     return {
       grads: { W_enc: dW_enc, r_mag: dr_mag, b_gate: db_gate, b_mag: db_mag, W_dec: dW_dec, b_dec: db_dec },
       scalars,
@@ -87,15 +85,10 @@ export function gatedNativeStep(
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array } {
   const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'r_mag', 'b_gate', 'b_mag', 'W_dec', 'b_dec'], lr);
-  const { B, D, F } = step;
-  const hyper = new Float64Array([pen.lambda, pen.p, pen.nextP ?? -1, ...step.adamHyper, 0]);
-  const stats = new Float64Array(10);
-  const fired = new Float32Array(F);
-  addon.gatedStep(step.heap, step.offsets, step.dims, hyper, stats, fired);
-  step.advance(stats);
+  const { stats, fired } = step.run(addon.gatedStep, lpStepHyper(pen, step.adamHyper), 10);
   const [loss, recon, aux, lp, lpNext, l0count, sse, varX, varE] = stats;
-  const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, aux, lp, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
-  if (pen.nextP !== undefined && pen.nextP !== null) host.lpNext = lpNext;
+  const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, aux, lp, ...fusedBatchStats(l0count, sse, varX, varE, step.B, step.D) };
+  if (hasNextP(pen)) host.lpNext = lpNext;
   return { host, fired };
 }
 

@@ -12,12 +12,13 @@
 import { tf } from '../../tensor/backend.js';
 import type { JumpReluConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
-import { colSum, mm, positiveMask, removeParallelRows } from '../ops.js';
+import { colSum, mm, positiveMask } from '../ops.js';
 import type { Dictionary } from '../dictionary.js';
 import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
-import { clipGradNorm, renormalizeDecoder, type Adam } from '../optim.js';
+import { renormalizeDecoder, type Adam } from '../optim.js';
 import { sparsityWarmup } from '../schedule.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
+import { fusedBatchStats, projectThenClip } from '../trainerParts.js';
 
 /** rect(u) = 1 for −½ < u < ½ (strict on both sides, as RectangleFunction), as a float mask. */
 const rect = (u: tf.Tensor) => tf.mul(tf.step(tf.add(u, 0.5), 0), tf.step(tf.sub(0.5, u), 0));
@@ -81,17 +82,13 @@ export function jumpReluNativeStep(
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array } {
   const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'], lr);
-  const { B, D, F } = step;
   const hyper = new Float64Array([
     o.applyBDecToInput ? 1 : 0, o.bandwidth, o.coeff, o.targetL0, o.sparsityScale, gradClip,
     ...step.adamHyper, F32_EPS, 1e-6,
   ]);
-  const stats = new Float64Array(8);
-  const fired = new Float32Array(F);
-  addon.jumpReluStep(step.heap, step.offsets, step.dims, hyper, stats, fired);
-  step.advance(stats);
+  const { stats, fired } = step.run(addon.jumpReluStep, hyper, 8);
   const [loss, recon, sparsity, l0Step, nonzero, sse, varX, varE] = stats;
-  return { host: { loss, recon, sparsity, l0Step, l0: nonzero / B, mse: sse / (B * D), fve: 1 - varE / varX }, fired };
+  return { host: { loss, recon, sparsity, l0Step, ...fusedBatchStats(nonzero, sse, varX, varE, step.B, step.D) }, fired };
 }
 
 export class JumpReluTrainer extends BaseTrainer<JumpReluConfig> {
@@ -117,10 +114,7 @@ export class JumpReluTrainer extends BaseTrainer<JumpReluConfig> {
   }
 
   protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-    const projected = removeParallelRows(this.dictionary.params.W_dec as tf.Tensor2D, grads.W_dec as tf.Tensor2D, 1e-6);
-    const clipped = clipGradNorm({ ...grads, W_dec: projected }, this.config.gradClip);
-    projected.dispose();
-    return clipped;
+    return projectThenClip(this.dictionary, grads, this.config.gradClip);
   }
 
   protected override afterStep(): void {

@@ -8,31 +8,32 @@ import type { tf } from '../../tensor/backend.js';
 import type { PAnnealConfig } from '../config.js';
 import type { Dictionary } from '../dictionary.js';
 import { renormalizeDecoder } from '../optim.js';
-import { advancePAnneal, initialPAnnealState, pAnnealSchedule, type PAnnealSchedule, type PAnnealState } from '../schedule.js';
+import type { PAnnealState } from '../schedule.js';
 import { BaseTrainer, type LossAndGrads } from '../trainer.js';
+import { constrainedAdamGrads, PAnnealing } from '../trainerParts.js';
 import { chooseSaeEngine, loadSaeNative } from '../native.js';
-import { constrainedAdamGrads, reluNativeStep, reluSaeLossAndGrads } from './standard.js';
+import { reluNativeStep, reluSaeLossAndGrads } from './standard.js';
 
 export class PAnnealTrainer extends BaseTrainer<PAnnealConfig> {
-  readonly schedule: PAnnealSchedule;
-  anneal: PAnnealState;
+  private readonly annealing: PAnnealing;
+  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
 
   constructor(config: PAnnealConfig, dictionary: Dictionary) {
     super(config, dictionary);
-    this.schedule = pAnnealSchedule(config);
-    this.anneal = initialPAnnealState(config.pStart, config.initialSparsityPenalty);
+    this.annealing = new PAnnealing(config);
   }
 
-  private readonly native = chooseSaeEngine() === 'native' ? loadSaeNative() : null;
+  /** The current p, λ and the pending next p. */
+  get anneal(): PAnnealState {
+    return this.annealing.state;
+  }
 
   protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
-    const a = this.anneal;
-    return this.native ? reluNativeStep(this.native, this.dictionary, this.adam, x_BD, { lambda: a.lambda, p: a.p, nextP: a.nextP }, this.lrAt(step)) : null;
+    return this.native ? reluNativeStep(this.native, this.dictionary, this.adam, x_BD, this.annealing.penalty(), this.lrAt(step)) : null;
   }
 
   protected lossAndGrads(x_BD: tf.Tensor2D): LossAndGrads {
-    const a = this.anneal;
-    return reluSaeLossAndGrads(this.dictionary.params, x_BD, { lambda: a.lambda, p: a.p, nextP: a.nextP });
+    return reluSaeLossAndGrads(this.dictionary.params, x_BD, this.annealing.penalty());
   }
   protected transformGrads(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
     return constrainedAdamGrads(this.dictionary, grads);
@@ -41,16 +42,15 @@ export class PAnnealTrainer extends BaseTrainer<PAnnealConfig> {
     renormalizeDecoder(this.dictionary.params.W_dec);
   }
   protected override afterLoss(host: Record<string, number>, step: number): void {
-    const c = this.config;
-    this.anneal = advancePAnneal(this.anneal, this.schedule, step, host.lp, host.lpNext ?? null, c.sparsityQueueLength, c.pEnd);
+    this.annealing.advance(host, step);
   }
   protected override extraStats(): Record<string, number | null> {
-    return { p: this.anneal.p, nextP: this.anneal.nextP, lambda: this.anneal.lambda };
+    return this.annealing.stats();
   }
   protected override extraState(): Record<string, unknown> {
-    return { anneal: this.anneal };
+    return this.annealing.save();
   }
   protected override loadExtraState(extra: Record<string, unknown>): void {
-    this.anneal = structuredClone(extra.anneal as PAnnealState);
+    this.annealing.load(extra);
   }
 }

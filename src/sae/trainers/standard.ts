@@ -10,15 +10,9 @@ import type { StandardConfig } from '../config.js';
 import type { Dictionary } from '../dictionary.js';
 import { colSum, mm, positiveMask } from '../ops.js';
 import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
-import { projectDecoderGrad, renormalizeDecoder, type Adam } from '../optim.js';
+import { renormalizeDecoder, type Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
-
-export interface LpPenalty {
-  lambda: number;
-  p: number;
-  /** Also report mean_b Σ f^nextP (for p-annealing's λ adaptation). */
-  nextP?: number | null;
-}
+import { constrainedAdamGrads, encoderBackward, fusedBatchStats, hasNextP, lpStepHyper, type LpPenalty } from '../trainerParts.js';
 
 /**
  * Forward and backward of  mean_b ‖x − x̂‖₂ + λ mean_b Σ_i f_i^p  for the ReLU SAE, by hand:
@@ -59,24 +53,17 @@ export function reluSaeLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.
       const dSparse = tf.mul(tf.pow(tf.add(f, tf.sub(1, active)), pen.p - 1), (pen.lambda * pen.p) / B);
       dPre = tf.mul(tf.add(dF, dSparse), active) as tf.Tensor2D;
     }
-    const dW_enc = mm(xc, dPre, true, false);
+    const { dW_enc, db_dec } = encoderBackward(xc, W_enc, dPre, colSum(dXHat));
     const db_enc = colSum(dPre);
-    const dXc = mm(dPre, W_enc, false, true);
-    const db_dec = tf.sub(colSum(dXHat), colSum(dXc as tf.Tensor2D));
 
     const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, lp, ...batchStats(x_BD, xHat, tf.sum(active) as tf.Scalar) };
-    if (pen.nextP !== undefined && pen.nextP !== null) scalars.lpNext = lpOf(pen.nextP);
+    if (hasNextP(pen)) scalars.lpNext = lpOf(pen.nextP);
     return {
       grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
       scalars,
       fired_F: positiveMask(colSum(f)) as tf.Tensor1D,
     };
   });
-}
-
-/** ConstrainedAdam's gradient projection on W_dec (other gradients untouched). */
-export function constrainedAdamGrads(dict: Dictionary, grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-  return { ...grads, W_dec: projectDecoderGrad(dict.params.W_dec as tf.Tensor2D, grads.W_dec as tf.Tensor2D) };
 }
 
 /**
@@ -92,15 +79,10 @@ export function reluNativeStep(
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array } {
   const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'b_enc', 'W_dec', 'b_dec'], lr);
-  const { B, D, F } = step;
-  const hyper = new Float64Array([pen.lambda, pen.p, pen.nextP ?? -1, ...step.adamHyper, 0]);
-  const stats = new Float64Array(8);
-  const fired = new Float32Array(F);
-  addon.reluStep(step.heap, step.offsets, step.dims, hyper, stats, fired);
-  step.advance(stats);
+  const { stats, fired } = step.run(addon.reluStep, lpStepHyper(pen, step.adamHyper), 8);
   const [loss, recon, lp, lpNext, l0count, sse, varX, varE] = stats;
-  const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, lp, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
-  if (pen.nextP !== undefined && pen.nextP !== null) host.lpNext = lpNext;
+  const host: Record<string, number> = { loss, recon, sparsity: pen.lambda * lp, lp, ...fusedBatchStats(l0count, sse, varX, varE, step.B, step.D) };
+  if (hasNextP(pen)) host.lpNext = lpNext;
   return { host, fired };
 }
 

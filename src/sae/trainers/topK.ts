@@ -14,11 +14,12 @@ import { tf } from '../../tensor/backend.js';
 import type { TopKConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
-import { colMean, colSum, geometricMedian, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
+import { colMean, colSum, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
 import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
 import type { Adam } from '../optim.js';
 import { BaseTrainer, batchStats, type FiringTracker, type LossAndGrads } from '../trainer.js';
+import { auxKActivations, encoderBackward, fusedBatchStats, initDecoderBiasToMedian } from '../trainerParts.js';
 
 export interface TopKNativeOptions {
   batch: boolean;
@@ -45,18 +46,14 @@ export function topKNativeStep(
   lr: number,
 ): { host: Record<string, number>; fired: Float32Array; minPositive: number } {
   const step = fusedStepInputs(dict.params, dict.dictSize, adam, x_BD, ['W_enc', 'b_enc', 'W_dec', 'b_dec'], lr);
-  const { B, D, F } = step;
   const hyper = new Float64Array([
     o.batch ? 1 : 0, o.k, o.auxKCoeff, o.deadTokensThreshold, o.gradClip,
     ...step.adamHyper,
     F32_EPS, 1e-6,
   ]);
-  const stats = new Float64Array(10);
-  const fired = new Float32Array(F);
-  addon.topkStep(step.heap, step.offsets, step.dims, hyper, stats, fired, firing.tokensSinceFired);
-  step.advance(stats);
+  const { stats, fired } = step.run((...args) => addon.topkStep(...args, firing.tokensSinceFired), hyper, 10);
   const [loss, recon, auxk, l0count, sse, varX, varE, minPositive] = stats;
-  const host = { loss, recon, auxk, l0: l0count / B, mse: sse / (B * D), fve: 1 - varE / varX };
+  const host = { loss, recon, auxk, ...fusedBatchStats(l0count, sse, varX, varE, step.B, step.D) };
   return { host, fired, minPositive };
 }
 
@@ -74,20 +71,14 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
   protected override fusedStep(x_BD: tf.Tensor2D, step: number) {
     // d = 1 makes AuxK's k_aux = ⌊d/2⌋ = 0, a degenerate case only the reference step handles
     if (!this.native || this.config.dIn < 2) return null;
-    if (step === 0) this.initDecoderBias(x_BD);
+    if (step === 0) initDecoderBiasToMedian(this.dictionary, x_BD);
     const c = this.config;
     const o = { batch: false, k: c.k, auxKCoeff: c.auxKCoeff, deadTokensThreshold: c.deadTokensThreshold, gradClip: c.gradClip };
     return topKNativeStep(this.native, this.dictionary, this.adam, this.firing, x_BD, o, this.lrAt(step));
   }
 
-  private initDecoderBias(x_BD: tf.Tensor2D): void {
-    const median = geometricMedian(x_BD);
-    this.dictionary.params.b_dec.assign(median);
-    median.dispose();
-  }
-
   protected override beforeLoss(x_BD: tf.Tensor2D, step: number): void {
-    if (step === 0) this.initDecoderBias(x_BD);
+    if (step === 0) initDecoderBiasToMedian(this.dictionary, x_BD);
     renormalizeDecoder(this.dictionary.params.W_dec, F32_EPS);
   }
 
@@ -125,11 +116,7 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
       if (useAux && deadMask) {
         const kAux = Math.min(half, nDead);
         const scale = Math.min(nDead / half, 1);
-        const dead = tf.tensor1d(deadMask);
-        // live features pushed to −1e30 so the per-row top-k_aux only sees dead ones
-        const latents = tf.add(post, tf.mul(tf.sub(dead, 1), 1e30)) as tf.Tensor2D;
-        const auxMask = tf.mul(topKMask(latents, kAux), dead);
-        const a = tf.mul(post, auxMask) as tf.Tensor2D;
+        const { auxMask, a } = auxKActivations(post, deadMask, kAux);
         const eHat = tf.add(mm(a, W_dec), b_dec);
         const totVar = tf.sum(tf.square(tf.sub(x_BD, colMean(x_BD))), 0);
         const tvHost = totVar.dataSync();
@@ -149,12 +136,10 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
       }
       const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;
       const dPre = tf.mul(dPost, positiveMask(pre)) as tf.Tensor2D;
-      const dW_enc = mm(xc, dPre, true, false);
+      const enc = encoderBackward(xc, W_enc, dPre, db_dec);
       const db_enc = colSum(dPre);
-      const dXc = mm(dPre, W_enc, false, true);
-      db_dec = tf.sub(db_dec, colSum(dXc));
       return {
-        grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec },
+        grads: { W_enc: enc.dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: enc.db_dec },
         scalars: { loss, recon, auxk: auxLoss, ...batchStats(x_BD, xHat, tf.sum(positiveMask(f)) as tf.Scalar) },
       };
     });

@@ -1,0 +1,1 @@
+export { DateTimeResolver as DateTime, JSONResolver as JSON } from 'graphql-scalars';

@@ -1,0 +1,181 @@
+/**
+ * analyzePosition: play the moves, run the LM and the SAEs live on that position, and line the
+ * active features up with the board properties that hold there (labelled by the evaluation's own
+ * family code) and with the alignments stored for those features.
+ *
+ * LMs and SAEs are loaded once and kept (a small LRU per process): a request costs one forward
+ * pass per (LM, layer, site) and one encode per SAE.
+ */
+import type pg from 'pg';
+import { tf } from '../tensor/backend.js';
+import { UserInputError } from '../errors.js';
+import { labelPosition } from '../eval/position.js';
+import { loadModelDir, type LoadedModel } from '../lm/checkpoint.js';
+import { parseSite } from '../lm/model.js';
+import { loadSae } from '../sae/interop.js';
+import type { Dictionary } from '../sae/dictionary.js';
+import type { GameName } from '../games/types.js';
+import { boardPropertyIds } from '../db/repos/datasets.js';
+import type { Loaders } from './loaders.js';
+import { toAlignment, type AlignmentRecord } from './records.js';
+import { parseId } from './refs.js';
+
+export const MAX_SAES_PER_ANALYSIS = 8;
+export const MAX_FEATURES_PER_SAE = 200;
+
+export interface ActiveFeatureRecord {
+  saeCheckpointId: number;
+  featureIndex: number;
+  value: number;
+  /** value / the feature's maximum activation on the evaluation sample (null if not evaluated). */
+  relativeActivation: number | null;
+  /** Its stored alignments (best threshold per property) with properties that hold here. */
+  trueAlignments: AlignmentRecord[];
+}
+
+export interface SaeAnalysisRecord {
+  saeId: number;
+  saeCheckpointId: number;
+  /** Features with a non-zero activation at the position. */
+  activeFeatureCount: number;
+  /** The strongest of them, strongest first. */
+  features: ActiveFeatureRecord[];
+}
+
+export interface PositionAnalysisRecord {
+  game: string;
+  moves: string[];
+  board: string;
+  toMove: string;
+  trueBoardPropertyIds: number[];
+  saes: SaeAnalysisRecord[];
+}
+
+/** A tiny LRU of loaded artefacts; evicted entries are disposed. */
+class Lru<T> {
+  private readonly items = new Map<string, Promise<T>>();
+  constructor(
+    private readonly capacity: number,
+    private readonly dispose: (t: T) => void,
+  ) {}
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.items.get(key);
+    if (p) {
+      this.items.delete(key);
+      this.items.set(key, p);
+      return p;
+    }
+    p = load();
+    p.catch(() => this.items.delete(key));
+    this.items.set(key, p);
+    while (this.items.size > this.capacity) {
+      const [oldKey, old] = this.items.entries().next().value as [string, Promise<T>];
+      this.items.delete(oldKey);
+      old.then(this.dispose, () => {});
+    }
+    return p;
+  }
+}
+
+const models = new Lru<LoadedModel>(4, (m) => m.model.dispose());
+const dictionaries = new Lru<Dictionary>(32, (d) => d.dispose());
+const bspIdCache = new Map<string, Promise<Int32Array>>();
+
+function bspIdsOf(pool: pg.Pool, game: string, family: string): Promise<Int32Array> {
+  const key = `${game}|${family}`;
+  let p = bspIdCache.get(key);
+  if (!p) {
+    p = boardPropertyIds(pool, game, family);
+    p.catch(() => bspIdCache.delete(key));
+    bspIdCache.set(key, p);
+  }
+  return p;
+}
+
+interface Planned {
+  saeId: number;
+  saeCheckpointId: number;
+  saePath: string;
+  lmPath: string;
+  layer: number;
+  site: string;
+}
+
+export async function analyzePosition(
+  pool: pg.Pool,
+  loaders: Loaders,
+  q: { game: GameName; moves: string; saes: readonly string[]; maxFeatures?: number | null },
+): Promise<PositionAnalysisRecord> {
+  const maxFeatures = q.maxFeatures ?? 20;
+  if (!Number.isInteger(maxFeatures) || maxFeatures < 0 || maxFeatures > MAX_FEATURES_PER_SAE) throw new UserInputError(`maxFeatures must be an integer from 0 to ${MAX_FEATURES_PER_SAE}`);
+  if (q.saes.length > MAX_SAES_PER_ANALYSIS) throw new UserInputError(`at most ${MAX_SAES_PER_ANALYSIS} SAEs per analysis (got ${q.saes.length})`);
+
+  // Resolve every SAE to its final checkpoint and LM before any compute.
+  const plans: Planned[] = [];
+  for (const ref of q.saes) {
+    const id = parseId('SAE', ref);
+    const sae = await loaders.sae.load(id);
+    if (!sae) throw new UserInputError(`no SAE with id ${id}`);
+    const ckpts = await loaders.checkpointsOfSae.load(id);
+    const ckpt = ckpts.find((c) => c.is_final) ?? ckpts[ckpts.length - 1];
+    if (!ckpt) throw new UserInputError(`SAE ${id} has no checkpoint to run`);
+    const lmCkpt = await loaders.lmCheckpoint.load(sae.lm_checkpoint_id);
+    const lm = lmCkpt ? await loaders.lmModel.load(lmCkpt.lm_model_id) : null;
+    if (!lmCkpt || !lm) throw new UserInputError(`SAE ${id}: its LM checkpoint is not registered`);
+    if (lm.game !== q.game) throw new UserInputError(`SAE ${id} reads a ${lm.game} LM, not ${q.game}`);
+    plans.push({ saeId: id, saeCheckpointId: ckpt.id, saePath: ckpt.path, lmPath: lmCkpt.path, layer: sae.layer, site: sae.site });
+  }
+
+  // The position and its true board properties (nCtx of the first LM bounds the moves).
+  const firstModel = plans.length ? await models.get(plans[0].lmPath, () => loadModelDir(plans[0].lmPath)) : null;
+  const catalogue = (await loaders.bspFamilies()).filter((f) => f.game === q.game).map((f) => f.family);
+  const position = labelPosition(q.game, q.moves, firstModel?.model.config.nCtx ?? 1024, catalogue);
+  const trueIds: number[] = [];
+  for (const { family, cells } of position.labels) {
+    const ids = await bspIdsOf(pool, q.game, family.name);
+    for (let c = 0; c < cells.length; c++) if (cells[c]) trueIds.push(ids[c]);
+  }
+  const holds = new Set(trueIds);
+
+  // One forward pass per (LM, layer, site), one encode per SAE.
+  const saes: SaeAnalysisRecord[] = [];
+  const T = position.tokens.length;
+  for (const p of plans) {
+    const loaded = await models.get(p.lmPath, () => loadModelDir(p.lmPath));
+    if (T > loaded.model.config.nCtx) throw new UserInputError(`moves: ${T} tokens, but the LM of SAE ${p.saeId} reads at most ${loaded.model.config.nCtx}`);
+    const dict = await dictionaries.get(p.saePath, async () => (await loadSae(p.saePath)).dictionary);
+    const tokens_BT = tf.tensor2d(position.tokens, [1, T], 'int32');
+    const cache = loaded.model.runWithCache(tokens_BT, [{ layer: p.layer, site: parseSite(p.site) }]);
+    tokens_BT.dispose();
+    let feats: tf.Tensor2D;
+    try {
+      feats = tf.tidy(() => {
+        const [x_1TD] = [...cache.values()];
+        return dict.encode(x_1TD.slice([0, T - 1, 0], [1, 1, -1]).reshape([1, -1]) as tf.Tensor2D);
+      });
+    } finally {
+      for (const t of cache.values()) t.dispose(); // kept by runWithCache, outside any tidy
+    }
+    const values = (await feats.data()) as Float32Array;
+    feats.dispose();
+    const active: number[] = [];
+    for (let i = 0; i < values.length; i++) if (values[i] !== 0) active.push(i);
+    active.sort((a, b) => values[b] - values[a] || a - b);
+    const top = active.slice(0, maxFeatures);
+    const keys = top.map((featureIndex) => ({ saeCheckpointId: p.saeCheckpointId, featureIndex }));
+    const [rows, alignments] = await Promise.all([Promise.all(keys.map((k) => loaders.feature.load(k))), Promise.all(keys.map((k) => loaders.alignmentsOfFeature(20).load(k)))]);
+    saes.push({
+      saeId: p.saeId,
+      saeCheckpointId: p.saeCheckpointId,
+      activeFeatureCount: active.length,
+      features: top.map((featureIndex, j) => ({
+        saeCheckpointId: p.saeCheckpointId,
+        featureIndex,
+        value: values[featureIndex],
+        relativeActivation: rows[j] && rows[j]!.maxActivation > 0 ? values[featureIndex] / rows[j]!.maxActivation : null,
+        trueAlignments: alignments[j].filter((a) => holds.has(a.bspId)).map(toAlignment),
+      })),
+    });
+  }
+  return { game: q.game, moves: position.moves, board: position.board, toMove: position.toMove, trueBoardPropertyIds: trueIds, saes };
+}

@@ -1,0 +1,125 @@
+import type pg from 'pg';
+import { NotFoundError, UserInputError } from '../errors.js';
+import { TRAINER_NAMES } from '../sae/config.js';
+import { listBoardPropertyPage } from '../db/repos/datasets.js';
+import { listFeatures, type FeatureOrder, type FeaturePageRow } from '../db/repos/features.js';
+import { checkpointsOfSaes } from '../db/repos/sae.js';
+import type { Loaders } from './loaders.js';
+import { decodeCursor, pageSize, toConnection, type Connection, type Edge } from './pagination.js';
+import { toAlignment, toFeature, type AlignmentRecord, type FeatureRecord } from './records.js';
+import { parseFeatureId, parseId, resolveBoardProperty, resolveFamily, resolveLm, thresholdIndex } from './refs.js';
+
+export interface FeatureFilter {
+  game?: string | null;
+  /** Board property id or readable name. */
+  boardProperty?: string | null;
+  family?: string | null;
+  square?: string | null;
+  minF1?: number | null;
+  minPrecision?: number | null;
+  threshold?: number | null;
+  sae?: string | null;
+  saeCheckpoint?: string | null;
+  step?: number | null;
+  allCheckpoints?: boolean | null;
+  trainer?: string | null;
+  layer?: number | null;
+  lm?: string | null;
+  alive?: boolean | null;
+}
+
+export interface FeatureEdge extends Edge<FeatureRecord> {
+  /** The (feature, board property) pair this edge is about, when the query filters by BSPs. */
+  alignment: AlignmentRecord | null;
+}
+
+const MAX_BSPS_PER_QUERY = 4096;
+
+export async function features(
+  pool: pg.Pool,
+  loaders: Loaders,
+  filter: FeatureFilter,
+  order: FeatureOrder,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Connection<FeatureRecord, FeatureEdge>> {
+  const limit = pageSize(first);
+  const f = filter;
+  if (f.trainer && !(TRAINER_NAMES as readonly string[]).includes(f.trainer)) throw new UserInputError(`unknown trainer "${f.trainer}" (one of ${TRAINER_NAMES.join(', ')})`);
+  for (const [name, v] of [['minF1', f.minF1], ['minPrecision', f.minPrecision]] as const) {
+    if (v != null && !(v >= 0 && v <= 1)) throw new UserInputError(`${name} must be between 0 and 1 (got ${v})`);
+  }
+
+  // Board properties the pairs are about.
+  let bspIds: number[] | null = null;
+  if (f.boardProperty) bspIds = (await resolveBoardProperty(pool, f.boardProperty, f.game)).map((r) => r.id);
+  if (f.family || f.square) {
+    const family = f.family ? await resolveFamily(loaders, f.family, f.game) : null;
+    if (f.square && !/^[a-h][1-8]$/i.test(f.square)) throw new UserInputError(`square must be like "f3" (a–h, 1–8); got "${f.square.slice(0, 10)}"`);
+    const rows = await listBoardPropertyPage(pool, {
+      game: f.game ?? family?.game,
+      family: family?.family,
+      square: f.square,
+      ids: bspIds,
+      orderByBestF1: false,
+      after: null,
+      limit: MAX_BSPS_PER_QUERY,
+    });
+    if (rows.length > MAX_BSPS_PER_QUERY) throw new UserInputError(`the filter matches more than ${MAX_BSPS_PER_QUERY} board properties; narrow it (game, family, square or boardProperty)`);
+    bspIds = rows.map((r) => r.row.id);
+  }
+  if (!bspIds && (order === 'PRECISION' || order === 'RECALL')) {
+    throw new UserInputError(`orderBy ${order} needs a board-property filter (boardProperty, family or square): precision and recall belong to a (feature, property) pair`);
+  }
+  if (!bspIds && (f.minPrecision != null || f.threshold != null)) {
+    throw new UserInputError('minPrecision and threshold need a board-property filter (boardProperty, family or square)');
+  }
+
+  // Checkpoints to look in.
+  let saeCheckpointIds: number[] | null = null;
+  if (f.saeCheckpoint) saeCheckpointIds = [parseId('SAE checkpoint', f.saeCheckpoint)];
+  else if (f.sae) {
+    const saeId = parseId('SAE', f.sae);
+    const [ckpts] = await checkpointsOfSaes(pool, [saeId]);
+    if (!ckpts.length) throw new NotFoundError(`no SAE with id ${saeId} (or it has no checkpoints)`);
+    const chosen = f.step != null ? ckpts.filter((c) => c.step === f.step) : f.allCheckpoints ? ckpts : ckpts.filter((c) => c.is_final).slice(-1);
+    saeCheckpointIds = (chosen.length ? chosen : ckpts.slice(-1)).map((c) => c.id);
+    if (f.step != null && !chosen.length) throw new UserInputError(`SAE ${saeId} has no checkpoint at step ${f.step} (steps: ${ckpts.map((c) => c.step).join(', ')})`);
+  }
+  const lmModelId = f.lm ? (await resolveLm(pool, f.lm)).id : null;
+
+  const tag = `features:${order}:${bspIds ? 'pairs' : 'features'}`;
+  const arity = bspIds ? 4 : 3;
+  const rows = await listFeatures(pool, {
+    game: f.game,
+    bspIds,
+    saeCheckpointIds,
+    step: f.step,
+    allCheckpoints: Boolean(f.allCheckpoints),
+    trainer: f.trainer,
+    layer: f.layer,
+    lmModelId,
+    alive: f.alive,
+    minF1: f.minF1,
+    minPrecision: f.minPrecision,
+    thresholdIndex: f.threshold != null ? thresholdIndex(f.threshold) : null,
+    order,
+    after: decodeCursor(tag, after, arity),
+    limit,
+  });
+  for (const r of rows) loaders.feature.prime(r.feature, r.feature);
+  return toConnection(
+    tag,
+    rows,
+    limit,
+    (r: FeaturePageRow) => r.sortKey,
+    (r, cursor) => ({ cursor, node: toFeature(r.feature), alignment: r.alignment ? toAlignment(r.alignment) : null }),
+  );
+}
+
+export async function feature(loaders: Loaders, id: string): Promise<FeatureRecord> {
+  const key = parseFeatureId(id);
+  const row = await loaders.feature.load(key);
+  if (!row) throw new NotFoundError(`no feature ${id} (SAE checkpoint ${key.saeCheckpointId} is not evaluated, or has fewer features)`);
+  return toFeature(row);
+}

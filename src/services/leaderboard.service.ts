@@ -1,0 +1,78 @@
+import type pg from 'pg';
+import { UserInputError } from '../errors.js';
+import { bestProbe, type ProbeResultRow } from '../db/repos/lm.js';
+import { leaderboardRows } from '../db/repos/sae.js';
+import type { Loaders } from './loaders.js';
+import { toProbeResult, type ProbeResultRecord } from './records.js';
+import { resolveFamily } from './refs.js';
+
+export interface LeaderboardEntryRecord {
+  rank: number;
+  saeId: number;
+  saeCheckpointId: number;
+  trainer: string;
+  lmModelId: number;
+  lmOrigin: string;
+  value: number;
+  l0: number | null;
+  evalConfigHash: string;
+}
+
+export interface LeaderboardRecord {
+  game: string;
+  layer: number | null;
+  metric: string;
+  family: string | null;
+  /** SAEs on trained (or imported) LMs, best first. */
+  entries: LeaderboardEntryRecord[];
+  /** SAEs on random-init LMs: the floor the paper compares against. */
+  randomInit: LeaderboardEntryRecord[];
+  /** The best linear probe of the family on a trained LM at that layer: the ceiling. */
+  probe: ProbeResultRecord | null;
+}
+
+const SUPERVISED = new Set(['coverage', 'reconstruction']);
+const MAX_ENTRIES = 1000;
+
+export async function leaderboard(
+  pool: pg.Pool,
+  loaders: Loaders,
+  q: { game: string; layer?: number | null; metric: string; family?: string | null; evalConfigHash?: string | null; first?: number | null },
+): Promise<LeaderboardRecord> {
+  const first = q.first ?? 100;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_ENTRIES) throw new UserInputError(`first must be an integer from 1 to ${MAX_ENTRIES}`);
+  if (SUPERVISED.has(q.metric) && !q.family) throw new UserInputError(`metric ${q.metric} is per board-property family: give family (e.g. "board_state")`);
+  const family = q.family ? await resolveFamily(loaders, q.family, q.game) : null;
+  const rows = await leaderboardRows(pool, {
+    game: q.game,
+    layer: q.layer ?? null,
+    metric: q.metric,
+    family: family?.family ?? '',
+    evalConfigHash: q.evalConfigHash ?? null,
+    limit: 2 * first,
+  });
+  const toEntry = (r: (typeof rows)[number], rank: number): LeaderboardEntryRecord => ({
+    rank,
+    saeId: r.sae_id,
+    saeCheckpointId: r.sae_checkpoint_id,
+    trainer: r.trainer,
+    lmModelId: r.lm_model_id,
+    lmOrigin: r.lm_origin,
+    value: r.value,
+    l0: r.l0,
+    evalConfigHash: r.eval_config_hash,
+  });
+  const trained = rows.filter((r) => r.lm_origin !== 'random-init').slice(0, first);
+  const random = rows.filter((r) => r.lm_origin === 'random-init').slice(0, first);
+  let probe: ProbeResultRow | null = null;
+  if (family) probe = await bestProbe(pool, { game: q.game, family: family.short_name, layer: q.layer ?? null });
+  return {
+    game: q.game,
+    layer: q.layer ?? null,
+    metric: q.metric,
+    family: family?.short_name ?? null,
+    entries: trained.map((r, i) => toEntry(r, i + 1)),
+    randomInit: random.map((r, i) => toEntry(r, i + 1)),
+    probe: probe ? toProbeResult(probe) : null,
+  };
+}
