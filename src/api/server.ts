@@ -310,7 +310,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       } else {
         body = text;
       }
-      if (Array.isArray(body) && maxBatch > 0 && body.length > maxBatch) {
+      if (Array.isArray(body) && maxBatch === 0) {
+        throw new HttpError(400, 'BAD_REQUEST', 'Batched requests are off on this server (`saeboard serve --max-batch N` allows them).');
+      }
+      if (Array.isArray(body) && body.length > maxBatch) {
         throw new HttpError(400, 'BAD_REQUEST', `A batch may hold at most ${maxBatch} operations; this one has ${body.length}.`);
       }
     }
@@ -369,6 +372,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return;
       }
       if (err instanceof HttpError) {
+        // Debug only: an attack is thousands of these, and each client already got its answer.
+        log.debug({ requestId, status: err.status, code: err.code, ip: req.socket.remoteAddress }, 'request refused');
         if (res.headersSent) return void res.end();
         // Unread body left (413, or refused before reading it): answer, then stop reading.
         if (!req.complete) return answerAndStopReading(req, res, () => sendError(res, err));
