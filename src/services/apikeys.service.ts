@@ -44,13 +44,20 @@ export async function createApiKey(pool: pg.Pool, name: string): Promise<{ key: 
   return { key: toKey(row), token };
 }
 
+const lastTouched = new Map<number, number>();
+
 /** The live key a token belongs to, or null (malformed, unknown or revoked). */
 export async function authenticate(pool: pg.Pool, token: string): Promise<ApiKey | null> {
   if (!TOKEN_RE.test(token)) return null;
   const row = await findLiveApiKeyByHash(pool, hashToken(token));
   if (!row) return null;
-  // Best effort, off the request's path: a failed bookkeeping write must not fail the request.
-  touchApiKey(pool, row.id).catch((err) => log.debug({ err: (err as Error).message }, 'could not record API key use'));
+  // Best effort, off the request's path, at most once a minute per key and process: a failed
+  // bookkeeping write must not fail the request, nor cost a statement per request.
+  const now = Date.now();
+  if ((lastTouched.get(row.id) ?? 0) < now - 60_000) {
+    lastTouched.set(row.id, now);
+    touchApiKey(pool, row.id).catch((err) => log.debug({ err: (err as Error).message }, 'could not record API key use'));
+  }
   return toKey(row);
 }
 
