@@ -1,10 +1,15 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { isSaeboardError } from '../errors.js';
 import { log } from '../log.js';
 
-/** Codes a client can rely on, in `errors[].extensions.code`. */
+/**
+ * Codes a client can rely on, in `errors[].extensions.code`. Every error carries one of these or
+ * INTERNAL_SERVER_ERROR; README "API safety" lists them.
+ */
 export const CLIENT_CODES = new Set([
   'BAD_USER_INPUT',
   'NOT_FOUND',
@@ -17,12 +22,36 @@ export const CLIENT_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
   'QUERY_TOO_COMPLEX',
+  'QUERY_TIMEOUT',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+  'METHOD_NOT_ALLOWED',
+  'REQUEST_TIMEOUT',
 ]);
+
+/** The request being served, for error messages and logs (set by the HTTP handler). */
+export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+
+export function currentRequestId(): string | undefined {
+  return requestScope.getStore()?.requestId;
+}
+
+/** A client error with a stable code and HTTP status, for resolvers and the HTTP layer alike. */
+export function clientError(code: string, message: string, status: number, headers?: Record<string, string>): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status, ...(headers ? { headers: new HeaderMap(Object.entries(headers)) } : {}) } } });
+}
+
+/** Postgres cancelled the statement: `statement_timeout` on the API's pool ran out. */
+function isStatementTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '57014';
+}
 
 /**
  * Map every error to a stable `extensions.code`. Expected errors (saeboard's own, GraphQL syntax
- * and validation, argument validation) keep their message; anything else is an internal error:
- * logged in full here, and the client sees only a generic message (never a stack trace).
+ * and validation, limits, argument validation) keep their message; anything else is an internal
+ * error: logged in full with the request id, and the client sees only a generic message with that
+ * id (never a stack trace).
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
@@ -36,14 +65,35 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     const detail = fields?.map((f) => `${f.property}: ${Object.values(f.constraints ?? {}).join(', ')}`).join('; ');
     return { message: detail ? `Invalid argument: ${detail}` : original.message, path, locations, extensions: { code: 'BAD_USER_INPUT' } };
   }
+  if (isStatementTimeout(original)) {
+    log.warn({ requestId: currentRequestId(), path }, 'a database statement ran past statement_timeout');
+    return {
+      message: 'The query took longer than this server allows and was cancelled: ask for smaller pages or fewer fields.',
+      path,
+      locations,
+      extensions: { code: 'QUERY_TIMEOUT' },
+    };
+  }
+  // A validation rule's own code (e.g. a limit) wins over Apollo's generic GRAPHQL_VALIDATION_FAILED.
+  const cause = error instanceof GraphQLError ? error.originalError : undefined;
+  const causeCode = cause instanceof GraphQLError ? cause.extensions?.code : undefined;
+  if (typeof causeCode === 'string' && CLIENT_CODES.has(causeCode)) {
+    return { message: formatted.message, path, locations, extensions: { code: causeCode } };
+  }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && CLIENT_CODES.has(code)) {
     return { message: formatted.message, path, locations, extensions: { code } };
   }
+  const requestId = currentRequestId();
   if (original instanceof GraphQLError && !original.originalError && !code) {
     // A GraphQL execution error without a cause (e.g. a non-null violation): safe to show.
-    return { message: formatted.message, path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return { message: formatted.message, path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } };
   }
-  log.error({ err: original, path }, 'internal error while resolving a request');
-  return { message: 'Internal server error', path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  log.error({ err: original, path, requestId }, 'internal error while resolving a request');
+  return {
+    message: `Internal server error (request ${requestId ?? 'unknown'}; the server log has the details)`,
+    path,
+    locations,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+  };
 }

@@ -1,4 +1,5 @@
 import type { NonEmptyArray } from 'type-graphql';
+import { ApiKeyResolver } from './apikey/apikey.resolver.js';
 import { GameResolver } from './game/game.resolver.js';
 import { SystemResolver } from './system/system.resolver.js';
 import { ActiveFeatureResolver, PositionAnalysisResolver, SaeAnalysisResolver } from './analysis/analysis.resolver.js';
@@ -25,4 +26,5 @@ export const resolvers: NonEmptyArray<Function> = [
   PositionAnalysisResolver,
   SaeAnalysisResolver,
   ActiveFeatureResolver,
+  ApiKeyResolver,
 ];

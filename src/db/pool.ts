@@ -11,8 +11,14 @@ export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
-export function createPool(url: string, opts: { max?: number } = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
+export function createPool(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    // Sent with each connection's startup packet, so every statement on it is bounded (0 = none).
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
   // An idle client may be terminated by the server (shutdown, restart); without this handler the
   // 'error' event would crash the process.
   pool.on('error', (err: Error & { code?: string }) => {

@@ -70,14 +70,20 @@ describe('GraphQL server over HTTP', () => {
     const other = await startServer({ pool: broken, port: 0 });
     const logged = vi.spyOn(log, 'error').mockImplementation(() => undefined);
     try {
-      const { status, json } = await post(other.url, { query: '{ games { id } }' });
-      expect(status).toBe(200);
-      expect(json.errors?.[0].message).toBe('Internal server error');
-      expect(json.errors?.[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
-      expect(JSON.stringify(json)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
-      // ...while the server log keeps the real cause.
+      const res = await fetch(other.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ games { id } }' }) });
+      const json = (await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+      expect(res.status).toBe(200);
+      // The client gets the request id (header, message, extensions) to quote, and nothing else.
+      const requestId = res.headers.get('x-request-id');
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(json.errors[0].message).toBe(`Internal server error (request ${requestId}; the server log has the details)`);
+      expect(json.errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId });
+      expect(JSON.stringify(json)).not.toMatch(/stacktrace|at .*\.ts:\d+|pool/);
+      // ...while the server log keeps the real cause, under the same id.
       expect(logged).toHaveBeenCalledTimes(1);
-      expect(String((logged.mock.calls[0][0] as { err: Error }).err.message)).toMatch(/pool after calling end/);
+      const entry = logged.mock.calls[0][0] as { err: Error; requestId: string };
+      expect(String(entry.err.message)).toMatch(/pool after calling end/);
+      expect(entry.requestId).toBe(requestId);
       const health = await post(other.url, { query: '{ health }' });
       expect(health.json.data.health).toBe('degraded');
     } finally {
@@ -92,6 +98,10 @@ describe('GraphQL server over HTTP', () => {
     const res = await fetch(`${base}/nope`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
+    const put = await fetch(server.url, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    expect(((await put.json()) as any).errors[0].extensions.code).toBe('METHOD_NOT_ALLOWED');
   });
 });
 

@@ -7,12 +7,12 @@ import * as system from '../../services/system.service.js';
 export class SystemResolver {
   @Query(() => String, { description: '"ok" when the server and its database answer, else "degraded"' })
   async health(@Ctx() ctx: Context): Promise<string> {
-    return (await system.status(ctx.pool)).ok ? 'ok' : 'degraded';
+    return (await ctx.once('status', () => system.status(ctx.pool))).ok ? 'ok' : 'degraded';
   }
 
   @Query(() => ServerStatus, { description: 'Detailed liveness: database reachability, latency, migrations, uptime' })
   status(@Ctx() ctx: Context): Promise<ServerStatus> {
-    return system.status(ctx.pool);
+    return ctx.once('status', () => system.status(ctx.pool));
   }
 
   @Query(() => VersionInfo)
