@@ -30,7 +30,14 @@ import { sha256 } from '../util/hash.js';
  */
 export const DEFAULT_TRAIN_GAMES = 1000;
 export const DEFAULT_TEST_GAMES = 1000;
-export const DEFAULT_MAX_SAMPLE_GAMES = 500;
+/**
+ * D_train games whose every position feeds the feature maxima and the alive set: the paper's code
+ * draws min(int(0.5·n), 1000)·ctx_len activation vectors from n D_train games (metrics.md §2);
+ * all positions of that many games are exactly that many vectors (a deterministic choice).
+ */
+export function defaultSampleGames(nTrainGames: number): number {
+  return Math.max(1, Math.min(Math.floor(0.5 * nTrainGames), 1000));
+}
 /** Tokens fed to the LM per game: Othello 59 (all positions), chess 256 characters (games.md §2.3). */
 export const DEFAULT_CONTEXT: Record<GameName, number> = { othello: 59, chess: 256 };
 

@@ -43,7 +43,7 @@ import { boardPropertyIdsFor, datasetIdByPath, ensureSaeCheckpoint, writeEvaluat
 import { analyzeTranscript, decodeChess } from '../games/chess/index.js';
 import { OthelloBoard, tokenToSquare } from '../games/othello/index.js';
 import {
-  DEFAULT_MAX_SAMPLE_GAMES,
+  defaultSampleGames,
   checkFiniteLmWeights,
   checkFiniteWeights,
   loadDatasetInputs,
@@ -63,7 +63,7 @@ const DB_SITES: readonly Site[] = ['resid_pre', 'resid_post', 'mlp_out'];
 export interface EvalJobOptions extends DatasetInputOptions, SaeInputOptions {
   saeDirs: string[];
   datasetDir: string;
-  /** D_train games whose every position feeds the feature maxima (default 500). */
+  /** D_train games whose every position feeds the feature maxima (default min(⌊n/2⌋, 1000) of n, metrics.md §2). */
   maxSampleGames?: number;
   /** LM rows per forward pass (default 16) and vectors per SAE encode (default 1024). */
   lmBatchSize?: number;
@@ -143,7 +143,8 @@ export async function prepareEvaluation(opts: EvalJobOptions, forDatabase = Bool
   }
   // NaN/inf LM weights would only surface as NaN activations in the middle of the run
   for (const lmDir of new Set(saes.map((s) => path.resolve(s.lmDir)))) await checkFiniteLmWeights(lmDir);
-  const maxSampleGames = Math.min(opts.maxSampleGames ?? DEFAULT_MAX_SAMPLE_GAMES, data.train.games.end - data.train.games.start);
+  const nTrain = data.train.games.end - data.train.games.start;
+  const maxSampleGames = Math.min(opts.maxSampleGames ?? defaultSampleGames(nTrain), nTrain);
   log.info(
     { dataset: data.dir, game: data.game, families: data.families.map((f) => f.shortName), train: data.train.labels.positions, test: data.test.labels.positions, saes: saes.length },
     'evaluation inputs checked',

@@ -14,7 +14,7 @@ interface EvalCliOptions {
   site?: Site;
   trainGames: number;
   testGames: number;
-  maxSampleGames: number;
+  maxSampleGames?: number;
   context?: number;
   f1Floor: number;
   precisionFloor: number;
@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .option('--site <site>', `hook site (${SITES.join(', ')}; default: provenance.site or resid_post)`, site)
     .option('--train-games <n>', 'D_train games (first n of the train split)', intOption('train-games', 1), 1000)
     .option('--test-games <n>', 'D_test games (first n of the test split)', intOption('test-games', 1), 1000)
-    .option('--max-sample-games <n>', 'D_train games whose every token position feeds the feature maxima (paper: 500)', intOption('max-sample-games', 1), 500)
+    .option('--max-sample-games <n>', "D_train games whose every token position feeds the feature maxima (default: min(⌊n/2⌋, 1000) of the n D_train games, as the paper's code)", intOption('max-sample-games', 1))
     .option('--context <n>', 'tokens per game fed to the LM (default: Othello 59, chess 256)', intOption('context', 1))
     .option('--f1-floor <x>', 'store alignment rows with F1 ≥ x (plus every feature\'s and every BSP\'s best)', fraction('f1-floor'), 0.2)
     .option('--precision-floor <x>', 'also store rows with precision ≥ x and TP ≥ 10', fraction('precision-floor'), 0.95)
