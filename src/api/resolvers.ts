@@ -3,6 +3,7 @@ import { ApiKeyResolver } from './apikey/apikey.resolver.js';
 import { GameResolver } from './game/game.resolver.js';
 import { SystemResolver } from './system/system.resolver.js';
 import { ActiveFeatureResolver, PositionAnalysisResolver, SaeAnalysisResolver } from './analysis/analysis.resolver.js';
+import { JobResolver } from './job/job.resolver.js';
 import { BoardPropertyResolver } from './boardProperty/boardProperty.resolver.js';
 import { AlignmentResolver, FeatureResolver } from './feature/feature.resolver.js';
 import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/leaderboard.resolver.js';
@@ -26,5 +27,6 @@ export const resolvers: NonEmptyArray<Function> = [
   PositionAnalysisResolver,
   SaeAnalysisResolver,
   ActiveFeatureResolver,
+  JobResolver,
   ApiKeyResolver,
 ];

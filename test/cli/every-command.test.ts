@@ -49,7 +49,7 @@ function saeboard(args: string[], opts: { timeoutMs?: number } = {}): Promise<Re
   });
 }
 
-const GROUPS = new Set(['games', 'lm', 'sae', 'jobs']);
+const GROUPS = new Set(['games', 'lm', 'sae', 'jobs', 'apikey']);
 function commandOf(args: string[]): string {
   return GROUPS.has(args[0]) ? `${args[0]} ${args[1]}` : args[0];
 }
@@ -244,6 +244,17 @@ describe('every saeboard command, once, end to end', () => {
       worker.kill('SIGTERM');
     });
     expect(code).toBe(0);
+  }, STAGE_TIMEOUT);
+
+  it('API keys: create (token printed once), list, revoke', async () => {
+    const created = await saeboard(['apikey', 'create', '--name', 'every-command']);
+    ok(created, 'apikey create');
+    expect(created.stdout).toMatch(/sbk_[A-Za-z0-9_-]+/);
+    const list = await saeboard(['apikey', 'list']);
+    ok(list, 'apikey list');
+    expect(list.stdout).toContain('every-command');
+    expect(list.stdout).not.toMatch(/sbk_[A-Za-z0-9_-]{20,}/); // only the prefix is ever shown again
+    ok(await saeboard(['apikey', 'revoke', 'every-command']), 'apikey revoke');
   }, STAGE_TIMEOUT);
 
   it('covers every command the CLI lists', async () => {

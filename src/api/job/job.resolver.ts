@@ -1,0 +1,32 @@
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../context.js';
+import { requireKey } from '../context.js';
+import { PageArgs } from '../common/page.js';
+import { JSON } from '../common/scalars.js';
+import * as jobs from '../../services/job.service.js';
+import { Job, JobConnection, JobFilter } from './job.type.js';
+
+@Resolver(() => Job)
+export class JobResolver {
+  @Query(() => Job, { description: 'One job; NOT_FOUND if unknown' })
+  job(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return jobs.job(ctx.pool, id);
+  }
+
+  @Query(() => JobConnection, { description: 'Jobs, newest first' })
+  jobs(@Arg('filter', () => JobFilter, { nullable: true }) filter: JobFilter | null, @Args(() => PageArgs) page: PageArgs, @Ctx() ctx: Context) {
+    return jobs.jobs(ctx.pool, filter ?? {}, page.first, page.after);
+  }
+
+  @Mutation(() => Job, { description: 'Validate a config and queue one job (API key required). BAD_USER_INPUT lists every bad field; nothing is queued then.' })
+  startJob(@Arg('kind', () => String) kind: string, @Arg('config', () => JSON) config: unknown, @Ctx() ctx: Context) {
+    requireKey(ctx);
+    return jobs.startJob(ctx.pool, kind, config);
+  }
+
+  @Mutation(() => [Job], { description: 'Cancel a job and what waits on it (API key required); a running job stops within seconds' })
+  cancelJob(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    requireKey(ctx);
+    return jobs.cancelJob(ctx.pool, id);
+  }
+}
