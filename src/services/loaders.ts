@@ -4,7 +4,7 @@ import { countPerGame, getGamesByIds, type GameRow } from '../db/repos/games.js'
 import { bestF1OfBsps, getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
 import { featureExamplesFor } from '../db/repos/eval.js';
 import { bestAlignmentsOfFeatures, bestFeaturesOfBsps, getFeatures, type FeatureKey } from '../db/repos/features.js';
-import { checkpointsOfLmModels, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
+import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
 import { checkpointsOfSaes, evaluationsOfCheckpoints, getSaeCheckpointsByIds, getSaesByIds, metricsOfCheckpoints } from '../db/repos/sae.js';
 
 const featureKey = (k: FeatureKey) => `${k.saeCheckpointId}:${k.featureIndex}`;
@@ -58,6 +58,10 @@ export function createLoaders(pool: pg.Pool) {
     lmCheckpoint: new DataLoader((ids: readonly number[]) => getLmCheckpointsByIds(pool, ids)),
     checkpointsOfLmModel: new DataLoader((ids: readonly number[]) => checkpointsOfLmModels(pool, ids)),
     probesOfLmCheckpoint: new DataLoader((ids: readonly number[]) => probesOfLmCheckpoints(pool, ids)),
+    activationSetsOfLmCheckpoint: new DataLoader((ids: readonly number[]) => activationSetsOfLmCheckpoints(pool, ids)),
+    activationSet: new DataLoader((ids: readonly number[]) => getActivationSetsByIds(pool, ids)),
+    /** Keyed "<game>|<family short name>". */
+    bestProbeOfFamily: new DataLoader((keys: readonly string[]) => bestProbeAccuracyOfFamilies(pool, keys)),
   };
 }
 

@@ -5,7 +5,7 @@
 import type { BoardPropertyRow, DatasetRow } from '../db/repos/datasets.js';
 import type { AlignmentReadRow, FeatureExampleRow } from '../db/repos/eval.js';
 import type { FeatureRow } from '../db/repos/features.js';
-import type { LmCheckpointRow, LmModelRow, ProbeResultRow } from '../db/repos/lm.js';
+import type { ActivationSetRow, LmCheckpointRow, LmModelRow, ProbeResultRow } from '../db/repos/lm.js';
 import type { EvaluationRow, MetricResultRow, SaeCheckpointRow, SaeRow } from '../db/repos/sae.js';
 import { THRESHOLD_OF_INDEX } from '../db/repos/eval.js';
 
@@ -13,6 +13,7 @@ export interface SaeRecord {
   id: number;
   name: string;
   lmCheckpointId: number;
+  activationSetId: number | null;
   layer: number;
   site: string;
   trainer: string;
@@ -32,6 +33,7 @@ export const toSae = (r: SaeRow): SaeRecord => ({
   id: r.id,
   name: r.name,
   lmCheckpointId: r.lm_checkpoint_id,
+  activationSetId: r.activation_set_id,
   layer: r.layer,
   site: r.site,
   trainer: r.trainer,
@@ -257,6 +259,34 @@ export const toDataset = (r: DatasetRow): DatasetRecord => ({
   source: r.source,
   nGames: r.n_games,
   nPositions: r.n_positions,
+  codeVersion: r.code_version,
+  createdAt: r.created_at,
+});
+
+export interface ActivationSetRecord {
+  id: number;
+  lmCheckpointId: number;
+  layer: number;
+  site: string;
+  positions: string;
+  dtype: string;
+  nVectors: number;
+  dModel: number;
+  path: string;
+  codeVersion: string;
+  createdAt: Date;
+}
+
+export const toActivationSet = (r: ActivationSetRow): ActivationSetRecord => ({
+  id: r.id,
+  lmCheckpointId: r.lm_checkpoint_id,
+  layer: r.layer,
+  site: r.site,
+  positions: r.positions,
+  dtype: r.dtype,
+  nVectors: r.n_vectors,
+  dModel: r.d_model,
+  path: r.path,
   codeVersion: r.code_version,
   createdAt: r.created_at,
 });

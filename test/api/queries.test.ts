@@ -415,3 +415,25 @@ describe('analyzePosition', () => {
     expect(tooMany.errors?.[0].message).toMatch(/at most 8 SAEs/);
   });
 });
+
+describe('activation sets and probe ceilings', () => {
+  it('shows an LM checkpoint’s registered activation sets; a random-init LM is no probe ceiling', async () => {
+    const { registerActivationDir } = await import('../../src/jobs/lm.js');
+    const path = await import('node:path');
+    const id = await registerActivationDir(env.db.pool, path.join(env.tmp, 'acts'), { checkpointDir: env.lmDir, datasetDir: env.datasetDir });
+    const data = await ok(`{ languageModels(game: othello) { checkpoints { activationSets { id layer site nVectors dModel } } } }`);
+    const sets = data.languageModels.flatMap((m: any) => m.checkpoints.flatMap((c: any) => c.activationSets));
+    const [row] = await sql(`SELECT layer, site, n_vectors, d_model FROM activation_sets WHERE id = $1`, [id]);
+    expect(sets).toEqual([{ id: String(id), layer: row.layer, site: row.site, nVectors: row.n_vectors, dModel: row.d_model }]);
+    await sql(
+      `INSERT INTO probe_results (lm_checkpoint_id, dataset_path, layer, site, family, kind, accuracy, train_accuracy, baseline_accuracy, n_train, n_test, config, config_hash, code_version)
+       SELECT id, 'x', 1, 'resid_post', 'board_state', 'softmax', 0.9, 0.9, 0.5, 10, 10, '{}', 'h', 'v' FROM lm_checkpoints LIMIT 1`,
+    );
+    const bp = await ok(`{ boardProperties(filter: { game: othello, family: "board_state" }, first: 1) { edges { node { bestProbe { accuracy } } } } }`);
+    expect(bp.boardProperties.edges[0].node.bestProbe).toBeNull(); // the fixture's only LM is random-init
+    await sql(`UPDATE lm_models SET origin = 'trained'`);
+    const bp2 = await ok(`{ boardProperties(filter: { game: othello, family: "board_state" }, first: 1) { edges { node { bestProbe { accuracy layer family } } } } }`);
+    expect(bp2.boardProperties.edges[0].node.bestProbe).toEqual({ accuracy: 0.9, layer: 1, family: 'board_state' });
+    await sql(`UPDATE lm_models SET origin = 'random-init'`);
+  });
+});

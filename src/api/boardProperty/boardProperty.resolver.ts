@@ -2,6 +2,8 @@ import { Arg, Args, Ctx, FieldResolver, Float, ID, Int, Query, Resolver, Root } 
 import type { Context } from '../context.js';
 import { GameId } from '../game/game.type.js';
 import { Alignment } from '../feature/feature.type.js';
+import { ProbeResult } from '../lm/lm.type.js';
+import { toProbeResult } from '../../services/records.js';
 import { PageArgs } from '../common/page.js';
 import * as bsps from '../../services/boardProperty.service.js';
 import type { BoardPropertyRecord } from '../../services/records.js';
@@ -32,6 +34,12 @@ export class BoardPropertyResolver {
   @FieldResolver(() => [Alignment], { description: 'Its best features over the final checkpoints of every SAE, best F1 first' })
   bestFeatures(@Root() b: BoardPropertyRecord, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: Context) {
     return bsps.bestFeaturesOf(ctx.loaders, b.id, first);
+  }
+
+  @FieldResolver(() => ProbeResult, { nullable: true, description: "The best linear probe of this property's family on a trained LM (probes are per family): the ceiling" })
+  async bestProbe(@Root() b: BoardPropertyRecord, @Ctx() ctx: Context) {
+    const row = await ctx.loaders.bestProbeOfFamily.load(`${b.game}|${b.family}`);
+    return row ? toProbeResult(row) : null;
   }
 
   @FieldResolver(() => Float, { nullable: true, description: 'Best F1 of any feature of a final SAE checkpoint (null: none aligned)' })

@@ -3,7 +3,8 @@ import type { Context } from '../context.js';
 import { GameId } from '../game/game.type.js';
 import * as lms from '../../services/lm.service.js';
 import type { LanguageModelRecord, LmCheckpointRecord } from '../../services/records.js';
-import { Dataset, LanguageModel, LmCheckpoint, ProbeResult } from './lm.type.js';
+import { ActivationSet, Dataset, LanguageModel, LmCheckpoint, ProbeResult } from './lm.type.js';
+import { toActivationSet } from '../../services/records.js';
 
 @Resolver(() => LanguageModel)
 export class LanguageModelResolver {
@@ -43,6 +44,11 @@ export class LmCheckpointResolver {
   @FieldResolver(() => LanguageModel)
   async model(@Root() c: LmCheckpointRecord, @Ctx() ctx: Context): Promise<LanguageModelRecord> {
     return (await lms.lmModelById(ctx.loaders, c.lmModelId))!;
+  }
+
+  @FieldResolver(() => [ActivationSet], { description: 'Activation sets collected from this checkpoint' })
+  async activationSets(@Root() c: LmCheckpointRecord, @Ctx() ctx: Context) {
+    return (await ctx.loaders.activationSetsOfLmCheckpoint.load(c.id)).map(toActivationSet);
   }
 
   @FieldResolver(() => [ProbeResult], { description: 'Linear probes trained on this checkpoint, per family and layer' })

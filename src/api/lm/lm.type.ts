@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTime, JSON } from '../common/scalars.js';
-import type { DatasetRecord, LanguageModelRecord, LmCheckpointRecord, ProbeResultRecord } from '../../services/records.js';
+import type { ActivationSetRecord, DatasetRecord, LanguageModelRecord, LmCheckpointRecord, ProbeResultRecord } from '../../services/records.js';
 
 @ObjectType({ description: 'A board-game GPT: trained, imported, or the random-init twin of a trained one' })
 export class LanguageModel implements Omit<LanguageModelRecord, 'id'> {
@@ -108,6 +108,41 @@ export class Dataset implements Omit<DatasetRecord, 'id'> {
 
   @Field(() => Float)
   nPositions!: number;
+
+  @Field(() => String)
+  codeVersion!: string;
+
+  @Field(() => DateTime)
+  createdAt!: Date;
+}
+
+@ObjectType({ description: "An LM checkpoint's activations at one layer and hook site over a dataset, stored for SAE training" })
+export class ActivationSet implements Omit<ActivationSetRecord, 'id'> {
+  @Field(() => ID)
+  id!: number;
+
+  lmCheckpointId!: number;
+
+  @Field(() => Int)
+  layer!: number;
+
+  @Field(() => String)
+  site!: string;
+
+  @Field(() => String, { description: 'all or dots (chess: the positions after each full move)' })
+  positions!: string;
+
+  @Field(() => String)
+  dtype!: string;
+
+  @Field(() => Float)
+  nVectors!: number;
+
+  @Field(() => Int)
+  dModel!: number;
+
+  @Field(() => String)
+  path!: string;
 
   @Field(() => String)
   codeVersion!: string;

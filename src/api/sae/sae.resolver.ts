@@ -1,7 +1,8 @@
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context.js';
 import { PageArgs } from '../common/page.js';
-import { LanguageModel, LmCheckpoint } from '../lm/lm.type.js';
+import { ActivationSet, LanguageModel, LmCheckpoint } from '../lm/lm.type.js';
+import { toActivationSet } from '../../services/records.js';
 import { FeatureConnection, FeatureFilter, FeatureOrder } from '../feature/feature.type.js';
 import * as saeService from '../../services/sae.service.js';
 import * as featureService from '../../services/feature.service.js';
@@ -47,6 +48,13 @@ export class SaeResolver {
   async languageModel(@Root() s: SaeRecord, @Ctx() ctx: Context) {
     const c = await lms.lmCheckpoint(ctx.loaders, s.lmCheckpointId);
     return lms.lmModelById(ctx.loaders, c.lmModelId);
+  }
+
+  @FieldResolver(() => ActivationSet, { nullable: true, description: 'The activation set it was trained on, if registered' })
+  async activationSet(@Root() s: SaeRecord, @Ctx() ctx: Context) {
+    if (s.activationSetId == null) return null;
+    const row = await ctx.loaders.activationSet.load(s.activationSetId);
+    return row ? toActivationSet(row) : null;
   }
 
   @FieldResolver(() => [SaeCheckpoint], { description: 'Every kept checkpoint, in step order' })

@@ -13,6 +13,7 @@ export class Sae implements Omit<SaeRecord, 'id'> {
   name!: string;
 
   lmCheckpointId!: number;
+  activationSetId!: number | null;
 
   @Field(() => Int, { description: 'Block whose activations the SAE reads' })
   layer!: number;

@@ -255,3 +255,54 @@ export async function bestProbe(db: Queryable, q: { game: string; family: string
   );
   return rows[0] ?? null;
 }
+
+export interface ActivationSetRow {
+  id: number;
+  lm_checkpoint_id: number;
+  dataset_id: number | null;
+  layer: number;
+  site: string;
+  positions: string;
+  dtype: string;
+  n_vectors: number;
+  d_model: number;
+  path: string;
+  code_version: string;
+  created_at: Date;
+}
+
+const AS_COLUMNS = `id, lm_checkpoint_id, dataset_id, layer, site, positions, dtype, n_vectors, d_model, path, code_version, created_at`;
+
+/** Activation sets of many LM checkpoints, each list by layer, site, newest first. */
+export async function activationSetsOfLmCheckpoints(db: Queryable, ckptIds: readonly number[]): Promise<ActivationSetRow[][]> {
+  const { rows } = await db.query<ActivationSetRow>(
+    `SELECT ${AS_COLUMNS} FROM activation_sets WHERE lm_checkpoint_id = ANY($1::bigint[]) ORDER BY lm_checkpoint_id, layer, site, id DESC`,
+    [ckptIds],
+  );
+  const byCkpt = new Map<number, ActivationSetRow[]>();
+  for (const r of rows) byCkpt.set(r.lm_checkpoint_id, [...(byCkpt.get(r.lm_checkpoint_id) ?? []), r]);
+  return ckptIds.map((id) => byCkpt.get(id) ?? []);
+}
+
+export async function getActivationSetsByIds(db: Queryable, ids: readonly number[]): Promise<(ActivationSetRow | null)[]> {
+  const { rows } = await db.query<ActivationSetRow>(`SELECT ${AS_COLUMNS} FROM activation_sets WHERE id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Best linear-probe accuracy per BSP family short name, over trained LMs of a game, with its layer. */
+export async function bestProbeAccuracyOfFamilies(db: Queryable, keys: readonly string[]): Promise<(ProbeResultRow | null)[]> {
+  // keys are "<game>|<family short name>"
+  const games = keys.map((k) => k.split('|')[0]);
+  const families = keys.map((k) => k.split('|')[1]);
+  const { rows } = await db.query<ProbeResultRow & { key: string }>(
+    `SELECT DISTINCT ON (k.game, k.family) k.game || '|' || k.family AS key, p.*
+     FROM unnest($1::text[], $2::text[]) AS k(game, family)
+     JOIN probe_results p ON p.family = k.family
+     JOIN lm_checkpoints lc ON lc.id = p.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id AND lm.game = k.game AND lm.origin <> 'random-init'
+     ORDER BY k.game, k.family, p.accuracy DESC`,
+    [games, families],
+  );
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  return keys.map((k) => byKey.get(k) ?? null);
+}
