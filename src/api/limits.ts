@@ -90,6 +90,15 @@ export const KnownOperationTypesRule: ValidationRule = (context) => ({
   },
 });
 
+/** Over HTTP, subscriptions are refused at validation: they run over WebSocket (graphql-ws). */
+export const NoSubscriptionOverHttpRule: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === 'subscription' && context.getSchema().getSubscriptionType()) {
+      context.reportError(new GraphQLError('Subscriptions go over WebSocket (graphql-ws protocol) at /graphql, not over HTTP.', { nodes: node }));
+    }
+  },
+});
+
 /** The armor rules, reporting (not throwing) coded errors. */
 function shapeRules(limits: QueryLimits): ValidationRule[] {
   const report = (limit: string) => [

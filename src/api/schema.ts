@@ -5,9 +5,22 @@ import { resolvers } from './resolvers.js';
 
 let schema: GraphQLSchema | undefined;
 
+/**
+ * type-graphql wants a PubSub for any @Subscription; ours all bring their own `subscribe`
+ * (Postgres LISTEN/NOTIFY, src/services/jobEvents.ts), so topics are never used.
+ */
+const noTopicPubSub = {
+  publish(): void {
+    throw new Error('saeboard subscriptions have no topics: they subscribe through their own source');
+  },
+  subscribe(): AsyncIterable<unknown> {
+    throw new Error('saeboard subscriptions have no topics: they subscribe through their own source');
+  },
+};
+
 /** The API schema, built once from the type-graphql classes in src/api/<domain>/. */
 export function appSchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({ resolvers, validate: true });
+  schema ??= buildSchemaSync({ resolvers, validate: true, pubSub: noTopicPubSub });
   return schema;
 }
 

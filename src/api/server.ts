@@ -26,9 +26,12 @@ import { log } from '../log.js';
 import { PROJECT_ROOT } from '../version.js';
 import { authenticate, type ApiKey } from '../services/apikeys.service.js';
 import { appSchema } from './schema.js';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, OperationTypeNode, getOperationAST, parse as parseDocument } from 'graphql';
 import { createContext, type Context } from './context.js';
 import { formatError, requestScope } from './errors.js';
-import { checkDocument, costLimitPlugin, DEFAULT_QUERY_LIMITS, KnownOperationTypesRule, type QueryLimits } from './limits.js';
+import { checkDocument, costLimitPlugin, DEFAULT_QUERY_LIMITS, KnownOperationTypesRule, NoSubscriptionOverHttpRule, type QueryLimits } from './limits.js';
 
 export interface ServerOptions {
   pool: pg.Pool;
@@ -253,7 +256,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // header check would only refuse plain GET queries, which the GraphQL-over-HTTP spec allows.
     csrfPrevention: false,
     parseOptions: { maxTokens: limits.maxTokens },
-    validationRules: [KnownOperationTypesRule],
+    validationRules: [KnownOperationTypesRule, NoSubscriptionOverHttpRule],
     plugins: [costLimitPlugin(limits), ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
     logger: {
       debug: (m) => log.debug(m),
@@ -427,11 +430,47 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const { port } = httpServer.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+
+  // Subscriptions (jobUpdated) over WebSocket at the same path, graphql-ws protocol. Only
+  // subscription operations; the same document limits and API key rules as HTTP.
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: maxBody });
+  const ws = useServer<Record<string, unknown>, { apiKey?: ApiKey | null }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.apiKey;
+        const token = typeof raw === 'string' ? raw.replace(/^Bearer\s+/i, '').trim() : '';
+        const key = token ? await authenticate(opts.pool, token) : null;
+        if ((token && !key) || (opts.requireKey && !key)) return false; // closes with 4403 Forbidden
+        ctx.extra.apiKey = key;
+        return true;
+      },
+      onSubscribe: (_ctx, _id, payload) => {
+        const limitError = checkDocument(schema, payload.query, limits);
+        if (limitError) return [limitError];
+        let doc;
+        try {
+          doc = parseDocument(payload.query, { maxTokens: limits.maxTokens });
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+        }
+        const op = getOperationAST(doc, payload.operationName);
+        if (op?.operation !== OperationTypeNode.SUBSCRIPTION) {
+          return [new GraphQLError('Only subscriptions go over WebSocket; send queries and mutations over HTTP.', { extensions: { code: 'BAD_REQUEST' } })];
+        }
+        return undefined;
+      },
+      context: (ctx) => createContext(opts.pool, randomUUID(), { apiKey: ctx.extra.apiKey ?? null }),
+    },
+    wss,
+  );
+
   return {
     url: `http://${shownHost}:${port}/graphql`,
     port,
     httpServer,
     async close() {
+      await ws.dispose();
       await apollo.stop();
     },
   };

@@ -80,3 +80,57 @@ describe('jobs over GraphQL', () => {
     expect((await gql(`{ job(id: "999999") { id } }`)).body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 });
+
+describe('jobUpdated over WebSocket', () => {
+  it('pushes each change of a job as Postgres NOTIFYs it', async () => {
+    const { createClient } = await import('graphql-ws');
+    const { WebSocket } = await import('ws');
+    const { updateProgress } = await import('../../src/db/repos/jobs.js');
+    const [row] = await submitPipeline(null, db.pool, null, [{ kind: 'GENERATE_DATASET', config: { ...config, out: '/tmp/saeboard-jobs-api-ws' } }]);
+    const client = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const seen: { progress: number; stage: string | null }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      client.subscribe<{ jobUpdated: { id: string; progress: number; stage: string | null } }>(
+        { query: `subscription($id: ID!) { jobUpdated(id: $id) { id progress stage } }`, variables: { id: String(row.id) } },
+        {
+          next: (msg) => {
+            if (msg.errors) reject(new Error(msg.errors[0].message));
+            seen.push({ progress: msg.data!.jobUpdated.progress, stage: msg.data!.jobUpdated.stage });
+            if (msg.data!.jobUpdated.progress >= 0.5) resolve();
+          },
+          error: reject,
+          complete: () => {},
+        },
+      );
+    });
+    // The subscription is live once the server LISTENs; send updates until the push arrives.
+    const other = (await submitPipeline(null, db.pool, null, [{ kind: 'GENERATE_DATASET', config: { ...config, out: '/tmp/saeboard-jobs-api-ws-2' } }]))[0];
+    let p = 0;
+    const timer = setInterval(() => {
+      p = Math.min(0.5, p + 0.25);
+      void updateProgress(db.pool, other.id, { progress: 0.9 }); // another job: filtered out
+      void updateProgress(db.pool, row.id, { progress: p, stage: `step ${p}` });
+    }, 200);
+    try {
+      await done;
+    } finally {
+      clearInterval(timer);
+      await client.dispose();
+    }
+    expect(seen.every((s) => s.progress <= 0.5)).toBe(true); // never the other job's 0.9
+    expect(seen[seen.length - 1]).toEqual({ progress: 0.5, stage: 'step 0.5' });
+  });
+
+  it('refuses queries over WebSocket and unknown keys', async () => {
+    const { createClient } = await import('graphql-ws');
+    const { WebSocket } = await import('ws');
+    const client = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const err = await new Promise<unknown>((resolve) => client.subscribe({ query: '{ health }' }, { next: () => {}, error: resolve, complete: () => resolve(null) }));
+    expect(JSON.stringify(err)).toMatch(/Only subscriptions go over WebSocket/);
+    await client.dispose();
+    const bad = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: 'Bearer sbk_nope' }, retryAttempts: 0 });
+    const closed = await new Promise<unknown>((resolve) => bad.subscribe({ query: 'subscription { jobUpdated { id } }' }, { next: () => {}, error: resolve, complete: () => resolve(null) }));
+    expect((closed as { code?: number }).code).toBe(4403);
+    await bad.dispose();
+  });
+});

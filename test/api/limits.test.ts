@@ -228,16 +228,19 @@ describe('API limits over HTTP', () => {
     }
   });
 
-  it('answers mutation and subscription on a query-only schema with 400 GRAPHQL_VALIDATION_FAILED, logging nothing', async () => {
+  it('answers unknown mutation and subscription fields with 400 GRAPHQL_VALIDATION_FAILED, and a subscription over HTTP with a client error, logging nothing', async () => {
     const errors = vi.spyOn(log, 'error');
     try {
-      for (const op of ['mutation', 'subscription']) {
+      for (const [op, type] of [['mutation', 'Mutation'], ['subscription', 'Subscription']]) {
         const { status, json } = await post(server.url, { query: `${op} { x }` });
         expect(status).toBe(400);
-        expect(json.errors).toHaveLength(1);
-        expect(json.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
-        expect(json.errors?.[0].message).toBe(`This API has no ${op}s: the schema defines no ${op} type.`);
+        for (const e of json.errors ?? []) expect(e.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+        expect(json.errors?.map((e) => e.message)).toContain(`Cannot query field "x" on type "${type}".`);
       }
+      const sub = await post(server.url, { query: 'subscription { jobUpdated { id } }' });
+      expect(sub.status).toBe(400);
+      expect(sub.json.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+      expect(sub.json.errors?.[0].message).toMatch(/Subscriptions go over WebSocket/);
       expect(errors).not.toHaveBeenCalled();
     } finally {
       errors.mockRestore();

@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../context.js';
 import { requireKey } from '../context.js';
 import { PageArgs } from '../common/page.js';
 import { JSON } from '../common/scalars.js';
 import * as jobs from '../../services/job.service.js';
+import { jobEvents } from '../../services/jobEvents.js';
+import { parseId } from '../../services/refs.js';
 import { Job, JobConnection, JobFilter } from './job.type.js';
 
 @Resolver(() => Job)
@@ -28,5 +30,13 @@ export class JobResolver {
   cancelJob(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     requireKey(ctx);
     return jobs.cancelJob(ctx.pool, id);
+  }
+
+  @Subscription(() => Job, {
+    description: 'Every change of a job (or of all jobs): status, stage, progress, log — pushed over WebSocket (graphql-ws) from Postgres LISTEN/NOTIFY',
+    subscribe: ({ args, context }) => jobEvents((context as Context).pool).events(args.id != null ? parseId('job', args.id as string) : null),
+  })
+  jobUpdated(@Root() jobId: number, @Arg('id', () => ID, { nullable: true, description: 'Only this job' }) _id: string | null, @Ctx() ctx: Context) {
+    return jobs.job(ctx.pool, String(jobId));
   }
 }
