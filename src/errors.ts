@@ -38,6 +38,13 @@ export class ConflictError extends SaeboardError {
   }
 }
 
+/** Right request, wrong moment: the server is busy or a dependency is down; retrying may work. */
+export class UnavailableError extends SaeboardError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('UNAVAILABLE', message, details);
+  }
+}
+
 export function isSaeboardError(err: unknown): err is SaeboardError {
   return err instanceof SaeboardError;
 }

@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { tf } from '../tensor/backend.js';
-import { UserInputError } from '../errors.js';
+import { UnavailableError, UserInputError } from '../errors.js';
 import { labelPosition } from '../eval/position.js';
 import { loadModelDir, type LoadedModel } from '../lm/checkpoint.js';
 import { parseSite } from '../lm/model.js';
@@ -21,6 +21,26 @@ import { toAlignment, type AlignmentRecord } from './records.js';
 import { parseId } from './refs.js';
 
 export const MAX_SAES_PER_ANALYSIS = 8;
+/** Live analyses run at once per process (each is CPU-bound); more wait, and past the queue are refused. */
+export const MAX_CONCURRENT_ANALYSES = 2;
+export const MAX_WAITING_ANALYSES = 16;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withAnalysisSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT_ANALYSES) {
+    if (waiting.length >= MAX_WAITING_ANALYSES) throw new UnavailableError(`the server is busy with ${running + waiting.length} live analyses; retry in a moment`);
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
 export const MAX_FEATURES_PER_SAE = 200;
 
 export interface ActiveFeatureRecord {
@@ -101,7 +121,15 @@ interface Planned {
   site: string;
 }
 
-export async function analyzePosition(
+export function analyzePosition(
+  pool: pg.Pool,
+  loaders: Loaders,
+  q: { game: GameName; moves: string; saes: readonly string[]; maxFeatures?: number | null },
+): Promise<PositionAnalysisRecord> {
+  return withAnalysisSlot(() => analyze(pool, loaders, q));
+}
+
+async function analyze(
   pool: pg.Pool,
   loaders: Loaders,
   q: { game: GameName; moves: string; saes: readonly string[]; maxFeatures?: number | null },

@@ -402,6 +402,19 @@ describe('analyzePosition', () => {
     }
   });
 
+  it('runs two analyses at once, queues 16 more and refuses the rest with UNAVAILABLE', async () => {
+    const { analyzePosition, MAX_CONCURRENT_ANALYSES, MAX_WAITING_ANALYSES } = await import('../../src/services/analysis.service.js');
+    const { createLoaders } = await import('../../src/services/loaders.js');
+    const n = MAX_CONCURRENT_ANALYSES + MAX_WAITING_ANALYSES + 3;
+    const results = await Promise.allSettled(
+      Array.from({ length: n }, () => analyzePosition(env.db.pool, createLoaders(env.db.pool), { game: 'othello', moves: 'd3 c5', saes: ['1'] })),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBe(3);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(n - 3);
+  });
+
   it('names the first bad move of an illegal or malformed list', async () => {
     const illegal = await gql(ANALYZE, { game: 'othello', moves: 'd3 a1', saes: ['1'] });
     expect(illegal.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

@@ -13,6 +13,8 @@ import { ActiveFeature, PositionAnalysis, SaeAnalysis } from './analysis.type.js
 @Resolver(() => PositionAnalysis)
 export class PositionAnalysisResolver {
   @Query(() => PositionAnalysis, {
+    // Runs the LM and SAEs live: priced for the cost limit by the SAEs it runs, not by its fields.
+    complexity: ({ args, childComplexity }) => 1000 * ((args.saes as unknown[] | undefined)?.length ?? 1) + childComplexity,
     description:
       'Play the moves, run the LM and the SAEs live, and return the active features, the board properties that hold, and which active features are aligned with them. A malformed or illegal move list is BAD_USER_INPUT naming the first bad move.',
   })
