@@ -118,6 +118,7 @@ export async function retryJob(queue: Queue | null, pool: pg.Pool, id: number): 
 }
 
 export interface WorkerOptions {
+  /** Jobs run at once by this process, all kinds together (default 1). */
   concurrency?: number;
   kinds?: readonly string[];
   /** How often a running job checks for cancellation and flushes progress (default 1 s). */
@@ -133,11 +134,26 @@ export async function startWorker(queue: Queue, opts: WorkerOptions = {}): Promi
   const kinds = opts.kinds?.length ? opts.kinds.map((k) => jobKind(k).kind) : JOB_KINDS.map((k) => k.kind);
   const worker = `${os.hostname()}:${process.pid}`;
   const ids: string[] = [];
+  // `concurrency` jobs at a time in this process, whatever their kinds: each kind's queue has
+  // that many pollers, and a slot is taken before a job runs (extra fetched jobs wait their turn).
+  const slots = opts.concurrency ?? 1;
+  let running = 0;
+  const free: (() => void)[] = [];
+  const withSlot = async (fn: () => Promise<void>) => {
+    while (running >= slots) await new Promise<void>((r) => free.push(r));
+    running++;
+    try {
+      await fn();
+    } finally {
+      running--;
+      free.shift()?.();
+    }
+  };
   for (const kind of kinds) {
-    for (let i = 0; i < (opts.concurrency ?? 1); i++) {
+    for (let i = 0; i < slots; i++) {
       ids.push(
         await queue.boss.work<{ jobId: number }>(queueName(kind), { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
-          await runJob(queue, job.data.jobId, job.id, worker, opts.pollMs ?? 1000);
+          await withSlot(() => runJob(queue, job.data.jobId, job.id, worker, opts.pollMs ?? 1000));
         }),
       );
     }

@@ -35,7 +35,7 @@ export interface SeedSize {
 
 export const SEED_SIZES: Record<'tiny' | 'default', SeedSize> = {
   tiny: { evalGames: 24, trainGames: 40, steps: 40, batchSize: 64, expansion: 2 },
-  default: { evalGames: 200, trainGames: 400, steps: 400, batchSize: 256, expansion: 4 },
+  default: { evalGames: 100, trainGames: 300, steps: 300, batchSize: 128, expansion: 4 },
 };
 
 const SHIPPED: Record<'othello' | 'chess', { trained: string; random: string }> = {
@@ -68,11 +68,13 @@ export function seedStages(home: string, game: 'othello' | 'chess', size: SeedSi
     },
   ];
   const penalties = game === 'othello' ? { standard: [0.035, 0.08], p_anneal: [0.025, 0.05], gated: [1.0, 2.0] } : { standard: [0.03, 0.1], p_anneal: [0.02, 0.08], gated: [0.15, 1.0] };
+  let previous = -1; // the random-init twin's chain waits for the trained LM's final results
   for (const which of ['trained', 'random'] as const) {
     const model = SHIPPED[game][which];
     const acts = path.join(root, 'activations', model);
     const sweepDir = path.join(root, 'sweeps', model);
-    const a = stages.push({ kind: 'COLLECT_ACTIVATIONS', stage: `activations of ${model}`, config: { model, dataset: trainData, layer, split: 'all', out: acts }, dependsOn: [1] }) - 1;
+    const a =
+      stages.push({ kind: 'COLLECT_ACTIVATIONS', stage: `activations of ${model}`, config: { model, dataset: trainData, layer, split: 'all', out: acts }, dependsOn: previous < 0 ? [1] : [1, previous] }) - 1;
     const s =
       stages.push({
         kind: 'TRAIN_SAE_SWEEP',
@@ -104,6 +106,7 @@ export function seedStages(home: string, game: 'othello' | 'chess', size: SeedSi
         config: { saes: [sweepDir], checkpoints: 'final', dataset: evalData, activations: acts, maxSampleGames: size.evalGames },
         dependsOn: [0, s],
       }) - 1;
+    previous = e;
     stages.push({
       kind: 'EVALUATE',
       stage: `evaluation of the training checkpoints on ${model}`,
