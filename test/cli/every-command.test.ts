@@ -257,6 +257,17 @@ describe('every saeboard command, once, end to end', () => {
     ok(await saeboard(['apikey', 'revoke', 'every-command']), 'apikey revoke');
   }, STAGE_TIMEOUT);
 
+  it("games import-transcripts: the paper's chess lines, a cut last move reported", async () => {
+    writeFileSync(p('chess.txt'), ';1.e4 e5 2.Nf3 Nc6 3.Bb5 a6\n;1.d4 d5 2.c4 e6 3.Nc3 Nf\n');
+    const r = await saeboard(['games', 'import-transcripts', p('chess.txt'), '--game', 'chess', '--out', p('transcripts'), '--bsp', 'none', '--no-register', '--no-progress']);
+    ok(r, 'games import-transcripts');
+    expect(r.stdout).toMatch(/2 games/);
+    expect(r.stdout).toMatch(/1 game\(s\) end in a cut-off move/);
+    const bad = await saeboard(['games', 'import-transcripts', p('chess.txt'), '--game', 'go', '--out', p('t2')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--game must be chess or othello/);
+  }, STAGE_TIMEOUT);
+
   it('covers every command the CLI lists', async () => {
     const { buildProgram } = await import('../../src/cli/main.js');
     const program = await buildProgram(['--help']);

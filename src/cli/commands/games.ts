@@ -12,6 +12,7 @@ import {
   openDataset,
   othelloRandomSource,
   othelloTranscriptSource,
+  chessTranscriptSource,
   pgnSource,
   resolveFamilies,
   stockfishSource,
@@ -258,6 +259,30 @@ Examples:
       }
       const source = await othelloTranscriptSource(file, { numbering: opts.numbering, skipBad: opts.skipBad, minMoves: opts.minMoves, dedupe: opts.dedupe });
       await writeAndReport(adapterFor('othello'), source, opts);
+      const errors = (source.details.errors as string[] | undefined) ?? [];
+      if (errors.length) process.stderr.write(`skipped ${errors.length}${errors.length === 100 ? '+' : ''} bad game(s); first: ${errors[0]}\n`);
+    }),
+  );
+
+  const importTranscriptsCmd = games
+    .command('import-transcripts')
+    .argument('<file>', "one game a line: chess in the paper's format (;1.e4 e5 2.Nf3 ..., cut at any length), Othello as square names or token ids")
+    .description("Import the paper's transcript datasets (chess or Othello) into a dataset; a cut last move is accepted and reported")
+    .requiredOption('--game <game>', 'chess or othello')
+    .option('--skip-bad', 'skip games with illegal or unparseable moves and count them, instead of stopping at the first')
+    .option('--max-games <n>', 'stop after n imported games (chess)', intOption('max-games', 1))
+    .option('--max-chars <n>', 'characters stored per chess game', intOption('max-chars', 1, 65535), 1024);
+  addCommonWriteOptions(importTranscriptsCmd).action(
+    action(async (file: string, opts: CommonWriteOptions & { game: string; skipBad?: boolean; maxGames?: number; maxChars: number }) => {
+      if (opts.game !== 'chess' && opts.game !== 'othello') throw new UserInputError(`--game must be chess or othello, got ${JSON.stringify(opts.game)}`);
+      const source =
+        opts.game === 'chess'
+          ? await chessTranscriptSource(file, { skipBad: opts.skipBad, maxGames: opts.maxGames })
+          : await othelloTranscriptSource(file, { skipBad: opts.skipBad });
+      if (opts.game === 'chess') await writeAndReport(adapterFor('chess', { tokensPerGame: opts.maxChars }), source, opts, opts.maxChars);
+      else await writeAndReport(adapterFor('othello'), source, opts);
+      const stats = source.stats?.() as Record<string, number> | undefined;
+      if (stats?.truncated) process.stdout.write(`${stats.truncated} game(s) end in a cut-off move (kept: the paper's datasets cut every line at a fixed length)\n`);
       const errors = (source.details.errors as string[] | undefined) ?? [];
       if (errors.length) process.stderr.write(`skipped ${errors.length}${errors.length === 100 ? '+' : ''} bad game(s); first: ${errors[0]}\n`);
     }),
