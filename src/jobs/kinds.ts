@@ -27,7 +27,8 @@ import { resolveSweep } from '../sae/sweepConfig.js';
 import { listCheckpoints, checkpointDir, finalDir } from '../sae/checkpoint.js';
 import { registerDatasetDir } from './datasets.js';
 import { runEvaluation } from './eval.js';
-import { registerActivationDir } from './lm.js';
+import { registerActivationDir, registerProbeResults } from './lm.js';
+import { DEFAULT_PROBE_FAMILY, trainLayerProbes } from '../lm/probe-data.js';
 import { registerSweepDir, storeUnsupervisedMetrics } from './sae.js';
 
 export interface JobContext {
@@ -231,7 +232,51 @@ const evaluate = defineKind({
   },
 });
 
-export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, collectActivations, trainSaeSweep, evaluate];
+const probe = defineKind({
+  kind: 'PROBE',
+  description: "linear probes of a BSP family on an LM's layers (the ceiling SAEs are compared with), registered",
+  schema: z
+    .object({
+      model: z.string().min(1),
+      dataset: dir,
+      /** Blocks to probe (default all). */
+      layers: z.array(z.number().int().min(0)).min(1).optional(),
+      /** BSP family short names (default: the game's board-state probe, mine_yours / piece). */
+      families: z.array(z.string()).min(1).optional(),
+      maxTrain: z.number().int().min(10).default(20_000),
+      maxTest: z.number().int().min(10).default(10_000),
+      maxEpochs: z.number().int().min(1).default(40),
+    })
+    .strict(),
+  async run(c, ctx) {
+    await initBackend();
+    const modelDir = resolveModelPath(c.model);
+    const { model, meta } = await loadModelDir(modelDir);
+    try {
+      const layers = c.layers ?? Array.from({ length: model.config.nLayer }, (_, i) => i);
+      ctx.progress(0, { stage: 'probe activations' });
+      const results = await trainLayerProbes({
+        model,
+        modelTokenizer: meta.tokenizer,
+        datasetDir: c.dataset,
+        layers,
+        families: c.families ?? [DEFAULT_PROBE_FAMILY[meta.game as 'othello' | 'chess']],
+        maxTrain: c.maxTrain,
+        maxTest: c.maxTest,
+        probe: { maxEpochs: c.maxEpochs },
+        onProgress: (n) => ctx.progress((0.5 * n) / (c.maxTrain + c.maxTest)),
+      });
+      throwIfCancelled(ctx.signal);
+      const n = await registerProbeResults(ctx.pool, modelDir, c.dataset, results.map((r) => ({ ...r, site: 'resid_post' })), { maxEpochs: c.maxEpochs, maxTrain: c.maxTrain, maxTest: c.maxTest });
+      const best = results.reduce((a, r) => (r.accuracy > a.accuracy ? r : a), results[0]);
+      return { probes: n, best: best ? { layer: best.layer, family: best.family, accuracy: best.accuracy, baseline: best.baselineAccuracy } : null };
+    } finally {
+      model.dispose();
+    }
+  },
+});
+
+export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, collectActivations, trainSaeSweep, evaluate, probe];
 
 export function jobKind(kind: string): JobKind<any> {
   const k = JOB_KINDS.find((j) => j.kind === kind);

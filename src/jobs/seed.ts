@@ -107,6 +107,10 @@ export function seedStages(home: string, game: 'othello' | 'chess', size: SeedSi
         dependsOn: [0, s],
       }) - 1;
     previous = e;
+    if (which === 'trained') {
+      // The ceiling of the leaderboard: linear probes of the board state at every block.
+      stages.push({ kind: 'PROBE', stage: `linear probes of ${model}`, config: { model, dataset: evalData, maxTrain: 20 * size.evalGames, maxTest: 20 * size.evalGames }, dependsOn: [e] });
+    }
     stages.push({
       kind: 'EVALUATE',
       stage: `evaluation of the training checkpoints on ${model}`,

@@ -9,6 +9,7 @@ import { UserInputError } from '../errors.js';
 import { openDataset, type DatasetFamilyEntry } from '../games/dataset/index.js';
 import { checkTokenizerMatch } from './data.js';
 import { checkLayer, siteWidth, type Gpt, type Site } from './model.js';
+import { trainProbe, type ProbeOptions, type ProbeResult } from './probe.js';
 
 export interface ProbeDataset {
   /** Per requested layer: [n, d] activations. */
@@ -111,4 +112,41 @@ export async function collectProbeData(opts: {
     n,
     d,
   };
+}
+
+/** The board-state probe of each game: Othello mine/yours/empty (models.md §5), chess 13-way pieces. */
+export const DEFAULT_PROBE_FAMILY: Record<'othello' | 'chess', string> = { othello: 'mine_yours', chess: 'piece' };
+
+/**
+ * Linear probes of `families` at each of `layers` (resid_post), trained on up to `maxTrain`
+ * D_train positions and scored on up to `maxTest` D_test positions of a dataset.
+ */
+export async function trainLayerProbes(opts: {
+  model: Gpt;
+  modelTokenizer: string;
+  datasetDir: string;
+  layers: number[];
+  families: string[];
+  maxTrain: number;
+  maxTest: number;
+  probe?: ProbeOptions;
+  onProgress?: (positions: number) => void;
+}): Promise<(ProbeResult & { layer: number })[]> {
+  const common = { model: opts.model, modelTokenizer: opts.modelTokenizer, datasetDir: opts.datasetDir, layers: opts.layers, families: opts.families };
+  const train = await collectProbeData({ ...common, split: 'train', maxPositions: opts.maxTrain, onProgress: opts.onProgress });
+  const test = await collectProbeData({ ...common, split: 'test', maxPositions: opts.maxTest, onProgress: (n) => opts.onProgress?.(train.n + n) });
+  const results: (ProbeResult & { layer: number })[] = [];
+  for (const layer of opts.layers) {
+    for (const f of train.families) {
+      const r = await trainProbe(
+        f,
+        train.d,
+        { x: train.acts.get(layer)!, y: train.labels.get(f.shortName)!, n: train.n },
+        { x: test.acts.get(layer)!, y: test.labels.get(f.shortName)!, n: test.n },
+        opts.probe ?? {},
+      );
+      results.push({ ...r, layer });
+    }
+  }
+  return results;
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { UserInputError } from '../errors.js';
+import { DEFAULT_PROBE_FAMILY } from '../lm/probe-data.js';
 import { bestProbe, type ProbeResultRow } from '../db/repos/lm.js';
 import { leaderboardRows } from '../db/repos/sae.js';
 import type { Loaders } from './loaders.js';
@@ -65,7 +66,12 @@ export async function leaderboard(
   const trained = rows.filter((r) => r.lm_origin !== 'random-init').slice(0, first);
   const random = rows.filter((r) => r.lm_origin === 'random-init').slice(0, first);
   let probe: ProbeResultRow | null = null;
-  if (family) probe = await bestProbe(pool, { game: q.game, family: family.short_name, layer: q.layer ?? null });
+  if (family) {
+    // Board-state families are probed with the game's board-state probe (mine/yours/empty, pieces).
+    probe = await bestProbe(pool, { game: q.game, family: family.short_name, layer: q.layer ?? null });
+    const boardProbe = DEFAULT_PROBE_FAMILY[q.game as 'othello' | 'chess'];
+    if (!probe && family.family_group === 'board_state' && boardProbe) probe = await bestProbe(pool, { game: q.game, family: boardProbe, layer: q.layer ?? null });
+  }
   return {
     game: q.game,
     layer: q.layer ?? null,

@@ -87,6 +87,7 @@ function tinyPipeline(root: string, opts: { steps?: number; trainers?: unknown[]
       dependsOn: [1],
     },
     { kind: 'EVALUATE', config: { saes: [sweep], checkpoints: 'final', dataset: data, activations: acts, unsupervisedVectors: 256, maxSampleGames: 8 }, dependsOn: [0, 2] },
+    { kind: 'PROBE', config: { model: lmDir, dataset: data, families: ['board_state'], layers: [0, 1], maxTrain: 200, maxTest: 200, maxEpochs: 3 }, dependsOn: [0] },
   ];
 }
 
@@ -116,11 +117,19 @@ describe('job queue', () => {
 
   it('runs a pipeline in a worker process; the results are what GraphQL serves', async () => {
     const rows = await submitPipeline(null, db.pool, 'tiny', tinyPipeline(path.join(tmp, 'tiny')));
-    expect(rows.map((r) => r.status)).toEqual(['queued', 'waiting', 'waiting', 'waiting']);
+    expect(rows.map((r) => r.status)).toEqual(['queued', 'waiting', 'waiting', 'waiting', 'waiting']);
     startWorkerProcess();
     const evaluation = await waitFor('the evaluation job', finished(rows[3].id), 180_000);
     expect(evaluation.status, evaluation.error ?? '').toBe('succeeded');
+    const probe = await waitFor('the probe job', finished(rows[4].id), 120_000);
+    expect(probe.status, probe.error ?? '').toBe('succeeded');
     for (const r of rows) expect((await getJob(db.pool, r.id))!.status).toBe('succeeded');
+    const { rows: probes } = await db.pool.query(`SELECT layer, family, accuracy FROM probe_results ORDER BY layer`);
+    expect(probes.map((p) => [p.layer, p.family])).toEqual([
+      [0, 'board_state'],
+      [1, 'board_state'],
+    ]);
+    expect(probe.result).toMatchObject({ probes: 2 });
     const sweep = (await getJob(db.pool, rows[2].id))!;
     expect(sweep.result).toMatchObject({ saes: 3 });
     const ckptIds = (evaluation.result as { saeCheckpointIds: number[] }).saeCheckpointIds;

@@ -17,8 +17,7 @@ import { importWeights, IMPORT_FORMATS, type ImportFormat } from '../../lm/impor
 import { chessLegalMoveRate, othelloLegalMoveRate } from '../../lm/legal.js';
 import { randomInitHost, parseSite, SITES, type Gpt, type Site } from '../../lm/model.js';
 import { resolveModelPath } from '../../lm/models.js';
-import { collectProbeData } from '../../lm/probe-data.js';
-import { trainProbe, type ProbeResult } from '../../lm/probe.js';
+import { DEFAULT_PROBE_FAMILY, trainLayerProbes } from '../../lm/probe-data.js';
 import { DEFAULT_TOKENIZER, tokenizerForVocab, tokenizerInfo } from '../../lm/tokenizers.js';
 import { DEFAULT_TRAIN_OPTIONS, evaluateLoss, trainLm, type TrainOptions } from '../../lm/train.js';
 import { sha256 } from '../../util/hash.js';
@@ -412,34 +411,27 @@ interface ProbeOpts {
   progress?: boolean;
 }
 
-/** The board-state probe of each game: Othello mine/yours/empty (models.md §5), chess 13-way pieces. */
-export const DEFAULT_PROBE_FAMILY: Record<GameName, string> = { othello: 'mine_yours', chess: 'piece' };
 
 async function probeCmd(opts: ProbeOpts): Promise<void> {
   await withModel(opts.model, async ({ dir, model, meta }) => {
     const layers = parseLayers(opts.layers, model.config.nLayer);
-    const families = (opts.family ?? DEFAULT_PROBE_FAMILY[meta.game]).split(',').map((s) => s.trim());
-    const common = { model, modelTokenizer: meta.tokenizer, datasetDir: opts.dataset, layers, families };
+    const families = (opts.family ?? DEFAULT_PROBE_FAMILY[meta.game]).split(',').map((f: string) => f.trim());
     const bar = progress({ label: 'probe activations', total: opts.maxTrain + opts.maxTest, unit: 'pos', enabled: opts.progress === false ? false : undefined });
-    const train = await collectProbeData({ ...common, split: 'train', maxPositions: opts.maxTrain, onProgress: (n) => bar.update(n) });
-    const test = await collectProbeData({ ...common, split: 'test', maxPositions: opts.maxTest, onProgress: (n) => bar.update(train.n + n) });
+    const results = await trainLayerProbes({
+      model,
+      modelTokenizer: meta.tokenizer,
+      datasetDir: opts.dataset,
+      layers,
+      families,
+      maxTrain: opts.maxTrain,
+      maxTest: opts.maxTest,
+      probe: { maxEpochs: opts.maxEpochs, tolerance: opts.tolerance, lr: opts.lr },
+      onProgress: (n: number) => bar.update(n),
+    });
     bar.stop();
-    const results: (ProbeResult & { layer: number })[] = [];
-    for (const layer of layers) {
-      for (const f of train.families) {
-        const r = await trainProbe(
-          f,
-          train.d,
-          { x: train.acts.get(layer)!, y: train.labels.get(f.shortName)!, n: train.n },
-          { x: test.acts.get(layer)!, y: test.labels.get(f.shortName)!, n: test.n },
-          { maxEpochs: opts.maxEpochs, tolerance: opts.tolerance, lr: opts.lr },
-        );
-        results.push({ ...r, layer });
-        if (opts.json) process.stdout.write(JSON.stringify({ model: meta.name, ...r, layer }) + '\n');
-      }
-    }
+    if (opts.json) for (const r of results) process.stdout.write(JSON.stringify({ model: meta.name, ...r }) + '\n');
     if (!opts.json) {
-      process.stdout.write(`linear probes for ${meta.name} (${describe(meta.model)}) on ${opts.dataset}: ${train.n} train / ${test.n} test positions\n`);
+      process.stdout.write(`linear probes for ${meta.name} (${describe(meta.model)}) on ${opts.dataset}: ${results[0]?.nTrain ?? 0} train / ${results[0]?.nTest ?? 0} test positions\n`);
       const rows = [['layer', 'family', 'kind', 'test acc', 'train acc', 'majority', 'F1', 'epochs']];
       for (const r of results) {
         rows.push([`${r.layer}`, r.family, r.kind, (100 * r.accuracy).toFixed(2) + '%', (100 * r.trainAccuracy).toFixed(2) + '%', (100 * r.baselineAccuracy).toFixed(2) + '%', r.f1 === null ? '-' : r.f1.toFixed(3), `${r.epochs}${r.converged ? '' : ' (max)'}`]);
