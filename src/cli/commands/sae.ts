@@ -13,7 +13,7 @@ import { exportSae, loadSae, SAE_FORMATS, type SaeFormat } from '../../sae/inter
 import { activationSetSource, lmSource, openSource, type ActivationSource } from '../../sae/source.js';
 import type { SaeDirConfig } from '../../sae/storage.js';
 import { runSweep, type SweepResult } from '../../sae/sweep.js';
-import { FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
+import { DEFAULT_SWEEP_LIMITS, FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
 import { log } from '../../log.js';
 import { formatNumber } from '../../progress.js';
@@ -89,19 +89,40 @@ function printResult(result: SweepResult): void {
   process.stdout.write(`${rows.join('\n')}\n${result.resumedFrom !== null ? `resumed from step ${result.resumedFrom}; ` : ''}ran ${result.stepsRun} step(s) → ${result.outDir}\n`);
 }
 
-interface RunOpts {
+interface LimitOpts {
+  maxSaes?: number;
+  maxWork?: number;
+}
+
+interface RunOpts extends LimitOpts {
   out?: string;
   progress: boolean;
   register?: boolean;
   resumeMinutes?: number;
 }
 
+function addLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-saes <n>', `refuse sweeps with more SAEs than this (default ${DEFAULT_SWEEP_LIMITS.maxSaes}, or limits.maxSaes in the config)`, intOption('max-saes', 1))
+    .option('--max-work <n>', `refuse sweeps whose steps × batch summed over SAEs exceeds this (default ${DEFAULT_SWEEP_LIMITS.maxWork.toExponential()}, or limits.maxWork)`, positiveNumberOption('max-work'));
+}
+
+function positiveNumberOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--${name} must be a number > 0, got "${value}"`);
+    return n;
+  };
+}
+
+const limitsOf = (o: LimitOpts) => ({ maxSaes: o.maxSaes, maxWork: o.maxWork });
+
 async function sweepCommand(opts: RunOpts & { config: string }): Promise<void> {
   const doc = await readDoc(opts.config);
   // validate the config before opening (possibly loading an LM for) the source
   const prefix = path.basename(opts.config);
   const sourceSpec = sweepSourceOf(doc, prefix);
-  resolveSweep(doc, 'unknown', prefix);
+  resolveSweep(doc, 'unknown', prefix, limitsOf(opts));
   await initBackend();
   log.info({ backend: backendInfo()?.name }, 'sae sweep');
   await trainSweep(doc, prefix, await openSource(sourceSpec), opts);
@@ -109,7 +130,7 @@ async function sweepCommand(opts: RunOpts & { config: string }): Promise<void> {
 
 /** Train a validated sweep document on an opened source (shared by `sae sweep` and `sae train`). */
 async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts): Promise<void> {
-  const spec = resolveSweep(doc, source.dIn, prefix);
+  const spec = resolveSweep(doc, source.dIn, prefix, limitsOf(opts));
   const outDir = opts.out ?? spec.output ?? path.join(DEFAULT_SWEEPS_DIR, spec.name);
   // Ctrl-C: finish the current step, write a resume point, exit 130 (a second Ctrl-C kills)
   const stop = new AbortController();
@@ -134,7 +155,7 @@ async function trainSweep(doc: unknown, prefix: string, source: ActivationSource
   if (result.saes.some((s) => s.status === 'failed')) throw new UserInputError(`${result.saes.filter((s) => s.status === 'failed').length} SAE(s) diverged; see failed.json in their directories`);
 }
 
-interface TrainOpts {
+interface TrainOpts extends LimitOpts {
   trainer: string;
   set: Record<string, unknown>;
   steps?: number;
@@ -162,7 +183,7 @@ async function trainCommand(opts: TrainOpts): Promise<void> {
     trainers: [{ trainer: opts.trainer, steps, ...opts.set }],
   });
   // every field but the fitted ones is checked before the source is opened (an LM may load)
-  resolveSweep(docWith(opts.steps ?? PAPER_STEPS, opts.batchSize ?? 8192), 'unknown', 'sae train');
+  resolveSweep(docWith(opts.steps ?? PAPER_STEPS, opts.batchSize ?? 8192), 'unknown', 'sae train', limitsOf(opts));
   await initBackend();
   log.info({ backend: backendInfo()?.name }, 'sae train');
   const source = await openSource(sourceSpec);
@@ -184,11 +205,11 @@ async function trainCommand(opts: TrainOpts): Promise<void> {
     );
   }
   const doc = docWith(steps, batchSize);
-  resolveSweep(doc, source.dIn, 'sae train');
+  resolveSweep(doc, source.dIn, 'sae train', limitsOf(opts));
   await fs.mkdir(opts.out, { recursive: true });
   // the resolved choice is kept: rerunning the same command resumes the same run
   await fs.writeFile(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
-  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register });
+  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register, ...limitsOf(opts) });
 }
 
 async function paperSweepCommand(opts: { game: 'chess' | 'othello'; trainer: string; activations?: string; lm?: string; dataset?: string; layer?: number }): Promise<void> {
@@ -384,7 +405,7 @@ Examples:
 export function register(program: Command): void {
   const sae = program.command('sae').description('sparse autoencoders: train sweeps, inspect, convert, evaluate (docs/sae.md)');
 
-  sae
+  const sweepCmd = sae
     .command('sweep')
     .description('train every SAE of a sweep config from one activation stream; resumes a killed sweep in the same output directory')
     .requiredOption('-c, --config <file>', 'sweep config (YAML or JSON): source, buffer, checkpoints, trainers with grid axes')
@@ -392,10 +413,10 @@ export function register(program: Command): void {
     .option('--resume-minutes <n>', 'write an exact-resume point at least this often (minutes)', intOption('resume-minutes', 1))
     .option('--no-progress', 'no progress bar')
     .option('--register', REGISTER_HELP)
-    .option('--no-register', 'do not register in the database')
-    .action(action(sweepCommand));
+    .option('--no-register', 'do not register in the database');
+  addLimitOptions(sweepCmd).action(action(sweepCommand));
 
-  sae
+  const trainCmd = sae
     .command('train')
     .description('train one SAE (a one-trainer sweep) on activations from an activation set or the LM')
     .requiredOption('-t, --trainer <name>', `trainer: ${TRAINER_NAMES.join(', ')}`)
@@ -414,8 +435,8 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .option('--register', REGISTER_HELP)
     .option('--no-register', 'do not register in the database')
-    .addHelpText('after', trainDefaultsHelp)
-    .action(action(trainCommand));
+    .addHelpText('after', trainDefaultsHelp);
+  addLimitOptions(trainCmd).action(action(trainCommand));
 
   sae
     .command('paper-sweep')
