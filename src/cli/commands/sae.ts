@@ -15,10 +15,12 @@ import type { SaeDirConfig } from '../../sae/storage.js';
 import { runSweep, type SweepResult } from '../../sae/sweep.js';
 import { DEFAULT_SWEEP_LIMITS, FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { log } from '../../log.js';
 import { formatNumber } from '../../progress.js';
 import { PROJECT_ROOT } from '../../version.js';
 import { action, intOption } from '../action.js';
+import { exitInterrupted, onInterrupt } from '../signals.js';
 
 const DEFAULT_SWEEPS_DIR = path.join(PROJECT_ROOT, '.saeboard', 'sae-sweeps');
 const REGISTER_HELP = 'register the SAEs and checkpoints in the database (default: only when DATABASE_URL is set)';
@@ -128,23 +130,31 @@ async function sweepCommand(opts: RunOpts & { config: string }): Promise<void> {
   await trainSweep(doc, prefix, await openSource(sourceSpec), opts);
 }
 
-/** Train a validated sweep document on an opened source (shared by `sae sweep` and `sae train`). */
-async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts): Promise<void> {
+/**
+ * Train a validated sweep document on an opened source (shared by `sae sweep` and `sae train`);
+ * `onStart` runs once every check passed, right before the first write.
+ */
+async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts, onStart?: () => Promise<void>): Promise<void> {
   const spec = resolveSweep(doc, source.dIn, prefix, limitsOf(opts));
   const outDir = opts.out ?? spec.output ?? path.join(DEFAULT_SWEEPS_DIR, spec.name);
-  // Ctrl-C: finish the current step, write a resume point, exit 130 (a second Ctrl-C kills)
+  // Ctrl-C/SIGTERM: finish the current step, write a resume point, exit 130 (a second one kills)
   const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
+  const release = onInterrupt((signal) => {
+    if (stop.signal.aborted) exitInterrupted(signal, `the last resume point in ${outDir} is kept`);
     process.stderr.write('\nsaeboard: stopping after this step (Ctrl-C again to kill; the last resume point is kept)\n');
     stop.abort();
-  };
-  process.on('SIGINT', onSigint);
+  });
   let result: SweepResult;
   try {
-    result = await runSweep(spec, source, { outDir, showProgress: opts.progress ? undefined : false, resumeMinutes: opts.resumeMinutes, signal: stop.signal });
+    result = await runSweep(spec, source, {
+      outDir,
+      showProgress: opts.progress ? undefined : false,
+      resumeMinutes: opts.resumeMinutes,
+      signal: stop.signal,
+      hooks: onStart ? { onStart } : undefined,
+    });
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
   printResult(result);
   if (result.interrupted) {
@@ -206,10 +216,12 @@ async function trainCommand(opts: TrainOpts): Promise<void> {
   }
   const doc = docWith(steps, batchSize);
   resolveSweep(doc, source.dIn, 'sae train', limitsOf(opts));
-  await fs.mkdir(opts.out, { recursive: true });
-  // the resolved choice is kept: rerunning the same command resumes the same run
-  await fs.writeFile(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
-  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register, ...limitsOf(opts) });
+  // the resolved choice is kept (rerunning the same command resumes the same run), written only
+  // once every check passed: a mistake leaves no directory behind
+  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register, ...limitsOf(opts) }, async () => {
+    await fs.mkdir(opts.out, { recursive: true });
+    await writeFileAtomic(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
+  });
 }
 
 async function paperSweepCommand(opts: { game: 'chess' | 'othello'; trainer: string; activations?: string; lm?: string; dataset?: string; layer?: number }): Promise<void> {
