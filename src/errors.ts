@@ -49,6 +49,11 @@ export function isSaeboardError(err: unknown): err is SaeboardError {
   return err instanceof SaeboardError;
 }
 
+/** A message from elsewhere (JSON.parse quotes the input, newlines included) folded onto one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
 /** One readable line for any thrown value. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] || err.name;
