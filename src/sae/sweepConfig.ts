@@ -20,8 +20,9 @@
  * `limits: { maxSaes, maxWork }` caps the grid (default 1000 SAEs, 1e14 vectors of steps × batch
  * summed over SAEs); the grid size is checked before anything is expanded.
  */
+import YAML from 'yaml';
 import { z } from 'zod';
-import { UserInputError } from '../errors.js';
+import { UserInputError, oneLine } from '../errors.js';
 import { PAPER_STEPS, resolveTrainerConfig, zodMessage, type TrainerConfig } from './config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
@@ -181,6 +182,17 @@ export interface SweepLimits {
 
 /** The paper's largest sweep (top_k: 80 SAEs × 36,621 steps × 8192) is ~2.4e13 vectors. */
 export const DEFAULT_SWEEP_LIMITS: SweepLimits = { maxSaes: 1000, maxWork: 1e14 };
+
+/** Parse a sweep or trainer config file's text: JSON for `.json`, else YAML (aliases capped by the parser). */
+export function parseConfigText(text: string, file: string): unknown {
+  const json = file.endsWith('.json');
+  try {
+    // logLevel error: an unknown tag (!!js/function) is kept as text, without a process warning
+    return json ? JSON.parse(text) : YAML.parse(text, { logLevel: 'error' });
+  } catch (err) {
+    throw new UserInputError(`${file}: not valid ${json ? 'JSON' : 'YAML'} (${oneLine((err as Error).message)})`);
+  }
+}
 
 /**
  * Validate the sweep document's outer structure and return its source (before the trainers can be

@@ -13,7 +13,7 @@ import { exportSae, loadSae, SAE_FORMATS, type SaeFormat } from '../../sae/inter
 import { activationSetSource, lmSource, openSource, type ActivationSource } from '../../sae/source.js';
 import type { SaeDirConfig } from '../../sae/storage.js';
 import { runSweep, type SweepResult } from '../../sae/sweep.js';
-import { DEFAULT_SWEEP_LIMITS, FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
+import { DEFAULT_SWEEP_LIMITS, FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, parseConfigText, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { log } from '../../log.js';
@@ -32,11 +32,7 @@ async function readDoc(file: string): Promise<unknown> {
   } catch (err) {
     throw new UserInputError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  try {
-    return file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    throw new UserInputError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`);
-  }
+  return parseConfigText(text, file);
 }
 
 /** `--set key=value`: numbers, booleans, JSON arrays/objects, else strings. */
