@@ -398,6 +398,7 @@ function detach(pg: StartedPostgres): void {
  * use it unless `force`. Returns what was stopped, or null when none was running.
  */
 export async function stopEmbedded(dataDir: string, opts: { force?: boolean } = {}): Promise<{ pid: number; port: number; users: number } | null> {
+  if (!existsSync(dataDir)) return null; // never created here: nothing to stop (and nothing to lock)
   return withLock(dataDir, async () => {
     const running = runningServer(dataDir);
     const users = liveLeases(dataDir);

@@ -50,7 +50,7 @@ describe.skipIf(!binaryPresent)('embedded Postgres left by a crashed server', ()
 
   /** Start `saeboard serve` (embedded Postgres, any free HTTP port) and wait until it serves. */
   async function serve(): Promise<{ child: ChildProcess; url: string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--no-seed'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--no-seed', '--no-worker'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     let err = '';
