@@ -20,7 +20,7 @@ import { log } from '../../log.js';
 import { formatNumber } from '../../progress.js';
 import { PROJECT_ROOT } from '../../version.js';
 import { action, intOption } from '../action.js';
-import { exitInterrupted, onInterrupt } from '../signals.js';
+import { exitCodeFor, exitInterrupted, onInterrupt } from '../signals.js';
 
 const DEFAULT_SWEEPS_DIR = path.join(PROJECT_ROOT, '.saeboard', 'sae-sweeps');
 const REGISTER_HELP = 'register the SAEs and checkpoints in the database (default: only when DATABASE_URL is set)';
@@ -133,11 +133,13 @@ async function sweepCommand(opts: RunOpts & { config: string }): Promise<void> {
 async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts, onStart?: () => Promise<void>): Promise<void> {
   const spec = resolveSweep(doc, source.dIn, prefix, limitsOf(opts));
   const outDir = opts.out ?? spec.output ?? path.join(DEFAULT_SWEEPS_DIR, spec.name);
-  // Ctrl-C/SIGTERM: finish the current step, write a resume point, exit 130 (a second one kills)
+  // Ctrl-C/SIGTERM: finish the current step, write a resume point, exit 130/143 (a second one kills)
   const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals = 'SIGINT';
   const release = onInterrupt((signal) => {
     if (stop.signal.aborted) exitInterrupted(signal, `the last resume point in ${outDir} is kept`);
     process.stderr.write('\nsaeboard: stopping after this step (Ctrl-C again to kill; the last resume point is kept)\n');
+    stoppedBy = signal;
     stop.abort();
   });
   let result: SweepResult;
@@ -155,7 +157,7 @@ async function trainSweep(doc: unknown, prefix: string, source: ActivationSource
   printResult(result);
   if (result.interrupted) {
     process.stderr.write(`saeboard: interrupted; run the same command again to resume from ${outDir}\n`);
-    process.exit(130);
+    process.exit(exitCodeFor(stoppedBy));
   }
   if (opts.register ?? Boolean(process.env.DATABASE_URL)) await registerSweep(result);
   if (result.saes.some((s) => s.status === 'failed')) throw new UserInputError(`${result.saes.filter((s) => s.status === 'failed').length} SAE(s) diverged; see failed.json in their directories`);
