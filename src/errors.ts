@@ -49,6 +49,11 @@ export function isSaeboardError(err: unknown): err is SaeboardError {
   return err instanceof SaeboardError;
 }
 
+/** A message from elsewhere (JSON.parse quotes the input, newlines included) folded onto one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
 /** One readable line for any thrown value. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] || err.name;
@@ -98,12 +103,15 @@ function isFile(p: string | undefined): boolean {
 
 /**
  * Temp names of the atomic writers (src/util/atomic.ts, dataset writers) mean nothing to the user:
- * name the target they stand for (`dir/.tmp-<name>-<pid>-<hex>`, `dir/.<name>.<pid>.<hex>.tmp`).
+ * name the target they stand for (`dir/.tmp-<name>-<pid>-<start>-<hex>[.old]`,
+ * `dir/.<name>.<pid>.<start>.<hex>.tmp`, and the older names without the process start time).
  */
+const TEMP_NAMES = [/^\.tmp-(.+)-\d+-\d+-[0-9a-f]{8}(?:\.old)?$/, /^\.(.+)\.\d+\.\d+\.[0-9a-f]{8}\.tmp$/, /^\.tmp-(.+)-\d+-[0-9a-f]+$/, /^\.(.+)\.\d+\.[0-9a-f]+\.tmp$/];
+
 function userPath(p: string): string {
   return p
     .split(sep)
-    .map((part) => (/^\.tmp-(.+)-\d+-[0-9a-f]+$/.exec(part) ?? /^\.(.+)\.\d+\.[0-9a-f]+\.tmp$/.exec(part))?.[1] ?? part)
+    .map((part) => TEMP_NAMES.map((re) => re.exec(part)).find(Boolean)?.[1] ?? part)
     .join(sep);
 }
 

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { codeVersionString } from '../version.js';
 import { EXIT_USAGE, reportAndExit } from './action.js';
 import { groupsFor } from './commands/index.js';
+import { installInterruptHandling } from './signals.js';
 
 export async function buildProgram(argv: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command('saeboard')
@@ -25,6 +26,7 @@ export async function buildProgram(argv: readonly string[] = process.argv.slice(
 }
 
 export async function main(argv = process.argv): Promise<void> {
+  installInterruptHandling();
   const program = await buildProgram(argv.slice(2));
   try {
     await program.parseAsync(argv);

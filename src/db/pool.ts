@@ -90,7 +90,8 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
       if (closed) return;
       closed = true;
       await pool.end();
-      if (embedded?.owned) await embedded.stop();
+      // the last saeboard process using the embedded server stops it (src/db/embedded.ts)
+      await embedded?.stop();
     },
   };
 }

@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tensor/backend.js';
-import { UserInputError } from '../errors.js';
+import { UserInputError, oneLine } from '../errors.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import {
   encodeSafetensors,
@@ -266,7 +266,7 @@ export async function readActivationManifest(dir: string): Promise<ActivationMan
   try {
     m = JSON.parse(await fs.readFile(file, 'utf8')) as ActivationManifest;
   } catch (err) {
-    throw new UserInputError(`${dir}: not an activation directory (cannot read manifest.json: ${(err as Error).message})`);
+    throw new UserInputError(`${dir}: not an activation directory (cannot read manifest.json: ${oneLine((err as Error).message)})`);
   }
   if (m.format !== ACTIVATION_FORMAT) throw new UserInputError(`${file}: format "${m.format}" is not ${ACTIVATION_FORMAT}`);
   return m;

@@ -21,7 +21,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserInputError } from '../errors.js';
+import { UserInputError, oneLine } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { readSafetensors, toFloat32, writeSafetensors } from '../util/safetensors.js';
 import { codeVersionString } from '../version.js';
@@ -45,7 +45,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new UserInputError(`${file}: cannot read JSON (${(err as Error).message.split('\n')[0]})`);
+    throw new UserInputError(`${file}: cannot read JSON (${oneLine((err as Error).message)})`);
   }
 }
 

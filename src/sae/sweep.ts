@@ -42,6 +42,8 @@ import { createTrainer } from './trainers/index.js';
 export type SaeStatus = 'training' | 'finished' | 'failed';
 
 export interface SweepHooks {
+  /** Every check passed and nothing is written yet: the first write comes after this. */
+  onStart?(): Promise<void> | void;
   /** A checkpoint (or the final state, `final` true) was written. */
   onCheckpoint?(e: { sae: string; config: TrainerConfig; step: number; dir: string; final: boolean }): Promise<void> | void;
   /** Called after every step with the step's stats per training SAE. */
@@ -124,15 +126,14 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
     }
   }
   const hash = sweepHash(spec);
-  await fs.mkdir(outDir, { recursive: true });
+  // Everything is read and checked before the first write, so a config error leaves nothing.
   const sweepFile = path.join(outDir, 'sweep.json');
-  if (await exists(sweepFile)) {
+  const sweepFileExists = await exists(sweepFile);
+  if (sweepFileExists) {
     const prev = JSON.parse(await fs.readFile(sweepFile, 'utf8')) as { specHash: string };
     if (prev.specHash !== hash) {
       throw new ConflictError(`${outDir} holds a different sweep (its config hash differs); choose another output directory or delete it`);
     }
-  } else {
-    await writeFileAtomic(sweepFile, JSON.stringify({ format: 'saeboard-sweep/1', specHash: hash, spec, source: source.describe() }, null, 2) + '\n');
   }
 
   // --- where to start
@@ -184,6 +185,12 @@ export async function runSweep(spec: SweepSpec, source: ActivationSource, opts: 
     throw new UserInputError(
       `the activation source has ${source.totalVectors} vectors but ${maxSteps} steps × batch ${spec.batchSize} need ${maxSteps * spec.batchSize}; use a larger source, fewer steps, or set source.repeat: true to cycle through it`,
     );
+  }
+
+  await opts.hooks?.onStart?.();
+  await fs.mkdir(outDir, { recursive: true });
+  if (!sweepFileExists) {
+    await writeFileAtomic(sweepFile, JSON.stringify({ format: 'saeboard-sweep/1', specHash: hash, spec, source: source.describe() }, null, 2) + '\n');
   }
 
   // --- build or restore trainers

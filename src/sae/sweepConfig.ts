@@ -17,9 +17,12 @@
  * `{ values: [...] }`; the cross product is taken with the *last* axis varying fastest, so the
  * entry above gives SAEs trainer0..19 at expansion 8 and trainer20..39 at expansion 16, the order
  * of the paper's sweep folders (trainers.md §6). `betas` is a pair, never an axis (use `values`).
+ * `limits: { maxSaes, maxWork }` caps the grid (default 1000 SAEs, 1e14 vectors of steps × batch
+ * summed over SAEs); the grid size is checked before anything is expanded.
  */
+import YAML from 'yaml';
 import { z } from 'zod';
-import { UserInputError } from '../errors.js';
+import { UserInputError, oneLine } from '../errors.js';
 import { PAPER_STEPS, resolveTrainerConfig, zodMessage, type TrainerConfig } from './config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
@@ -77,6 +80,10 @@ const sweepSchema = z
     /** Free-form provenance (LM name, dataset, notes) stored with every SAE. */
     meta: z.record(z.string(), z.unknown()).optional(),
     defaults: z.record(z.string(), z.unknown()).optional(),
+    limits: z
+      .object({ maxSaes: z.number().int().positive().optional(), maxWork: z.number().positive().optional() })
+      .strict()
+      .optional(),
     trainers: z.array(z.record(z.string(), z.unknown()), { error: 'expected a list of trainer configs' }).min(1, { error: 'expected at least one trainer' }),
   })
   .strict();
@@ -90,49 +97,101 @@ export interface SweepSpec {
   source: SourceSpec;
   checkpoints: { logSpaced: boolean; steps: number[]; resumeEvery: number };
   meta: Record<string, unknown>;
+  limits: SweepLimits;
   /** The expanded, resolved trainer configs: SAE i is named `trainer{i}`. */
   saes: { name: string; config: TrainerConfig }[];
 }
 
-function axisValues(v: unknown, where: string): unknown[] | null {
+/** A grid axis: its length (known without materialising it) and its values. */
+interface Axis {
+  length: number;
+  values(): unknown[];
+}
+
+function gridAxis(v: unknown, where: string): Axis | null {
   if (Array.isArray(v)) {
     if (v.length === 0) throw new UserInputError(`${where}: an empty list gives no SAEs`);
-    return v;
+    return { length: v.length, values: () => v };
   }
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     if (keys.length === 1 && (keys[0] === 'linspace' || keys[0] === 'logspace')) {
       const a = o[keys[0]];
-      if (!Array.isArray(a) || a.length !== 3 || !a.every((x) => typeof x === 'number') || !Number.isInteger(a[2]) || (a[2] as number) < 1) {
+      if (!Array.isArray(a) || a.length !== 3 || !a.every((x) => typeof x === 'number' && Number.isFinite(x)) || !Number.isInteger(a[2]) || (a[2] as number) < 1) {
         throw new UserInputError(`${where}.${keys[0]}: expected [start, end, count]`);
       }
       const [s, e, n] = a as number[];
-      const lin = Array.from({ length: n }, (_, i) => (n === 1 ? s : s + ((e - s) * i) / (n - 1)));
-      return keys[0] === 'linspace' ? lin : lin.map((x) => 10 ** x);
+      const log = keys[0] === 'logspace';
+      return {
+        length: n,
+        values: () => Array.from({ length: n }, (_, i) => {
+          const x = n === 1 ? s : s + ((e - s) * i) / (n - 1);
+          return log ? 10 ** x : x;
+        }),
+      };
     }
     if (keys.length === 1 && keys[0] === 'values') {
       if (!Array.isArray(o.values) || o.values.length === 0) throw new UserInputError(`${where}.values: expected a non-empty list`);
-      return o.values;
+      const values = o.values;
+      return { length: values.length, values: () => values };
     }
   }
   return null;
 }
 
+function entryAxes(entry: Record<string, unknown>, where: string): [string, Axis | null][] {
+  return Object.entries(entry).map(([key, value]) => [key, key === 'betas' && Array.isArray(value) ? null : gridAxis(value, `${where}.${key}`)]);
+}
+
+/** How many SAEs one trainer entry's grid gives, and a readable breakdown, without expanding it. */
+export function gridSize(entry: Record<string, unknown>, where: string): { count: number; breakdown: string } {
+  const axes = entryAxes(entry, where).filter((a): a is [string, Axis] => a[1] !== null);
+  return {
+    count: axes.reduce((p, [, a]) => p * a.length, 1),
+    breakdown: axes.map(([k, a]) => `${k} ${a.length.toLocaleString('en-US')}`).join(' × ') || 'no grid axes',
+  };
+}
+
 /** Expand one trainer entry's grid axes into concrete configs (last axis fastest). */
 export function expandGrid(entry: Record<string, unknown>, where: string): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}];
-  for (const [key, value] of Object.entries(entry)) {
-    const axis = key === 'betas' && Array.isArray(value) ? null : axisValues(value, `${where}.${key}`);
+  for (const [key, axis] of entryAxes(entry, where)) {
     if (!axis) {
-      out = out.map((o) => ({ ...o, [key]: value }));
+      out = out.map((o) => ({ ...o, [key]: entry[key] }));
       continue;
     }
     const next: Record<string, unknown>[] = [];
-    for (const o of out) for (const v of axis) next.push({ ...o, [key]: v });
+    for (const o of out) for (const v of axis.values()) next.push({ ...o, [key]: v });
     out = next;
   }
   return out;
+}
+
+/**
+ * Caps on what one sweep may ask for, checked before the grid is expanded: a typo such as a
+ * linspace of 1,000,000 points must be an error, not gigabytes of configs. Raise them in the
+ * config (`limits:`) or with --max-saes / --max-work.
+ */
+export interface SweepLimits {
+  /** SAEs in the whole sweep. */
+  maxSaes: number;
+  /** Total work: the sum over SAEs of steps × batch size (activation vectors trained on). */
+  maxWork: number;
+}
+
+/** The paper's largest sweep (top_k: 80 SAEs × 36,621 steps × 8192) is ~2.4e13 vectors. */
+export const DEFAULT_SWEEP_LIMITS: SweepLimits = { maxSaes: 1000, maxWork: 1e14 };
+
+/** Parse a sweep or trainer config file's text: JSON for `.json`, else YAML (aliases capped by the parser). */
+export function parseConfigText(text: string, file: string): unknown {
+  const json = file.endsWith('.json');
+  try {
+    // logLevel error: an unknown tag (!!js/function) is kept as text, without a process warning
+    return json ? JSON.parse(text) : YAML.parse(text, { logLevel: 'error' });
+  } catch (err) {
+    throw new UserInputError(`${file}: not valid ${json ? 'JSON' : 'YAML'} (${oneLine((err as Error).message)})`);
+  }
 }
 
 /**
@@ -149,10 +208,25 @@ export function sweepSourceOf(doc: unknown, prefix = 'sweep'): SourceSpec {
  * Validate a parsed sweep document; `dIn` is the activation source's width (null: only known for
  * synthetic sources, whose spec carries it).
  */
-export function resolveSweep(doc: unknown, dInArg: number | null | 'unknown', prefix = 'sweep'): SweepSpec {
+export function resolveSweep(
+  doc: unknown,
+  dInArg: number | null | 'unknown',
+  prefix = 'sweep',
+  limitOverrides: Partial<SweepLimits> = {},
+): SweepSpec {
   const parsed = sweepSchema.safeParse(doc);
   if (!parsed.success) throw new UserInputError(zodMessage(prefix, doc, parsed.error.issues));
   const s = parsed.data;
+  const limits: SweepLimits = { ...DEFAULT_SWEEP_LIMITS, ...(s.limits ?? {}), ...definedOnly(limitOverrides) };
+  const grids = s.trainers.map((entry, i) => gridSize({ ...(s.defaults ?? {}), ...entry }, `${prefix}.trainers[${i}]`));
+  const total = grids.reduce((a, g) => a + g.count, 0);
+  if (total > limits.maxSaes) {
+    const parts = grids.map((g, i) => `trainers[${i}]: ${g.breakdown}`).join('; ');
+    throw new UserInputError(
+      `${prefix}: the trainer grids give ${total.toLocaleString('en-US')} SAEs, more than the limit of ${limits.maxSaes.toLocaleString('en-US')} (${parts}); ` +
+        `shrink the grid, or raise the limit with --max-saes or limits.maxSaes in the config`,
+    );
+  }
   // 'unknown': validate everything but d_in before the source is opened (a large stand-in width
   // so no size check fails because of it)
   const placeholder = dInArg === 'unknown' ? 1 << 16 : null;
@@ -174,6 +248,13 @@ export function resolveSweep(doc: unknown, dInArg: number | null | 'unknown', pr
       saes.push({ name: `trainer${saes.length}`, config: resolveTrainerConfig(merged, where) });
     }
   });
+  const work = saes.reduce((a, x) => a + x.config.steps * batchSize, 0);
+  if (work > limits.maxWork) {
+    throw new UserInputError(
+      `${prefix}: ${saes.length} SAE(s) × their steps × batch ${batchSize} = ${work.toExponential(2)} activation vectors to train on, more than the limit of ${limits.maxWork.toExponential(2)}; ` +
+        `lower steps, batchSize or the grid, or raise the limit with --max-work or limits.maxWork in the config`,
+    );
+  }
   if (dIn !== null) {
     const bad = saes.find((x) => x.config.dIn !== dIn);
     if (bad) throw new UserInputError(`${prefix}.defaults.dIn: ${bad.config.dIn} does not match the activation source's d_in ${dIn}`);
@@ -191,8 +272,13 @@ export function resolveSweep(doc: unknown, dInArg: number | null | 'unknown', pr
       resumeEvery: s.checkpoints?.resumeEvery ?? 1000,
     },
     meta: s.meta ?? {},
+    limits,
     saes,
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Checkpoint steps: 0, 1, 2, 4, 8, … (< steps) plus the extra list; the final state is separate. */

@@ -123,24 +123,40 @@ export interface SafetensorsFile {
   close(): Promise<void>;
 }
 
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
 function parseHeader(file: string, json: string, dataBytes: number): { metadata: Record<string, string>; entries: Record<string, HeaderEntry> } {
-  let parsed: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(json) as Record<string, unknown>;
+    parsed = JSON.parse(json);
   } catch {
     throw new UserInputError(`${file}: not a safetensors file (header is not JSON)`);
   }
-  const metadata = (parsed.__metadata__ ?? {}) as Record<string, string>;
-  delete parsed.__metadata__;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UserInputError(`${file}: not a safetensors file (header is not a JSON object)`);
+  const { __metadata__: rawMeta = {}, ...tensors } = parsed as Record<string, unknown>;
+  if (!rawMeta || typeof rawMeta !== 'object' || Array.isArray(rawMeta) || !Object.values(rawMeta).every((v) => typeof v === 'string')) {
+    throw new UserInputError(`${file}: malformed safetensors header (__metadata__ must map names to strings)`);
+  }
+  const metadata = rawMeta as Record<string, string>;
   const entries: Record<string, HeaderEntry> = {};
-  for (const [name, raw] of Object.entries(parsed)) {
+  for (const [name, raw] of Object.entries(tensors)) {
     const e = raw as HeaderEntry;
-    if (!e || !(e.dtype in BYTES) || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      typeof e.dtype !== 'string' ||
+      !Object.hasOwn(BYTES, e.dtype) ||
+      !Array.isArray(e.shape) ||
+      !e.shape.every(isCount) ||
+      !Array.isArray(e.data_offsets) ||
+      e.data_offsets.length !== 2 ||
+      !e.data_offsets.every(isCount)
+    ) {
       throw new UserInputError(`${file}: tensor ${name} has a malformed header entry`);
     }
     const [b, en] = e.data_offsets;
     const numel = e.shape.reduce((a, c) => a * c, 1);
-    if (en - b !== numel * BYTES[e.dtype] || b < 0 || en > dataBytes) {
+    if (en - b !== numel * BYTES[e.dtype] || en > dataBytes) {
       throw new UserInputError(`${file}: tensor ${name} has offsets [${b}, ${en}] inconsistent with shape [${e.shape}] ${e.dtype} (file truncated?)`);
     }
     entries[name] = e;

@@ -49,7 +49,7 @@ function saeboard(args: string[], opts: { timeoutMs?: number } = {}): Promise<Re
   });
 }
 
-const GROUPS = new Set(['games', 'lm', 'sae', 'jobs', 'apikey']);
+const GROUPS = new Set(['games', 'lm', 'sae', 'jobs', 'apikey', 'db']);
 function commandOf(args: string[]): string {
   return GROUPS.has(args[0]) ? `${args[0]} ${args[1]}` : args[0];
 }
@@ -75,7 +75,8 @@ afterAll(async () => {
 describe('every saeboard command, once, end to end', () => {
   it('stage 1: database, games, LM inspection (no inputs needed)', async () => {
     writeFileSync(p('games.txt'), 'f5 d6 c3 d3 c4 f4 c5 b3 c2\nf5 f6 e6 f4 e3\n');
-    const [migrate, status, gen, pgn, oth, fam, cat, perft, lmInfo, lmInit, lmImport, paper] = await Promise.all([
+    const [dbStop, migrate, status, gen, pgn, oth, fam, cat, perft, lmInfo, lmInit, lmImport, paper] = await Promise.all([
+      saeboard(['db', 'stop']),
       saeboard(['migrate']),
       saeboard(['db:status']),
       saeboard(['games', 'generate', 'othello', '--games', '40', '--seed', '1', '--test-fraction', '0.5', '--out', p('data'), '--no-progress']),
@@ -89,6 +90,8 @@ describe('every saeboard command, once, end to end', () => {
       saeboard(['lm', 'import', path.join(PROJECT_ROOT, 'models/othello-small/model.safetensors'), '--out', p('lm-imported'), '--no-register']),
       saeboard(['sae', 'paper-sweep', '--game', 'othello', '--trainer', 'p_anneal', '--activations', p('acts')]),
     ]);
+    ok(dbStop, 'db stop');
+    expect(dbStop.stdout).toMatch(/^no embedded Postgres is running for /);
     ok(migrate, 'migrate');
     expect(migrate.stdout).toMatch(/up to date|applied/);
     ok(status, 'db:status');

@@ -49,6 +49,27 @@ describe('saeboard sae', () => {
     expect(r.err.trim()).toBe('saeboard: error: bad.yaml.trainers[0].l1Penalty: expected a number > 0');
   });
 
+  it('a huge grid is refused before anything is expanded or written; --max-saes sets the limit', () => {
+    const cfg = path.join(tmp, 'huge.yaml');
+    writeFileSync(cfg, 'name: huge\nsource: { type: synthetic, dIn: 8, features: 8, active: 2, contexts: 10 }\ntrainers:\n  - { trainer: standard, expansion: 2, steps: 5000, l1Penalty: { linspace: [0.01, 0.1, 1000000] } }\n');
+    const out = path.join(tmp, 'huge-out');
+    const r = cli('sweep', '--config', cfg, '--out', out, '--no-register');
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(
+      'saeboard: error: huge.yaml: the trainer grids give 1,000,000 SAEs, more than the limit of 1,000 (trainers[0]: l1Penalty 1,000,000); shrink the grid, or raise the limit with --max-saes or limits.maxSaes in the config',
+    );
+    expect(existsSync(out)).toBe(false);
+    const small = path.join(tmp, 'small.yaml');
+    writeFileSync(small, 'name: small\nsource: { type: synthetic, dIn: 8, features: 8, active: 2, contexts: 10 }\ntrainers:\n  - { trainer: standard, expansion: 2, steps: 5000, l1Penalty: [0.1, 0.2, 0.3] }\n');
+    const lowered = cli('sweep', '--config', small, '--out', out, '--no-register', '--max-saes', '2');
+    expect(lowered.code).toBe(1);
+    expect(lowered.err).toMatch(/gives? 3 SAEs, more than the limit of 2/);
+    const work = cli('sweep', '--config', small, '--out', out, '--no-register', '--max-work', '1e3');
+    expect(work.code).toBe(1);
+    expect(work.err).toMatch(/3 SAE\(s\) × their steps × batch 8192 = 1\.23e\+8 activation vectors to train on, more than the limit of 1\.00e\+3/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('unknown trainer and unknown export format are usage errors with the choices', () => {
     const r = cli('train', '--trainer', 'nope', '--out', path.join(tmp, 't'), '--activations', tmp, '--no-register');
     expect(r.code).toBe(1);

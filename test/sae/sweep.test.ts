@@ -10,7 +10,8 @@ import { ActivationBuffer } from '../../src/sae/buffer.js';
 import { writeSaeCheckpoint } from '../../src/sae/checkpoint.js';
 import { memorySource, syntheticSource } from '../../src/sae/source.js';
 import { runSweep } from '../../src/sae/sweep.js';
-import { checkpointSteps, resolveSweep } from '../../src/sae/sweepConfig.js';
+import { checkpointSteps, paperSweep, resolveSweep } from '../../src/sae/sweepConfig.js';
+import { UserInputError } from '../../src/errors.js';
 import { randomUnitDictionary } from '../../src/sae/synthetic.js';
 import { initDictionary } from '../../src/sae/trainers/index.js';
 
@@ -90,6 +91,48 @@ describe('sweep config', () => {
     expect(bad([{ trainer: 'standard', expansion: 2, l1Penalty: null }])).toThrow('sweep.trainers[0].l1Penalty: expected a number');
     expect(bad([], {})).toThrow('sweep.trainers: expected at least one trainer');
     expect(() => resolveSweep({ name: 'b', source: { type: 'nope' }, trainers: [{}] }, 16)).toThrow(/^sweep\.source/);
+  });
+
+  it('caps the grid before expanding it, with an explicit override', () => {
+    const doc = (entry: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      name: 'big',
+      source: { type: 'activations', path: 'x' },
+      batchSize: 64,
+      trainers: [{ trainer: 'standard', expansion: 2, steps: 2000, l1Penalty: 0.1, ...entry }],
+      ...extra,
+    });
+    // 10^12 points: expanding them would die with a RangeError (or run out of memory), so a
+    // UserInputError proves the size was checked first
+    const huge = () => resolveSweep(doc({ expansion: [2, 4], l1Penalty: { linspace: [0.01, 0.1, 1e12] } }), 16, 'big.yaml');
+    expect(huge).toThrow(UserInputError);
+    expect(huge).toThrow(
+      'big.yaml: the trainer grids give 2,000,000,000,000 SAEs, more than the limit of 1,000 (trainers[0]: expansion 2 × l1Penalty 1,000,000,000,000); shrink the grid, or raise the limit with --max-saes or limits.maxSaes in the config',
+    );
+    // the limit counts every trainer entry, and defaults that are axes
+    const two = { name: 'two', source: { type: 'activations', path: 'x' }, defaults: { steps: 2000, expansion: [2, 4] }, trainers: [{ trainer: 'standard', l1Penalty: { logspace: [-2, -1, 3] } }, { trainer: 'top_k', k: [1, 2] }] };
+    expect(resolveSweep(two, 16).saes).toHaveLength(10);
+    expect(() => resolveSweep({ ...two, limits: { maxSaes: 9 } }, 16)).toThrow('the trainer grids give 10 SAEs, more than the limit of 9 (trainers[0]: expansion 2 × l1Penalty 3; trainers[1]: expansion 2 × k 2)');
+    expect(() => resolveSweep(two, 16, 'sweep', { maxSaes: 9 })).toThrow('more than the limit of 9');
+    // overrides: the config's limits, then the command line's
+    const grid = doc({ l1Penalty: { linspace: [0.01, 0.1, 1500] } });
+    expect(() => resolveSweep(grid, 16)).toThrow('1,500 SAEs, more than the limit of 1,000');
+    expect(resolveSweep({ ...grid, limits: { maxSaes: 1500 } }, 16).saes).toHaveLength(1500);
+    expect(resolveSweep(grid, 16, 'sweep', { maxSaes: 2000 }).saes).toHaveLength(1500);
+    expect(() => resolveSweep({ ...grid, limits: { maxSaes: 2000 } }, 16, 'sweep', { maxSaes: 1000 })).toThrow('more than the limit of 1,000');
+    expect(() => resolveSweep({ ...grid, limits: { maxSaes: 0 } }, 16)).toThrow('sweep.limits.maxSaes');
+  });
+
+  it('caps the total work (SAEs × steps × batch), with an explicit override', () => {
+    const doc = { name: 'long', source: { type: 'activations', path: 'x' }, batchSize: 8192, trainers: [{ trainer: 'standard', expansion: 2, l1Penalty: [0.1, 0.2], steps: 1e10 }] };
+    expect(() => resolveSweep(doc, 16)).toThrow(
+      'sweep: 2 SAE(s) × their steps × batch 8192 = 1.64e+14 activation vectors to train on, more than the limit of 1.00e+14; lower steps, batchSize or the grid, or raise the limit with --max-work or limits.maxWork in the config',
+    );
+    expect(resolveSweep(doc, 16, 'sweep', { maxWork: 2e14 }).saes).toHaveLength(2);
+    expect(resolveSweep({ ...doc, limits: { maxWork: 2e14 } }, 16).saes).toHaveLength(2);
+    // the paper's sweeps fit the defaults
+    for (const t of ['standard', 'p_anneal', 'gated', 'gated_anneal', 'top_k']) {
+      expect(resolveSweep(paperSweep('othello', t, { type: 'activations', path: 'x' }), 512).saes.length).toBeGreaterThanOrEqual(40);
+    }
   });
 
   it('log-spaced checkpoint steps', () => {

@@ -96,6 +96,10 @@ describe('userErrorFromSystem', () => {
     expect(mapped(err)).toMatch(new RegExp(`^${file}/sub(/r\\.json)?: a part of this path is a file`));
     const e = Object.assign(new Error('x'), { code: 'ENOSPC', syscall: 'write', path: '/data/.tmp-ds-1234-ab12cd34/shard-00000.safetensors' });
     expect(mapped(e)).toBe('/data/ds/shard-00000.safetensors: no space left on the device; free some space or write somewhere else');
+    // the names that carry the owner's start time (src/util/atomic.ts), directories and files
+    const named = (p: string) => mapped(Object.assign(new Error('x'), { code: 'ENOSPC', syscall: 'write', path: p }));
+    expect(named('/data/.tmp-my-ds-1234-998877-ab12cd34/shard-00000.safetensors')).toMatch(/^\/data\/my-ds\/shard-00000\.safetensors: no space/);
+    expect(named('/data/.r.json.1234.998877.ab12cd34.tmp')).toMatch(/^\/data\/r\.json: no space/);
   });
 
   it('EADDRINUSE: an occupied port; EADDRNOTAVAIL: a host that is not ours', async () => {

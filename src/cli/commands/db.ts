@@ -52,4 +52,22 @@ export function register(program: Command): void {
         }
       }),
     );
+
+  const dbCmd = program.command('db').description('The embedded Postgres: stop it');
+  dbCmd
+    .command('stop')
+    .description('Stop the embedded Postgres of SAEBOARD_HOME (e.g. one left running by a crashed server)')
+    .option('--force', 'stop it even while other saeboard processes use it')
+    .action(
+      action(async (opts: { force?: boolean }) => {
+        const { defaultDataDir, stopEmbedded } = await import('../../db/embedded.js');
+        const dataDir = defaultDataDir();
+        const stopped = await stopEmbedded(dataDir, { force: opts.force });
+        process.stdout.write(
+          stopped
+            ? `stopped the embedded Postgres (pid ${stopped.pid}, port ${stopped.port}, data in ${dataDir})\n`
+            : `no embedded Postgres is running for ${dataDir}\n`,
+        );
+      }),
+    );
 }

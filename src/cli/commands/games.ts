@@ -1,7 +1,6 @@
 /**
  * `saeboard games ...`: make, import, inspect and register game datasets; list BSP families.
  */
-import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserInputError } from '../../errors.js';
@@ -25,6 +24,7 @@ import { bspFamilies, isReported, parseGameName } from '../../games/index.js';
 import { OthelloBoard, perft } from '../../games/othello/index.js';
 import { GAMES, type GameName } from '../../games/types.js';
 import { action, intOption } from '../action.js';
+import { exitInterrupted, onInterrupt } from '../signals.js';
 
 function fractionOption(name: string) {
   return (value: string): number => {
@@ -70,34 +70,15 @@ function addCommonWriteOptions(cmd: Command): Command {
     .option('--no-progress', 'no progress bar (plain progress lines are printed when stderr is not a terminal)');
 }
 
-/**
- * Ctrl-C during a write: remove this process's temp build directory (writeDirAtomic names it
- * `.tmp-<name>-<pid>-<random>` next to the target) instead of leaving gigabytes behind.
- */
-function cleanUpOnInterrupt(out: string): () => void {
-  const parent = path.dirname(path.resolve(out));
-  const prefix = `.tmp-${path.basename(path.resolve(out))}-${process.pid}-`;
-  const onSignal = (signal: NodeJS.Signals) => {
-    try {
-      for (const f of readdirSync(parent)) if (f.startsWith(prefix)) rmSync(path.join(parent, f), { recursive: true, force: true });
-    } catch {
-      // best effort: the next run ignores stale temp directories anyway
-    }
-    process.stderr.write(`\nsaeboard: interrupted (${signal}); nothing was written to ${out}\n`);
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+/** Ctrl-C/SIGTERM during a write: the temp build directory is removed (src/cli/signals.ts); say so. */
+function reportInterrupt(out: string): () => void {
+  return onInterrupt((signal) => exitInterrupted(signal, `nothing was written to ${out}`));
 }
 
 async function writeAndReport(adapter: GameAdapter, source: DatasetSource, opts: CommonWriteOptions, tokensPerGame?: number): Promise<void> {
   const families = resolveFamilies(adapter, opts.bsp);
   const t0 = performance.now();
-  const release = cleanUpOnInterrupt(opts.out);
+  const release = reportInterrupt(opts.out);
   const manifest = await writeDataset({
     out: opts.out,
     adapter,

@@ -10,7 +10,7 @@ type Register = (program: Command) => void;
  */
 export const commandGroups: { commands: string[]; load: () => Promise<{ register: Register }> }[] = [
   { commands: ['serve'], load: () => import('./server.js') },
-  { commands: ['migrate', 'db:status'], load: () => import('./db.js') },
+  { commands: ['migrate', 'db:status', 'db'], load: () => import('./db.js') },
   { commands: ['games'], load: () => import('./games.js') },
   { commands: ['lm'], load: () => import('./lm.js') },
   { commands: ['sae'], load: () => import('./sae.js') },

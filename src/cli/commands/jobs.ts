@@ -9,6 +9,7 @@ import { JOB_KINDS } from '../../jobs/kinds.js';
 import { cancelJob, retryJob, startQueue, startWorker, submitPipeline } from '../../jobs/queue.js';
 import { queueSeed, SEED_SIZES } from '../../jobs/seed.js';
 import { action, intOption } from '../action.js';
+import { exitInterrupted, onInterrupt } from '../signals.js';
 
 const STATUSES: JobStatus[] = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
@@ -39,14 +40,19 @@ export function register(program: Command): void {
         const queue = await startQueue(db.pool, { url: db.url });
         const stop = await startWorker(queue, { concurrency: opts.concurrency, kinds: opts.kinds?.split(',').map((k) => k.trim().toUpperCase()), staleSeconds: opts.staleSeconds });
         process.stderr.write(`saeboard: worker running (Ctrl-C to stop after the current job)\n`);
+        let stopping = false;
         const shutdown = async () => {
           await stop();
           await queue.stop();
           await db.close();
           process.exit(0);
         };
-        process.once('SIGINT', () => void shutdown());
-        process.once('SIGTERM', () => void shutdown());
+        // the first signal stops after the current job; a second one stops at once
+        onInterrupt((signal) => {
+          if (stopping) exitInterrupted(signal);
+          stopping = true;
+          void shutdown();
+        });
         await new Promise(() => {}); // until a signal
       }),
     );

@@ -22,6 +22,7 @@ import { DEFAULT_TOKENIZER, tokenizerForVocab, tokenizerInfo } from '../../lm/to
 import { DEFAULT_TRAIN_OPTIONS, evaluateLoss, trainLm, type TrainOptions } from '../../lm/train.js';
 import { sha256 } from '../../util/hash.js';
 import { action, intOption } from '../action.js';
+import { exitInterrupted, onInterrupt } from '../signals.js';
 
 const REGISTER_HELP = 'register in the database (default: only when DATABASE_URL is set)';
 
@@ -265,13 +266,11 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
     };
   }
   let stop = false;
-  const onSignal = () => {
-    if (stop) process.exit(130);
+  const release = onInterrupt((signal) => {
+    if (stop) exitInterrupted(signal, 'the last checkpoint is kept');
     stop = true;
     process.stderr.write('\nstopping after this step (checkpointing; press Ctrl-C again to abort)\n');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   const bar = progress({ label: 'train', total: opts.steps * opts.batchSize * T, unit: 'tok', enabled: opts.progress === false ? false : undefined });
   let lastEval: number | null = null;
   let firstStep = true;
@@ -301,8 +300,7 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
         `train loss ${formatNumber(r.state.lastLoss ?? NaN)}, held-out loss ${formatNumber(r.evalLoss ?? NaN)}, ${formatNumber(r.tokensPerSec)} tok/s; checkpoint ${r.finalCheckpoint}\n`,
     );
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
     await closeDb?.();
   }
 }

@@ -13,12 +13,14 @@ import { exportSae, loadSae, SAE_FORMATS, type SaeFormat } from '../../sae/inter
 import { activationSetSource, lmSource, openSource, type ActivationSource } from '../../sae/source.js';
 import type { SaeDirConfig } from '../../sae/storage.js';
 import { runSweep, type SweepResult } from '../../sae/sweep.js';
-import { FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
+import { DEFAULT_SWEEP_LIMITS, FIT_MIN_BATCH, FIT_MIN_STEPS, fitStepsToData, paperSweep, parseConfigText, resolveSweep, sweepSourceOf, type SourceSpec } from '../../sae/sweepConfig.js';
 import { UserInputError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { log } from '../../log.js';
 import { formatNumber } from '../../progress.js';
 import { PROJECT_ROOT } from '../../version.js';
 import { action, intOption } from '../action.js';
+import { exitCodeFor, exitInterrupted, onInterrupt } from '../signals.js';
 
 const DEFAULT_SWEEPS_DIR = path.join(PROJECT_ROOT, '.saeboard', 'sae-sweeps');
 const REGISTER_HELP = 'register the SAEs and checkpoints in the database (default: only when DATABASE_URL is set)';
@@ -30,11 +32,7 @@ async function readDoc(file: string): Promise<unknown> {
   } catch (err) {
     throw new UserInputError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  try {
-    return file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    throw new UserInputError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`);
-  }
+  return parseConfigText(text, file);
 }
 
 /** `--set key=value`: numbers, booleans, JSON arrays/objects, else strings. */
@@ -89,52 +87,83 @@ function printResult(result: SweepResult): void {
   process.stdout.write(`${rows.join('\n')}\n${result.resumedFrom !== null ? `resumed from step ${result.resumedFrom}; ` : ''}ran ${result.stepsRun} step(s) → ${result.outDir}\n`);
 }
 
-interface RunOpts {
+interface LimitOpts {
+  maxSaes?: number;
+  maxWork?: number;
+}
+
+interface RunOpts extends LimitOpts {
   out?: string;
   progress: boolean;
   register?: boolean;
   resumeMinutes?: number;
 }
 
+function addLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-saes <n>', `refuse sweeps with more SAEs than this (default ${DEFAULT_SWEEP_LIMITS.maxSaes}, or limits.maxSaes in the config)`, intOption('max-saes', 1))
+    .option('--max-work <n>', `refuse sweeps whose steps × batch summed over SAEs exceeds this (default ${DEFAULT_SWEEP_LIMITS.maxWork.toExponential()}, or limits.maxWork)`, positiveNumberOption('max-work'));
+}
+
+function positiveNumberOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--${name} must be a number > 0, got "${value}"`);
+    return n;
+  };
+}
+
+const limitsOf = (o: LimitOpts) => ({ maxSaes: o.maxSaes, maxWork: o.maxWork });
+
 async function sweepCommand(opts: RunOpts & { config: string }): Promise<void> {
   const doc = await readDoc(opts.config);
   // validate the config before opening (possibly loading an LM for) the source
   const prefix = path.basename(opts.config);
   const sourceSpec = sweepSourceOf(doc, prefix);
-  resolveSweep(doc, 'unknown', prefix);
+  resolveSweep(doc, 'unknown', prefix, limitsOf(opts));
   await initBackend();
   log.info({ backend: backendInfo()?.name }, 'sae sweep');
   await trainSweep(doc, prefix, await openSource(sourceSpec), opts);
 }
 
-/** Train a validated sweep document on an opened source (shared by `sae sweep` and `sae train`). */
-async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts): Promise<void> {
-  const spec = resolveSweep(doc, source.dIn, prefix);
+/**
+ * Train a validated sweep document on an opened source (shared by `sae sweep` and `sae train`);
+ * `onStart` runs once every check passed, right before the first write.
+ */
+async function trainSweep(doc: unknown, prefix: string, source: ActivationSource, opts: RunOpts, onStart?: () => Promise<void>): Promise<void> {
+  const spec = resolveSweep(doc, source.dIn, prefix, limitsOf(opts));
   const outDir = opts.out ?? spec.output ?? path.join(DEFAULT_SWEEPS_DIR, spec.name);
-  // Ctrl-C: finish the current step, write a resume point, exit 130 (a second Ctrl-C kills)
+  // Ctrl-C/SIGTERM: finish the current step, write a resume point, exit 130/143 (a second one kills)
   const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
+  let stoppedBy: NodeJS.Signals = 'SIGINT';
+  const release = onInterrupt((signal) => {
+    if (stop.signal.aborted) exitInterrupted(signal, `the last resume point in ${outDir} is kept`);
     process.stderr.write('\nsaeboard: stopping after this step (Ctrl-C again to kill; the last resume point is kept)\n');
+    stoppedBy = signal;
     stop.abort();
-  };
-  process.on('SIGINT', onSigint);
+  });
   let result: SweepResult;
   try {
-    result = await runSweep(spec, source, { outDir, showProgress: opts.progress ? undefined : false, resumeMinutes: opts.resumeMinutes, signal: stop.signal });
+    result = await runSweep(spec, source, {
+      outDir,
+      showProgress: opts.progress ? undefined : false,
+      resumeMinutes: opts.resumeMinutes,
+      signal: stop.signal,
+      hooks: onStart ? { onStart } : undefined,
+    });
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
   printResult(result);
   if (result.interrupted) {
     process.stderr.write(`saeboard: interrupted; run the same command again to resume from ${outDir}\n`);
-    process.exit(130);
+    process.exit(exitCodeFor(stoppedBy));
   }
   if (opts.register ?? Boolean(process.env.DATABASE_URL)) await registerSweep(result);
   if (result.saes.some((s) => s.status === 'failed')) throw new UserInputError(`${result.saes.filter((s) => s.status === 'failed').length} SAE(s) diverged; see failed.json in their directories`);
 }
 
-interface TrainOpts {
+interface TrainOpts extends LimitOpts {
   trainer: string;
   set: Record<string, unknown>;
   steps?: number;
@@ -162,7 +191,7 @@ async function trainCommand(opts: TrainOpts): Promise<void> {
     trainers: [{ trainer: opts.trainer, steps, ...opts.set }],
   });
   // every field but the fitted ones is checked before the source is opened (an LM may load)
-  resolveSweep(docWith(opts.steps ?? PAPER_STEPS, opts.batchSize ?? 8192), 'unknown', 'sae train');
+  resolveSweep(docWith(opts.steps ?? PAPER_STEPS, opts.batchSize ?? 8192), 'unknown', 'sae train', limitsOf(opts));
   await initBackend();
   log.info({ backend: backendInfo()?.name }, 'sae train');
   const source = await openSource(sourceSpec);
@@ -184,11 +213,13 @@ async function trainCommand(opts: TrainOpts): Promise<void> {
     );
   }
   const doc = docWith(steps, batchSize);
-  resolveSweep(doc, source.dIn, 'sae train');
-  await fs.mkdir(opts.out, { recursive: true });
-  // the resolved choice is kept: rerunning the same command resumes the same run
-  await fs.writeFile(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
-  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register });
+  resolveSweep(doc, source.dIn, 'sae train', limitsOf(opts));
+  // the resolved choice is kept (rerunning the same command resumes the same run), written only
+  // once every check passed: a mistake leaves no directory behind
+  await trainSweep(doc, 'sae train', source, { out: opts.out, progress: opts.progress, register: opts.register, ...limitsOf(opts) }, async () => {
+    await fs.mkdir(opts.out, { recursive: true });
+    await writeFileAtomic(path.join(opts.out, 'sweep.yaml'), YAML.stringify(doc));
+  });
 }
 
 async function paperSweepCommand(opts: { game: 'chess' | 'othello'; trainer: string; activations?: string; lm?: string; dataset?: string; layer?: number }): Promise<void> {
@@ -384,7 +415,7 @@ Examples:
 export function register(program: Command): void {
   const sae = program.command('sae').description('sparse autoencoders: train sweeps, inspect, convert, evaluate (docs/sae.md)');
 
-  sae
+  const sweepCmd = sae
     .command('sweep')
     .description('train every SAE of a sweep config from one activation stream; resumes a killed sweep in the same output directory')
     .requiredOption('-c, --config <file>', 'sweep config (YAML or JSON): source, buffer, checkpoints, trainers with grid axes')
@@ -392,10 +423,10 @@ export function register(program: Command): void {
     .option('--resume-minutes <n>', 'write an exact-resume point at least this often (minutes)', intOption('resume-minutes', 1))
     .option('--no-progress', 'no progress bar')
     .option('--register', REGISTER_HELP)
-    .option('--no-register', 'do not register in the database')
-    .action(action(sweepCommand));
+    .option('--no-register', 'do not register in the database');
+  addLimitOptions(sweepCmd).action(action(sweepCommand));
 
-  sae
+  const trainCmd = sae
     .command('train')
     .description('train one SAE (a one-trainer sweep) on activations from an activation set or the LM')
     .requiredOption('-t, --trainer <name>', `trainer: ${TRAINER_NAMES.join(', ')}`)
@@ -414,8 +445,8 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .option('--register', REGISTER_HELP)
     .option('--no-register', 'do not register in the database')
-    .addHelpText('after', trainDefaultsHelp)
-    .action(action(trainCommand));
+    .addHelpText('after', trainDefaultsHelp);
+  addLimitOptions(trainCmd).action(action(trainCommand));
 
   sae
     .command('paper-sweep')

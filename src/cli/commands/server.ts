@@ -7,6 +7,7 @@ import { log } from '../../log.js';
 import { UserInputError } from '../../errors.js';
 import { saeboardHome } from '../../db/embedded.js';
 import { action, intOption } from '../action.js';
+import { onInterrupt } from '../signals.js';
 
 interface ServeOptions {
   port: number;
@@ -117,8 +118,7 @@ export function register(program: Command): void {
           await db.close().catch((err) => log.warn({ err }, 'error while closing the database'));
           process.exit(0);
         };
-        process.on('SIGINT', () => void shutdown('SIGINT'));
-        process.on('SIGTERM', () => void shutdown('SIGTERM'));
+        onInterrupt((signal) => void shutdown(signal));
         // The API answers from here on; the catalogue, the shipped models and the queue come up behind it.
         const { queueSeed, seedDatabase, SEED_SIZES } = await import('../../jobs/seed.js');
         if (opts.seed) await seedDatabase(db.pool);

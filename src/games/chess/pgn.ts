@@ -176,6 +176,8 @@ export class PgnStreamParser {
         continue;
       }
       if (c === ';') return; // rest-of-line comment
+      // (a stray '}' would otherwise be an empty token that never advances: an endless loop)
+      if (c === '}') throw new GameError(this.lineNo, `unbalanced '}' at column ${i + 1} (no comment is open)`);
       if (c === '(') {
         this.depth++;
         this.variationLines.push(this.lineNo);

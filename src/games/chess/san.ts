@@ -17,10 +17,11 @@ import { parseSan } from 'chessops/san';
 import type { NormalMove } from 'chessops/types';
 import { charToRole } from 'chessops/util';
 
-const ZERO_CASTLING: Record<string, string> = {
-  '0-0': 'O-O', '0-0+': 'O-O+', '0-0#': 'O-O#',
-  '0-0-0': 'O-O-O', '0-0-0+': 'O-O-O+', '0-0-0#': 'O-O-O#',
-};
+// A Map, not an object literal: a token such as "valueOf" must not find Object.prototype's members.
+const ZERO_CASTLING = new Map<string, string>([
+  ['0-0', 'O-O'], ['0-0+', 'O-O+'], ['0-0#', 'O-O#'],
+  ['0-0-0', 'O-O-O'], ['0-0-0+', 'O-O-O+'], ['0-0-0#', 'O-O-O#'],
+]);
 
 // Same shape as python-chess's SAN_REGEX.
 const FULLY_SPECIFIED = /^([a-h])([1-8])[-x]?([a-h][1-8])(=?[nbrqkNBRQK])?[+#]?$/;
@@ -30,7 +31,7 @@ const FULLY_SPECIFIED = /^([a-h])([1-8])[-x]?([a-h][1-8])(=?[nbrqkNBRQK])?[+#]?$
  * square, chessops' convention) or undefined when python-chess would raise.
  */
 export function parseSanCompat(pos: Position, san: string): NormalMove | undefined {
-  const zero = ZERO_CASTLING[san];
+  const zero = ZERO_CASTLING.get(san);
   const move = parseSan(pos, zero ?? san);
   if (move) return move as NormalMove;
   if (zero) return undefined;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserInputError } from '../../errors.js';
+import { UserInputError, oneLine } from '../../errors.js';
 import { decodeSafetensors, type NamedTensor } from '../../util/safetensors.js';
 import { MANIFEST_FILE, labelTensorName, parseManifest, unpackRows, type DatasetFamilyEntry, type DatasetManifest, type DatasetShardEntry } from './format.js';
 
@@ -57,7 +57,7 @@ export async function readManifest(dir: string): Promise<DatasetManifest> {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new UserInputError(`${file}: not valid JSON (${(err as Error).message}) — truncated or edited by hand?`);
+    throw new UserInputError(`${file}: not valid JSON (${oneLine((err as Error).message)}) — truncated or edited by hand?`);
   }
   return parseManifest(raw, file);
 }

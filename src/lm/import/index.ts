@@ -16,7 +16,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserInputError } from '../../errors.js';
+import { UserInputError, oneLine } from '../../errors.js';
 import { readSafetensors, toFloat32 } from '../../util/safetensors.js';
 import { ACTIVATIONS, makeConfig, type Activation, type GptConfig } from '../config.js';
 import { checkParams, type HostTensor } from '../params.js';
@@ -195,7 +195,7 @@ async function readDeclared(file: string): Promise<Declared> {
   try {
     j = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new UserInputError(`${file}: cannot read config (${(err as Error).message})`);
+    throw new UserInputError(`${file}: cannot read config (${oneLine((err as Error).message)})`);
   }
   if (j.format === 'saeboard-lm/1' && j.model && typeof j.model === 'object') j = j.model as Record<string, unknown>;
   if ('nLayer' in j || 'dModel' in j) {

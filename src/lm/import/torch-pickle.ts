@@ -148,8 +148,21 @@ export interface UnpickleHooks {
   rebuildTensor?(storage: StorageRef, offset: number, size: number[], stride: number[]): unknown;
 }
 
-/** Unpickle `data` (never executes anything). */
+/**
+ * Unpickle `data` (never executes anything). A malformed stream (reads past the end, opcodes on
+ * the wrong kind of object, a short stack) is a UserInputError naming the byte, never a crash.
+ */
 export function unpickle(data: Uint8Array, hooks: UnpickleHooks, where: string): unknown {
+  const at = { p: 0 };
+  try {
+    return runPickle(data, hooks, where, at);
+  } catch (err) {
+    if (err instanceof UserInputError) throw err;
+    throw new UserInputError(`${where}: cannot unpickle (malformed pickle: ${(err as Error).message} at byte ${at.p})`);
+  }
+}
+
+function runPickle(data: Uint8Array, hooks: UnpickleHooks, where: string, at: { p: number }): unknown {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
@@ -193,6 +206,12 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks, where: string):
         case 'torch._utils._rebuild_tensor': {
           const [storage, offset, size, stride] = args as [StorageRef, number, number[], number[]];
           if (!(storage instanceof StorageRef)) fail('tensor rebuilt from something that is not a storage');
+          const counts = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => Number.isSafeInteger(x) && x >= 0);
+          if (!Number.isSafeInteger(offset) || offset < 0 || !counts(size) || !counts(stride) || size.length !== stride.length) {
+            fail('tensor with a malformed offset, size or stride');
+          }
+          const last = size.some((n) => n === 0) ? -1 : offset + size.reduce((a, n, i) => a + (n - 1) * stride[i], 0);
+          if (last >= storage.numel) fail(`tensor of size [${size.join(', ')}] reaches element ${last} of a storage of ${storage.numel}`);
           if (!hooks.rebuildTensor) fail('tensor found but no tensor storage available');
           return hooks.rebuildTensor!(storage, offset, [...size], [...stride]);
         }
@@ -211,6 +230,7 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks, where: string):
   };
 
   for (;;) {
+    at.p = p;
     if (p >= data.length) fail('unexpected end of pickle');
     const op = data[p++];
     switch (op) {
@@ -316,8 +336,9 @@ export function loadTorchBytes(bytes: Uint8Array, file: string): unknown {
     if (!Array.isArray(t) || t[0] !== 'storage') throw new UserInputError(`${file}: unknown persistent id ${JSON.stringify(t)}`);
     const [, type, key, , numel] = t as [string, PyGlobal | string, string, string, number];
     const typeName = type instanceof PyGlobal ? type.name : String(type);
-    const info = STORAGE_DTYPES[typeName];
+    const info = Object.hasOwn(STORAGE_DTYPES, typeName) ? STORAGE_DTYPES[typeName] : undefined;
     if (!info) throw new UserInputError(`${file}: unsupported storage type ${typeName}`);
+    if (!Number.isSafeInteger(numel) || numel < 0) throw new UserInputError(`${file}: storage ${String(key)} has a malformed size ${JSON.stringify(numel)}`);
     return new StorageRef(String(key), info.dtype, info.bytes, numel);
   };
   return unpickle(

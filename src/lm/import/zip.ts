@@ -4,7 +4,7 @@
  * entries stored (method 0) or deflated (method 8).
  */
 import { inflateRawSync } from 'node:zlib';
-import { UserInputError } from '../../errors.js';
+import { UserInputError, oneLine } from '../../errors.js';
 
 export interface ZipEntry {
   name: string;
@@ -21,6 +21,15 @@ export class ZipArchive {
     private readonly buf: Uint8Array,
     private readonly file: string,
   ) {
+    try {
+      this.readDirectory();
+    } catch (err) {
+      throw corrupt(err, file);
+    }
+  }
+
+  private readDirectory(): void {
+    const { buf, file } = this;
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     // End of central directory: scan back over a possible comment (≤ 65535 bytes).
     let eocd = -1;
@@ -76,6 +85,14 @@ export class ZipArchive {
   }
 
   read(name: string): Uint8Array {
+    try {
+      return this.readEntry(name);
+    } catch (err) {
+      throw corrupt(err, this.file);
+    }
+  }
+
+  private readEntry(name: string): Uint8Array {
     const e = this.entries.get(name);
     if (!e) throw new UserInputError(`${this.file}: zip entry ${name} is missing`);
     const dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -88,4 +105,10 @@ export class ZipArchive {
     if (e.method === 8) return new Uint8Array(inflateRawSync(raw));
     throw new UserInputError(`${this.file}: entry ${name} uses unsupported zip compression method ${e.method}`);
   }
+}
+
+/** Offsets and sizes in a damaged file point anywhere: a read past the end or a bad deflate stream is the file's fault. */
+function corrupt(err: unknown, file: string): Error {
+  if (err instanceof UserInputError) return err;
+  return new UserInputError(`${file}: corrupt zip archive (${oneLine((err as Error).message)})`);
 }
