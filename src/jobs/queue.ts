@@ -20,6 +20,7 @@ import {
   cancelJobTree,
   claimReady,
   finishJob,
+  findSucceededJob,
   getJob,
   insertJobs,
   markRunning,
@@ -28,6 +29,7 @@ import {
   setBossId,
   updateProgress,
   type JobRow,
+  type NewJob,
 } from '../db/repos/jobs.js';
 import { JOB_KINDS, jobKind, validateJobConfig, type JobContext } from './kinds.js';
 
@@ -82,8 +84,12 @@ export interface StageInput {
   dependsOn?: number[];
 }
 
-/** Validate and queue a pipeline (or one job); nothing is queued when any config is bad. */
-export async function submitPipeline(queue: Queue | null, pool: pg.Pool, pipeline: string | null, stages: readonly StageInput[]): Promise<JobRow[]> {
+/**
+ * Validate and queue a pipeline (or one job); nothing is queued when any config is bad. A stage
+ * whose kind and config already succeeded reuses that result (its row is born succeeded) unless
+ * `force`.
+ */
+export async function submitPipeline(queue: Queue | null, pool: pg.Pool, pipeline: string | null, stages: readonly StageInput[], opts: { force?: boolean } = {}): Promise<JobRow[]> {
   const jobs = stages.map((s, i) => {
     const { config, hash } = (() => {
       try {
@@ -95,6 +101,9 @@ export async function submitPipeline(queue: Queue | null, pool: pg.Pool, pipelin
     })();
     return { kind: s.kind, config, configHash: hash, stage: s.stage ?? null, dependsOn: s.dependsOn ?? [] };
   });
+  if (!opts.force) {
+    for (const j of jobs) (j as NewJob).reuse = await findSucceededJob(pool, j.kind, j.configHash);
+  }
   const rows = await withTransaction(pool, (client) => insertJobs(client, pipeline, jobs, codeVersionString()));
   if (queue) await releaseReady(queue);
   return rows;

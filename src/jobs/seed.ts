@@ -136,7 +136,7 @@ export async function queueSeed(
   const key = `seed:${game}`;
   if (!(await setSettingOnce(pool, key, { at: new Date().toISOString() })) && !opts.force) return null;
   const name = `seed-${game}-${Date.now().toString(36)}`;
-  const rows = await submitPipeline(queue, pool, name, seedStages(opts.home, game, opts.size ?? SEED_SIZES.default));
+  const rows = await submitPipeline(queue, pool, name, seedStages(opts.home, game, opts.size ?? SEED_SIZES.default), { force: opts.force });
   log.info({ pipeline: name, jobs: rows.length }, 'seed pipeline queued');
   return rows;
 }

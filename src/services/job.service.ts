@@ -75,8 +75,8 @@ export async function jobs(
 }
 
 /** Validate and queue one job; a worker (in the server or elsewhere) picks it up within seconds. */
-export async function startJob(pool: pg.Pool, kind: string, config: unknown): Promise<JobRecord> {
-  const [row] = await submitPipeline(null, pool, null, [{ kind: kind.toUpperCase(), config }]);
+export async function startJob(pool: pg.Pool, kind: string, config: unknown, force = false): Promise<JobRecord> {
+  const [row] = await submitPipeline(null, pool, null, [{ kind: kind.toUpperCase(), config }], { force });
   return toJob(row);
 }
 

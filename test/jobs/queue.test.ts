@@ -135,6 +135,15 @@ describe('job queue', () => {
     const ckptIds = (evaluation.result as { saeCheckpointIds: number[] }).saeCheckpointIds;
     expect(ckptIds).toHaveLength(3);
 
+    // The same pipeline again: every stage reuses its earlier result, no work is queued.
+    const again = await submitPipeline(null, db.pool, 'tiny-again', tinyPipeline(path.join(tmp, 'tiny')));
+    expect(again.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(again[3].result).toEqual(evaluation.result);
+    expect(again[0].message).toMatch(new RegExp(`reused the result of job ${rows[0].id}`));
+    const forced = await submitPipeline(null, db.pool, 'tiny-forced', tinyPipeline(path.join(tmp, 'tiny')).slice(0, 1), { force: true });
+    expect(forced[0].status).toBe('queued');
+    await cancelJob(null, db.pool, forced[0].id);
+
     const server: RunningServer = await startServer({ pool: db.pool, port: 0 });
     try {
       const res = await fetch(server.url, {

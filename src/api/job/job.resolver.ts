@@ -20,10 +20,18 @@ export class JobResolver {
     return jobs.jobs(ctx.pool, filter ?? {}, page.first, page.after);
   }
 
-  @Mutation(() => Job, { description: 'Validate a config and queue one job (API key required). BAD_USER_INPUT lists every bad field; nothing is queued then.' })
-  startJob(@Arg('kind', () => String) kind: string, @Arg('config', () => JSON) config: unknown, @Ctx() ctx: Context) {
+  @Mutation(() => Job, {
+    description:
+      'Validate a config and queue one job (API key required). BAD_USER_INPUT lists every bad field; nothing is queued then. A job of the same kind and config that succeeded before is reused (the new job is born succeeded with its result) unless force.',
+  })
+  startJob(
+    @Arg('kind', () => String) kind: string,
+    @Arg('config', () => JSON) config: unknown,
+    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
+    @Ctx() ctx: Context,
+  ) {
     requireKey(ctx);
-    return jobs.startJob(ctx.pool, kind, config);
+    return jobs.startJob(ctx.pool, kind, config, force);
   }
 
   @Mutation(() => [Job], { description: 'Cancel a job and what waits on it (API key required); a running job stops within seconds' })

@@ -82,8 +82,9 @@ export function register(program: Command): void {
     .description('validate a config and queue one job')
     .argument('<kind>', JOB_KINDS.map((k) => `${k.kind} (${k.description})`).join('; '))
     .requiredOption('--config <file>', 'YAML or JSON config of the job')
+    .option('--force', 'run it even if a job of this kind and config already succeeded (default: reuse that result)')
     .action(
-      action(async (kind: string, opts: { config: string }) => {
+      action(async (kind: string, opts: { config: string; force?: boolean }) => {
         const text = await fs.readFile(opts.config, 'utf8').catch((err: NodeJS.ErrnoException) => {
           throw new UserInputError(`cannot read --config ${opts.config}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
         });
@@ -94,7 +95,7 @@ export function register(program: Command): void {
           throw new UserInputError(`${opts.config}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
         }
         await withDatabase(async (db) => {
-          const [row] = await submitPipeline(null, db.pool, null, [{ kind: kind.toUpperCase(), config }]);
+          const [row] = await submitPipeline(null, db.pool, null, [{ kind: kind.toUpperCase(), config }], { force: opts.force });
           process.stdout.write(`${line(row)}\n`);
         });
       }),

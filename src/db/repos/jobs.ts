@@ -40,6 +40,8 @@ export interface NewJob {
   stage: string | null;
   /** Indices into the same insert's list. */
   dependsOn: number[];
+  /** An earlier job with the same kind and config that succeeded: this one reuses its result. */
+  reuse?: JobRow | null;
 }
 
 /** Insert a pipeline's jobs (in order; dependencies by index); returns the rows. */
@@ -50,11 +52,17 @@ export async function insertJobs(client: pg.ClientBase, pipeline: string | null,
       if (!(i >= 0 && i < out.length)) throw new RangeError(`job ${j.kind} depends on index ${i}, which is not earlier in the pipeline`);
       return out[i].id;
     });
-    const { rows } = await client.query<JobRow>(
-      `INSERT INTO jobs (kind, status, payload, config_hash, pipeline, stage, depends_on, code_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-      [j.kind, deps.length ? 'waiting' : 'queued', j.config, j.configHash, pipeline, j.stage, deps, codeVersion],
-    );
+    const { rows } = j.reuse
+      ? await client.query<JobRow>(
+          `INSERT INTO jobs (kind, status, payload, config_hash, pipeline, stage, depends_on, code_version, progress, result, message, started_at, finished_at)
+           VALUES ($1, 'succeeded', $2, $3, $4, $5, $6, $7, 1, $8, $9, now(), now()) RETURNING *`,
+          [j.kind, j.config, j.configHash, pipeline, j.stage, deps, codeVersion, j.reuse.result, `reused the result of job ${j.reuse.id} (same kind and config)`],
+        )
+      : await client.query<JobRow>(
+          `INSERT INTO jobs (kind, status, payload, config_hash, pipeline, stage, depends_on, code_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+          [j.kind, deps.length ? 'waiting' : 'queued', j.config, j.configHash, pipeline, j.stage, deps, codeVersion],
+        );
     out.push(rows[0]);
   }
   return out;
