@@ -32,6 +32,12 @@ describe('docker/', () => {
       }
     }
     expect(doc.services.server.environment.DATABASE_URL).toMatch(/@postgres:5432\//);
+    // Workers are a plain service (scalable with --scale worker=N) on the same database and data volume.
+    expect(doc.services.worker.profiles).toBeUndefined();
+    expect(doc.services.worker.command).toEqual(['worker']);
+    expect(doc.services.worker.environment.DATABASE_URL).toBe(doc.services.server.environment.DATABASE_URL);
+    expect(doc.services.worker.volumes).toEqual(doc.services.server.volumes);
+    expect(doc.services.server.command).toEqual(['serve', '--no-worker']);
   });
 
   it('Dockerfile starts the CLI server on all interfaces', () => {
@@ -42,7 +48,7 @@ describe('docker/', () => {
 
   const cli = composeCli();
   it.skipIf(!cli)('`compose config` accepts the compose file', () => {
-    const out = execFileSync(cli![0], [...cli!.slice(1), '-f', composeFile, '--profile', 'worker', 'config', '--services'], { encoding: 'utf8' });
+    const out = execFileSync(cli![0], [...cli!.slice(1), '-f', composeFile, 'config', '--services'], { encoding: 'utf8' });
     expect(out.trim().split('\n').sort()).toEqual(['postgres', 'server', 'worker']);
   });
 });
