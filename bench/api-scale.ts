@@ -5,7 +5,7 @@
  * writeEvaluation inside withTransaction), then driven over loopback by autocannon from a second
  * process at a fixed 200 requests/s with a mix of the heavy read queries; and analyzePosition over
  * HTTP on 4 real SAEs (d 256, 1,024 features, saved by the SAE storage code) of models/othello-small.
- *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50]
+ *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--keep-db yes]
  * Goals: p99 < 50 ms at 200 req/s for features-by-BSP and the leaderboard, 0 errors, RSS bounded;
  * analyzePosition (4 SAEs) p50 < 100 ms.
  */
@@ -31,13 +31,19 @@ import { PROJECT_ROOT } from '../src/version.js';
 
 const LOADED_AT = 1.5;
 const TRAINERS = ['standard', 'gated', 'p_anneal', 'top_k', 'batch_top_k', 'jump_relu'];
-const THRESHOLDS_PER_PAIR = 4;
-const BSPS_PER_FEATURE = 4;
+// 16 alignment rows per feature (8 board properties × 2 thresholds), so 128 features give 2,048 rows
+// per checkpoint, over the 256 board properties an Othello evaluation scores (board_state +
+// valid_moves, the reported families): about 4 features per property per checkpoint, so each
+// property has ~4,000 candidates in feature_bsp_best across 1,000 SAEs.
+const THRESHOLDS_PER_PAIR = 2;
+const BSPS_PER_FEATURE = 8;
+const EVALUATED_FAMILIES = ['board_state', 'valid_moves'];
 
 interface Bsp {
   id: number;
   name: string;
   family: string;
+  short_name: string;
 }
 
 /** Deterministic uniform [0, 1) stream. */
@@ -213,6 +219,9 @@ export default async function (h: Bench): Promise<void> {
   const F = Number(h.option('features', '128'));
   const rate = Number(h.option('rate', '200'));
   const nAnalyze = Number(h.option('analyze', '50'));
+  // --keep-db yes: leave the filled database on the DATABASE_URL server (for EXPLAIN by hand)
+  const keepDb = h.option('keep-db', 'no') === 'yes';
+  if (keepDb && !process.env.DATABASE_URL) throw new Error('--keep-db needs DATABASE_URL (an embedded server stops with the bench)');
   const load0 = os.loadavg()[0];
   const db = await scratchDatabase();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-api-scale-'));
@@ -220,7 +229,11 @@ export default async function (h: Bench): Promise<void> {
     // ---- 1. fill
     const t0 = performance.now();
     await registerBspCatalogue(db.pool, ['othello']);
-    const { rows: bspRows } = await db.pool.query<Bsp>(`SELECT id, name, family FROM board_properties WHERE game = 'othello' ORDER BY id`);
+    const { rows: bspRows } = await db.pool.query<Bsp>(
+      `SELECT id, name, family, short_name FROM board_properties WHERE game = 'othello' AND short_name = ANY($1) ORDER BY id`,
+      [EVALUATED_FAMILIES],
+    );
+    if (!bspRows.length) throw new Error(`no othello board properties of ${EVALUATED_FAMILIES.join(', ')}`);
     const families = [...new Set(bspRows.map((b) => b.family))];
     const trained = await registerLm(db.pool, path.join(PROJECT_ROOT, 'models', 'othello-small'));
     const random = await registerLm(db.pool, path.join(PROJECT_ROOT, 'models', 'othello-small-random'));
@@ -321,6 +334,17 @@ export default async function (h: Bench): Promise<void> {
       for (const k of mix) for (const b of k.bodies.slice(0, 64)) await post(b);
       const firstPassMs = performance.now() - warm0;
       for (let i = 0; i < 3; i++) for (const k of mix) for (const b of k.bodies.slice(0, 20)) await post(b);
+      // service time: one client, one request at a time (what each query costs without queueing)
+      for (const k of mix) {
+        const lat: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          const s = performance.now();
+          await post(k.bodies[(i * 7) % k.bodies.length]);
+          lat.push(performance.now() - s);
+        }
+        lat.sort((x, y) => x - y);
+        h.record(`sequential-${k.name}`, { requests: lat.length, p50Ms: quantile(lat, 0.5), p90Ms: quantile(lat, 0.9), maxMs: quantile(lat, 1), load1: os.loadavg()[0], loaded: os.loadavg()[0] > LOADED_AT });
+      }
 
       const planFile = path.join(tmp, 'plan.json');
       writeFileSync(planFile, JSON.stringify({ url: server.url, seconds, kinds: mix } satisfies LoadPlan));
@@ -417,7 +441,10 @@ export default async function (h: Bench): Promise<void> {
       await server.close();
     }
   } finally {
-    await db.close();
+    if (keepDb) {
+      process.stderr.write(`api-scale: database kept: ${db.url}\n`);
+      await db.pool.end();
+    } else await db.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
