@@ -11,7 +11,7 @@ import { tf } from '../tensor/backend.js';
 import { UnavailableError, UserInputError } from '../errors.js';
 import { labelPosition } from '../eval/position.js';
 import { loadModelDir, type LoadedModel } from '../lm/checkpoint.js';
-import { parseSite } from '../lm/model.js';
+import { parseSite, pointKey } from '../lm/model.js';
 import { loadSae } from '../sae/interop.js';
 import type { Dictionary } from '../sae/dictionary.js';
 import type { GameName } from '../games/types.js';
@@ -165,45 +165,56 @@ async function analyze(
   }
   const holds = new Set(trueIds);
 
-  // One forward pass per (LM, layer, site), one encode per SAE.
-  const saes: SaeAnalysisRecord[] = [];
+  // One forward pass per LM (to the deepest layer any of its SAEs reads), one encode per SAE.
   const T = position.tokens.length;
-  for (const p of plans) {
-    const loaded = await models.get(p.lmPath, () => loadModelDir(p.lmPath));
-    if (T > loaded.model.config.nCtx) throw new UserInputError(`moves: ${T} tokens, but the LM of SAE ${p.saeId} reads at most ${loaded.model.config.nCtx}`);
-    const dict = await dictionaries.get(p.saePath, async () => (await loadSae(p.saePath)).dictionary);
-    const tokens_BT = tf.tensor2d(position.tokens, [1, T], 'int32');
-    const cache = loaded.model.runWithCache(tokens_BT, [{ layer: p.layer, site: parseSite(p.site) }]);
-    tokens_BT.dispose();
-    let feats: tf.Tensor2D;
-    try {
-      feats = tf.tidy(() => {
-        const [x_1TD] = [...cache.values()];
-        return dict.encode(x_1TD.slice([0, T - 1, 0], [1, 1, -1]).reshape([1, -1]) as tf.Tensor2D);
-      });
-    } finally {
-      for (const t of cache.values()) t.dispose(); // kept by runWithCache, outside any tidy
+  const caches = new Map<string, Map<string, tf.Tensor3D>>(); // LM path → pointKey → activations
+  const encoded: { p: Planned; values: Float32Array; active: number[] }[] = [];
+  try {
+    for (const lmPath of new Set(plans.map((p) => p.lmPath))) {
+      const loaded = await models.get(lmPath, () => loadModelDir(lmPath));
+      const mine = plans.filter((p) => p.lmPath === lmPath);
+      if (T > loaded.model.config.nCtx) throw new UserInputError(`moves: ${T} tokens, but the LM of SAE ${mine[0].saeId} reads at most ${loaded.model.config.nCtx}`);
+      const tokens_BT = tf.tensor2d(position.tokens, [1, T], 'int32');
+      try {
+        caches.set(lmPath, loaded.model.runWithCache(tokens_BT, mine.map((p) => ({ layer: p.layer, site: parseSite(p.site) }))));
+      } finally {
+        tokens_BT.dispose();
+      }
     }
-    const values = (await feats.data()) as Float32Array;
-    feats.dispose();
-    const active: number[] = [];
-    for (let i = 0; i < values.length; i++) if (values[i] !== 0) active.push(i);
-    active.sort((a, b) => values[b] - values[a] || a - b);
-    const top = active.slice(0, maxFeatures);
-    const keys = top.map((featureIndex) => ({ saeCheckpointId: p.saeCheckpointId, featureIndex }));
-    const [rows, alignments] = await Promise.all([Promise.all(keys.map((k) => loaders.feature.load(k))), Promise.all(keys.map((k) => loaders.alignmentsOfFeature(20).load(k)))]);
-    saes.push({
-      saeId: p.saeId,
-      saeCheckpointId: p.saeCheckpointId,
-      activeFeatureCount: active.length,
-      features: top.map((featureIndex, j) => ({
-        saeCheckpointId: p.saeCheckpointId,
-        featureIndex,
-        value: values[featureIndex],
-        relativeActivation: rows[j] && rows[j]!.maxActivation > 0 ? values[featureIndex] / rows[j]!.maxActivation : null,
-        trueAlignments: alignments[j].filter((a) => holds.has(a.bspId)).map(toAlignment),
-      })),
-    });
+    for (const p of plans) {
+      const dict = await dictionaries.get(p.saePath, async () => (await loadSae(p.saePath)).dictionary);
+      const x_1TD = caches.get(p.lmPath)!.get(pointKey({ layer: p.layer, site: parseSite(p.site) }))!;
+      const feats = tf.tidy(() => dict.encode(x_1TD.slice([0, T - 1, 0], [1, 1, -1]).reshape([1, -1]) as tf.Tensor2D));
+      const values = (await feats.data()) as Float32Array;
+      feats.dispose();
+      const active: number[] = [];
+      for (let i = 0; i < values.length; i++) if (values[i] !== 0) active.push(i);
+      active.sort((a, b) => values[b] - values[a] || a - b);
+      encoded.push({ p, values, active });
+    }
+  } finally {
+    for (const cache of caches.values()) for (const t of cache.values()) t.dispose(); // kept by runWithCache, outside any tidy
   }
+
+  // The stored rows of every SAE's top features at once (the loaders batch them into one query each).
+  const saes: SaeAnalysisRecord[] = await Promise.all(
+    encoded.map(async ({ p, values, active }) => {
+      const top = active.slice(0, maxFeatures);
+      const keys = top.map((featureIndex) => ({ saeCheckpointId: p.saeCheckpointId, featureIndex }));
+      const [rows, alignments] = await Promise.all([Promise.all(keys.map((k) => loaders.feature.load(k))), Promise.all(keys.map((k) => loaders.alignmentsOfFeature(20).load(k)))]);
+      return {
+        saeId: p.saeId,
+        saeCheckpointId: p.saeCheckpointId,
+        activeFeatureCount: active.length,
+        features: top.map((featureIndex, j) => ({
+          saeCheckpointId: p.saeCheckpointId,
+          featureIndex,
+          value: values[featureIndex],
+          relativeActivation: rows[j] && rows[j]!.maxActivation > 0 ? values[featureIndex] / rows[j]!.maxActivation : null,
+          trueAlignments: alignments[j].filter((a) => holds.has(a.bspId)).map(toAlignment),
+        })),
+      };
+    }),
+  );
   return { game: q.game, moves: position.moves, board: position.board, toMove: position.toMove, trueBoardPropertyIds: trueIds, saes };
 }

@@ -219,8 +219,14 @@ export async function listDatasets(db: Queryable, game?: string): Promise<Datase
 
 const BP_COLUMNS = `bp.id, bp.game, bp.family, bp.short_name, bp.family_group, bp.cell_index, bp.row_index, bp.col_index, bp.class_index, bp.square, bp.class_name, bp.name, bp.masked`;
 
-/** Best F1 of any feature of a final SAE checkpoint for the board property `bp`. */
-const BEST_F1 = `(SELECT max(b.f1) FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final WHERE b.bsp_id = bp.id AND b.rank = 0)`;
+/**
+ * Best F1 of any feature of a final SAE checkpoint for the board property `bp`: the first final row
+ * of a walk down feature_bsp_best_bsp_f1_idx (one or two index probes per property). max(f1) read
+ * every row of the property instead — 1.3 s for the 7,808 Othello properties at 1,000 SAEs, where
+ * this takes 31 ms (bench/api-scale).
+ */
+const BEST_F1 = `(SELECT b.f1 FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final
+  WHERE b.bsp_id = bp.id AND b.rank = 0 ORDER BY b.f1 DESC LIMIT 1)`;
 
 export interface BoardPropertyQuery {
   game?: string | null;

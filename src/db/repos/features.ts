@@ -132,7 +132,10 @@ const MAX_PARTITIONS_PER_QUERY = 64;
 
 async function listFeatureAlignments(db: Queryable, q: FeatureQuery, bspIds: readonly number[]): Promise<FeaturePageRow[]> {
   const params: unknown[] = [];
-  const bsps = param(params, bspIds);
+  // One property (the usual case) as `= $n`, not `= ANY($n)`: only then does the planner walk
+  // feature_bsp_best_bsp_f1_idx in f1 order and stop after `limit` rows; with ANY it joins and sorts
+  // every candidate (~4,000 rows at 1,000 SAEs: 33 ms against under 1 ms, bench/api-scale).
+  const bspCond = bspIds.length === 1 ? `= ${param(params, bspIds[0])}::int` : `= ANY(${param(params, bspIds)}::int[])`;
   let source: string;
   const ckpts = q.saeCheckpointIds;
   const fromPartitions = q.thresholdIndex != null || (ckpts != null && ckpts.length <= MAX_PARTITIONS_PER_QUERY);
@@ -140,12 +143,12 @@ async function listFeatureAlignments(db: Queryable, q: FeatureQuery, bspIds: rea
     const ckptCond = ckpts ? `AND sae_checkpoint_id = ANY(${param(params, ckpts)}::bigint[])` : '';
     source =
       q.thresholdIndex != null
-        ? `(SELECT * FROM feature_alignments WHERE bsp_id = ANY(${bsps}::int[]) AND threshold_index = ${param(params, q.thresholdIndex)} ${ckptCond})`
+        ? `(SELECT * FROM feature_alignments WHERE bsp_id ${bspCond} AND threshold_index = ${param(params, q.thresholdIndex)} ${ckptCond})`
         : `(SELECT DISTINCT ON (sae_checkpoint_id, feature_index, bsp_id) * FROM feature_alignments
-            WHERE bsp_id = ANY(${bsps}::int[]) ${ckptCond}
+            WHERE bsp_id ${bspCond} ${ckptCond}
             ORDER BY sae_checkpoint_id, feature_index, bsp_id, f1 DESC, threshold_index)`;
   } else {
-    source = `(SELECT * FROM feature_bsp_best WHERE bsp_id = ANY(${bsps}::int[]))`;
+    source = `(SELECT * FROM feature_bsp_best WHERE bsp_id ${bspCond})`;
   }
   const where = scopeConditions(q, params);
   if (q.minF1 != null) where.push(`a.f1 >= ${param(params, q.minF1)}`);
