@@ -14,6 +14,8 @@ export interface Context {
    * say) share its promise, so `{ a: health b: health }` asks the database once.
    */
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Filled in as the answer goes out: whether it carries no errors (the response cache keeps only those). */
+  outcome?: { withoutErrors: boolean };
 }
 
 export function createContext(pool: pg.Pool, requestId: string, opts: { apiKey?: ApiKey | null } = {}): Context {

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ApolloServer, HeaderMap, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type pg from 'pg';
@@ -32,6 +32,8 @@ import { GraphQLError, OperationTypeNode, getOperationAST, parse as parseDocumen
 import { createContext, type Context } from './context.js';
 import { formatError, requestScope } from './errors.js';
 import { checkDocument, costLimitPlugin, DEFAULT_QUERY_LIMITS, KnownOperationTypesRule, NoSubscriptionOverHttpRule, type QueryLimits } from './limits.js';
+import { startResultsFeed, type ResultsFeed } from '../db/resultsFeed.js';
+import { cacheable, DocumentMemo, ResponseCache, type ResponseCacheStats } from './responseCache.js';
 
 export interface ServerOptions {
   pool: pg.Pool;
@@ -52,15 +54,20 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Time a client has to send its whole request (slow senders are cut off). Default 30 s. */
   requestTimeoutMs?: number;
+  /** Bytes of whole answers kept for repeated read queries until results change (responseCache.ts); 0 = off. Default 64 MiB. */
+  responseCacheBytes?: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 export const DEFAULT_RATE_LIMIT = { perIpPerMinute: 3000, perKeyPerMinute: 6000 } as const;
+export const DEFAULT_RESPONSE_CACHE_BYTES = 64 << 20;
 
 export interface RunningServer {
   url: string;
   port: number;
   httpServer: http.Server;
+  /** The response cache's counters; null when it is off. */
+  cacheStats(): ResponseCacheStats | null;
   close(): Promise<void>;
 }
 
@@ -228,6 +235,26 @@ function statusFor(result: HTTPGraphQLResponse, accept: string | undefined): num
   }
 }
 
+/** Everything that shapes an answer besides the database: method, what the client accepts, the request itself. */
+function responseKey(method: string, req: http.IncomingMessage, url: URL, body: unknown): string {
+  const request = method === 'GET' ? url.search : JSON.stringify(body);
+  return `${method}\u0000${req.headers.accept ?? ''}\u0000${req.headers['content-type'] ?? ''}\u0000${request}`;
+}
+
+/**
+ * Records in the request's outcome whether its answer carries no errors: only those are cached.
+ * (Apollo hands plugins a shallow copy of the context, so the flag lives in a shared object.)
+ */
+const answeredWithoutErrorsPlugin: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response, contextValue }) {
+        if (contextValue.outcome) contextValue.outcome.withoutErrors = response.body.kind === 'single' && !response.body.singleResult.errors?.length;
+      },
+    };
+  },
+};
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...opts.limits };
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -245,6 +272,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     connectionsCheckingInterval: Math.max(50, Math.min(5000, requestTimeout / 2)),
   });
   const schema = appSchema();
+  const cacheBytes = opts.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES;
+  const resultsFeed: ResultsFeed | null = cacheBytes > 0 ? await startResultsFeed(opts.pool) : null;
+  const cache = resultsFeed ? new ResponseCache(resultsFeed, cacheBytes) : null;
+  // Clients send the same few documents: check each one's limits and cacheability once.
+  const limitVerdicts = new DocumentMemo<GraphQLError | null>();
+  const cacheVerdicts = new DocumentMemo<boolean>();
   const apollo = new ApolloServer<Context>({
     schema,
     formatError,
@@ -257,7 +290,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     csrfPrevention: false,
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: [KnownOperationTypesRule, NoSubscriptionOverHttpRule],
-    plugins: [costLimitPlugin(limits), ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [costLimitPlugin(limits), ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), answeredWithoutErrorsPlugin],
+    // Compact JSON: smaller answers, less time in JSON.stringify (Apollo's default indents).
+    stringifyResult: (value) => JSON.stringify(value),
     logger: {
       debug: (m) => log.debug(m),
       info: (m) => log.info(m),
@@ -292,6 +327,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return key;
   }
 
+  /** One plain (unbatched) query operation whose every field may be cached. */
+  function cacheableRequest(url: URL, body: unknown): boolean {
+    if (Array.isArray(body)) return false;
+    const b = (body ?? {}) as { query?: unknown; operationName?: unknown };
+    const query = body === undefined ? url.searchParams.get('query') : b.query;
+    if (typeof query !== 'string') return false;
+    const operationName = body === undefined ? url.searchParams.get('operationName') : typeof b.operationName === 'string' ? b.operationName : null;
+    return cacheVerdicts.get(`${operationName ?? ''}\u0000${query}`, () => cacheable(schema, query, operationName));
+  }
+
   async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     if (method !== 'GET' && method !== 'POST') {
@@ -321,7 +366,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
     }
     for (const query of queriesOf(url, body)) {
-      const refused = checkDocument(schema, query, limits);
+      const refused = limitVerdicts.get(query, () => checkDocument(schema, query, limits));
       if (refused) {
         throw new HttpError(legacyJsonClient(req.headers.accept) ? 200 : 400, 'QUERY_TOO_COMPLEX', refused.message);
       }
@@ -329,13 +374,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const apiKey = await authenticateRequest(req);
     if (apiKey) await consume(keyLimiter, String(apiKey.id), 'API key');
 
+    const cacheKey = cache && cacheableRequest(url, body) ? responseKey(method, req, url, body) : null;
+    if (cache && cacheKey) {
+      const hit = cache.get(cacheKey);
+      if (hit) {
+        for (const [key, value] of hit.headers) res.setHeader(key, value);
+        res.setHeader('x-cache', 'hit');
+        res.statusCode = hit.status;
+        return void res.end(hit.body);
+      }
+      res.setHeader('x-cache', 'miss');
+    }
+    const generation = cache?.generation ?? 0;
+    const outcome = { withoutErrors: false };
     const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search: url.search, body };
     const result = await requestScope.run({ requestId }, () =>
-      apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => createContext(opts.pool, requestId, { apiKey }) }),
+      apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey }), outcome }) }),
     );
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = statusFor(result, req.headers.accept);
     if (result.body.kind === 'complete') {
+      if (cache && cacheKey && res.statusCode === 200 && outcome.withoutErrors) {
+        cache.store(cacheKey, generation, { status: 200, headers: [...result.headers], body: result.body.string });
+      }
       res.end(result.body.string);
     } else {
       for await (const chunk of result.body.asyncIterator) res.write(chunk);
@@ -469,9 +530,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url: `http://${shownHost}:${port}/graphql`,
     port,
     httpServer,
+    cacheStats: () => cache?.stats() ?? null,
     async close() {
       await ws.dispose();
       await apollo.stop();
+      await resultsFeed?.close();
     },
   };
 }

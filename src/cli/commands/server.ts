@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, startServer } from '../../api/server.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RESPONSE_CACHE_BYTES, startServer } from '../../api/server.js';
 import { DEFAULT_QUERY_LIMITS } from '../../api/limits.js';
 import { initBackend } from '../../tensor/backend.js';
 import { createPool, openDatabase, redactUrl } from '../../db/pool.js';
@@ -29,6 +29,7 @@ interface ServeOptions {
   rateLimitKey: number;
   statementTimeout: number;
   poolSize: number;
+  cacheMib: number;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -57,6 +58,7 @@ export function register(program: Command): void {
     .option('--statement-timeout <ms>', 'cancel any API database statement running longer; 0 = none', intOption('statement-timeout', 0), 10_000)
     .option('--request-timeout <ms>', 'time a client has to send its whole request', intOption('request-timeout', 100), 30_000)
     .option('--pool-size <n>', 'database connections for the API', intOption('pool-size', 1, 1000), 10)
+    .option('--cache-mib <n>', 'MiB of whole answers kept for repeated read queries until results change; 0 = off', intOption('cache-mib', 0, 65536), DEFAULT_RESPONSE_CACHE_BYTES >> 20)
     .addHelpText(
       'after',
       '\nEnvironment:\n  DATABASE_URL       use this Postgres instead of the embedded one\n  SAEBOARD_HOME      where the embedded Postgres keeps its data (default ./.saeboard)\n  SAEBOARD_BACKEND   force a compute backend\n',
@@ -83,6 +85,7 @@ export function register(program: Command): void {
             limits: { maxDepth: opts.maxDepth, maxAliases: opts.maxAliases, maxDirectives: opts.maxDirectives, maxTokens: opts.maxTokens, maxCost: opts.maxCost },
             requestTimeoutMs: opts.requestTimeout,
             rateLimit: { perIpPerMinute: opts.rateLimitIp, perKeyPerMinute: opts.rateLimitKey },
+            responseCacheBytes: opts.cacheMib * (1 << 20),
           });
         } catch (err) {
           // a busy port (or any failure before serving): stop what we started, then report
@@ -99,6 +102,7 @@ export function register(program: Command): void {
             requireKey: Boolean(opts.requireKey),
             cors: opts.corsOrigin ?? [],
             statementTimeoutMs: opts.statementTimeout,
+            responseCacheMiB: opts.cacheMib,
           },
           'saeboard is serving',
         );
