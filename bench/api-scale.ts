@@ -5,9 +5,14 @@
  * writeEvaluation inside withTransaction), then driven over loopback by autocannon from a second
  * process at a fixed 200 requests/s with a mix of the heavy read queries; and analyzePosition over
  * HTTP on 4 real SAEs (d 256, 1,024 features, saved by the SAE storage code) of models/othello-small.
- *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--keep-db yes]
+ *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--cache both|on|off] [--settle 120] [--keep-db yes]
  * Goals: p99 < 50 ms at 200 req/s for features-by-BSP and the leaderboard, 0 errors, RSS bounded;
  * analyzePosition (4 SAEs) p50 < 100 ms.
+ * The mix runs against a server with the response cache off (every answer computed: what a new
+ * question costs) and then on (the default server: repeated questions answered from memory until
+ * results change); each record says which, and the cached run its hit ratio.
+ * The fill itself loads the machine, so the bench waits (up to 2 minutes) for the load average to
+ * settle before it measures; a record is marked `loaded` when the load before its phase was high.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -210,6 +215,13 @@ async function explainListFeatures(db: ScratchDb, fq: FeatureQuery): Promise<{ p
 }
 
 const q = (s: string) => JSON.stringify({ query: s });
+
+/** Waits until the 1-minute load average is below LOADED_AT (the fill's own load decays), at most `maxS`; returns the seconds waited. */
+async function waitForQuiet(maxS = 120): Promise<number> {
+  const t0 = performance.now();
+  while (os.loadavg()[0] > LOADED_AT && performance.now() - t0 < maxS * 1000) await new Promise((r) => setTimeout(r, 2000));
+  return Math.round((performance.now() - t0) / 1000);
+}
 const quantile = (sorted: number[], p: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2));
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
@@ -219,6 +231,10 @@ export default async function (h: Bench): Promise<void> {
   const F = Number(h.option('features', '128'));
   const rate = Number(h.option('rate', '200'));
   const nAnalyze = Number(h.option('analyze', '50'));
+  const settleMaxS = Number(h.option('settle', '120'));
+  const cacheOpt = h.option('cache', 'both');
+  if (!['both', 'on', 'off'].includes(cacheOpt)) throw new Error(`--cache must be both, on or off (got "${cacheOpt}")`);
+  const cacheModes = cacheOpt === 'both' ? (['off', 'on'] as const) : ([cacheOpt] as ('on' | 'off')[]);
   // --keep-db yes: leave the filled database on the DATABASE_URL server (for EXPLAIN by hand)
   const keepDb = h.option('keep-db', 'no') === 'yes';
   if (keepDb && !process.env.DATABASE_URL) throw new Error('--keep-db needs DATABASE_URL (an embedded server stops with the bench)');
@@ -297,148 +313,165 @@ export default async function (h: Bench): Promise<void> {
       h.record(name, { ...sizes, planningMs: e.planningMs, executionMs: e.executionMs, plan: e.plan, loaded: os.loadavg()[0] > LOADED_AT });
     }
 
-    // ---- 2. the query mix at a fixed rate from a second process
-    const server = await startServer({ pool: db.pool, port: 0, rateLimit: { perIpPerMinute: 0, perKeyPerMinute: 0 } });
-    try {
-      const post = async (body: string) => {
-        const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        const text = await res.text();
-        if (!res.ok || text.includes('"errors"')) throw new Error(`warm-up: HTTP ${res.status}: ${text.slice(0, 300)}`);
-        return text;
-      };
-      // BSPs that some feature aligns with (every one of them, in a shuffled but fixed order)
-      const names = bspRows.map((b) => b.name).sort((x, y) => createHash('md5').update(x).digest('hex').localeCompare(createHash('md5').update(y).digest('hex')));
-      const { rows: someSaes } = await db.pool.query<{ id: string }>(`SELECT id FROM saes ORDER BY id LIMIT 64`);
-      const byBspAll = names.map((n) =>
-        q(`{ features(filter: { boardProperty: ${JSON.stringify(n)} }, first: 20) { edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } } pageInfo { hasNextPage endCursor } } }`),
-      );
-      const byBspOne = names.map((n, i) =>
-        q(`{ features(filter: { boardProperty: ${JSON.stringify(n)}, sae: "${someSaes[i % someSaes.length].id}" }, first: 20) { edges { alignment { f1 threshold } node { index maxActivation density } } } }`),
-      );
-      const leaderboard = [0, 1, 2, 3].map((layer) =>
-        q(`{ leaderboard(game: othello, metric: "coverage", family: "board_state", layer: ${layer}, first: 100) { entries { rank value l0 trainer sae { id name } } randomInit { rank value } } }`),
-      );
-      const saesByMetric = ['coverage', 'reconstruction'].map((metric) =>
-        q(`{ saes(first: 20, filter: { game: othello }, orderBy: { metric: "${metric}", family: "board_state" }) { edges { node { id name trainer layer dictionarySize } } pageInfo { hasNextPage } } }`),
-      );
-      const boardProps = [q(`{ boardProperties(first: 20, orderBy: BEST_F1, filter: { game: othello }) { edges { node { id name bestF1 } } pageInfo { hasNextPage } } }`)];
-      const mix: LoadPlan['kinds'] = [
-        { name: 'features-by-bsp-all-saes', rate: 0.3, connections: 0, bodies: byBspAll },
-        { name: 'features-by-bsp-one-sae', rate: 0.2, connections: 0, bodies: byBspOne },
-        { name: 'leaderboard', rate: 0.2, connections: 0, bodies: leaderboard },
-        { name: 'saes-by-metric', rate: 0.15, connections: 0, bodies: saesByMetric },
-        { name: 'board-properties-by-best-f1', rate: 0.15, connections: 0, bodies: boardProps },
-      ].map((k) => ({ ...k, rate: Math.max(1, Math.round(k.rate * rate)), connections: Math.max(4, Math.ceil((k.rate * rate) / 5)) }));
-      // warm-up: every body once (fails the bench on any GraphQL error), then a few passes of the mix
-      const warm0 = performance.now();
-      for (const k of mix) for (const b of k.bodies.slice(0, 64)) await post(b);
-      const firstPassMs = performance.now() - warm0;
-      for (let i = 0; i < 3; i++) for (const k of mix) for (const b of k.bodies.slice(0, 20)) await post(b);
-      // service time: one client, one request at a time (what each query costs without queueing)
-      for (const k of mix) {
+    // ---- 2. the query mix at a fixed rate from a second process, per cache mode
+    for (const [modeIndex, cacheMode] of cacheModes.entries()) {
+      const settledS = await waitForQuiet(settleMaxS);
+      const server = await startServer({ pool: db.pool, port: 0, rateLimit: { perIpPerMinute: 0, perKeyPerMinute: 0 }, responseCacheBytes: cacheMode === 'on' ? undefined : 0 });
+      try {
+        const post = async (body: string) => {
+          const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const text = await res.text();
+          if (!res.ok || text.includes('"errors"')) throw new Error(`warm-up: HTTP ${res.status}: ${text.slice(0, 300)}`);
+          return text;
+        };
+        // BSPs that some feature aligns with (every one of them, in a shuffled but fixed order)
+        const names = bspRows.map((b) => b.name).sort((x, y) => createHash('md5').update(x).digest('hex').localeCompare(createHash('md5').update(y).digest('hex')));
+        const { rows: someSaes } = await db.pool.query<{ id: string }>(`SELECT id FROM saes ORDER BY id LIMIT 64`);
+        const byBspAll = names.map((n) =>
+          q(`{ features(filter: { boardProperty: ${JSON.stringify(n)} }, first: 20) { edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } } pageInfo { hasNextPage endCursor } } }`),
+        );
+        const byBspOne = names.map((n, i) =>
+          q(`{ features(filter: { boardProperty: ${JSON.stringify(n)}, sae: "${someSaes[i % someSaes.length].id}" }, first: 20) { edges { alignment { f1 threshold } node { index maxActivation density } } } }`),
+        );
+        const leaderboard = [0, 1, 2, 3].map((layer) =>
+          q(`{ leaderboard(game: othello, metric: "coverage", family: "board_state", layer: ${layer}, first: 100) { entries { rank value l0 trainer sae { id name } } randomInit { rank value } } }`),
+        );
+        const saesByMetric = ['coverage', 'reconstruction'].map((metric) =>
+          q(`{ saes(first: 20, filter: { game: othello }, orderBy: { metric: "${metric}", family: "board_state" }) { edges { node { id name trainer layer dictionarySize } } pageInfo { hasNextPage } } }`),
+        );
+        const boardProps = [q(`{ boardProperties(first: 20, orderBy: BEST_F1, filter: { game: othello }) { edges { node { id name bestF1 } } pageInfo { hasNextPage } } }`)];
+        const mix: LoadPlan['kinds'] = [
+          { name: 'features-by-bsp-all-saes', rate: 0.3, connections: 0, bodies: byBspAll },
+          { name: 'features-by-bsp-one-sae', rate: 0.2, connections: 0, bodies: byBspOne },
+          { name: 'leaderboard', rate: 0.2, connections: 0, bodies: leaderboard },
+          { name: 'saes-by-metric', rate: 0.15, connections: 0, bodies: saesByMetric },
+          { name: 'board-properties-by-best-f1', rate: 0.15, connections: 0, bodies: boardProps },
+        ].map((k) => ({ ...k, rate: Math.max(1, Math.round(k.rate * rate)), connections: Math.max(4, Math.ceil((k.rate * rate) / 5)) }));
+        // warm-up: every body once (fails the bench on any GraphQL error), then a few passes of the mix
+        const warm0 = performance.now();
+        for (const k of mix) for (const b of k.bodies.slice(0, 64)) await post(b);
+        const firstPassMs = performance.now() - warm0;
+        for (let i = 0; i < 3; i++) for (const k of mix) for (const b of k.bodies.slice(0, 20)) await post(b);
+        // service time: one client, one request at a time (what each query costs without queueing)
+        for (const k of mix) {
+          const lat: number[] = [];
+          for (let i = 0; i < 40; i++) {
+            const s = performance.now();
+            await post(k.bodies[(i * 7) % k.bodies.length]);
+            lat.push(performance.now() - s);
+          }
+          lat.sort((x, y) => x - y);
+          h.record(`sequential-${k.name}`, { cache: cacheMode, requests: lat.length, p50Ms: quantile(lat, 0.5), p90Ms: quantile(lat, 0.9), maxMs: quantile(lat, 1), load1: os.loadavg()[0], loaded: os.loadavg()[0] > LOADED_AT });
+        }
+
+        const planFile = path.join(tmp, 'plan.json');
+        writeFileSync(planFile, JSON.stringify({ url: server.url, seconds, kinds: mix } satisfies LoadPlan));
+        const rss: number[] = [];
+        const rssBefore = process.memoryUsage().rss;
+        const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 250);
+        const loadBefore = os.loadavg()[0];
+        const cacheBefore = server.cacheStats();
+        const driver = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'load-driver.ts');
+        let results: KindResult[];
+        try {
+          results = await new Promise<KindResult[]>((resolve, reject) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', driver, planFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+            let out = '';
+            child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            child.on('error', reject);
+            child.on('exit', (code) => {
+              if (code !== 0) return reject(new Error(`load driver exited with ${code}`));
+              try {
+                resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as KindResult[]);
+              } catch (e) {
+                reject(new Error(`load driver printed no result: ${String(e)}: ${out.slice(0, 300)}`));
+              }
+            });
+          });
+        } finally {
+          clearInterval(sampler);
+        }
+        const rssAfter = process.memoryUsage().rss;
+        const loadAfter = os.loadavg()[0];
+        // The mix itself keeps both cores busy, so only the load before it says whether others were running.
+        const loaded = loadBefore > LOADED_AT;
+        const cacheAfter = server.cacheStats();
+        const cache =
+          cacheBefore && cacheAfter
+            ? {
+                hitRatio: Number(((cacheAfter.hits - cacheBefore.hits) / Math.max(1, cacheAfter.hits - cacheBefore.hits + cacheAfter.misses - cacheBefore.misses)).toFixed(3)),
+                entries: cacheAfter.entries,
+                cacheMiB: Number((cacheAfter.bytes / 2 ** 20).toFixed(1)),
+              }
+            : null;
+        const goals: Record<string, string> = {
+          'features-by-bsp-all-saes': 'p99 < 50 ms, 0 errors',
+          'features-by-bsp-one-sae': 'p99 < 50 ms, 0 errors',
+          leaderboard: 'p99 < 50 ms, 0 errors',
+        };
+        for (const r of results) {
+          const failures = r.errors + r.timeouts + r.non2xx + r.graphqlErrors;
+          const goal = goals[r.name] ?? '0 errors';
+          const met = failures === 0 && (!goals[r.name] || r.p99Ms < 50);
+          h.record(r.name, { ...r, cache: cacheMode, seconds, ...sizes, goal, goalMet: met, settledS, load1Before: loadBefore, load1After: loadAfter, loaded });
+        }
+        const total = results.reduce((s, r) => s + r.requests, 0);
+        const rssMax = Math.max(rssBefore, ...rss);
+        h.record('mix', {
+          cache: cacheMode,
+          cacheStats: cache,
+          targetRate: rate,
+          seconds,
+          requests: total,
+          reqPerSec: Number((total / seconds).toFixed(1)),
+          failures: results.reduce((s, r) => s + r.errors + r.timeouts + r.non2xx + r.graphqlErrors, 0),
+          warmFirstPassMs: Math.round(firstPassMs),
+          rssBeforeMiB: mib(rssBefore),
+          rssMaxMiB: mib(rssMax),
+          rssAfterMiB: mib(rssAfter),
+          rssSamplesMiB: rss.filter((_, i) => i % 20 === 0).map(mib),
+          goal: 'RSS bounded (max within 1.5× of before)',
+          goalMet: rssMax < 1.5 * rssBefore,
+          load1Before: loadBefore,
+          load1After: loadAfter,
+          loaded,
+        });
+
+        // ---- 3. analyzePosition on the 4 real SAEs (never cached: once)
+        if (modeIndex > 0) continue;
+        const openings = ['d3 c5 f6 f5', 'f5 d6 c3 d3 c4', 'c4 e3 f6 e6 f5', 'f5 f6 e6 f4', 'd3 c3 c4 e3'];
+        const saeList = JSON.stringify(realSaes.map(String));
+        const analyze = openings.map((m) =>
+          q(`{ analyzePosition(game: othello, moves: "${m}", saes: ${saeList}) { board toMove trueProperties { name } saes { sae { trainer } activeFeatureCount features { featureIndex value relativeActivation trueAlignments { f1 boardProperty { name } } } } } }`),
+        );
+        const aLoad0 = os.loadavg()[0];
+        for (let i = 0; i < 10; i++) await post(analyze[i % analyze.length]);
         const lat: number[] = [];
-        for (let i = 0; i < 40; i++) {
+        for (let i = 0; i < nAnalyze; i++) {
           const s = performance.now();
-          await post(k.bodies[(i * 7) % k.bodies.length]);
+          await post(analyze[i % analyze.length]);
           lat.push(performance.now() - s);
         }
         lat.sort((x, y) => x - y);
-        h.record(`sequential-${k.name}`, { requests: lat.length, p50Ms: quantile(lat, 0.5), p90Ms: quantile(lat, 0.9), maxMs: quantile(lat, 1), load1: os.loadavg()[0], loaded: os.loadavg()[0] > LOADED_AT });
-      }
-
-      const planFile = path.join(tmp, 'plan.json');
-      writeFileSync(planFile, JSON.stringify({ url: server.url, seconds, kinds: mix } satisfies LoadPlan));
-      const rss: number[] = [];
-      const rssBefore = process.memoryUsage().rss;
-      const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 250);
-      const loadBefore = os.loadavg()[0];
-      const driver = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'load-driver.ts');
-      let results: KindResult[];
-      try {
-        results = await new Promise<KindResult[]>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', driver, planFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-          child.on('error', reject);
-          child.on('exit', (code) => {
-            if (code !== 0) return reject(new Error(`load driver exited with ${code}`));
-            try {
-              resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as KindResult[]);
-            } catch (e) {
-              reject(new Error(`load driver printed no result: ${String(e)}: ${out.slice(0, 300)}`));
-            }
-          });
+        const aLoad1 = os.loadavg()[0];
+        const p50 = quantile(lat, 0.5);
+        h.record('analyzePosition-4-saes', {
+          model: 'othello-small',
+          saes: 4,
+          dSae: 1024,
+          requests: nAnalyze,
+          p50Ms: p50,
+          p90Ms: quantile(lat, 0.9),
+          maxMs: quantile(lat, 1),
+          goal: 'p50 < 100 ms',
+          goalMet: p50 < 100,
+          load1Before: aLoad0,
+          load1After: aLoad1,
+          loaded: Math.max(aLoad0, aLoad1) > LOADED_AT,
         });
       } finally {
-        clearInterval(sampler);
+        await server.close();
       }
-      const rssAfter = process.memoryUsage().rss;
-      const loadAfter = os.loadavg()[0];
-      const loaded = Math.max(loadBefore, loadAfter) > LOADED_AT;
-      const goals: Record<string, string> = {
-        'features-by-bsp-all-saes': 'p99 < 50 ms, 0 errors',
-        'features-by-bsp-one-sae': 'p99 < 50 ms, 0 errors',
-        leaderboard: 'p99 < 50 ms, 0 errors',
-      };
-      for (const r of results) {
-        const failures = r.errors + r.timeouts + r.non2xx + r.graphqlErrors;
-        const goal = goals[r.name] ?? '0 errors';
-        const met = failures === 0 && (!goals[r.name] || r.p99Ms < 50);
-        h.record(r.name, { ...r, seconds, ...sizes, goal, goalMet: met, load1Before: loadBefore, load1After: loadAfter, loaded });
-      }
-      const total = results.reduce((s, r) => s + r.requests, 0);
-      const rssMax = Math.max(rssBefore, ...rss);
-      h.record('mix', {
-        targetRate: rate,
-        seconds,
-        requests: total,
-        reqPerSec: Number((total / seconds).toFixed(1)),
-        failures: results.reduce((s, r) => s + r.errors + r.timeouts + r.non2xx + r.graphqlErrors, 0),
-        warmFirstPassMs: Math.round(firstPassMs),
-        rssBeforeMiB: mib(rssBefore),
-        rssMaxMiB: mib(rssMax),
-        rssAfterMiB: mib(rssAfter),
-        rssSamplesMiB: rss.filter((_, i) => i % 20 === 0).map(mib),
-        goal: 'RSS bounded (max within 1.5× of before)',
-        goalMet: rssMax < 1.5 * rssBefore,
-        load1Before: loadBefore,
-        load1After: loadAfter,
-        loaded,
-      });
-
-      // ---- 3. analyzePosition on the 4 real SAEs
-      const openings = ['d3 c5 f6 f5', 'f5 d6 c3 d3 c4', 'c4 e3 f6 e6 f5', 'f5 f6 e6 f4', 'd3 c3 c4 e3'];
-      const saeList = JSON.stringify(realSaes.map(String));
-      const analyze = openings.map((m) =>
-        q(`{ analyzePosition(game: othello, moves: "${m}", saes: ${saeList}) { board toMove trueProperties { name } saes { sae { trainer } activeFeatureCount features { featureIndex value relativeActivation trueAlignments { f1 boardProperty { name } } } } } }`),
-      );
-      const aLoad0 = os.loadavg()[0];
-      for (let i = 0; i < 10; i++) await post(analyze[i % analyze.length]);
-      const lat: number[] = [];
-      for (let i = 0; i < nAnalyze; i++) {
-        const s = performance.now();
-        await post(analyze[i % analyze.length]);
-        lat.push(performance.now() - s);
-      }
-      lat.sort((x, y) => x - y);
-      const aLoad1 = os.loadavg()[0];
-      const p50 = quantile(lat, 0.5);
-      h.record('analyzePosition-4-saes', {
-        model: 'othello-small',
-        saes: 4,
-        dSae: 1024,
-        requests: nAnalyze,
-        p50Ms: p50,
-        p90Ms: quantile(lat, 0.9),
-        maxMs: quantile(lat, 1),
-        goal: 'p50 < 100 ms',
-        goalMet: p50 < 100,
-        load1Before: aLoad0,
-        load1After: aLoad1,
-        loaded: Math.max(aLoad0, aLoad1) > LOADED_AT,
-      });
-    } finally {
-      await server.close();
     }
   } finally {
     if (keepDb) {
