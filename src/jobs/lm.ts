@@ -85,6 +85,24 @@ export async function registerLmCheckpointDir(
   });
 }
 
+/**
+ * Register every checkpoint of an LM training run directory (ckpt-*), oldest first; idempotent, so
+ * a retried job registers what an earlier attempt wrote. Returns the model and checkpoint ids.
+ */
+export async function registerLmRunDir(pool: pg.Pool, runDir: string, opts: { datasetPath?: string } = {}): Promise<{ modelId: number; checkpointIds: number[] }> {
+  const { listCheckpointDirs } = await import('../lm/train.js');
+  const ckpts = await listCheckpointDirs(runDir);
+  if (!ckpts.length) throw new UserInputError(`${runDir}: no checkpoint (ckpt-*) to register`);
+  let modelId = 0;
+  const checkpointIds: number[] = [];
+  for (const c of ckpts) {
+    const r = await registerLmCheckpointDir(pool, c.dir, { origin: 'trained', datasetPath: opts.datasetPath });
+    modelId = r.modelId;
+    checkpointIds.push(r.checkpointId);
+  }
+  return { modelId, checkpointIds };
+}
+
 /** The registered dataset of a directory, registering it (with its BSP catalogue) when needed. */
 async function ensureDataset(pool: pg.Pool, datasetDir: string): Promise<number> {
   const found = await findDatasetIdByPath(pool, path.resolve(datasetDir));

@@ -186,6 +186,28 @@ export async function startWorker(queue: Queue, opts: WorkerOptions = {}): Promi
   };
 }
 
+/**
+ * Seconds left, from the progress made since this attempt's first report (a resumed job starts
+ * part-way: its rate counts this attempt's work only). Null until there is a rate to go by.
+ */
+export function etaEstimator(now: () => number = () => performance.now()): { update(fraction: number): number | null } {
+  let first: { t: number; p: number } | null = null;
+  return {
+    update(p) {
+      const t = now();
+      if (!first) {
+        first = { t, p };
+        return null;
+      }
+      if (p >= 1) return 0;
+      const done = p - first.p;
+      const elapsed = (t - first.t) / 1000;
+      if (done <= 0 || elapsed < 0.5) return null;
+      return (elapsed / done) * (1 - p);
+    },
+  };
+}
+
 /** One attempt at one job. Throws (so pg-boss retries) only for errors that are not the user's. */
 export async function runJob(queue: Queue, jobId: number, bossId: string, worker: string, pollMs = 1000): Promise<void> {
   const pool = queue.pool;
@@ -206,12 +228,14 @@ export async function runJob(queue: Queue, jobId: number, bossId: string, worker
     return status;
   };
   const timer = setInterval(() => void flush().catch(() => {}), pollMs);
+  const eta = etaEstimator();
   const ctx: JobContext = {
     pool,
     jobId,
     signal: abort.signal,
     progress(fraction, o = {}) {
-      pending = { ...pending, progress: Math.max(0, Math.min(1, fraction)), stage: o.stage ?? pending.stage, message: o.message ?? pending.message, throughput: o.throughput ?? pending.throughput };
+      const p = Math.max(0, Math.min(1, fraction));
+      pending = { ...pending, progress: p, stage: o.stage ?? pending.stage, message: o.message ?? pending.message, throughput: o.throughput ?? pending.throughput, etaSeconds: eta.update(p) ?? pending.etaSeconds };
     },
     log(line) {
       lines.push(line.slice(0, 500));
