@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { UserInputError } from '../errors.js';
 import { configHash } from '../util/hash.js';
 import { initBackend } from '../tensor/backend.js';
-import { adapterFor, MANIFEST_FILE, chessRandomSource, othelloRandomSource, resolveFamilies, writeDataset } from '../games/dataset/index.js';
+import { adapterFor, MANIFEST_FILE, checkImportSpec, chessRandomSource, importNotes, importPlan, importSpecFields, othelloRandomSource, resolveFamilies, writeDataset } from '../games/dataset/index.js';
 import { writeActivations } from '../lm/activations.js';
 import { loadModelDir } from '../lm/checkpoint.js';
 import { datasetSequences } from '../lm/dataset.js';
@@ -94,6 +94,57 @@ const generateDataset = defineKind({
     throwIfCancelled(ctx.signal);
     const r = await registerDatasetDir(ctx.pool, c.out, { name: c.name, verify: false });
     return { datasetId: r.dataset.id, path: path.resolve(c.out) };
+  },
+});
+
+const importGames = defineKind({
+  kind: 'IMPORT',
+  description: "a file of games (the paper's chess or Othello transcripts, or PGN) labelled into a dataset directory, registered",
+  schema: importSpecFields
+    .extend({
+      out: dir,
+      name: z.string().optional(),
+      families: z.string().default('default'),
+      testFraction: z.number().gt(0).lt(1).default(0.2),
+    })
+    .strict()
+    .superRefine(checkImportSpec),
+  async run(c, ctx) {
+    let notes: string[] = [];
+    if (!(await isComplete(c.out, MANIFEST_FILE))) {
+      const { adapter, source: plain, tokensPerGame } = await importPlan(c);
+      // Cancelling stops the read between games; the writer then drops its temp directory.
+      const games = plain.games;
+      const signal = ctx.signal;
+      const source = {
+        ...plain,
+        games: (async function* () {
+          for await (const g of games) {
+            throwIfCancelled(signal);
+            yield g;
+          }
+        })(),
+      };
+      ctx.progress(0, { stage: `importing ${path.basename(c.file)}` });
+      const p = source.progress;
+      const t0 = performance.now();
+      const timer = p
+        ? setInterval(() => {
+            const v = p.value();
+            ctx.progress(Math.min(0.99, v / Math.max(1, p.total)), { throughput: v / ((performance.now() - t0) / 1000), message: `throughput in ${p.unit}/s` });
+          }, 500)
+        : null;
+      try {
+        await writeDataset({ out: c.out, adapter, families: resolveFamilies(adapter, c.families), source, name: c.name, testFraction: c.testFraction, tokensPerGame, overwrite: true, showProgress: false });
+      } finally {
+        if (timer) clearInterval(timer);
+      }
+      notes = importNotes(source);
+      for (const n of notes) ctx.log(n);
+    } else ctx.log(`${c.out} is complete already: reused`);
+    throwIfCancelled(ctx.signal);
+    const r = await registerDatasetDir(ctx.pool, c.out, { name: c.name, verify: false });
+    return { datasetId: r.dataset.id, path: path.resolve(c.out), games: r.dataset.n_games, notes };
   },
 });
 
@@ -318,7 +369,7 @@ const probe = defineKind({
   },
 });
 
-export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, trainLmKind, collectActivations, trainSaeSweep, evaluate, probe];
+export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, trainLmKind, collectActivations, trainSaeSweep, evaluate, probe, importGames];
 
 export function jobKind(kind: string): JobKind<any> {
   const k = JOB_KINDS.find((j) => j.kind === kind);
