@@ -56,6 +56,11 @@ export async function registerLmCheckpointDir(
     ...(meta.metrics ?? {}),
     ...(opts.extraMetrics ?? {}),
   };
+  const seedOf = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : null);
+  const options = (training.options ?? null) as Record<string, unknown> | null;
+  const config = { provenance: meta.provenance, training: options };
+  const seed = seedOf(options?.seed) ?? seedOf(meta.provenance.seed);
+  const importedFile = typeof meta.provenance.sha256 === 'string' ? { importedFile: meta.provenance.sha256 } : ({} as Record<string, string>);
   return withTransaction(pool, async (client) => {
     let randomInitOf: number | null = null;
     const twin = meta.provenance.randomInitOf;
@@ -68,6 +73,8 @@ export async function registerLmCheckpointDir(
       origin,
       randomInitOf,
       description: typeof meta.provenance.description === 'string' ? meta.provenance.description : null,
+      codeVersion: codeVersionString(),
+      seed,
     });
     const trainDatasetPath = opts.datasetPath ?? (typeof meta.provenance.dataset === 'string' ? meta.provenance.dataset : undefined);
     const trainDatasetId = trainDatasetPath ? await findDatasetIdByPath(client, path.resolve(trainDatasetPath)) : null;
@@ -80,6 +87,10 @@ export async function registerLmCheckpointDir(
       trainDatasetId,
       metrics,
       codeVersion: codeVersionString(),
+      config,
+      configHash: configHash(config),
+      seed,
+      inputHashes: importedFile,
     });
     return { modelId: row.id, checkpointId: ckpt.id, created };
   });
