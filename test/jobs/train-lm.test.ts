@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJob, listJobs } from '../../src/db/repos/jobs.js';
-import { submitPipeline, type StageInput } from '../../src/jobs/queue.js';
+import { cancelJob, etaEstimator, submitPipeline, type StageInput } from '../../src/jobs/queue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { Workers } from './workers.js';
 
@@ -52,6 +52,40 @@ describe('TRAIN_LM job', () => {
     expect((err as Error).message).toMatch(/steps: /);
     expect((err as Error).message).toMatch(/learningRate/);
     expect(await listJobs(db.pool, { limit: 10 })).toHaveLength(0);
+  });
+
+  it('cancelling stops training within seconds and registers nothing; the checkpoint stays on disk', async () => {
+    const root = path.join(tmp, 'cancel');
+    const rows = await submitPipeline(null, db.pool, 'cancel', pipeline(root, 1_000_000));
+    workers.start();
+    await workers.waitFor('training to run', async () => {
+      const j = await getJob(db.pool, rows[1].id);
+      return j!.status === 'running' && j!.progress > 0;
+    }, 150_000);
+    await cancelJob(null, db.pool, rows[1].id);
+    // Within seconds the trainer stops (checkpoints every 25 steps would keep appearing otherwise),
+    // leaving its resume point on disk; nothing reaches the database.
+    const ckpts = () => readdirSync(path.join(root, 'lm')).filter((n) => n.startsWith('ckpt-'));
+    await new Promise((r) => setTimeout(r, 4000));
+    const after = ckpts();
+    expect(after.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(ckpts()).toEqual(after);
+    const { rows: models } = await db.pool.query(`SELECT count(*)::int AS n FROM lm_models WHERE name = 'cancel-lm'`);
+    expect(models[0].n).toBe(0);
+    expect((await getJob(db.pool, rows[1].id))!.status).toBe('cancelled');
+    workers.killAll();
+  }, 240_000);
+
+  it('ETA: from the rate of this attempt, none before there is one', () => {
+    let t = 0;
+    const eta = etaEstimator(() => t);
+    expect(eta.update(0.2)).toBeNull(); // a resumed job starts part-way: no rate yet
+    t = 10_000;
+    expect(eta.update(0.4)).toBeCloseTo(30, 6); // 0.2 in 10 s, 0.6 left
+    t = 20_000;
+    expect(eta.update(0.2 + 0.6 * 0.5)).toBeCloseTo(20 * (1 - 0.5) / 0.3, 6);
+    expect(eta.update(1)).toBe(0);
   });
 
   it('a worker killed with kill -9 mid-training: another resumes from the last checkpoint; checkpoints registered once', async () => {
