@@ -3,7 +3,8 @@
  * move kept and reported, a bad game skipped) and Othello token lines, each into a registered
  * dataset; an identical config reused; bad configs rejected with one line per field.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,14 @@ describe('IMPORT job', () => {
     expect(datasets.map((d) => [Number(d.id), d.name, d.game, d.n_games, d.path])).toEqual([
       [cr.datasetId, 'paper-chess', 'chess', 2, path.join(tmp, 'chess-ds')],
       [(othello.result as { datasetId: number }).datasetId, 'imported-othello', 'othello', 6, path.join(tmp, 'othello-ds')],
+    ]);
+
+    // Provenance: the producing job and the imported file's sha256.
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    const { rows: prov } = await db.pool.query(`SELECT name, job_id, input_hashes FROM datasets ORDER BY id`);
+    expect(prov).toEqual([
+      { name: 'paper-chess', job_id: rows[0].id, input_hashes: { sourceFile: sha(chessFile) } },
+      { name: 'imported-othello', job_id: rows[1].id, input_hashes: { sourceFile: sha(othelloFile) } },
     ]);
 
     const again = await submitPipeline(null, db.pool, 'imports-again', stages);
