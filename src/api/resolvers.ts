@@ -9,6 +9,7 @@ import { AlignmentResolver, FeatureResolver } from './feature/feature.resolver.j
 import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/leaderboard.resolver.js';
 import { LanguageModelResolver, LmCheckpointResolver } from './lm/lm.resolver.js';
 import { SaeCheckpointResolver, SaeResolver } from './sae/sae.resolver.js';
+import { provenanceResolvers } from './provenance/provenance.resolver.js';
 
 /** Every resolver class of the API; add a domain's resolver here. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -29,4 +30,5 @@ export const resolvers: NonEmptyArray<Function> = [
   ActiveFeatureResolver,
   JobResolver,
   ApiKeyResolver,
+  ...provenanceResolvers,
 ];

@@ -11,13 +11,17 @@ export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
-export function createPool(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): pg.Pool {
+export function createPool(url: string, opts: { max?: number; statementTimeoutMs?: number; settings?: Record<string, string> } = {}): pg.Pool {
+  const settings = Object.entries(opts.settings ?? {});
+  for (const [k, v] of settings) if (!/^[a-z_]+\.[a-z_]+$/.test(k) || !/^[\w.:-]*$/.test(v)) throw new RangeError(`bad session setting ${k}=${v}`);
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     idleTimeoutMillis: 30_000,
     // Sent with each connection's startup packet, so every statement on it is bounded (0 = none).
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    // Custom settings of every session (e.g. saeboard.job_id, read by column defaults: 0009).
+    ...(settings.length ? { options: settings.map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
   });
   // An idle client may be terminated by the server (shutdown, restart); without this handler the
   // 'error' event would crash the process.

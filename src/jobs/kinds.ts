@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { UserInputError } from '../errors.js';
 import { configHash } from '../util/hash.js';
 import { initBackend } from '../tensor/backend.js';
-import { adapterFor, MANIFEST_FILE, chessRandomSource, othelloRandomSource, resolveFamilies, writeDataset } from '../games/dataset/index.js';
+import { adapterFor, MANIFEST_FILE, checkImportSpec, chessRandomSource, importNotes, importPlan, importSpecFields, othelloRandomSource, resolveFamilies, writeDataset } from '../games/dataset/index.js';
 import { writeActivations } from '../lm/activations.js';
 import { loadModelDir } from '../lm/checkpoint.js';
 import { datasetSequences } from '../lm/dataset.js';
@@ -27,7 +27,9 @@ import { resolveSweep } from '../sae/sweepConfig.js';
 import { listCheckpoints, checkpointDir, finalDir } from '../sae/checkpoint.js';
 import { registerDatasetDir } from './datasets.js';
 import { runEvaluation } from './eval.js';
-import { registerActivationDir, registerProbeResults } from './lm.js';
+import { registerActivationDir, registerLmRunDir, registerProbeResults } from './lm.js';
+import { lmTrainSpecSchema, prepareTrainRun } from '../lm/train-run.js';
+import { trainLm } from '../lm/train.js';
 import { DEFAULT_PROBE_FAMILY, trainLayerProbes } from '../lm/probe-data.js';
 import { registerSweepDir, storeUnsupervisedMetrics } from './sae.js';
 
@@ -92,6 +94,97 @@ const generateDataset = defineKind({
     throwIfCancelled(ctx.signal);
     const r = await registerDatasetDir(ctx.pool, c.out, { name: c.name, verify: false });
     return { datasetId: r.dataset.id, path: path.resolve(c.out) };
+  },
+});
+
+const importGames = defineKind({
+  kind: 'IMPORT',
+  description: "a file of games (the paper's chess or Othello transcripts, or PGN) labelled into a dataset directory, registered",
+  schema: importSpecFields
+    .extend({
+      out: dir,
+      name: z.string().optional(),
+      families: z.string().default('default'),
+      testFraction: z.number().gt(0).lt(1).default(0.2),
+    })
+    .strict()
+    .superRefine(checkImportSpec),
+  async run(c, ctx) {
+    let notes: string[] = [];
+    if (!(await isComplete(c.out, MANIFEST_FILE))) {
+      const { adapter, source: plain, tokensPerGame } = await importPlan(c);
+      // Cancelling stops the read between games; the writer then drops its temp directory.
+      const games = plain.games;
+      const signal = ctx.signal;
+      const source = {
+        ...plain,
+        games: (async function* () {
+          for await (const g of games) {
+            throwIfCancelled(signal);
+            yield g;
+          }
+        })(),
+      };
+      ctx.progress(0, { stage: `importing ${path.basename(c.file)}` });
+      const p = source.progress;
+      const t0 = performance.now();
+      const timer = p
+        ? setInterval(() => {
+            const v = p.value();
+            ctx.progress(Math.min(0.99, v / Math.max(1, p.total)), { throughput: v / ((performance.now() - t0) / 1000), message: `throughput in ${p.unit}/s` });
+          }, 500)
+        : null;
+      try {
+        await writeDataset({ out: c.out, adapter, families: resolveFamilies(adapter, c.families), source, name: c.name, testFraction: c.testFraction, tokensPerGame, overwrite: true, showProgress: false });
+      } finally {
+        if (timer) clearInterval(timer);
+      }
+      notes = importNotes(source);
+      for (const n of notes) ctx.log(n);
+    } else ctx.log(`${c.out} is complete already: reused`);
+    throwIfCancelled(ctx.signal);
+    const r = await registerDatasetDir(ctx.pool, c.out, { name: c.name, verify: false });
+    return { datasetId: r.dataset.id, path: path.resolve(c.out), games: r.dataset.n_games, notes };
+  },
+});
+
+const trainLmKind = defineKind({
+  kind: 'TRAIN_LM',
+  description: 'a board-game GPT trained on a dataset as `saeboard lm train` (resumes from its last checkpoint), its checkpoints registered',
+  schema: lmTrainSpecSchema,
+  async run(c, ctx) {
+    await initBackend();
+    const run = await prepareTrainRun(c);
+    const { nLayer, dModel, nHead } = run.cfg;
+    ctx.progress(0, { stage: `training a ${nLayer}-layer ${dModel}-wide ${nHead}-head GPT on ${run.train.count} games (${c.steps} steps × ${c.batchSize})`, message: 'throughput in tokens/s' });
+    // Checkpoints are registered once training is done: a cancelled or crashed run shows nothing
+    // in the database, and its retry resumes from the newest checkpoint on disk.
+    const r = await trainLm({
+      outDir: c.out,
+      meta: run.meta,
+      train: run.train,
+      heldOut: run.heldOut,
+      options: run.options,
+      initialWeights: run.initialWeights,
+      onStep: (s) => ctx.progress(s.step / c.steps, { throughput: s.tokensPerSec }),
+      onCheckpoint: (k) => ctx.log(`checkpoint at step ${k.step}: train loss ${k.trainLoss?.toFixed(4) ?? '-'}, held-out loss ${k.evalLoss?.toFixed(4) ?? '-'}`),
+      shouldStop: () => ctx.signal.aborted,
+    });
+    throwIfCancelled(ctx.signal);
+    if (r.resumedFrom !== null) ctx.log(`resumed from the checkpoint at step ${r.resumedFrom}`);
+    ctx.progress(1, { stage: 'registering checkpoints' });
+    const reg = await registerLmRunDir(ctx.pool, c.out, { datasetPath: c.dataset });
+    return {
+      lmModelId: reg.modelId,
+      lmCheckpointIds: reg.checkpointIds,
+      name: run.meta.name,
+      path: path.resolve(c.out),
+      finalCheckpoint: r.finalCheckpoint,
+      steps: r.state.step,
+      resumedFrom: r.resumedFrom,
+      trainLoss: r.state.lastLoss,
+      evalLoss: r.evalLoss,
+    };
   },
 });
 
@@ -276,7 +369,7 @@ const probe = defineKind({
   },
 });
 
-export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, collectActivations, trainSaeSweep, evaluate, probe];
+export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, trainLmKind, collectActivations, trainSaeSweep, evaluate, probe, importGames];
 
 export function jobKind(kind: string): JobKind<any> {
   const k = JOB_KINDS.find((j) => j.kind === kind);

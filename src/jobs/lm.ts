@@ -56,6 +56,11 @@ export async function registerLmCheckpointDir(
     ...(meta.metrics ?? {}),
     ...(opts.extraMetrics ?? {}),
   };
+  const seedOf = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : null);
+  const options = (training.options ?? null) as Record<string, unknown> | null;
+  const config = { provenance: meta.provenance, training: options };
+  const seed = seedOf(options?.seed) ?? seedOf(meta.provenance.seed);
+  const importedFile = typeof meta.provenance.sha256 === 'string' ? { importedFile: meta.provenance.sha256 } : ({} as Record<string, string>);
   return withTransaction(pool, async (client) => {
     let randomInitOf: number | null = null;
     const twin = meta.provenance.randomInitOf;
@@ -68,6 +73,8 @@ export async function registerLmCheckpointDir(
       origin,
       randomInitOf,
       description: typeof meta.provenance.description === 'string' ? meta.provenance.description : null,
+      codeVersion: codeVersionString(),
+      seed,
     });
     const trainDatasetPath = opts.datasetPath ?? (typeof meta.provenance.dataset === 'string' ? meta.provenance.dataset : undefined);
     const trainDatasetId = trainDatasetPath ? await findDatasetIdByPath(client, path.resolve(trainDatasetPath)) : null;
@@ -80,9 +87,31 @@ export async function registerLmCheckpointDir(
       trainDatasetId,
       metrics,
       codeVersion: codeVersionString(),
+      config,
+      configHash: configHash(config),
+      seed,
+      inputHashes: importedFile,
     });
     return { modelId: row.id, checkpointId: ckpt.id, created };
   });
+}
+
+/**
+ * Register every checkpoint of an LM training run directory (ckpt-*), oldest first; idempotent, so
+ * a retried job registers what an earlier attempt wrote. Returns the model and checkpoint ids.
+ */
+export async function registerLmRunDir(pool: pg.Pool, runDir: string, opts: { datasetPath?: string } = {}): Promise<{ modelId: number; checkpointIds: number[] }> {
+  const { listCheckpointDirs } = await import('../lm/train.js');
+  const ckpts = await listCheckpointDirs(runDir);
+  if (!ckpts.length) throw new UserInputError(`${runDir}: no checkpoint (ckpt-*) to register`);
+  let modelId = 0;
+  const checkpointIds: number[] = [];
+  for (const c of ckpts) {
+    const r = await registerLmCheckpointDir(pool, c.dir, { origin: 'trained', datasetPath: opts.datasetPath });
+    modelId = r.modelId;
+    checkpointIds.push(r.checkpointId);
+  }
+  return { modelId, checkpointIds };
 }
 
 /** The registered dataset of a directory, registering it (with its BSP catalogue) when needed. */

@@ -15,7 +15,7 @@ import PgBoss from 'pg-boss';
 import { isSaeboardError, UserInputError } from '../errors.js';
 import { log } from '../log.js';
 import { codeVersionString } from '../version.js';
-import { withTransaction } from '../db/pool.js';
+import { createPool, withTransaction } from '../db/pool.js';
 import {
   cancelJobTree,
   claimReady,
@@ -38,6 +38,7 @@ const queueName = (kind: string) => `saeboard-${kind.toLowerCase().replace(/_/g,
 export interface Queue {
   boss: PgBoss;
   pool: pg.Pool;
+  url: string;
   stop(): Promise<void>;
 }
 
@@ -61,7 +62,7 @@ export async function startQueue(pool: pg.Pool, opts: QueueOptions): Promise<Que
       });
     }
   }
-  const queue: Queue = { boss, pool, stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) };
+  const queue: Queue = { boss, pool, url: opts.url, stop: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) };
   await releaseReady(queue);
   return queue;
 }
@@ -186,11 +187,34 @@ export async function startWorker(queue: Queue, opts: WorkerOptions = {}): Promi
   };
 }
 
+/**
+ * Seconds left, from the progress made since this attempt's first report (a resumed job starts
+ * part-way: its rate counts this attempt's work only). Null until there is a rate to go by.
+ */
+export function etaEstimator(now: () => number = () => performance.now()): { update(fraction: number): number | null } {
+  let first: { t: number; p: number } | null = null;
+  return {
+    update(p) {
+      const t = now();
+      if (!first) {
+        first = { t, p };
+        return null;
+      }
+      if (p >= 1) return 0;
+      const done = p - first.p;
+      const elapsed = (t - first.t) / 1000;
+      if (done <= 0 || elapsed < 0.5) return null;
+      return (elapsed / done) * (1 - p);
+    },
+  };
+}
+
 /** One attempt at one job. Throws (so pg-boss retries) only for errors that are not the user's. */
 export async function runJob(queue: Queue, jobId: number, bossId: string, worker: string, pollMs = 1000): Promise<void> {
   const pool = queue.pool;
-  const row = await getJob(pool, jobId);
-  if (!row || !(await markRunning(pool, jobId, worker, bossId))) return; // cancelled, gone, or handed to another delivery
+  const found = await getJob(pool, jobId);
+  if (!found || !(await markRunning(pool, jobId, worker, bossId))) return; // cancelled, gone, or handed to another delivery
+  const row = found;
   const kind = jobKind(row.kind);
   const abort = new AbortController();
   let pending: Parameters<typeof updateProgress>[2] = {};
@@ -206,12 +230,17 @@ export async function runJob(queue: Queue, jobId: number, bossId: string, worker
     return status;
   };
   const timer = setInterval(() => void flush().catch(() => {}), pollMs);
+  const eta = etaEstimator();
+  // The handler writes through its own small pool whose sessions carry the job's id: every result
+  // row it inserts records this job (migration 0009's column defaults).
+  const jobPool = createPool(queue.url, { max: 3, settings: { 'saeboard.job_id': String(jobId) } });
   const ctx: JobContext = {
-    pool,
+    pool: jobPool,
     jobId,
     signal: abort.signal,
     progress(fraction, o = {}) {
-      pending = { ...pending, progress: Math.max(0, Math.min(1, fraction)), stage: o.stage ?? pending.stage, message: o.message ?? pending.message, throughput: o.throughput ?? pending.throughput };
+      const p = Math.max(0, Math.min(1, fraction));
+      pending = { ...pending, progress: p, stage: o.stage ?? pending.stage, message: o.message ?? pending.message, throughput: o.throughput ?? pending.throughput, etaSeconds: eta.update(p) ?? pending.etaSeconds };
     },
     log(line) {
       lines.push(line.slice(0, 500));
@@ -219,29 +248,36 @@ export async function runJob(queue: Queue, jobId: number, bossId: string, worker
   };
   log.info({ job: jobId, kind: row.kind, attempt: row.attempts + 1 }, 'job started');
   try {
-    const result = await kind.run(row.payload, ctx);
-    clearInterval(timer);
-    await flush();
-    if (abort.signal.aborted) return;
-    await finishJob(pool, jobId, 'succeeded', { result });
-    log.info({ job: jobId, kind: row.kind }, 'job succeeded');
-    await releaseReady(queue);
-  } catch (err) {
-    clearInterval(timer);
-    await flush().catch(() => {});
-    if (abort.signal.aborted) return; // cancelled: the row already says so
-    const message = err instanceof Error ? err.message : String(err);
-    if (isSaeboardError(err)) {
-      // The user's mistake: retrying cannot help. Fail it and what waits on it.
-      await finishJob(pool, jobId, 'failed', { error: message });
-      await cancelJobTree(pool, jobId, `a job it depends on (${jobId}) failed`);
-      log.warn({ job: jobId, kind: row.kind, err: message }, 'job failed');
-      return;
+    await runAttempt();
+  } finally {
+    await jobPool.end().catch(() => {});
+  }
+  async function runAttempt(): Promise<void> {
+    try {
+      const result = await kind.run(row.payload, ctx);
+      clearInterval(timer);
+      await flush();
+      if (abort.signal.aborted) return;
+      await finishJob(pool, jobId, 'succeeded', { result });
+      log.info({ job: jobId, kind: row.kind }, 'job succeeded');
+      await releaseReady(queue);
+    } catch (err) {
+      clearInterval(timer);
+      await flush().catch(() => {});
+      if (abort.signal.aborted) return; // cancelled: the row already says so
+      const message = err instanceof Error ? err.message : String(err);
+      if (isSaeboardError(err)) {
+        // The user's mistake: retrying cannot help. Fail it and what waits on it.
+        await finishJob(pool, jobId, 'failed', { error: message });
+        await cancelJobTree(pool, jobId, `a job it depends on (${jobId}) failed`);
+        log.warn({ job: jobId, kind: row.kind, err: message }, 'job failed');
+        return;
+      }
+      await updateProgress(pool, jobId, { logLine: `attempt ${row.attempts + 1} failed: ${message}` });
+      log.error({ job: jobId, kind: row.kind, err }, 'job attempt failed; pg-boss retries it');
+      const final = await queue.boss.getJobById(queueName(row.kind), bossId).catch(() => null);
+      if (final && final.retryCount >= final.retryLimit) await finishJob(pool, jobId, 'failed', { error: message });
+      throw err;
     }
-    await updateProgress(pool, jobId, { logLine: `attempt ${row.attempts + 1} failed: ${message}` });
-    log.error({ job: jobId, kind: row.kind, err }, 'job attempt failed; pg-boss retries it');
-    const final = await queue.boss.getJobById(queueName(row.kind), bossId).catch(() => null);
-    if (final && final.retryCount >= final.retryLimit) await finishJob(pool, jobId, 'failed', { error: message });
-    throw err;
   }
 }

@@ -134,6 +134,16 @@ export function checkpointDirName(step: number): string {
   return `ckpt-${String(step).padStart(8, '0')}`;
 }
 
+/** Every checkpoint directory of a run directory, oldest first. */
+export async function listCheckpointDirs(outDir: string): Promise<{ dir: string; step: number }[]> {
+  if (!existsSync(outDir)) return [];
+  return (await fs.readdir(outDir))
+    .map((n) => ({ n, m: CKPT_RE.exec(n) }))
+    .filter((x) => x.m && existsSync(path.join(outDir, x.n, 'config.json')))
+    .map((x) => ({ dir: path.join(outDir, x.n), step: Number(x.m![1]) }))
+    .sort((a, b) => a.step - b.step);
+}
+
 /** The newest resumable checkpoint in a run directory (has optimizer + trainer state), or null. */
 export async function latestCheckpoint(outDir: string, opts: { resumable?: boolean } = {}): Promise<string | null> {
   if (!existsSync(outDir)) return null;

@@ -4,6 +4,7 @@ import { getJob, listJobs, type JobRow, type JobStatus } from '../db/repos/jobs.
 import { cancelJob as cancelJobTree, submitPipeline } from '../jobs/queue.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
 import { parseId } from './refs.js';
+import type { ProvenanceLoaders, ProvenanceRecord } from './provenance.service.js';
 
 export interface JobRecord {
   id: number;
@@ -82,4 +83,11 @@ export async function startJob(pool: pg.Pool, kind: string, config: unknown, for
 
 export async function cancelJob(pool: pg.Pool, id: string): Promise<JobRecord[]> {
   return (await cancelJobTree(null, pool, parseId('job', id))).map(toJob);
+}
+
+/** The job that produced a result row (its provenance), or null: made by the CLI outside the queue. */
+export async function producingJob(loaders: { provenance: ProvenanceLoaders }, p: ProvenanceRecord): Promise<JobRecord | null> {
+  if (p.jobId == null) return null;
+  const row = await loaders.provenance.job.load(p.jobId);
+  return row ? toJob(row) : null;
 }

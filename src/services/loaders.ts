@@ -5,6 +5,7 @@ import { bestF1OfBsps, getBoardPropertiesByIds, listBspFamilies } from '../db/re
 import { featureExamplesFor } from '../db/repos/eval.js';
 import { bestAlignmentsOfFeatures, bestFeaturesOfBsps, getFeatures, type FeatureKey } from '../db/repos/features.js';
 import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
+import { createProvenanceLoaders } from './provenance.service.js';
 import { checkpointsOfSaes, evaluationsOfCheckpoints, getSaeCheckpointsByIds, getSaesByIds, metricsOfCheckpoints } from '../db/repos/sae.js';
 
 const featureKey = (k: FeatureKey) => `${k.saeCheckpointId}:${k.featureIndex}`;
@@ -31,6 +32,7 @@ export function createLoaders(pool: pg.Pool) {
     });
   let families: ReturnType<typeof listBspFamilies> | null = null;
   return {
+    provenance: createProvenanceLoaders(pool),
     game: new DataLoader<string, GameRow | null>(async (ids) => {
       const rows = await getGamesByIds(pool, ids);
       const byId = new Map(rows.map((r) => [r.id, r]));

@@ -70,6 +70,7 @@ export const toSaeCheckpoint = (r: SaeCheckpointRow): SaeCheckpointRecord => ({
 });
 
 export interface MetricResultRecord {
+  id: number;
   saeCheckpointId: number;
   metric: string;
   family: string;
@@ -82,6 +83,7 @@ export interface MetricResultRecord {
 }
 
 export const toMetricResult = (r: MetricResultRow): MetricResultRecord => ({
+  id: r.id,
   saeCheckpointId: r.sae_checkpoint_id,
   metric: r.metric,
   family: r.family,
@@ -212,6 +214,7 @@ export const toLmCheckpoint = (r: LmCheckpointRow): LmCheckpointRecord => ({
 });
 
 export interface ProbeResultRecord {
+  id: number;
   lmCheckpointId: number;
   layer: number;
   site: string;
@@ -227,6 +230,7 @@ export interface ProbeResultRecord {
 }
 
 export const toProbeResult = (r: ProbeResultRow): ProbeResultRecord => ({
+  id: r.id,
   lmCheckpointId: r.lm_checkpoint_id,
   layer: r.layer,
   site: r.site,

@@ -53,6 +53,8 @@ export class LmCheckpoint implements Omit<LmCheckpointRecord, 'id'> {
 
 @ObjectType({ description: 'A linear probe of a BSP family on one layer of an LM checkpoint: the ceiling SAEs are compared with' })
 export class ProbeResult implements ProbeResultRecord {
+  id!: number;
+
   lmCheckpointId!: number;
 
   @Field(() => Int)

@@ -78,6 +78,8 @@ export class SaeCheckpoint implements Omit<SaeCheckpointRecord, 'id'> {
 
 @ObjectType({ description: 'One metric of one SAE checkpoint under one evaluation config' })
 export class MetricResult implements MetricResultRecord {
+  id!: number;
+
   saeCheckpointId!: number;
 
   @Field(() => String, { description: 'l0, frac_variance_explained, frac_recovered, coverage, reconstruction, num_alive_features, ...' })

@@ -9,10 +9,9 @@ import {
   adapterFor,
   chessRandomSource,
   openDataset,
+  importPlan,
   othelloRandomSource,
-  othelloTranscriptSource,
-  chessTranscriptSource,
-  pgnSource,
+  parseImportSpec,
   resolveFamilies,
   stockfishSource,
   writeDataset,
@@ -218,8 +217,10 @@ Examples:
     .option('--max-chars <n>', 'characters stored per game (longer transcripts are cut)', intOption('max-chars', 1, 65535), 1024);
   addCommonWriteOptions(importPgnCmd).action(
     action(async (file: string, opts: CommonWriteOptions & { skipBad?: boolean; minPlies: number; maxGames?: number; maxChars: number }) => {
-      const source = await pgnSource(file, { skipBad: opts.skipBad, minPlies: opts.minPlies, maxGames: opts.maxGames });
-      await writeAndReport(adapterFor('chess', { tokensPerGame: opts.maxChars }), source, opts, opts.maxChars);
+      const { adapter, source, tokensPerGame } = await importPlan(
+        parseImportSpec({ format: 'pgn', game: 'chess', file, skipBad: Boolean(opts.skipBad), minPlies: opts.minPlies, maxGames: opts.maxGames, maxChars: opts.maxChars }),
+      );
+      await writeAndReport(adapter, source, opts, tokensPerGame);
       const errors = (source.details.errors as string[] | undefined) ?? [];
       if (errors.length) process.stderr.write(`skipped ${errors.length}${errors.length === 100 ? '+' : ''} bad game(s); first: ${errors[0]}\n`);
     }),
@@ -238,8 +239,10 @@ Examples:
       if (opts.numbering !== 'token' && opts.numbering !== 'square') {
         throw new UserInputError(`--numbering must be token or square, got ${JSON.stringify(opts.numbering)}`);
       }
-      const source = await othelloTranscriptSource(file, { numbering: opts.numbering, skipBad: opts.skipBad, minMoves: opts.minMoves, dedupe: opts.dedupe });
-      await writeAndReport(adapterFor('othello'), source, opts);
+      const { adapter, source } = await importPlan(
+        parseImportSpec({ game: 'othello', file, numbering: opts.numbering, skipBad: Boolean(opts.skipBad), minMoves: opts.minMoves, dedupe: Boolean(opts.dedupe) }),
+      );
+      await writeAndReport(adapter, source, opts);
       const errors = (source.details.errors as string[] | undefined) ?? [];
       if (errors.length) process.stderr.write(`skipped ${errors.length}${errors.length === 100 ? '+' : ''} bad game(s); first: ${errors[0]}\n`);
     }),
@@ -256,12 +259,10 @@ Examples:
   addCommonWriteOptions(importTranscriptsCmd).action(
     action(async (file: string, opts: CommonWriteOptions & { game: string; skipBad?: boolean; maxGames?: number; maxChars: number }) => {
       if (opts.game !== 'chess' && opts.game !== 'othello') throw new UserInputError(`--game must be chess or othello, got ${JSON.stringify(opts.game)}`);
-      const source =
-        opts.game === 'chess'
-          ? await chessTranscriptSource(file, { skipBad: opts.skipBad, maxGames: opts.maxGames })
-          : await othelloTranscriptSource(file, { skipBad: opts.skipBad });
-      if (opts.game === 'chess') await writeAndReport(adapterFor('chess', { tokensPerGame: opts.maxChars }), source, opts, opts.maxChars);
-      else await writeAndReport(adapterFor('othello'), source, opts);
+      const { adapter, source, tokensPerGame } = await importPlan(
+        parseImportSpec({ game: opts.game, file, skipBad: Boolean(opts.skipBad), ...(opts.game === 'chess' ? { maxGames: opts.maxGames, maxChars: opts.maxChars } : {}) }),
+      );
+      await writeAndReport(adapter, source, opts, tokensPerGame);
       const stats = source.stats?.() as Record<string, number> | undefined;
       if (stats?.truncated) process.stdout.write(`${stats.truncated} game(s) end in a cut-off move (kept: the paper's datasets cut every line at a fixed length)\n`);
       const errors = (source.details.errors as string[] | undefined) ?? [];

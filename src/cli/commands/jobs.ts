@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { UserInputError } from '../../errors.js';
+import { formatNumber } from '../../progress.js';
 import { openDatabase } from '../../db/pool.js';
 import { saeboardHome } from '../../db/embedded.js';
 import { getJob, listJobs, type JobRow, type JobStatus } from '../../db/repos/jobs.js';
@@ -13,9 +14,17 @@ import { exitInterrupted, onInterrupt } from '../signals.js';
 
 const STATUSES: JobStatus[] = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
+function duration(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
 function line(j: JobRow): string {
   const pct = `${Math.round(j.progress * 100)}%`.padStart(4);
-  return `#${String(j.id).padEnd(5)} ${j.kind.padEnd(20)} ${j.status.padEnd(9)} ${pct}  ${j.stage ?? ''}${j.error ? `  — ${j.error}` : ''}`;
+  const rate = j.status === 'running' && j.throughput ? `  ${formatNumber(j.throughput)}/s` : '';
+  const eta = j.status === 'running' && j.eta_seconds != null ? `, ETA ${duration(j.eta_seconds)}` : '';
+  return `#${String(j.id).padEnd(5)} ${j.kind.padEnd(20)} ${j.status.padEnd(9)} ${pct}  ${j.stage ?? ''}${rate}${eta}${j.error ? `  — ${j.error}` : ''}`;
 }
 
 async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {

@@ -19,7 +19,8 @@ import { randomInitHost, parseSite, SITES, type Gpt, type Site } from '../../lm/
 import { resolveModelPath } from '../../lm/models.js';
 import { DEFAULT_PROBE_FAMILY, trainLayerProbes } from '../../lm/probe-data.js';
 import { DEFAULT_TOKENIZER, tokenizerForVocab, tokenizerInfo } from '../../lm/tokenizers.js';
-import { DEFAULT_TRAIN_OPTIONS, evaluateLoss, trainLm, type TrainOptions } from '../../lm/train.js';
+import { evaluateLoss, trainLm } from '../../lm/train.js';
+import { lmTrainSpecSchema, prepareTrainRun, type LmTrainSpec } from '../../lm/train-run.js';
 import { sha256 } from '../../util/hash.js';
 import { action, intOption } from '../action.js';
 import { exitInterrupted, onInterrupt } from '../signals.js';
@@ -176,84 +177,19 @@ async function initCmd(opts: InitOpts): Promise<void> {
   await maybeRegisterCheckpoint(opts.register, opts.out, 'random-init');
 }
 
-interface TrainOpts {
-  game: GameName;
-  dataset: string;
-  out: string;
-  name?: string;
-  layers: number;
-  heads: number;
-  dModel: number;
-  ctx?: number;
-  activation: Activation;
+interface TrainOpts extends Omit<LmTrainSpec, 'bias'> {
   bias: boolean;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  minLr: number;
-  warmup: number;
-  weightDecay: number;
-  gradClip: number;
-  beta2: number;
-  evalInterval: number;
-  evalRows: number;
-  checkpointInterval: number;
-  seed: number;
-  minLength?: number;
-  initFrom?: string;
   register?: boolean;
   progress?: boolean;
 }
 
 async function trainCmd(opts: TrainOpts): Promise<void> {
-  const tok = tokenizerInfo(DEFAULT_TOKENIZER[opts.game]);
-  let cfg: GptConfig;
-  let initialWeights: Awaited<ReturnType<typeof readModelTensors>> | undefined;
-  let initFrom: Record<string, unknown> | undefined;
-  if (opts.initFrom) {
-    // continue training an existing model: its architecture wins over the shape options
-    const dir = resolveModelPath(opts.initFrom);
-    const init = await readMeta(dir);
-    if (init.game !== opts.game) throw new UserInputError(`--init-from ${opts.initFrom} is a ${init.game} model, not ${opts.game}`);
-    cfg = init.model;
-    initialWeights = await readModelTensors(dir);
-    initFrom = { name: init.name, dir: path.resolve(dir), step: init.training?.step ?? null, tokensSeen: init.training?.tokensSeen ?? null };
-  } else {
-    cfg = makeConfig({ nLayer: opts.layers, nHead: opts.heads, dModel: opts.dModel, nCtx: opts.ctx ?? tok.paperCtx, vocabSize: tok.vocabSize, activation: opts.activation, bias: opts.bias });
-  }
-  const ctx = cfg.nCtx;
-  // chess has no padding token: only games long enough for a whole window train (games.md §2.2)
-  const minLength = opts.minLength ?? (tok.padToken === null ? ctx + 1 : undefined);
-  const train = await datasetSequences(opts.dataset, { split: 'train', inMemory: true, minLength });
-  if (train.game !== opts.game) throw new UserInputError(`dataset ${opts.dataset} holds ${train.game} games, not ${opts.game}`);
-  const heldOut = await datasetSequences(opts.dataset, { split: 'test', minLength, limit: opts.evalRows });
-  const options: TrainOptions = {
-    ...DEFAULT_TRAIN_OPTIONS,
-    steps: opts.steps,
-    batchSize: opts.batchSize,
-    lr: opts.lr,
-    minLr: opts.minLr,
-    warmupSteps: opts.warmup,
-    weightDecay: opts.weightDecay,
-    gradClip: opts.gradClip,
-    beta2: opts.beta2,
-    evalInterval: opts.evalInterval,
-    evalRows: opts.evalRows,
-    checkpointInterval: opts.checkpointInterval,
-    seed: opts.seed,
-    ignoreIndex: tok.padToken,
-  };
-  const meta = checkpointMeta(opts, opts.game, tok.id, cfg, {
-    kind: 'trained',
-    dataset: path.resolve(opts.dataset),
-    datasetName: train.manifest.name,
-    datasetSource: train.manifest.source.kind,
-    ...(initFrom ? { initFrom } : {}),
-  });
+  const { register: registerFlag, progress: progressFlag, ...rest } = opts;
+  const spec = lmTrainSpecSchema.parse(rest);
+  const { cfg, meta, train, heldOut, options, initialWeights, tokensPerRow: T } = await prepareTrainRun(spec);
   const info = await initBackend();
-  const T = Math.min(ctx, train.length - 1);
   process.stderr.write(`training ${opts.game} GPT ${describe(cfg)} on ${train.count} games (${opts.steps} steps × ${opts.batchSize} × ${T} tokens) with ${info.name}\n`);
-  const register = await wantRegister(opts.register);
+  const register = await wantRegister(registerFlag);
   let registrar: ((c: import('../../lm/train.js').CheckpointInfo) => Promise<void>) | undefined;
   let closeDb: (() => Promise<void>) | undefined;
   if (register) {
@@ -271,7 +207,7 @@ async function trainCmd(opts: TrainOpts): Promise<void> {
     stop = true;
     process.stderr.write('\nstopping after this step (checkpointing; press Ctrl-C again to abort)\n');
   });
-  const bar = progress({ label: 'train', total: opts.steps * opts.batchSize * T, unit: 'tok', enabled: opts.progress === false ? false : undefined });
+  const bar = progress({ label: 'train', total: opts.steps * opts.batchSize * T, unit: 'tok', enabled: progressFlag === false ? false : undefined });
   let lastEval: number | null = null;
   let firstStep = true;
   try {

@@ -64,7 +64,7 @@ export async function findLmModelByName(db: Queryable, name: string): Promise<Lm
  */
 export async function upsertLmModel(
   db: Queryable,
-  m: { name: string; game: string; config: object; configHash: string; origin: LmOrigin; randomInitOf?: number | null; description?: string | null },
+  m: { name: string; game: string; config: object; configHash: string; origin: LmOrigin; randomInitOf?: number | null; description?: string | null; codeVersion?: string | null; seed?: number | null },
 ): Promise<{ row: LmModelRow; created: boolean }> {
   const reuse = async (existing: LmModelRow): Promise<{ row: LmModelRow; created: boolean }> => {
     if (existing.config_hash !== m.configHash || existing.game !== m.game) {
@@ -79,9 +79,9 @@ export async function upsertLmModel(
   const existing = await findLmModelByName(db, m.name);
   if (existing) return reuse(existing);
   const { rows } = await db.query<LmModelRow>(
-    `INSERT INTO lm_models (name, game, config, config_hash, origin, random_init_of, description)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING *`,
-    [m.name, m.game, JSON.stringify(m.config), m.configHash, m.origin, m.randomInitOf ?? null, m.description ?? null],
+    `INSERT INTO lm_models (name, game, config, config_hash, origin, random_init_of, description, code_version, seed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING RETURNING *`,
+    [m.name, m.game, JSON.stringify(m.config), m.configHash, m.origin, m.randomInitOf ?? null, m.description ?? null, m.codeVersion ?? null, m.seed ?? null],
   );
   if (rows[0]) return { row: rows[0], created: true };
   // another command registered the same name between our SELECT and INSERT (two commands on one LM)
@@ -103,17 +103,28 @@ export async function upsertLmCheckpoint(
     trainDatasetId: number | null;
     metrics: Record<string, unknown>;
     codeVersion: string;
+    /** Provenance (0009): how these weights were made (training options, import, random init). */
+    config?: Record<string, unknown> | null;
+    configHash?: string | null;
+    seed?: number | null;
+    inputHashes?: Record<string, string>;
   },
 ): Promise<LmCheckpointRow> {
   const { rows } = await db.query<LmCheckpointRow>(
-    `INSERT INTO lm_checkpoints (lm_model_id, step, tokens_seen, path, weights_sha256, train_dataset_id, metrics, code_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO lm_checkpoints (lm_model_id, step, tokens_seen, path, weights_sha256, train_dataset_id, metrics, code_version, config, config_hash, seed, input_hashes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (lm_model_id, step) DO UPDATE SET
        tokens_seen = EXCLUDED.tokens_seen, path = EXCLUDED.path, weights_sha256 = EXCLUDED.weights_sha256,
        train_dataset_id = COALESCE(EXCLUDED.train_dataset_id, lm_checkpoints.train_dataset_id),
-       metrics = lm_checkpoints.metrics || EXCLUDED.metrics, code_version = EXCLUDED.code_version
+       metrics = lm_checkpoints.metrics || EXCLUDED.metrics, code_version = EXCLUDED.code_version,
+       config = COALESCE(lm_checkpoints.config, EXCLUDED.config), config_hash = COALESCE(lm_checkpoints.config_hash, EXCLUDED.config_hash),
+       seed = COALESCE(lm_checkpoints.seed, EXCLUDED.seed),
+       input_hashes = lm_checkpoints.input_hashes || jsonb_strip_nulls(jsonb_build_object('weights', EXCLUDED.weights_sha256))
      RETURNING *`,
-    [c.lmModelId, c.step, c.tokensSeen, c.path, c.weightsSha256, c.trainDatasetId, JSON.stringify(c.metrics), c.codeVersion],
+    [
+      c.lmModelId, c.step, c.tokensSeen, c.path, c.weightsSha256, c.trainDatasetId, JSON.stringify(c.metrics), c.codeVersion,
+      c.config ? JSON.stringify(c.config) : null, c.configHash ?? null, c.seed ?? null, JSON.stringify(c.inputHashes ?? {}),
+    ],
   );
   return rows[0];
 }
