@@ -7,6 +7,7 @@
  * Search, per feature and threshold index t (feature on ⇔ level > t):
  *   - one pass over the positions where the feature fires gives its true-positive counts with
  *     every BSP at every threshold (single-BSP F1 for all BSPs at once);
+ *   - pairs are searched at the best single BSP's threshold and at the lowest threshold tried;
  *   - AND(A, B) can only be good when both A and B hold where the feature fires, OR(A, B) only when
  *     the feature fires on most of A and of B: the `candidates` BSPs with the highest P(A | on) and
  *     those with the highest P(on | A) are kept, and only pairs among them are scored (their joint
@@ -239,16 +240,36 @@ export function explainFeatures(input: ExplanationInput): ExplanationResult {
       const cur = best[p.kind];
       if (!cur || p.fit.f1 > cur.fit.f1) best[p.kind] = p;
     };
+    // suffix sums: hist[c·W + t + 1] = true positives of c at threshold index t (level > t)
+    for (let i = 0; i < nt; i++) {
+      const b = touched[i] * W;
+      for (let lv = W - 2; lv >= 1; lv--) hist[b + lv] += hist[b + lv + 1];
+    }
+    // single BSPs at every threshold, scalars only (no object per BSP)
+    let sF1 = 0;
+    let sCell = -1;
+    let sT = -1;
     for (const t of opts.thresholdIndices) {
       const on = fitOn[f * W + t];
       if (on < opts.minOn) continue;
       for (let i = 0; i < nt; i++) {
         const c = touched[i];
-        let s = 0;
-        for (let lv = t + 1; lv < W; lv++) s += hist[c * W + lv];
-        tpAt[c] = s;
-        if (s > 0) consider({ kind: 'single', cells: [c], t, fit: scores(s, on, fitBits.count(c)) });
+        const tp = hist[c * W + t + 1];
+        if (tp === 0) continue;
+        const f1 = (2 * tp) / (on + fitBits.count(c));
+        if (f1 > sF1) {
+          sF1 = f1;
+          sCell = c;
+          sT = t;
+        }
       }
+    }
+    if (sCell >= 0) consider({ kind: 'single', cells: [sCell], t: sT, fit: scores(hist[sCell * W + sT + 1], fitOn[f * W + sT], fitBits.count(sCell)) });
+    // pairs at the best single's threshold and at the lowest one tried
+    const pairThresholds = sT < 0 ? [] : [...new Set([sT, opts.thresholdIndices[0]])].filter((t) => fitOn[f * W + t] >= opts.minOn);
+    for (const t of pairThresholds) {
+      const on = fitOn[f * W + t];
+      for (let i = 0; i < nt; i++) tpAt[touched[i]] = hist[touched[i] * W + t + 1];
       const andC = topK(touched, nt, (c) => tpAt[c] / on, opts.candidates);
       const orC = topK(touched, nt, (c) => tpAt[c] / Math.max(1, fitBits.count(c)), opts.candidates);
       const cand = [...new Set([...andC, ...orC])];

@@ -167,35 +167,29 @@ export function meanDifferenceDirections(split: GroundTruthSplit, decoder: Float
   const { activations: csr, labels } = split;
   const F = csr.features;
   const K = cells.length;
-  const slot = new Int32Array(labels.totalCells).fill(-1);
-  for (let k = 0; k < K; k++) slot[cells[k]] = k;
-  const sums = new Float32Array(K * F);
-  const all = new Float64Array(F);
-  const count = new Int32Array(K);
-  for (let p = 0; p < csr.positions; p++) {
-    const a = csr.indptr[p];
-    const e = csr.indptr[p + 1];
-    for (let j = a; j < e; j++) all[csr.indices[j]] += csr.values[j];
-    for (let c = labels.ptr[p]; c < labels.ptr[p + 1]; c++) {
-      const k = slot[labels.cells[c]];
-      if (k < 0) continue;
-      count[k]++;
-      const base = k * F;
-      for (let j = a; j < e; j++) sums[base + csr.indices[j]] += csr.values[j];
-    }
-  }
   const N = csr.positions;
+  const all = new Float64Array(F);
+  for (let j = 0; j < csr.indptr[N]; j++) all[csr.indices[j]] += csr.values[j];
+  const byCell = cellPositions(labels);
+  // cell-major: one F-vector (in L1/L2) per cell, rows read in position order
+  const diff = new Float32Array(K * F);
+  const acc = new Float64Array(F);
   for (let k = 0; k < K; k++) {
-    const n = count[k];
+    const c = cells[k];
+    const n = byCell.ptr[c + 1] - byCell.ptr[c];
+    acc.fill(0);
+    for (let q = byCell.ptr[c]; q < byCell.ptr[c + 1]; q++) {
+      const p = byCell.pos[q];
+      for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) acc[csr.indices[j]] += csr.values[j];
+    }
     const base = k * F;
     for (let f = 0; f < F; f++) {
-      const s = sums[base + f];
-      const inMean = n > 0 ? s / n : 0;
-      const outMean = N - n > 0 ? (all[f] - s) / (N - n) : 0;
-      sums[base + f] = inMean - outMean;
+      const inMean = n > 0 ? acc[f] / n : 0;
+      const outMean = N - n > 0 ? (all[f] - acc[f]) / (N - n) : 0;
+      diff[base + f] = inMean - outMean;
     }
   }
-  const dirs = matmulAB(sums, K, F, decoder, dIn);
+  const dirs = matmulAB(diff, K, F, decoder, dIn);
   return normalizeRows(dirs, K, dIn).unit;
 }
 
@@ -240,6 +234,9 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
     }
   }
 
+  // hist slot of every entry (f·12 + level), -1 where the feature is off: the hot loop below is one increment
+  const code = new Int32Array(levels.length);
+  for (let j = 0; j < levels.length; j++) code[j] = levels[j] > 0 ? csr.indices[j] * W + levels[j] : -1;
   const hist = new Int32Array(F * W);
   const touched = new Int32Array(F);
   const isTouched = new Uint8Array(F);
@@ -265,34 +262,51 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
       const p = byCell.pos[q];
       truth[p] = 1;
       for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
-        const lv = levels[j];
-        if (lv === 0) continue;
+        const k = code[j];
+        if (k < 0) continue;
         const f = csr.indices[j];
         if (!isTouched[f]) {
           isTouched[f] = 1;
           touched[nt++] = f;
         }
-        hist[f * W + lv]++;
+        hist[k]++;
       }
     }
+    // keep the best `keep` features by F1 (a small insertion-sorted list: no object per feature)
+    const keep = Math.max(opts.candidates, 1);
     const cands: Cand[] = [];
+    let worst = 0;
     for (let u = 0; u < nt; u++) {
       const f = touched[u];
       const b = f * W;
       let tp = 0;
-      let best: Cand | null = null;
-      // walk thresholds from the top: tp(t) = #(level > t)
+      let bestF1 = 0;
+      let bestT = 0;
+      let bestTp = 0;
+      // walk thresholds from the top: tp(t) = #(level > t); ties keep the lower threshold
       for (let t = NUM_THRESHOLDS - 1; t >= 0; t--) {
         tp += hist[b + t + 1];
-        const on = onAt[b + t];
-        const f1 = f1Of(tp, on, n);
-        if (!best || f1 >= best.f1) best = { f, t, f1, tp, on };
+        const f1 = f1Of(tp, onAt[b + t], n);
+        if (f1 >= bestF1 && f1 > 0) {
+          bestF1 = f1;
+          bestT = t;
+          bestTp = tp;
+        }
       }
       for (let lv = 0; lv < W; lv++) hist[b + lv] = 0;
       isTouched[f] = 0;
-      if (best && best.f1 > 0) cands.push(best);
+      if (bestF1 <= 0 || (cands.length >= keep && bestF1 < worst)) continue;
+      const c: Cand = { f, t: bestT, f1: bestF1, tp: bestTp, on: onAt[b + bestT] };
+      let i = cands.length;
+      cands.push(c);
+      while (i > 0 && (cands[i - 1].f1 < c.f1 || (cands[i - 1].f1 === c.f1 && cands[i - 1].f > c.f))) {
+        cands[i] = cands[i - 1];
+        i--;
+      }
+      cands[i] = c;
+      if (cands.length > keep) cands.pop();
+      worst = cands[cands.length - 1].f1;
     }
-    cands.sort((x, y) => y.f1 - x.f1 || x.f - y.f);
     perCell.push({ cands });
     tCand += performance.now() - s0;
 
@@ -310,9 +324,19 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
       let bestF1 = -1;
       let bestTp = 0;
       let bestOn = 0;
+      // upper bound of what the remaining candidates could add: if even all of it cannot reach
+      // splitF1, the BSP does not split within maxSplit (most BSPs of a real SAE stop here)
+      const tps = pool.filter((_, i) => !used[i]).map((c) => c.tp).sort((x, y) => y - x);
+      let room = 0;
+      for (let i = 0; i < tps.length && i < opts.maxSplit - step; i++) room += tps[i];
+      const reach = Math.min(n, tp + room);
+      if ((2 * reach) / (on + (reach - tp) + n) < opts.splitF1) break;
       for (let i = 0; i < pool.length; i++) {
         if (used[i]) continue;
         const c = pool[i];
+        // F1 grows with the true positives added, and a candidate adds at most its own
+        const g = Math.min(c.tp, n - tp);
+        if ((2 * (tp + g)) / (on + g + n) <= bestF1) continue;
         let gTp = 0;
         let gOn = 0;
         for (let q = fPtr[c.f]; q < fPtr[c.f + 1]; q++) {
