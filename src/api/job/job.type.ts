@@ -8,7 +8,7 @@ export class Job implements Omit<JobRecord, 'id' | 'dependsOn'> {
   @Field(() => ID)
   id!: number;
 
-  @Field(() => String, { description: 'GENERATE_DATASET, COLLECT_ACTIVATIONS, TRAIN_SAE_SWEEP, EVALUATE or PROBE' })
+  @Field(() => String, { description: 'GENERATE_DATASET, COLLECT_ACTIVATIONS, TRAIN_SAE_SWEEP, EVALUATE, PROBE or ANALYZE' })
   kind!: string;
 
   @Field(() => String, { description: 'waiting (on other jobs), queued, running, succeeded, failed or cancelled' })
