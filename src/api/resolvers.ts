@@ -9,6 +9,16 @@ import { AlignmentResolver, FeatureResolver } from './feature/feature.resolver.j
 import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/leaderboard.resolver.js';
 import { LanguageModelResolver, LmCheckpointResolver } from './lm/lm.resolver.js';
 import { SaeCheckpointResolver, SaeResolver } from './sae/sae.resolver.js';
+import {
+  BspLearningResolver,
+  CheckpointComparisonResolver,
+  FeatureExplanationResolver,
+  FeatureExplanationsResolver,
+  FeatureHistoryResolver,
+  FeatureLinkResolver,
+  HistoryPointResolver,
+  SaeCheckpointAnalysisResolver,
+} from './analyses/analyses.resolver.js';
 
 /** Every resolver class of the API; add a domain's resolver here. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -29,4 +39,12 @@ export const resolvers: NonEmptyArray<Function> = [
   ActiveFeatureResolver,
   JobResolver,
   ApiKeyResolver,
+  CheckpointComparisonResolver,
+  FeatureLinkResolver,
+  FeatureHistoryResolver,
+  HistoryPointResolver,
+  BspLearningResolver,
+  FeatureExplanationResolver,
+  FeatureExplanationsResolver,
+  SaeCheckpointAnalysisResolver,
 ];
