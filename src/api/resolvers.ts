@@ -10,6 +10,16 @@ import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/lea
 import { LanguageModelResolver, LmCheckpointResolver } from './lm/lm.resolver.js';
 import { SaeCheckpointResolver, SaeResolver } from './sae/sae.resolver.js';
 import { provenanceResolvers } from './provenance/provenance.resolver.js';
+import {
+  BspLearningResolver,
+  CheckpointComparisonResolver,
+  FeatureExplanationResolver,
+  FeatureExplanationsResolver,
+  FeatureHistoryResolver,
+  FeatureLinkResolver,
+  HistoryPointResolver,
+  SaeCheckpointAnalysisResolver,
+} from './analyses/analyses.resolver.js';
 
 /** Every resolver class of the API; add a domain's resolver here. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -31,4 +41,12 @@ export const resolvers: NonEmptyArray<Function> = [
   JobResolver,
   ApiKeyResolver,
   ...provenanceResolvers,
+  CheckpointComparisonResolver,
+  FeatureLinkResolver,
+  FeatureHistoryResolver,
+  HistoryPointResolver,
+  BspLearningResolver,
+  FeatureExplanationResolver,
+  FeatureExplanationsResolver,
+  SaeCheckpointAnalysisResolver,
 ];

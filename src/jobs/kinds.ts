@@ -32,6 +32,7 @@ import { lmTrainSpecSchema, prepareTrainRun } from '../lm/train-run.js';
 import { trainLm } from '../lm/train.js';
 import { DEFAULT_PROBE_FAMILY, trainLayerProbes } from '../lm/probe-data.js';
 import { registerSweepDir, storeUnsupervisedMetrics } from './sae.js';
+import { runAnalyze } from './analyze.js';
 
 export interface JobContext {
   pool: pg.Pool;
@@ -369,7 +370,57 @@ const probe = defineKind({
   },
 });
 
-export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, trainLmKind, collectActivations, trainSaeSweep, evaluate, probe, importGames];
+const id = z.number().int().positive();
+const unit = z.number().min(0).max(1);
+
+const analyze = defineKind({
+  kind: 'ANALYZE',
+  description: 'absorption, splitting and explanations of evaluated checkpoints, feature matching between checkpoints, feature histories of SAEs → Postgres',
+  schema: z
+    .object({
+      /** SAE checkpoint ids: absorption, splitting, explanations. */
+      checkpoints: z.array(id).max(10_000).default([]),
+      /** SAE ids: feature histories over their evaluated checkpoints, consecutive comparisons, the final checkpoint's analysis. */
+      saes: z.array(id).max(10_000).default([]),
+      /** Checkpoint pairs to match features of (a → b). */
+      compare: z.array(z.object({ a: id, b: id }).strict()).max(10_000).default([]),
+      /** Which evaluation of each checkpoint (default the newest). */
+      evalConfigHash: z.string().min(1).optional(),
+      /** Dataset directory (default the one each evaluation recorded). */
+      dataset: dir.optional(),
+      matchCosine: unit.default(0.5),
+      linkCosine: unit.default(0.5),
+      historyLevel: unit.default(0.5),
+      splitF1: unit.default(0.9),
+      maxSplit: z.number().int().min(1).max(64).default(8),
+      mainF1: unit.default(0.4),
+      absorberCosine: unit.default(0.3),
+      absorberShare: unit.default(0.4),
+      explanationThresholds: z.array(z.number().int().min(0).max(10)).min(1).max(11).default([0, 1, 2, 3, 4, 5]),
+      explanationCandidates: z.number().int().min(2).max(64).default(8),
+    })
+    .strict()
+    .refine((c) => c.checkpoints.length + c.saes.length + c.compare.length > 0, { message: 'give checkpoints, saes or compare' }),
+  async run(c, ctx) {
+    ctx.progress(0, { stage: 'analyses' });
+    return runAnalyze(
+      ctx.pool,
+      { checkpoints: c.checkpoints, saes: c.saes, compare: c.compare },
+      {
+        evalConfigHash: c.evalConfigHash ?? null,
+        dataset: c.dataset ?? null,
+        matching: { matchCosine: c.matchCosine, linkCosine: c.linkCosine },
+        historyLevel: c.historyLevel,
+        groundTruth: { splitF1: c.splitF1, maxSplit: c.maxSplit, mainF1: c.mainF1, absorberCosine: c.absorberCosine, absorberShare: c.absorberShare },
+        explanations: { thresholdIndices: c.explanationThresholds, candidates: c.explanationCandidates },
+        signal: ctx.signal,
+        onProgress: (f, stage) => ctx.progress(f, { stage }),
+      },
+    );
+  },
+});
+
+export const JOB_KINDS: readonly JobKind<any>[] = [generateDataset, trainLmKind, collectActivations, trainSaeSweep, evaluate, probe, importGames, analyze];
 
 export function jobKind(kind: string): JobKind<any> {
   const k = JOB_KINDS.find((j) => j.kind === kind);

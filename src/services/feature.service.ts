@@ -26,6 +26,7 @@ export interface FeatureFilter {
   layer?: number | null;
   lm?: string | null;
   alive?: boolean | null;
+  explanationContains?: string | null;
 }
 
 export interface FeatureEdge extends Edge<FeatureRecord> {
@@ -48,6 +49,10 @@ export async function features(
   if (f.trainer && !(TRAINER_NAMES as readonly string[]).includes(f.trainer)) throw new UserInputError(`unknown trainer "${f.trainer}" (one of ${TRAINER_NAMES.join(', ')})`);
   for (const [name, v] of [['minF1', f.minF1], ['minPrecision', f.minPrecision]] as const) {
     if (v != null && !(v >= 0 && v <= 1)) throw new UserInputError(`${name} must be between 0 and 1 (got ${v})`);
+  }
+
+  if (f.explanationContains != null && (f.explanationContains.trim() === '' || f.explanationContains.length > 200)) {
+    throw new UserInputError('explanationContains must be 1–200 characters of an explanation, e.g. "knight on f3" or "AND"');
   }
 
   // Board properties the pairs are about.
@@ -100,6 +105,7 @@ export async function features(
     layer: f.layer,
     lmModelId,
     alive: f.alive,
+    explanationContains: f.explanationContains,
     minF1: f.minF1,
     minPrecision: f.minPrecision,
     thresholdIndex: f.threshold != null ? thresholdIndex(f.threshold) : null,

@@ -33,6 +33,8 @@ export interface LeaderboardRecord {
 }
 
 const SUPERVISED = new Set(['coverage', 'reconstruction']);
+/** Metrics where the best SAE has the lowest value (the analyses' absorption and splitting). */
+export const LOWER_IS_BETTER = new Set(['absorption', 'absorbed_fraction', 'splitting']);
 const MAX_ENTRIES = 1000;
 
 export async function leaderboard(
@@ -51,6 +53,7 @@ export async function leaderboard(
     family: family?.family ?? '',
     evalConfigHash: q.evalConfigHash ?? null,
     limit: 2 * first,
+    lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
   });
   const toEntry = (r: (typeof rows)[number], rank: number): LeaderboardEntryRecord => ({
     rank,

@@ -7,6 +7,7 @@ import { bestAlignmentsOfFeatures, bestFeaturesOfBsps, getFeatures, type Feature
 import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
 import { createProvenanceLoaders } from './provenance.service.js';
 import { checkpointsOfSaes, evaluationsOfCheckpoints, getSaeCheckpointsByIds, getSaesByIds, metricsOfCheckpoints } from '../db/repos/sae.js';
+import { analysesOfCheckpoints, explanationsOfFeatures } from '../db/repos/analyses.js';
 
 const featureKey = (k: FeatureKey) => `${k.saeCheckpointId}:${k.featureIndex}`;
 
@@ -62,6 +63,8 @@ export function createLoaders(pool: pg.Pool) {
     probesOfLmCheckpoint: new DataLoader((ids: readonly number[]) => probesOfLmCheckpoints(pool, ids)),
     activationSetsOfLmCheckpoint: new DataLoader((ids: readonly number[]) => activationSetsOfLmCheckpoints(pool, ids)),
     activationSet: new DataLoader((ids: readonly number[]) => getActivationSetsByIds(pool, ids)),
+    explanationsOfFeature: new DataLoader((keys: readonly FeatureKey[]) => explanationsOfFeatures(pool, keys), { cacheKeyFn: featureKey }),
+    analysisOfCheckpoint: new DataLoader((ids: readonly number[]) => analysesOfCheckpoints(pool, ids)),
     /** Keyed "<game>|<family short name>". */
     bestProbeOfFamily: new DataLoader((keys: readonly string[]) => bestProbeAccuracyOfFamilies(pool, keys)),
   };

@@ -181,4 +181,7 @@ export class FeatureFilter {
 
   @Field(() => Boolean, { nullable: true })
   alive?: boolean | null;
+
+  @Field(() => String, { nullable: true, description: 'Features whose explanation (ANALYZE job) contains this text, case-insensitive, e.g. "knight on f3" or "AND"' })
+  explanationContains?: string | null;
 }

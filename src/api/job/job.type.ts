@@ -8,7 +8,7 @@ export class Job implements Omit<JobRecord, 'id' | 'dependsOn'> {
   @Field(() => ID)
   id!: number;
 
-  @Field(() => String, { description: 'GENERATE_DATASET, TRAIN_LM, COLLECT_ACTIVATIONS, TRAIN_SAE_SWEEP, EVALUATE, PROBE or IMPORT' })
+  @Field(() => String, { description: 'GENERATE_DATASET, TRAIN_LM, COLLECT_ACTIVATIONS, TRAIN_SAE_SWEEP, EVALUATE, PROBE, IMPORT or ANALYZE' })
   kind!: string;
 
   @Field(() => String, { description: 'waiting (on other jobs), queued, running, succeeded, failed or cancelled' })

@@ -14,7 +14,7 @@ export class LeaderboardResolver {
   @Query(() => Leaderboard, { description: 'SAEs of a game (and layer) ranked by a metric of their final checkpoint' })
   leaderboard(
     @Arg('game', () => GameId) game: GameId,
-    @Arg('metric', () => String, { description: 'coverage, reconstruction, frac_recovered, frac_variance_explained, l0, ...' }) metric: string,
+    @Arg('metric', () => String, { description: 'coverage, reconstruction, frac_recovered, frac_variance_explained, l0, absorption, splitting, ... (absorption and splitting rank lowest first)' }) metric: string,
     @Arg('family', () => String, { nullable: true, description: 'BSP family for coverage / reconstruction, e.g. board_state' }) family: string | null,
     @Arg('layer', () => Int, { nullable: true }) layer: number | null,
     @Arg('evalConfigHash', () => String, { nullable: true }) evalConfigHash: string | null,

@@ -41,6 +41,8 @@ export interface FeatureQuery {
   layer?: number | null;
   lmModelId?: number | null;
   alive?: boolean | null;
+  /** Features whose explanation (rank 0, feature_explanations) contains this text, case-insensitive. */
+  explanationContains?: string | null;
   minF1?: number | null;
   minPrecision?: number | null;
   thresholdIndex?: number | null;
@@ -94,6 +96,12 @@ function scopeConditions(q: FeatureQuery, params: unknown[]): string[] {
   if (q.layer != null) where.push(`s.layer = ${param(params, q.layer)}`);
   if (q.lmModelId != null) where.push(`lm.id = ${param(params, q.lmModelId)}`);
   if (q.alive != null) where.push(`f.alive = ${param(params, q.alive)}`);
+  if (q.explanationContains) {
+    const pattern = '%' + q.explanationContains.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    where.push(
+      `EXISTS (SELECT 1 FROM feature_explanations e WHERE e.sae_checkpoint_id = f.sae_checkpoint_id AND e.feature_index = f.feature_index AND e.rank = 0 AND e.text ILIKE ${param(params, pattern)})`,
+    );
+  }
   return where;
 }
 

@@ -336,7 +336,7 @@ export interface LeaderboardRow {
  */
 export async function leaderboardRows(
   db: Queryable,
-  q: { game: string; layer: number | null; metric: string; family: string; evalConfigHash: string | null; limit: number },
+  q: { game: string; layer: number | null; metric: string; family: string; evalConfigHash: string | null; limit: number; lowerIsBetter?: boolean },
 ): Promise<LeaderboardRow[]> {
   const { rows } = await db.query<LeaderboardRow>(
     `SELECT s.id AS sae_id, c.id AS sae_checkpoint_id, s.trainer, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0
@@ -354,7 +354,7 @@ export async function leaderboardRows(
        ORDER BY m.created_at DESC, m.id DESC LIMIT 1
      ) l0 ON true
      WHERE lm.game = $1 AND ($2::int IS NULL OR s.layer = $2)
-     ORDER BY v.value DESC, s.id
+     ORDER BY v.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, s.id
      LIMIT $6`,
     [q.game, q.layer, q.metric, q.family, q.evalConfigHash, q.limit],
   );
