@@ -123,3 +123,57 @@ export async function feature(loaders: Loaders, id: string): Promise<FeatureReco
   if (!row) throw new NotFoundError(`no feature ${id} (SAE checkpoint ${key.saeCheckpointId} is not evaluated, or has fewer features)`);
   return toFeature(row);
 }
+
+/** A feature × board property pair at every stored threshold (precision/recall/F1 curve), in threshold order. */
+export async function alignmentCurve(loaders: Loaders, f: FeatureRecord, boardProperty: string): Promise<AlignmentRecord[]> {
+  const bspId = parseId('board property', boardProperty);
+  const rows = await loaders.alignmentCurve.load({ saeCheckpointId: f.saeCheckpointId, featureIndex: f.featureIndex, bspId });
+  return rows.map(toAlignment);
+}
+
+export interface SquareF1Record {
+  square: string;
+  row: number;
+  column: number;
+  f1: number;
+  bspId: number;
+}
+
+async function gameOfCheckpoint(loaders: Loaders, id: number): Promise<string | null> {
+  const c = await loaders.saeCheckpoint.load(id);
+  const s = c ? await loaders.sae.load(c.sae_id) : null;
+  const lc = s ? await loaders.lmCheckpoint.load(s.lm_checkpoint_id) : null;
+  const lm = lc ? await loaders.lmModel.load(lc.lm_model_id) : null;
+  return lm?.game ?? null;
+}
+
+/** Best F1 per square of one square-wise family (short or code name): the feature's heatmap. */
+export async function squareF1(loaders: Loaders, f: FeatureRecord, family: string): Promise<SquareF1Record[]> {
+  const game = (await gameOfCheckpoint(loaders, f.saeCheckpointId)) ?? undefined;
+  const fam = await resolveFamily(loaders, family, game);
+  return loaders.bestF1PerSquare(fam.family).load(f);
+}
+
+export interface DensityHistogramRecord {
+  /** Features that never fired on the evaluation sample. */
+  dead: number;
+  bins: { log10Low: number; log10High: number; count: number }[];
+}
+
+/**
+ * Histogram of log10(feature density) of one evaluated checkpoint, `bins` even bins from 10^-6 (or
+ * the rarest live feature) to 1; dead features counted apart.
+ */
+export async function densityHistogram(loaders: Loaders, saeCheckpointId: number, bins: number): Promise<DensityHistogramRecord> {
+  if (!Number.isInteger(bins) || bins < 1 || bins > 200) throw new UserInputError('densityHistogram(bins) must be an integer from 1 to 200');
+  const densities = await loaders.densitiesOfCheckpoint.load(saeCheckpointId);
+  const live = densities.filter((d) => d > 0).map((d) => Math.log10(d));
+  const low = Math.min(-6, ...live.map((l) => Math.floor(l)));
+  const width = (0 - low) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const l of live) counts[Math.min(bins - 1, Math.max(0, Math.floor((l - low) / width)))]++;
+  return {
+    dead: densities.length - live.length,
+    bins: counts.map((count, i) => ({ log10Low: low + i * width, log10High: low + (i + 1) * width, count })),
+  };
+}
