@@ -4,9 +4,12 @@ import { TRAINER_NAMES } from '../sae/config.js';
 import { listBoardPropertyPage } from '../db/repos/datasets.js';
 import { listFeatures, type FeatureOrder, type FeaturePageRow } from '../db/repos/features.js';
 import { checkpointsOfSaes } from '../db/repos/sae.js';
+import { openDataset } from '../games/dataset/index.js';
+import { decodeChess } from '../games/chess/vocab.js';
+import { squareName, tokenToSquare } from '../games/othello/index.js';
 import type { Loaders } from './loaders.js';
 import { decodeCursor, pageSize, toConnection, type Connection, type Edge } from './pagination.js';
-import { toAlignment, toFeature, type AlignmentRecord, type FeatureRecord } from './records.js';
+import { toAlignment, toFeature, type AlignmentRecord, type FeatureExampleRecord, type FeatureRecord } from './records.js';
 import { parseFeatureId, parseId, resolveBoardProperty, resolveFamily, resolveLm, thresholdIndex } from './refs.js';
 
 export interface FeatureFilter {
@@ -176,4 +179,35 @@ export async function densityHistogram(loaders: Loaders, saeCheckpointId: number
     dead: densities.length - live.length,
     bins: counts.map((count, i) => ({ log10Low: low + i * width, log10High: low + (i + 1) * width, count })),
   };
+}
+
+/** Token texts of evaluation games, by "<dataset dir>|<game index>": a few examples read each shard once. */
+const transcripts = new Map<string, Promise<string[] | null>>();
+const MAX_TRANSCRIPTS = 512;
+
+/**
+ * The game of an example as its tokens' texts (chess: one character each; Othello: square names),
+ * read from the evaluation's dataset directory; null when that directory is gone.
+ */
+export function exampleTranscript(loaders: Loaders, e: FeatureExampleRecord): Promise<string[] | null> {
+  return (async () => {
+    const evaluations = await loaders.evaluationsOfCheckpoint.load(e.saeCheckpointId);
+    const dir = evaluations[evaluations.length - 1]?.dataset_path;
+    if (!dir) return null;
+    const key = `${dir}|${e.gameIndex}`;
+    let p = transcripts.get(key);
+    if (!p) {
+      p = readGameTokens(dir, e.gameIndex).catch(() => null);
+      if (transcripts.size >= MAX_TRANSCRIPTS) transcripts.delete(transcripts.keys().next().value!);
+      transcripts.set(key, p);
+    }
+    return p;
+  })();
+}
+
+async function readGameTokens(dir: string, gameIndex: number): Promise<string[]> {
+  const ds = await openDataset(dir);
+  const { tokens, lengths } = await ds.readTokens({ start: gameIndex, end: gameIndex + 1 });
+  const ids = Array.from(tokens.subarray(0, lengths[0]));
+  return ds.manifest.game === 'chess' ? [...decodeChess(ids)] : ids.map((t) => squareName(tokenToSquare(t)));
 }

@@ -9,6 +9,7 @@ import { makeUci } from 'chessops/util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { OthelloBoard, parseOthelloLine, squareName } from '../../src/games/othello/index.js';
+import { openDataset } from '../../src/games/dataset/index.js';
 import { makeEvaluatedDatabase, type EvaluatedDatabase } from '../helpers/evaluated-db.js';
 
 let env: EvaluatedDatabase;
@@ -88,6 +89,23 @@ describe('dashboard fields', () => {
       const l = Math.log10(d);
       const bin = h.bins.find((b: any) => l >= b.log10Low - 1e-9 && l < b.log10High + 1e-9);
       expect(bin, `density ${d}`).toBeDefined();
+    }
+  });
+
+  it('topExamples.transcript: the example’s game from the evaluation dataset, whose first positionIndex+1 moves make its board', async () => {
+    const [e] = await sql(`SELECT sae_checkpoint_id AS c, feature_index AS i FROM feature_examples ORDER BY activation DESC LIMIT 1`);
+    const data = await ok(`query($id: ID!) { feature(id: $id) { topExamples(first: 3) { gameIndex positionIndex board transcript } } }`, { id: `${e.c}:${e.i}` });
+    const ds = await openDataset(env.datasetDir);
+    expect(data.feature.topExamples.length).toBeGreaterThan(0);
+    for (const ex of data.feature.topExamples) {
+      const { tokens, lengths } = await ds.readTokens({ start: ex.gameIndex, end: ex.gameIndex + 1 });
+      expect(ex.transcript).toHaveLength(lengths[0]);
+      const board = new OthelloBoard();
+      for (const sq of ex.transcript.slice(0, ex.positionIndex + 1)) board.play(parseOthelloLine(sq, 'move', 'token')[0]);
+      let text = '';
+      for (let p = 0; p < 64; p++) text += board.at(p) === 1 ? 'X' : board.at(p) === -1 ? 'O' : '.';
+      expect(text).toBe(ex.board);
+      expect(tokens[0]).toBeGreaterThan(0);
     }
   });
 

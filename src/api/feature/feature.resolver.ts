@@ -6,7 +6,7 @@ import { Sae, SaeCheckpoint } from '../sae/sae.type.js';
 import * as activations from '../../services/activation.service.js';
 import * as featureService from '../../services/feature.service.js';
 import * as saeService from '../../services/sae.service.js';
-import { toAlignment, toBoardProperty, toFeature, type AlignmentRecord, type FeatureRecord } from '../../services/records.js';
+import { toAlignment, toBoardProperty, toFeature, type AlignmentRecord, type FeatureExampleRecord, type FeatureRecord } from '../../services/records.js';
 import { UserInputError } from '../../errors.js';
 import { Alignment, Feature, FeatureActivation, FeatureActivationConnection, FeatureConnection, FeatureExample, FeatureFilter, FeatureOrder, SquareF1 } from './feature.type.js';
 
@@ -85,6 +85,14 @@ export class FeatureResolver {
   @FieldResolver(() => [SquareF1], { description: 'Best F1 per square of a square-wise family (short or code name, e.g. board_state): the 8×8 heatmap; squares without a stored alignment are left out' })
   squareF1(@Root() f: FeatureRecord, @Arg('family', () => String) family: string, @Ctx() ctx: Context) {
     return featureService.squareF1(ctx.loaders, f, family);
+  }
+}
+
+@Resolver(() => FeatureExample)
+export class FeatureExampleResolver {
+  @FieldResolver(() => [String], { nullable: true, description: "The example's game as token texts (chess: one character each; Othello: square names), read from the evaluation dataset; the position is token positionIndex. Null if that dataset is no longer on disk" })
+  transcript(@Root() e: FeatureExampleRecord, @Ctx() ctx: Context) {
+    return featureService.exampleTranscript(ctx.loaders, e);
   }
 }
 
