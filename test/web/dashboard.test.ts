@@ -280,6 +280,28 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
     await shoot(page, 'explorer');
   });
 
+  it('explorer, chess: chessground board, a move from the keyboard list and one clicked on the board, legal moves from the API', async () => {
+    await open(page, '/explorer?game=chess', '.cg-wrap cg-board piece');
+    expect(await page.$$('.cg-wrap cg-board piece')).toHaveLength(32);
+    await page.selectOption('form.move-form select', 'e2e4');
+    await page.click('form.move-form button[type="submit"]');
+    await page.waitForSelector('p.moves[data-moves="e4"]');
+    const after = (await gql(`{ analyzePosition(game: chess, moves: "e4", saes: []) { board legalMoves } }`)).analyzePosition;
+    await page.waitForSelector(`.chess-wrap[data-fen="${after.board}"]`);
+    const options = await page.$$eval('form.move-form select option', (os) => os.map((o) => (o as HTMLOptionElement).value).sort());
+    expect(options).toEqual([...after.legalMoves].sort());
+    // Black answers e7–e5 by clicking the two squares on the board (white at the bottom, 320 px).
+    const box = (await (await page.$('.cg-wrap'))!.boundingBox())!;
+    const at = (file: number, rank: number) => ({ x: box.x + ((file + 0.5) * box.width) / 8, y: box.y + ((8 - rank + 0.5) * box.height) / 8 });
+    await page.mouse.click(at(4, 7).x, at(4, 7).y);
+    await page.mouse.click(at(4, 5).x, at(4, 5).y);
+    await page.waitForSelector('p.moves[data-moves="e4 e5"]');
+    const fen = (await gql(`{ analyzePosition(game: chess, moves: "e4 e5", saes: []) { board } }`)).analyzePosition.board;
+    await page.waitForSelector(`.chess-wrap[data-fen="${fen}"]`);
+    expect(await page.$$('.cg-wrap cg-board piece')).toHaveLength(32);
+    await expectAccessible(page, 'chess explorer');
+  });
+
   it('jobs: start an evaluation with an API key, see its progress live, cancel it', async () => {
     await open(page, '/jobs', 'h1');
     await page.waitForSelector('.tag.live-live');

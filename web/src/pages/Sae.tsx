@@ -6,7 +6,7 @@ import type { SaePageQuery } from '../gql/graphql';
 import { PlotFigure } from '../components/PlotFigure';
 import { Async, fmt } from '../components/Status';
 import { Link } from '../router';
-import { metricName } from './common';
+import { familyLabel, metricName } from './common';
 
 const SaeQuery = graphql(`
   query SaePage($id: ID!) {
@@ -147,7 +147,7 @@ function SaeView({ sae }: { sae: Sae }) {
               <tbody>
                 {families.map(([f, v]) => (
                   <tr key={f} data-family={f}>
-                    <td>{f}</td>
+                    <td title={f}>{familyLabel(f)}</td>
                     <td className="num" data-value={v.coverage}>
                       {fmt(v.coverage)}
                     </td>
@@ -212,10 +212,10 @@ function MetricPlot({ name, rows }: { name: string; rows: { step: number; value:
     () => ({
       width: 300,
       height: 160,
-      marginLeft: 48,
+      marginLeft: 64,
       grid: true,
       x: { label: 'step' },
-      y: { label: null },
+      y: { label: null, tickFormat: '.3~g', ticks: 4 },
       marks: [Plot.lineY(rows, { x: 'step', y: 'value', stroke: '#2563eb' }), Plot.dot(rows, { x: 'step', y: 'value', fill: '#2563eb', tip: true })],
     }),
     [rows],
