@@ -25,6 +25,8 @@ import { evaluateUnsupervised } from '../../src/sae/evaluate.js';
 import { loadSae } from '../../src/sae/interop.js';
 import { activationSetSource } from '../../src/sae/source.js';
 import { makeEvaluatedDatabase, type EvaluatedDatabase } from '../helpers/evaluated-db.js';
+import { makeChessDataset, makeLm, makeSae } from '../eval/fixtures.js';
+import { runEvaluation } from '../../src/jobs/eval.js';
 
 function findChromium(): string | null {
   for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
@@ -122,6 +124,11 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
     await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'scripts/build-web.mjs')], { cwd: PROJECT_ROOT, timeout: 120_000 });
     env = await makeEvaluatedDatabase();
     await storeL0(env);
+    // A chess SAE too (random-init tiny chess GPT, an SAE made here), evaluated on board_state.
+    const chessData = await makeChessDataset(path.join(env.tmp, 'chess-data'), 6);
+    const chessLm = await makeLm(path.join(env.tmp, 'chess-lm'), 'chess', 4);
+    const chessSae = await makeSae(path.join(env.tmp, 'chess-sae'), { lmDir: chessLm, layer: 0, dictSize: 24 });
+    await runEvaluation({ saeDirs: [chessSae], datasetDir: chessData, families: 'board_state', maxSampleGames: 2, topK: 4, lmBatchSize: 4, pool: env.db.pool, exportDir: null });
     token = (await createApiKey(env.db.pool, 'web-test')).token;
     server = await startServer({ pool: env.db.pool, port: 0 });
     base = server.url.replace('/graphql', '');
@@ -300,6 +307,28 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
     await page.waitForSelector(`.chess-wrap[data-fen="${fen}"]`);
     expect(await page.$$('.cg-wrap cg-board piece')).toHaveLength(32);
     await expectAccessible(page, 'chess explorer');
+  });
+
+  it('feature page, chess: chessground boards of the top examples, the transcript with the position’s character marked', async () => {
+    const [row] = (
+      await env.db.pool.query(
+        `SELECT e.sae_checkpoint_id AS c, e.feature_index AS i FROM feature_examples e JOIN sae_checkpoints c ON c.id = e.sae_checkpoint_id
+         JOIN saes s ON s.id = c.sae_id JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
+         WHERE lm.game = 'chess' ORDER BY e.activation DESC LIMIT 1`,
+      )
+    ).rows;
+    const id = `${row.c}:${row.i}`;
+    const f = (await gql(`query($id: ID!) { feature(id: $id) { topExamples(first: 6) { board transcript positionIndex } } }`, { id })).feature;
+    await open(page, `/feature/${id}`, 'figure.example .cg-wrap cg-board piece');
+    const fens = await page.$$eval('figure.example .chess-wrap', (els) => els.map((e) => e.getAttribute('data-fen')));
+    expect(fens).toEqual(f.topExamples.map((e: any) => e.board));
+    const pieces = await page.$$eval('figure.example .cg-wrap', (els) => els.map((e) => e.querySelectorAll('cg-board piece').length));
+    expect(pieces).toEqual(f.topExamples.map((e: any) => [...e.board.split(' ')[0]].filter((c: string) => /[pnbrqk]/i.test(c)).length));
+    const marked = await page.$$eval('figure.example .transcript mark', (ms) => ms.map((m) => m.textContent));
+    expect(marked).toEqual(f.topExamples.map((e: any) => e.transcript[e.positionIndex]));
+    expect(marked.every((m) => m === '.')).toBe(true); // chess positions are read at the dots
+    await expectAccessible(page, 'chess feature page');
+    await shoot(page, 'feature-chess');
   });
 
   it('jobs: start an evaluation with an API key, see its progress live, cancel it', async () => {
