@@ -18,7 +18,7 @@ function newest(p) {
   return m;
 }
 
-const inputs = ['src', 'web', 'scripts/build-graphiql.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
+const inputs = ['src', 'web', 'scripts/build-graphiql.mjs', 'scripts/build-web.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 if (built && inputs.every((i) => newest(path.join(root, i)) <= built)) process.exit(0);
 execSync('npm run build', { cwd: root, stdio: 'inherit' });

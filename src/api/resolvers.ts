@@ -5,7 +5,7 @@ import { SystemResolver } from './system/system.resolver.js';
 import { ActiveFeatureResolver, PositionAnalysisResolver, SaeAnalysisResolver } from './analysis/analysis.resolver.js';
 import { JobResolver } from './job/job.resolver.js';
 import { BoardPropertyResolver } from './boardProperty/boardProperty.resolver.js';
-import { AlignmentResolver, FeatureResolver } from './feature/feature.resolver.js';
+import { AlignmentResolver, FeatureExampleResolver, FeatureResolver } from './feature/feature.resolver.js';
 import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/leaderboard.resolver.js';
 import { LanguageModelResolver, LmCheckpointResolver } from './lm/lm.resolver.js';
 import { SaeCheckpointResolver, SaeResolver } from './sae/sae.resolver.js';
@@ -32,6 +32,7 @@ export const resolvers: NonEmptyArray<Function> = [
   SaeCheckpointResolver,
   FeatureResolver,
   AlignmentResolver,
+  FeatureExampleResolver,
   BoardPropertyResolver,
   LeaderboardResolver,
   LeaderboardEntryResolver,

@@ -5,7 +5,9 @@
  *   dist/graphiql/ (scripts/build-graphiql.mjs) and served from here with its assets, no CDN,
  * - GET /healthz — liveness for load balancers and compose health checks (no key, no limits but
  *   the per-IP rate),
- * - later, the web dashboard's static files.
+ * - GET / and every client-side route of the web dashboard (web/, built by `npm run build` into
+ *   dist/web/): its files under /assets/, and index.html for any other browser navigation (deep
+ *   links such as /sae/12 are routes of the single-page app, which then talks only to /graphql).
  *
  * What guards it, in the order a request meets them: per-IP rate limit, body size (413 before the
  * rest is read), API key (--require-key makes one mandatory; a bad key is always refused), per-key
@@ -199,6 +201,52 @@ async function sendGraphiql(res: http.ServerResponse, file: string): Promise<voi
     'cache-control': file === 'index.html' ? 'no-cache' : 'public, max-age=3600',
   });
   res.end(body);
+}
+
+export const WEB_DIR = path.join(PROJECT_ROOT, 'dist', 'web');
+const WEB_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+};
+/** The dashboard: scripts and styles from here only; inline styles for charts and boards; data: images for chess pieces; WebSocket for job updates. */
+const WEB_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/** A browser navigating (not an API client, not a script asking for a file). */
+function isNavigation(req: http.IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * A file of the built dashboard: /assets/<name> (hashed names, cached for long), or index.html for
+ * `/` and any client-side route. Names are looked up in one folder, never joined with `..`.
+ */
+async function sendWeb(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): Promise<void> {
+  const asset = pathname.startsWith('/assets/') ? pathname.slice('/assets/'.length) : null;
+  if (asset !== null && !/^[A-Za-z0-9._-]+$/.test(asset)) throw new HttpError(404, 'NOT_FOUND', `No file ${pathname}.`);
+  const file = asset !== null ? path.join(WEB_DIR, 'assets', asset) : path.join(WEB_DIR, 'index.html');
+  const type = WEB_TYPES[path.extname(file)];
+  let body: Buffer;
+  try {
+    if (!type) throw new Error('not a dashboard file type');
+    body = await readFile(file);
+  } catch {
+    throw new HttpError(404, 'NOT_FOUND', asset !== null ? `No file ${pathname}.` : 'The web dashboard is not built here: run `npm run build` (the API at /graphql works).');
+  }
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': body.length,
+    'content-security-policy': WEB_CSP,
+    'x-content-type-options': 'nosniff',
+    'cache-control': asset !== null ? 'public, max-age=31536000, immutable' : 'no-cache',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /** The GraphQL documents of a request: GET's `query` parameter, or the body's (each one of a batch). */
@@ -462,6 +510,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         );
         return sendJson(res, ok ? 200 : 503, ok ? { ok: true } : { ok: false, database: false });
       }
+      if (url.pathname.startsWith('/assets/') && (req.method === 'GET' || req.method === 'HEAD')) return sendWeb(req, res, url.pathname);
+      if (isNavigation(req) && !url.pathname.startsWith('/graphiql/')) return sendWeb(req, res, url.pathname);
       throw new HttpError(404, 'NOT_FOUND', `No route ${url.pathname}; the API is at /graphql.`);
     };
     route().then(() => done(), done);

@@ -16,8 +16,23 @@ export interface LabelledPosition {
   /** Othello: 64 characters a1..h8 row-major, X black, O white, . empty. Chess: FEN. */
   board: string;
   toMove: 'black' | 'white';
+  /**
+   * Moves legal here. Othello: square names of the side to move (the opponent's when it must
+   * pass; none when the game is over). Chess: UCI, castling as king to its destination (e1g1).
+   */
+  legalMoves: string[];
   /** Per family, its cells' 0/1 labels in this position. */
   labels: { family: BspFamily<never>; cells: Uint8Array }[];
+}
+
+const FILES = 'abcdefgh';
+const squareUci = (sq: number) => `${FILES[sq & 7]}${(sq >> 3) + 1}`;
+const PROMOTION_LETTER: Record<string, string> = { queen: 'q', rook: 'r', bishop: 'b', knight: 'n' };
+
+/** UCI of every legal move, with python-chess's castling destinations (e1g1, not e1h1). */
+function chessLegalUci(state: ChessPosition): string[] {
+  const legal = state.legalMoves();
+  return legal.moves.map((m, i) => `${squareUci(m.from)}${squareUci(legal.pyTo[i])}${m.promotion ? PROMOTION_LETTER[m.promotion] : ''}`);
 }
 
 /** The game's families, or those of them named (code names). */
@@ -58,6 +73,7 @@ export function labelPosition(game: GameName, moves: string, maxTokens: number, 
       tokens: Int32Array.from(squares, squareToToken),
       board: text,
       toMove: board.nextColor === 1 ? 'black' : 'white',
+      legalMoves: board.validMoves().map(squareName),
       labels: label(analysisFamilies(game, familyNames), board),
     };
   }
@@ -80,6 +96,7 @@ export function labelPosition(game: GameName, moves: string, maxTokens: number, 
     tokens: Int32Array.from(a.tokenIds),
     board: state.fen(),
     toMove: parsed.sans.length % 2 === 0 ? 'white' : 'black',
+    legalMoves: chessLegalUci(state),
     labels: label(analysisFamilies(game, familyNames), state),
   };
 }

@@ -67,6 +67,7 @@ export interface PositionAnalysisRecord {
   moves: string[];
   board: string;
   toMove: string;
+  legalMoves: string[];
   trueBoardPropertyIds: number[];
   saes: SaeAnalysisRecord[];
 }
@@ -216,5 +217,5 @@ async function analyze(
       };
     }),
   );
-  return { game: q.game, moves: position.moves, board: position.board, toMove: position.toMove, trueBoardPropertyIds: trueIds, saes };
+  return { game: q.game, moves: position.moves, board: position.board, toMove: position.toMove, legalMoves: position.legalMoves, trueBoardPropertyIds: trueIds, saes };
 }

@@ -4,9 +4,12 @@ import { TRAINER_NAMES } from '../sae/config.js';
 import { listBoardPropertyPage } from '../db/repos/datasets.js';
 import { listFeatures, type FeatureOrder, type FeaturePageRow } from '../db/repos/features.js';
 import { checkpointsOfSaes } from '../db/repos/sae.js';
+import { openDataset } from '../games/dataset/index.js';
+import { decodeChess } from '../games/chess/vocab.js';
+import { squareName, tokenToSquare } from '../games/othello/index.js';
 import type { Loaders } from './loaders.js';
 import { decodeCursor, pageSize, toConnection, type Connection, type Edge } from './pagination.js';
-import { toAlignment, toFeature, type AlignmentRecord, type FeatureRecord } from './records.js';
+import { toAlignment, toFeature, type AlignmentRecord, type FeatureExampleRecord, type FeatureRecord } from './records.js';
 import { parseFeatureId, parseId, resolveBoardProperty, resolveFamily, resolveLm, thresholdIndex } from './refs.js';
 
 export interface FeatureFilter {
@@ -128,4 +131,89 @@ export async function feature(loaders: Loaders, id: string): Promise<FeatureReco
   const row = await loaders.feature.load(key);
   if (!row) throw new NotFoundError(`no feature ${id} (SAE checkpoint ${key.saeCheckpointId} is not evaluated, or has fewer features)`);
   return toFeature(row);
+}
+
+/** A feature × board property pair at every stored threshold (precision/recall/F1 curve), in threshold order. */
+export async function alignmentCurve(loaders: Loaders, f: FeatureRecord, boardProperty: string): Promise<AlignmentRecord[]> {
+  const bspId = parseId('board property', boardProperty);
+  const rows = await loaders.alignmentCurve.load({ saeCheckpointId: f.saeCheckpointId, featureIndex: f.featureIndex, bspId });
+  return rows.map(toAlignment);
+}
+
+export interface SquareF1Record {
+  square: string;
+  row: number;
+  column: number;
+  f1: number;
+  bspId: number;
+}
+
+async function gameOfCheckpoint(loaders: Loaders, id: number): Promise<string | null> {
+  const c = await loaders.saeCheckpoint.load(id);
+  const s = c ? await loaders.sae.load(c.sae_id) : null;
+  const lc = s ? await loaders.lmCheckpoint.load(s.lm_checkpoint_id) : null;
+  const lm = lc ? await loaders.lmModel.load(lc.lm_model_id) : null;
+  return lm?.game ?? null;
+}
+
+/** Best F1 per square of one square-wise family (short or code name): the feature's heatmap. */
+export async function squareF1(loaders: Loaders, f: FeatureRecord, family: string): Promise<SquareF1Record[]> {
+  const game = (await gameOfCheckpoint(loaders, f.saeCheckpointId)) ?? undefined;
+  const fam = await resolveFamily(loaders, family, game);
+  return loaders.bestF1PerSquare(fam.family).load(f);
+}
+
+export interface DensityHistogramRecord {
+  /** Features that never fired on the evaluation sample. */
+  dead: number;
+  bins: { log10Low: number; log10High: number; count: number }[];
+}
+
+/**
+ * Histogram of log10(feature density) of one evaluated checkpoint, `bins` even bins from 10^-6 (or
+ * the rarest live feature) to 1; dead features counted apart.
+ */
+export async function densityHistogram(loaders: Loaders, saeCheckpointId: number, bins: number): Promise<DensityHistogramRecord> {
+  if (!Number.isInteger(bins) || bins < 1 || bins > 200) throw new UserInputError('densityHistogram(bins) must be an integer from 1 to 200');
+  const densities = await loaders.densitiesOfCheckpoint.load(saeCheckpointId);
+  const live = densities.filter((d) => d > 0).map((d) => Math.log10(d));
+  const low = Math.min(-6, ...live.map((l) => Math.floor(l)));
+  const width = (0 - low) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const l of live) counts[Math.min(bins - 1, Math.max(0, Math.floor((l - low) / width)))]++;
+  return {
+    dead: densities.length - live.length,
+    bins: counts.map((count, i) => ({ log10Low: low + i * width, log10High: low + (i + 1) * width, count })),
+  };
+}
+
+/** Token texts of evaluation games, by "<dataset dir>|<game index>": a few examples read each shard once. */
+const transcripts = new Map<string, Promise<string[] | null>>();
+const MAX_TRANSCRIPTS = 512;
+
+/**
+ * The game of an example as its tokens' texts (chess: one character each; Othello: square names),
+ * read from the evaluation's dataset directory; null when that directory is gone.
+ */
+export function exampleTranscript(loaders: Loaders, e: FeatureExampleRecord): Promise<string[] | null> {
+  return (async () => {
+    const evaluations = await loaders.evaluationsOfCheckpoint.load(e.saeCheckpointId);
+    const dir = evaluations[evaluations.length - 1]?.dataset_path;
+    if (!dir) return null;
+    const key = `${dir}|${e.gameIndex}`;
+    let p = transcripts.get(key);
+    if (!p) {
+      p = readGameTokens(dir, e.gameIndex).catch(() => null);
+      if (transcripts.size >= MAX_TRANSCRIPTS) transcripts.delete(transcripts.keys().next().value!);
+      transcripts.set(key, p);
+    }
+    return p;
+  })();
+}
+
+async function readGameTokens(dir: string, gameIndex: number): Promise<string[]> {
+  const ds = await openDataset(dir);
+  const { tokens, lengths } = await ds.readTokens({ start: gameIndex, end: gameIndex + 1 });
+  const ids = Array.from(tokens.subarray(0, lengths[0]));
+  return ds.manifest.game === 'chess' ? [...decodeChess(ids)] : ids.map((t) => squareName(tokenToSquare(t)));
 }

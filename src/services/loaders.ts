@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { countPerGame, getGamesByIds, type GameRow } from '../db/repos/games.js';
 import { bestF1OfBsps, getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
 import { featureExamplesFor } from '../db/repos/eval.js';
-import { bestAlignmentsOfFeatures, bestFeaturesOfBsps, getFeatures, type FeatureKey } from '../db/repos/features.js';
+import { alignmentCurves, bestAlignmentsOfFeatures, bestF1PerSquare, bestFeaturesOfBsps, densitiesOfCheckpoints, getFeatures, type AlignmentCurveKey, type FeatureKey } from '../db/repos/features.js';
 import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
 import { createProvenanceLoaders } from './provenance.service.js';
 import { checkpointsOfSaes, evaluationsOfCheckpoints, getSaeCheckpointsByIds, getSaesByIds, metricsOfCheckpoints } from '../db/repos/sae.js';
@@ -54,6 +54,11 @@ export function createLoaders(pool: pg.Pool) {
     alignmentsOfFeature: perArgument(
       (limit: number) => new DataLoader((keys: readonly FeatureKey[]) => bestAlignmentsOfFeatures(pool, keys, limit), { cacheKeyFn: featureKey }),
     ),
+    /** Every stored threshold of one (feature, board property) pair. */
+    alignmentCurve: new DataLoader((keys: readonly AlignmentCurveKey[]) => alignmentCurves(pool, keys), { cacheKeyFn: (k) => `${featureKey(k)}:${k.bspId}` }),
+    /** Best F1 per square of one family (code name), per feature. */
+    bestF1PerSquare: perArgument((family: string) => new DataLoader((keys: readonly FeatureKey[]) => bestF1PerSquare(pool, keys, family), { cacheKeyFn: featureKey })),
+    densitiesOfCheckpoint: new DataLoader((ids: readonly number[]) => densitiesOfCheckpoints(pool, ids)),
     boardProperty: new DataLoader((ids: readonly number[]) => getBoardPropertiesByIds(pool, ids)),
     bestFeaturesOfBsp: perArgument((limit: number) => new DataLoader((ids: readonly number[]) => bestFeaturesOfBsps(pool, ids, limit))),
     bestF1OfBsp: new DataLoader((ids: readonly number[]) => bestF1OfBsps(pool, ids)),

@@ -46,6 +46,9 @@ export class PositionAnalysis implements PositionAnalysisRecord {
   @Field(() => String, { description: 'black or white' })
   toMove!: string;
 
+  @Field(() => [String], { description: 'Moves legal here: Othello square names (the opponent’s when the side to move must pass; none when the game is over); chess UCI, castling as e1g1' })
+  legalMoves!: string[];
+
   trueBoardPropertyIds!: number[];
 
   @Field(() => [SaeAnalysis])

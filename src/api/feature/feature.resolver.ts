@@ -6,9 +6,9 @@ import { Sae, SaeCheckpoint } from '../sae/sae.type.js';
 import * as activations from '../../services/activation.service.js';
 import * as featureService from '../../services/feature.service.js';
 import * as saeService from '../../services/sae.service.js';
-import { toAlignment, toBoardProperty, toFeature, type AlignmentRecord, type FeatureRecord } from '../../services/records.js';
+import { toAlignment, toBoardProperty, toFeature, type AlignmentRecord, type FeatureExampleRecord, type FeatureRecord } from '../../services/records.js';
 import { UserInputError } from '../../errors.js';
-import { Alignment, Feature, FeatureActivation, FeatureActivationConnection, FeatureConnection, FeatureExample, FeatureFilter, FeatureOrder } from './feature.type.js';
+import { Alignment, Feature, FeatureActivation, FeatureActivationConnection, FeatureConnection, FeatureExample, FeatureFilter, FeatureOrder, SquareF1 } from './feature.type.js';
 
 @Resolver(() => Feature)
 export class FeatureResolver {
@@ -75,6 +75,24 @@ export class FeatureResolver {
   async alignments(@Root() f: FeatureRecord, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: Context) {
     if (!Number.isInteger(first) || first < 0 || first > 50) throw new UserInputError('alignments(first) must be an integer from 0 to 50');
     return (await ctx.loaders.alignmentsOfFeature(first).load(f)).map(toAlignment);
+  }
+
+  @FieldResolver(() => [Alignment], { description: 'Its alignment with one board property at every stored threshold (precision/recall/F1 curve), in threshold order' })
+  alignmentCurve(@Root() f: FeatureRecord, @Arg('boardProperty', () => ID) boardProperty: string, @Ctx() ctx: Context) {
+    return featureService.alignmentCurve(ctx.loaders, f, boardProperty);
+  }
+
+  @FieldResolver(() => [SquareF1], { description: 'Best F1 per square of a square-wise family (short or code name, e.g. board_state): the 8×8 heatmap; squares without a stored alignment are left out' })
+  squareF1(@Root() f: FeatureRecord, @Arg('family', () => String) family: string, @Ctx() ctx: Context) {
+    return featureService.squareF1(ctx.loaders, f, family);
+  }
+}
+
+@Resolver(() => FeatureExample)
+export class FeatureExampleResolver {
+  @FieldResolver(() => [String], { nullable: true, description: "The example's game as token texts (chess: one character each; Othello: square names), read from the evaluation dataset; the position is token positionIndex. Null if that dataset is no longer on disk" })
+  transcript(@Root() e: FeatureExampleRecord, @Ctx() ctx: Context) {
+    return featureService.exampleTranscript(ctx.loaders, e);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { SquareF1Record } from '../../services/feature.service.js';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType, EdgeType } from '../common/connection.js';
 import { GameId } from '../game/game.type.js';
@@ -184,4 +185,21 @@ export class FeatureFilter {
 
   @Field(() => String, { nullable: true, description: 'Features whose explanation (ANALYZE job) contains this text, case-insensitive, e.g. "knight on f3" or "AND"' })
   explanationContains?: string | null;
+}
+
+@ObjectType({ description: "A feature's best F1 on one square of a square-wise family (over the family's classes and thresholds)" })
+export class SquareF1 implements SquareF1Record {
+  @Field(() => String, { description: 'e.g. "f3"' })
+  square!: string;
+
+  @Field(() => Int)
+  row!: number;
+
+  @Field(() => Int)
+  column!: number;
+
+  @Field(() => Float)
+  f1!: number;
+
+  bspId!: number;
 }

@@ -1,4 +1,4 @@
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context.js';
 import { PageArgs } from '../common/page.js';
 import { ActivationSet, LanguageModel, LmCheckpoint } from '../lm/lm.type.js';
@@ -8,7 +8,7 @@ import * as saeService from '../../services/sae.service.js';
 import * as featureService from '../../services/feature.service.js';
 import * as lms from '../../services/lm.service.js';
 import type { SaeCheckpointRecord, SaeRecord } from '../../services/records.js';
-import { Evaluation, MetricResult, Sae, SaeCheckpoint, SaeConnection, SaeFilter, SaeOrder } from './sae.type.js';
+import { DensityHistogram, Evaluation, MetricResult, Sae, SaeCheckpoint, SaeConnection, SaeFilter, SaeOrder } from './sae.type.js';
 
 @ArgsType()
 class MetricArgs {
@@ -94,6 +94,11 @@ export class SaeCheckpointResolver {
     @Ctx() ctx: Context,
   ) {
     return saeService.metricsOf(ctx.loaders, c.id, { ...a, latestOnly: !allConfigs });
+  }
+
+  @FieldResolver(() => DensityHistogram, { description: "Histogram of its features' log10 density (evaluated checkpoints; empty bins otherwise)" })
+  densityHistogram(@Root() c: SaeCheckpointRecord, @Arg('bins', () => Int, { defaultValue: 20 }) bins: number, @Ctx() ctx: Context) {
+    return featureService.densityHistogram(ctx.loaders, c.id, bins);
   }
 
   @FieldResolver(() => [Evaluation])

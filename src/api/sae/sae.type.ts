@@ -210,3 +210,24 @@ export class SaeOrder {
   @Field(() => SortDirection, { defaultValue: SortDirection.DESC })
   direction!: SortDirection;
 }
+
+@ObjectType({ description: 'One bin of a log10(feature density) histogram' })
+export class DensityBin {
+  @Field(() => Float)
+  log10Low!: number;
+
+  @Field(() => Float)
+  log10High!: number;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType({ description: "Histogram of a checkpoint's feature densities (firing rates) on the evaluation sample, log10-binned" })
+export class DensityHistogram {
+  @Field(() => Int, { description: 'Features that never fired' })
+  dead!: number;
+
+  @Field(() => [DensityBin])
+  bins!: DensityBin[];
+}

@@ -268,3 +268,74 @@ export async function bestFeaturesOfBsps(db: Queryable, bspIds: readonly number[
   for (const r of rows) byBsp.set(r.bspId, [...(byBsp.get(r.bspId) ?? []), r]);
   return bspIds.map((id) => byBsp.get(id) ?? []);
 }
+
+export interface AlignmentCurveKey extends FeatureKey {
+  bspId: number;
+}
+
+/** Per (feature, board property) pair, every stored threshold's statistics, in threshold order. */
+export async function alignmentCurves(db: Queryable, keys: readonly AlignmentCurveKey[]): Promise<AlignmentReadRow[][]> {
+  if (!keys.length) return [];
+  const { rows } = await db.query<AlignmentReadRow>(
+    `SELECT a.sae_checkpoint_id AS "saeCheckpointId", a.feature_index AS "featureIndex", a.bsp_id AS "bspId", a.threshold_index AS "thresholdIndex",
+            a.tp, a.fp, a.fn, a.precision, a.recall, a.f1
+     FROM feature_alignments a
+     JOIN unnest($1::bigint[], $2::int[], $3::int[]) AS k(c, i, b) ON a.sae_checkpoint_id = k.c AND a.feature_index = k.i AND a.bsp_id = k.b
+     WHERE a.sae_checkpoint_id = ANY($1::bigint[])
+     ORDER BY a.threshold_index`,
+    [keys.map((k) => k.saeCheckpointId), keys.map((k) => k.featureIndex), keys.map((k) => k.bspId)],
+  );
+  const byKey = new Map<string, AlignmentReadRow[]>();
+  for (const r of rows) {
+    const key = `${r.saeCheckpointId}:${r.featureIndex}:${r.bspId}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
+  }
+  return keys.map((k) => byKey.get(`${k.saeCheckpointId}:${k.featureIndex}:${k.bspId}`) ?? []);
+}
+
+export interface SquareBestRow {
+  saeCheckpointId: number;
+  featureIndex: number;
+  bspId: number;
+  square: string;
+  row: number;
+  column: number;
+  f1: number;
+}
+
+/**
+ * Per feature, per square of one family (its code name), the best F1 over the family's unmasked
+ * classes and thresholds, with the board property that reaches it.
+ */
+export async function bestF1PerSquare(db: Queryable, keys: readonly FeatureKey[], family: string): Promise<SquareBestRow[][]> {
+  if (!keys.length) return [];
+  const { rows } = await db.query<SquareBestRow>(
+    `SELECT DISTINCT ON (a.sae_checkpoint_id, a.feature_index, bp.square)
+            a.sae_checkpoint_id AS "saeCheckpointId", a.feature_index AS "featureIndex", a.bsp_id AS "bspId",
+            bp.square, bp.row_index AS "row", bp.col_index AS "column", a.f1
+     FROM feature_alignments a
+     JOIN unnest($1::bigint[], $2::int[]) AS k(c, i) ON a.sae_checkpoint_id = k.c AND a.feature_index = k.i
+     JOIN board_properties bp ON bp.id = a.bsp_id AND bp.family = $3 AND bp.square IS NOT NULL AND NOT bp.masked
+     WHERE a.sae_checkpoint_id = ANY($1::bigint[])
+     ORDER BY a.sae_checkpoint_id, a.feature_index, bp.square, a.f1 DESC, a.bsp_id`,
+    [keys.map((k) => k.saeCheckpointId), keys.map((k) => k.featureIndex), family],
+  );
+  const byKey = new Map<string, SquareBestRow[]>();
+  for (const r of rows) {
+    const key = `${r.saeCheckpointId}:${r.featureIndex}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
+  }
+  return keys.map((k) => byKey.get(`${k.saeCheckpointId}:${k.featureIndex}`) ?? []);
+}
+
+/** Per checkpoint, the firing rate of each of its features (feature order). */
+export async function densitiesOfCheckpoints(db: Queryable, ids: readonly number[]): Promise<number[][]> {
+  if (!ids.length) return [];
+  const { rows } = await db.query<{ id: number; densities: number[] }>(
+    `SELECT sae_checkpoint_id AS id, array_agg(density ORDER BY feature_index) AS densities
+     FROM features WHERE sae_checkpoint_id = ANY($1::bigint[]) GROUP BY sae_checkpoint_id`,
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [Number(r.id), r.densities]));
+  return ids.map((id) => byId.get(id) ?? []);
+}
