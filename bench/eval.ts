@@ -9,18 +9,18 @@
  *  - copy: feature_alignments rows/s through the binary COPY writer (goal ≥ 500,000 rows/s), the
  *    text COPY writer on the same rows, and one Othello SAE's feature_activations partition
  *    (rows/s, bytes per row incl. indexes, DROP time).
- * Peer: the paper's own evaluation algorithm (dense einops-style tensors, 25 games × 25 features
+ * Peer (interleaved with ours, A, B, A, B, …, --reps each, default 5): the paper's own evaluation algorithm (dense einops-style tensors, 25 games × 25 features
  * per step, PyTorch on CPU) from scripts/eval-paper-peer.py, timed on a few steps in the same run
  * and extrapolated linearly to the full sizes (the code's cost is linear in steps).
  *
  * The chess case also times the dense alternative (0/1 GEMMs per threshold on the native matmul
  * kernels, one block extrapolated) that the sparse kernel replaces.
  *
- *   npm run bench -- eval [--features 4096] [--l0 100] [--reps 3] [--skip-copy] [--skip-peer] [--skip-gemm] [--games 1000]
+ *   npm run bench -- eval [--features 4096] [--l0 100] [--reps 5] [--skip-copy] [--skip-peer] [--skip-gemm] [--games 1000]
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import type { Bench } from './harness.js';
+import { COMPARE_REPS, type Bench, type SideStats } from './harness.js';
 import { adapterFor, chessRandomSource, othelloRandomSource, resolveFamilies, type GameAdapter } from '../src/games/dataset/index.js';
 import type { BspFamily } from '../src/games/types.js';
 import { CsrBuilder, FiringStats, evaluateSupervised, labelSetFromDense, type LabelSet, type SupervisedEvalResult } from '../src/eval/index.js';
@@ -156,7 +156,7 @@ function paperPeer(h: Bench, args: { familyCells: number[]; positionsPerGame: nu
 export default async function evalBench(h: Bench): Promise<void> {
   const F = Number(h.option('features', '4096'));
   const l0 = Number(h.option('l0', '100'));
-  const reps = Number(h.option('reps', '3'));
+  const reps = Number(h.option('reps', String(COMPARE_REPS)));
   const games = Number(h.option('games', '1000'));
   const skipCopy = h.args.includes('--skip-copy');
   const skipPeer = h.args.includes('--skip-peer');
@@ -182,22 +182,46 @@ export default async function evalBench(h: Bench): Promise<void> {
     const maxima = fire.finish();
     const setupMs = performance.now() - t0;
     let last: SupervisedEvalResult | null = null;
-    const stats = await h.time(
-      () => {
-        last = evaluateSupervised({ maxima, train: { activations: train, labels: trainLabels }, test: { activations: test, labels: testLabels } });
-      },
-      { reps, warmup: 1 },
-    );
+    const ours = () => {
+      last = evaluateSupervised({ maxima, train: { activations: train, labels: trainLabels }, test: { activations: test, labels: testLabels } });
+    };
+    const peerArgs = {
+      familyCells: trainLabels.families.map((f) => f.cells),
+      positionsPerGame: c.game === 'chess' ? 20 : 59,
+      games,
+      features: F,
+    };
+    // one warm-up round; a peer that cannot run is recorded once and left out
+    ours();
+    let peer = skipPeer ? null : paperPeer(h, peerArgs);
+    let stats: SideStats;
+    let peerStats: SideStats | null = null;
+    let load: Record<string, unknown> = {};
+    if (peer) {
+      // ours and the peer interleaved (A, B, A, B, …); the peer's sample is its extrapolated total
+      const cmp = await h.compare(
+        [
+          { name: 'saeboard', step: ours },
+          {
+            name: 'paper-code',
+            step: () => {
+              const p = paperPeer(h, peerArgs);
+              if (!p) throw new Error('the paper-code peer stopped working');
+              peer = p;
+              return p.totalSeconds * 1000;
+            },
+          },
+        ],
+        { reps, warmup: 0 },
+      );
+      stats = cmp.sides.saeboard;
+      peerStats = cmp.sides['paper-code'];
+      load = { order: 'interleaved', load1Before: cmp.load1Before, load1After: cmp.load1After, loaded: cmp.loaded };
+    } else {
+      stats = await h.time(ours, { reps, warmup: 0 });
+    }
     const r = last! as SupervisedEvalResult;
     const nnzTrain = train.indptr[train.positions];
-    const peer = skipPeer
-      ? null
-      : paperPeer(h, {
-          familyCells: trainLabels.families.map((f) => f.cells),
-          positionsPerGame: c.game === 'chess' ? 20 : 59,
-          games,
-          features: F,
-        });
     const gemm = c.game === 'chess' && !h.args.includes('--skip-gemm') ? await gemmAlternative(h, trainLabels.positions, trainLabels.totalCells, F) : null;
     h.record(c.name, {
       features: F,
@@ -210,16 +234,22 @@ export default async function evalBench(h: Bench): Promise<void> {
       trueCellsPerPosition: +(trainLabels.cells.length / trainLabels.positions).toFixed(1),
       medianMs: Math.round(stats.median),
       minMs: Math.round(stats.min),
+      spread: stats.spread,
+      reps: stats.reps,
       phasesMs: Object.fromEntries(Object.entries(r.timingsMs).map(([k, v]) => [k, Math.round(v)])),
       setupMs: Math.round(setupMs),
       ...familySummary(r),
-      peerPaperCodeSeconds: peer ? Math.round(peer.totalSeconds) : null,
+      peerPaperCodeSeconds: peerStats ? Math.round(peerStats.median / 1000) : null,
+      peerPaperCodeMinSeconds: peerStats ? Math.round(peerStats.min / 1000) : null,
+      peerSpread: peerStats?.spread ?? null,
       peerPaperStatsSeconds: peer ? Math.round(peer.statsSeconds) : null,
       peerPaperReconSeconds: peer ? Math.round(peer.reconSeconds) : null,
       peerMeasuredSteps: peer?.steps ?? null,
-      speedupVsPaperCode: peer ? Math.round(peer.totalSeconds / (stats.median / 1000)) : null,
+      // ratio of the medians, interleaved in this run
+      speedupVsPaperCode: peerStats ? Math.round(peerStats.median / stats.median) : null,
       denseGemmCountsSeconds: gemm ? +gemm.extrapolatedSeconds.toFixed(1) : null,
       denseGemmGflops: gemm ? +gemm.gflops.toFixed(1) : null,
+      ...load,
     });
     if (c.game === 'othello') othelloResult = { result: r, test };
     else chessRows = r;

@@ -3,6 +3,12 @@
  * `(h: Bench) => Promise<void>`; `npm run bench -- <name> [args]` runs it. Every figure is printed
  * as one JSON line on stdout and appended to bench/results.jsonl together with the machine, the
  * commit and the time, so README figures can always be traced to a run.
+ *
+ * Comparisons with a peer (PyTorch, a naive writer, ...) go through `compare`: the two sides run
+ * interleaved (A, B, A, B, …) in one process run, ≥ 5 repetitions each by default, so a burst of
+ * load hits both sides alike; it reports median, min and spread per side and the ratio of medians.
+ * Every record carries the 1-minute load average before and after and `loaded: true` when it
+ * exceeded LOADED_PER_CORE per core: such figures are not for the README.
  */
 import { appendFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,14 +24,116 @@ export interface TimingStats {
   samplesMs: number[];
 }
 
+/** One side of a comparison. `step` runs one repetition; when it returns a number, that is the
+ * repetition's time in ms as the side measured it itself (a peer process timing its own step,
+ * without the IPC around it), else the wall-clock time of the call is taken. */
+export interface Side {
+  name: string;
+  step: () => unknown | Promise<unknown>;
+}
+
+export interface SideStats extends TimingStats {
+  /** (max − min) / median: how much the repetitions disagree. */
+  spread: number;
+}
+
+export interface Comparison {
+  /** Stats per side, by name. */
+  sides: Record<string, SideStats>;
+  /** The names in the order the timed repetitions ran (A, B, A, B, …). */
+  order: string[];
+  /** median(B) / median(A) with A = sides[0]: > 1 means A is faster. */
+  ratioOfMedians: number;
+  load1Before: number;
+  load1After: number;
+  loaded: boolean;
+}
+
+/** A run counts as taken under load when the 1-minute load average exceeded this per core. */
+export const LOADED_PER_CORE = 0.5;
+
+export function isLoaded(load1: number[], cores: number): boolean {
+  return load1.some((l) => l > LOADED_PER_CORE * cores);
+}
+
+/** Default repetitions per side of a comparison. */
+export const COMPARE_REPS = 5;
+
+/**
+ * Runs the sides interleaved: `warmup` untimed rounds (each side once per round), then `reps`
+ * timed rounds, each side once per round in the given order. `clock` and `load` are injectable
+ * for the harness test.
+ */
+export async function interleave(
+  sides: Side[],
+  opts: { reps?: number; warmup?: number } = {},
+  clock: () => number = () => performance.now(),
+  load: () => number = () => os.loadavg()[0],
+  cores: number = os.cpus().length,
+): Promise<Comparison> {
+  if (sides.length < 2) throw new Error('compare needs at least two sides');
+  const reps = opts.reps ?? COMPARE_REPS;
+  const warmup = opts.warmup ?? 1;
+  const load1Before = load();
+  for (let w = 0; w < warmup; w++) for (const s of sides) await s.step();
+  const samples = sides.map(() => [] as number[]);
+  const order: string[] = [];
+  for (let r = 0; r < reps; r++) {
+    for (const [i, s] of sides.entries()) {
+      const t0 = clock();
+      const own = await s.step();
+      const wall = clock() - t0;
+      samples[i].push(typeof own === 'number' && Number.isFinite(own) ? own : wall);
+      order.push(s.name);
+    }
+  }
+  const load1After = load();
+  const byName: Record<string, SideStats> = {};
+  sides.forEach((s, i) => (byName[s.name] = sideStats(samples[i])));
+  const a = byName[sides[0].name];
+  const b = byName[sides[1].name];
+  return {
+    sides: byName,
+    order,
+    ratioOfMedians: round(b.median / a.median, 3),
+    load1Before: round(load1Before, 2),
+    load1After: round(load1After, 2),
+    loaded: isLoaded([load1Before, load1After], cores),
+  };
+}
+
+export function sideStats(samples: number[]): SideStats {
+  const s = stats(samples);
+  return { ...s, spread: s.median > 0 ? round((s.max - s.min) / s.median, 3) : 0 };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** A side's figures for a results line (ms rounded to 0.1). */
+export function sideSummary(s: SideStats): Record<string, number> {
+  return { msMedian: round(s.median, 1), msMin: round(s.min, 1), spread: s.spread, reps: s.reps };
+}
+
 export interface Bench {
   name: string;
   args: string[];
   /** Flag value from args: `--reps 5` → option('reps', '3'). */
   option(name: string, fallback: string): string;
   /** Time `fn` (ms) after `warmup` untimed calls. */
-  time(fn: () => unknown | Promise<unknown>, opts?: { reps?: number; warmup?: number }): Promise<TimingStats>;
-  /** Print and persist one result line. */
+  time(fn: () => unknown | Promise<unknown>, opts?: { reps?: number; warmup?: number }): Promise<SideStats>;
+  /**
+   * Interleaves the sides (A, B, A, B, …; COMPARE_REPS each unless `reps`, after `warmup` untimed
+   * rounds, default 1) and returns per-side stats, the ratio of medians and the load marking.
+   */
+  compare(sides: Side[], opts?: { reps?: number; warmup?: number }): Promise<Comparison>;
+  /**
+   * Print and persist one result line. Unless the fields say otherwise, the line gets
+   * `load1Before` (the load when the previous record, or the bench, started), `load1After` (now)
+   * and `loaded`.
+   */
   record(caseName: string, fields: Record<string, unknown>): void;
 }
 
@@ -60,6 +168,7 @@ export const RESULTS_FILE = process.env.SAEBOARD_BENCH_RESULTS ?? path.join(PROJ
 export function createBench(name: string, args: string[]): Bench {
   const m = machine();
   const commit = codeVersionString();
+  let load1Since = os.loadavg()[0];
   return {
     name,
     args,
@@ -77,10 +186,19 @@ export function createBench(name: string, args: string[]): Bench {
         await fn();
         samples.push(performance.now() - t0);
       }
-      return stats(samples);
+      return sideStats(samples);
+    },
+    compare(sides, opts) {
+      return interleave(sides, opts);
     },
     record(caseName, fields) {
-      const line = JSON.stringify({ bench: name, case: caseName, ...fields, machine: m, commit, at: new Date().toISOString() });
+      const now = os.loadavg()[0];
+      const load: Record<string, unknown> = {};
+      if (!('load1Before' in fields)) load.load1Before = round(load1Since, 2);
+      if (!('load1After' in fields)) load.load1After = round(now, 2);
+      if (!('loaded' in fields)) load.loaded = isLoaded([load1Since, now], os.cpus().length);
+      load1Since = now;
+      const line = JSON.stringify({ bench: name, case: caseName, ...fields, ...load, machine: m, commit, at: new Date().toISOString() });
       process.stdout.write(line + '\n');
       appendFileSync(RESULTS_FILE, line + '\n');
     },

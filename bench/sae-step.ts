@@ -1,29 +1,31 @@
 /**
  * bench/sae-step: ms per SAE training step and achieved GFLOPS (counted as 12·B·d·F, the six
  * GEMMs of the standard SAE step, for every trainer so the numbers compare), d = 512, F = 4096,
- * B = 2048 and 8192, for the standard, gated, p-anneal and top-k trainers, each on the fused native
- * step and the pure-tfjs reference step — next to PyTorch CPU
+ * B = 2048 and 8192, for the standard, gated, p-anneal and top-k trainers, on the fused native
+ * step (and with --engines native,tfjs the pure-tfjs reference step) — next to PyTorch CPU
  * running the same steps in the same run (bench/peers/torch_sae_step.py, Debian's python3-torch,
  * same OpenBLAS environment).
  *
- *   npm run bench -- sae-step [--batches 2048,8192] [--trainers standard,gated,p_anneal,top_k] [--reps 3,2] [--no-peer]
+ *   npm run bench -- sae-step [--batches 2048,8192] [--trainers standard,gated,p_anneal,top_k] [--reps 5]
+ *                             [--engines native,tfjs] [--no-peer] [--profile]
  *   (also gated_anneal, batch_top_k, jump_relu: timed without a PyTorch peer)
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench -- sae-step     # the AVX-512 kernel
  *
+ * Each trainer's engines and the peer run interleaved (A, B, A, B, …, Bench.compare), 5 steps each
+ * by default; --profile adds the native step's time per phase (GEMMs, element-wise, Adam, copies).
+ *
  * The GEMM floor at ~470 GFLOPS (research/perf.md §4) is 109 ms (B=2048) / 437 ms (B=8192).
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { backendInfo, initBackend, tf } from '../src/tensor/backend.js';
 import { resolveTrainerConfig } from '../src/sae/config.js';
-import { saeNativeUnavailableReason } from '../src/sae/native.js';
+import { loadSaeNative, saeNativeUnavailableReason } from '../src/sae/native.js';
 import { Rng } from '../src/sae/rng.js';
 import { createTrainer } from '../src/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../src/version.js';
-import type { Bench } from './harness.js';
+import { COMPARE_REPS, sideSummary, type Bench, type Side } from './harness.js';
+import { startTorchPeer } from './lib/peer.js';
 
-const run = promisify(execFile);
 const PEER_TRAINERS = ['standard', 'gated', 'p_anneal', 'top_k'];
 
 function trainerConfig(trainer: string, B: number, d: number, F: number) {
@@ -54,74 +56,100 @@ export default async function bench(h: Bench): Promise<void> {
   const F = Number(h.option('f', '4096'));
   const batches = h.option('batches', '2048,8192').split(',').map(Number);
   const trainers = h.option('trainers', 'standard,gated,p_anneal,top_k').split(',');
-  const reps = h.option('reps', '3,2').split(',').map(Number);
-  const withPeer = !h.args.includes('--no-peer');
-  const blasEnv = { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null };
-
-  const ours = new Map<string, { median: number; min: number }>();
+  const reps = h.option('reps', String(COMPARE_REPS)).split(',').map(Number);
   const native = saeNativeUnavailableReason() === '';
-  for (const [bi, B] of batches.entries()) {
-    const x = tf.tensor2d(new Rng(1).fillNormal(new Float32Array(B * d)), [B, d]);
-    for (const name of trainers) {
-      // every trainer has a fused native step; time the pure-tfjs reference next to it
-      const engines: ('tfjs' | 'native' | 'auto')[] = native ? ['tfjs', 'native'] : ['auto'];
-      for (const engine of engines) {
-        if (engine === 'auto') delete process.env.SAEBOARD_SAE_ENGINE;
-        else process.env.SAEBOARD_SAE_ENGINE = engine;
-        const t = createTrainer(trainerConfig(name, B, d, F));
-        const before = tf.memory().numTensors;
-        const s = await h.time(() => t.update(x), { reps: reps[bi] ?? reps[reps.length - 1], warmup: 1 });
-        const leak = tf.memory().numTensors - before;
-        t.dispose();
-        const flops = 12 * B * d * F;
-        const best = ours.get(`${name}/${B}`);
-        if (!best || s.median < best.median) ours.set(`${name}/${B}`, { median: s.median, min: s.min });
-        const label = engine !== 'auto' ? engine : 'tfjs';
-        h.record(`${name} B=${B} ${label}`, {
-          engine: label,
-          backend: info?.name,
-          kernels: info?.kernels,
-          blasCore: info?.blasCore,
-          blasEnv,
-          B,
-          d,
-          F,
-          msMedian: Math.round(s.median * 10) / 10,
-          msMin: Math.round(s.min * 10) / 10,
-          gflopsMedian: Math.round((flops / (s.median / 1000) / 1e9) * 10) / 10,
-          reps: s.reps,
-          tensorsLeaked: leak,
-        });
-      }
-    }
-    x.dispose();
-  }
-
-  // the PyTorch peer implements the paper's four trainers; the others are timed without a peer
+  // the fused native step when built (the pure-tfjs reference step too with --engines native,tfjs)
+  const engines = h.option('engines', native ? 'native' : 'tfjs').split(',') as ('tfjs' | 'native')[];
+  if (!native && engines.includes('native')) throw new Error(`sae-step: the native step is not available: ${saeNativeUnavailableReason()}`);
+  const blasEnv = { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null };
   const peerTrainers = trainers.filter((t) => PEER_TRAINERS.includes(t));
-  if (!withPeer || peerTrainers.length === 0) return;
-  let out: string;
+  const started = h.args.includes('--no-peer') || peerTrainers.length === 0 ? null : await startTorchPeer(path.join(PROJECT_ROOT, 'bench', 'peers', 'torch_sae_step.py'));
+  if (started?.error) h.record('torch peer', { error: started.error });
+  const peer = started?.peer ?? null;
+  const saved = process.env.SAEBOARD_SAE_ENGINE;
   try {
-    const r = await run('/usr/bin/python3', [
-      path.join(PROJECT_ROOT, 'bench', 'peers', 'torch_sae_step.py'),
-      '--d', String(d), '--f', String(F), '--batches', batches.join(','), '--trainers', peerTrainers.join(','), '--reps', reps.join(','),
-    ], { maxBuffer: 1 << 20 });
-    out = r.stdout;
-  } catch (err) {
-    h.record('torch peer', { error: `could not run the PyTorch peer (/usr/bin/python3 with python3-torch): ${(err as Error).message.split('\n')[0]}` });
-    return;
+    for (const [bi, B] of batches.entries()) {
+      const x = tf.tensor2d(new Rng(1).fillNormal(new Float32Array(B * d)), [B, d]);
+      const flops = 12 * B * d * F;
+      const gflops = (ms: number) => Math.round((flops / (ms / 1000) / 1e9) * 10) / 10;
+      for (const name of trainers) {
+        const made = engines.map((engine) => {
+          process.env.SAEBOARD_SAE_ENGINE = engine;
+          return { engine, trainer: createTrainer(trainerConfig(name, B, d, F)) };
+        });
+        const sides: Side[] = made.map(({ engine, trainer }) => ({ name: engine, step: () => trainer.update(x) }));
+        let meta: Record<string, unknown> | null = null;
+        if (peer && PEER_TRAINERS.includes(name)) {
+          meta = await peer.setup({ trainer: name, B, d, F });
+          sides.push({ name: 'torch', step: () => peer.step() });
+        }
+        const before = tf.memory().numTensors;
+        const r = reps[bi] ?? reps[reps.length - 1];
+        const profiles = made.map(() => ({} as Record<string, number>));
+        const cmp =
+          sides.length > 1
+            ? await h.compare(sides, { reps: r, warmup: 1 })
+            : await (async () => {
+                const t = await h.time(sides[0].step, { reps: r, warmup: 1 });
+                return { sides: { [sides[0].name]: t }, order: [], ratioOfMedians: 1, load1Before: undefined, load1After: undefined, loaded: undefined };
+              })();
+        if (profileWanted(h)) {
+          // a separate, untimed-by-compare pass: the phase timers cost a clock read per phase
+          for (const [i, m] of made.entries()) if (m.engine === 'native') Object.assign(profiles[i], await profileNative(() => m.trainer.update(x), r));
+        }
+        const leak = tf.memory().numTensors - before;
+        for (const m of made) m.trainer.dispose();
+        const torch = cmp.sides.torch;
+        for (const [i, { engine }] of made.entries()) {
+          const s = cmp.sides[engine];
+          h.record(`${name} B=${B} ${engine}`, {
+            engine,
+            backend: info?.name,
+            kernels: info?.kernels,
+            blasCore: info?.blasCore,
+            blasEnv,
+            B,
+            d,
+            F,
+            ...sideSummary(s),
+            gflopsMedian: gflops(s.median),
+            tensorsLeaked: leak,
+            ...(torch
+              ? {
+                  torch: { version: meta?.torch, threads: meta?.threads, ...sideSummary(torch), gflopsMedian: gflops(torch.median) },
+                  // > 1: saeboard is faster (ratio of the medians, interleaved in this run)
+                  speedupVsTorch: Math.round((torch.median / s.median) * 100) / 100,
+                  order: 'interleaved',
+                }
+              : {}),
+            ...(Object.keys(profiles[i]).length ? { profileMs: profiles[i] } : {}),
+            ...(cmp.loaded !== undefined ? { load1Before: cmp.load1Before, load1After: cmp.load1After, loaded: cmp.loaded } : {}),
+          });
+        }
+      }
+      x.dispose();
+    }
+  } finally {
+    if (saved === undefined) delete process.env.SAEBOARD_SAE_ENGINE;
+    else process.env.SAEBOARD_SAE_ENGINE = saved;
+    await peer?.close();
   }
-  for (const line of out.trim().split('\n')) {
-    const p = JSON.parse(line) as { trainer: string; B: number; median_ms: number; min_ms: number; torch: string; threads: number };
-    const o = ours.get(`${p.trainer}/${p.B}`);
-    h.record(`torch ${p.trainer} B=${p.B}`, {
-      peer: `pytorch ${p.torch} (${p.threads} threads)`,
-      blasEnv,
-      msMedian: Math.round(p.median_ms * 10) / 10,
-      msMin: Math.round(p.min_ms * 10) / 10,
-      gflopsMedian: Math.round(((12 * p.B * d * F) / (p.median_ms / 1000) / 1e9) * 10) / 10,
-      // > 1 means saeboard (its fastest engine for this trainer) is faster
-      speedupVsTorch: o ? Math.round((p.median_ms / o.median) * 100) / 100 : null,
-    });
+}
+
+function profileWanted(h: Bench): boolean {
+  return h.args.includes('--profile');
+}
+
+/** Mean ms per step in each phase of the native step (GEMMs, element-wise, Adam, copies) over `reps` steps. */
+async function profileNative(step: () => unknown, reps: number): Promise<Record<string, number>> {
+  const addon = loadSaeNative();
+  if (!addon?.profile) return {};
+  addon.profile(true);
+  try {
+    for (let i = 0; i < reps; i++) await step();
+    const totals = addon.profile(false);
+    return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Math.round((v / reps) * 10) / 10]));
+  } finally {
+    addon.profile(false);
   }
 }

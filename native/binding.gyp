@@ -19,9 +19,26 @@
         "-Wno-unused-parameter"
       ],
       "libraries": [
-        "-lopenblas",
         "-lpthread",
         "-lm"
+      ],
+      "conditions": [
+        [
+          "saeboard_blas=='none'",
+          {
+            "sources": [
+              "gemm/own_sgemm.c"
+            ],
+            "defines": [
+              "SAEBOARD_OWN_SGEMM=1"
+            ]
+          },
+          {
+            "libraries": [
+              "-lopenblas"
+            ]
+          }
+        ]
       ]
     },
     {
@@ -43,10 +60,30 @@
         "-Wno-unused-parameter"
       ],
       "libraries": [
-        "-lopenblas",
         "-lpthread",
         "-lm"
+      ],
+      "conditions": [
+        [
+          "saeboard_blas=='none'",
+          {
+            "sources": [
+              "gemm/own_sgemm.c"
+            ],
+            "defines": [
+              "SAEBOARD_OWN_SGEMM=1"
+            ]
+          },
+          {
+            "libraries": [
+              "-lopenblas"
+            ]
+          }
+        ]
       ]
     }
-  ]
+  ],
+  "variables": {
+    "saeboard_blas%": "<!(node -p \"process.env.SAEBOARD_BLAS === 'none' ? 'none' : 'openblas'\")"
+  }
 }

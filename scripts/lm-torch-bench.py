@@ -7,6 +7,11 @@ Usage: /usr/bin/python3 scripts/lm-torch-bench.py '<json>'
                      "warmup": int, "reps": int}]}
 Prints one JSON line per case: {"name", "mode", "msMin", "msMedian", "tokensPerSec", "torch", "threads"}.
 
+Usage: /usr/bin/python3 scripts/lm-torch-bench.py --serve
+  driven one step at a time over JSON lines (bench/lib/peer.ts): {"setup": <case>} -> {"ready": true,
+  "torch", "threads"}; {"step": true} -> {"ms": <this step's time>}; so the bench interleaves it with
+  its own steps.
+
 The model is nanoGPT's (pre-LN blocks, fused qkv, causal softmax attention, GELU MLP ×4, learned
 positions, untied head), built like perf/torch_bench.py; "train" times one full AdamW step
 (forward, cross-entropy, backward, clip_grad_norm_(1.0), step) as saeboard's trainer does.
@@ -65,7 +70,7 @@ class GPT(nn.Module):
         return self.head(self.lnf(x))
 
 
-def run(case):
+def make(case):
     L, H, D, T, V, B = (case[k] for k in ['nLayer', 'nHead', 'dModel', 'nCtx', 'vocabSize', 'batch'])
     m = GPT(L, D, H, T, V, case.get('bias', True), case.get('activation', 'gelu_new'))
     idx = torch.randint(0, V, (B, T + (1 if case['mode'] == 'train' else 0)))
@@ -86,6 +91,12 @@ def run(case):
             torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
             opt.step()
             return loss.item()
+    return step
+
+
+def run(case):
+    B, T = case['batch'], case['nCtx']
+    step = make(case)
     for _ in range(case.get('warmup', 1)):
         step()
     ts = []
@@ -98,5 +109,31 @@ def run(case):
                       'tokensPerSec': B * T / med, 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
 
 
-for c in json.loads(sys.argv[1])['cases']:
-    run(c)
+def serve():
+    step = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if 'setup' in req:
+                step = make(req['setup'])
+                out = {'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}
+            elif 'step' in req:
+                if step is None:
+                    raise ValueError('step before setup')
+                t = time.perf_counter()
+                step()
+                out = {'ms': (time.perf_counter() - t) * 1e3}
+            else:
+                out = {'ok': True, 'torch': torch.__version__}
+        except Exception as e:  # one error line, the bench decides
+            out = {'error': f'{type(e).__name__}: {e}'}
+        print(json.dumps(out), flush=True)
+
+
+if sys.argv[1:] == ['--serve']:
+    serve()
+else:
+    for c in json.loads(sys.argv[1])['cases']:
+        run(c)

@@ -3,7 +3,11 @@
 # timed on the same shapes. Adapted from saeboard's research script
 # ../shared/research/perf/torch_bench.py (sae_bench). Prints one JSON line per case.
 #   /usr/bin/python3 bench/peers/torch_sae_step.py --d 512 --f 4096 --batches 2048,8192 --trainers standard,gated,p_anneal,top_k
-import argparse, json, os, statistics, time
+# With --serve it is driven one step at a time over JSON lines on stdin/stdout (bench/lib/peer.ts):
+#   {"setup": {"trainer": "standard", "B": 2048, "d": 512, "F": 4096}} -> {"ready": true, "torch": ..., "threads": ...}
+#   {"step": true} -> {"ms": <this step's time>}
+# so the bench can interleave it with its own steps.
+import argparse, json, os, statistics, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
 
 p = argparse.ArgumentParser()
@@ -13,6 +17,7 @@ p.add_argument('--batches', default='2048,8192')
 p.add_argument('--trainers', default='standard,gated,p_anneal,top_k')
 p.add_argument('--reps', default='')
 p.add_argument('--threads', type=int, default=2)
+p.add_argument('--serve', action='store_true')
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -95,6 +100,35 @@ def make(trainer, B):
             opt.step(); opt.zero_grad(set_to_none=True)
     return step
 
+
+def serve():
+    global D, M
+    step = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if 'setup' in req:
+                c = req['setup']
+                D, M = int(c.get('d', D)), int(c.get('F', M))
+                step = make(c['trainer'], int(c['B']))
+                out = {'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads(),
+                       'openblas_coretype': os.environ.get('OPENBLAS_CORETYPE')}
+            elif 'step' in req:
+                if step is None:
+                    raise ValueError('step before setup')
+                t0 = time.perf_counter(); step(); out = {'ms': (time.perf_counter() - t0) * 1e3}
+            else:
+                out = {'ok': True, 'torch': torch.__version__}
+        except Exception as e:  # one error line, the bench decides
+            out = {'error': f'{type(e).__name__}: {e}'}
+        print(json.dumps(out), flush=True)
+
+
+if a.serve:
+    serve()
+    sys.exit(0)
 
 reps = [int(r) for r in a.reps.split(',')] if a.reps else None
 for bi, B in enumerate(int(b) for b in a.batches.split(',')):

@@ -855,6 +855,13 @@ static napi_value set_int(napi_env env, napi_value obj, const char *key, int val
   return obj;
 }
 
+/* which GEMM the build links: OpenBLAS, or native/gemm/own_sgemm.c (SAEBOARD_BLAS=none) */
+#ifdef SAEBOARD_OWN_SGEMM
+#define SAEBOARD_BLAS_NAME "own"
+#else
+#define SAEBOARD_BLAS_NAME "openblas"
+#endif
+
 static napi_value Info(napi_env env, napi_callback_info info) {
   napi_value obj;
   NAPI_TRY(napi_create_object(env, &obj));
@@ -863,7 +870,8 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   if (!set_string(env, obj, "config", config) || !set_string(env, obj, "corename", core) ||
       !set_int(env, obj, "blasThreads", openblas_get_num_threads()) ||
       !set_int(env, obj, "procs", openblas_get_num_procs()) ||
-      !set_int(env, obj, "parallel", openblas_get_parallel()) || !set_int(env, obj, "threads", g_threads))
+      !set_int(env, obj, "parallel", openblas_get_parallel()) || !set_int(env, obj, "threads", g_threads) ||
+      !set_string(env, obj, "blas", SAEBOARD_BLAS_NAME))
     return NULL;
   return obj;
 }

@@ -29,6 +29,12 @@ export interface SaeNativeAddon {
   /** The fused JumpReLU step (native/sae/sae_step.c JumpReluStep). */
   jumpReluStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
   setThreads(n: number): void;
+  /**
+   * Phase timers of the fused steps (bench/sae-step --profile): profile(true) resets and starts
+   * them; profile(false) stops them and returns the ms spent per phase since (gemm, elementwise,
+   * adam, copy, …). Absent in addons built before it existed.
+   */
+  profile?(on: boolean): Record<string, number>;
 }
 
 export const SAE_NATIVE_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_sae.node');

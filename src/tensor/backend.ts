@@ -5,7 +5,8 @@
  * Selection, first that works (../docs/compute-backend.md):
  *   1. tfjs-node-gpu  optional peer dependency; only when installed and a GPU is visible
  *   2. tfjs-node      optional peer dependency (libtensorflow CPU)
- *   3. wasm+native    tfjs wasm backend with saeboard's OpenBLAS addon as BatchMatMul/_FusedMatMul
+ *   3. wasm+native    tfjs wasm backend with saeboard's native addon as BatchMatMul/_FusedMatMul
+ *                     (OpenBLAS, or its own SGEMM when built without libopenblas)
  *   4. wasm+js        tfjs wasm backend with pure-JS overrides (explicit transpose, then stock A·B)
  * Stock wasm (transposed matmuls at 1–4 GFLOPS) and the cpu backend (~0.8 GFLOPS) are never picked
  * automatically; SAEBOARD_BACKEND can force any of them ("wasm", "cpu") for debugging.
@@ -161,7 +162,8 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       return {
         name,
         tfBackend: tf.getBackend(),
-        kernels: `openblas(${['BatchMatMul', '_FusedMatMul', ...opKernels].join(',')})`,
+        // "own-sgemm(...)": the addon was built without OpenBLAS (native/gemm/own_sgemm.c)
+        kernels: `${info.blas === 'own' ? 'own-sgemm' : 'openblas'}(${['BatchMatMul', '_FusedMatMul', ...opKernels].join(',')})`,
         detail: `${info.config}; ${info.blasThreads} BLAS threads`,
         blasCore: info.corename,
         threads: info.threads,

@@ -32,4 +32,93 @@ describe('bench harness', () => {
     expect(stats([3, 1, 2]).median).toBe(2);
     expect(stats([4, 1, 2, 3]).median).toBe(2.5);
   });
+
+  it('interleaves the sides A, B, A, B after the warm-up rounds and takes a side\'s own timing when it returns one', async () => {
+    const { interleave } = await import('../../bench/harness.js');
+    const calls: string[] = [];
+    let now = 0;
+    const clock = () => now;
+    const cmp = await interleave(
+      [
+        { name: 'ours', step: () => (calls.push('ours'), (now += 10)) && undefined },
+        { name: 'peer', step: () => (calls.push('peer'), (now += 1000), 25) },
+      ],
+      { reps: 5, warmup: 2 },
+      clock,
+      () => 0.1,
+      2,
+    );
+    expect(calls).toEqual(['ours', 'peer', 'ours', 'peer', ...Array.from({ length: 5 }, () => ['ours', 'peer']).flat()]);
+    expect(cmp.order).toEqual(Array.from({ length: 5 }, () => ['ours', 'peer']).flat());
+    // ours: the wall clock (10 ms a call); peer: its own figure (25), not the 1000 the clock saw
+    expect(cmp.sides.ours.samplesMs).toEqual([10, 10, 10, 10, 10]);
+    expect(cmp.sides.peer.samplesMs).toEqual([25, 25, 25, 25, 25]);
+    expect(cmp.ratioOfMedians).toBe(2.5);
+    expect(cmp.loaded).toBe(false);
+  });
+
+  it('defaults to 5 repetitions a side and reports median, min, spread and the ratio of medians', async () => {
+    const { interleave, COMPARE_REPS } = await import('../../bench/harness.js');
+    expect(COMPARE_REPS).toBeGreaterThanOrEqual(5);
+    const a = [12, 10, 11, 30, 10];
+    const b = [20, 22, 21, 19, 40];
+    let ia = 0;
+    let ib = 0;
+    const cmp = await interleave(
+      [
+        { name: 'a', step: () => a[ia++ % 5] },
+        { name: 'b', step: () => b[ib++ % 5] },
+      ],
+      { warmup: 0 },
+      () => 0,
+      () => 0,
+      2,
+    );
+    expect(cmp.sides.a.reps).toBe(5);
+    expect(cmp.sides.a.median).toBe(11);
+    expect(cmp.sides.a.min).toBe(10);
+    expect(cmp.sides.a.spread).toBeCloseTo((30 - 10) / 11, 3);
+    expect(cmp.sides.b.median).toBe(21);
+    expect(cmp.sides.b.min).toBe(19);
+    expect(cmp.ratioOfMedians).toBeCloseTo(21 / 11, 3);
+  });
+
+  it('marks a run loaded when the 1-minute load average exceeds 0.5 per core before or after', async () => {
+    const { interleave, isLoaded, LOADED_PER_CORE } = await import('../../bench/harness.js');
+    expect(LOADED_PER_CORE).toBe(0.5);
+    expect(isLoaded([0.9, 1.0], 2)).toBe(false);
+    expect(isLoaded([1.01, 0.2], 2)).toBe(true);
+    expect(isLoaded([0.2, 1.5], 2)).toBe(true);
+    expect(isLoaded([3.9], 8)).toBe(false);
+    const loads = [0.4, 1.6];
+    const sides = [
+      { name: 'a', step: () => 1 },
+      { name: 'b', step: () => 2 },
+    ];
+    const cmp = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => loads.shift()!, 2);
+    expect([cmp.load1Before, cmp.load1After, cmp.loaded]).toEqual([0.4, 1.6, true]);
+    const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.3, 2);
+    expect(quiet.loaded).toBe(false);
+  });
+
+  it('gives every record its load average before and after and a loaded flag, unless the bench set them', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-')), 'results.jsonl');
+    vi.stubEnv('SAEBOARD_BENCH_RESULTS', file);
+    vi.resetModules();
+    const { createBench, isLoaded } = await import('../../bench/harness.js');
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const h = createBench('unit', []);
+      h.record('auto', { value: 1 });
+      h.record('explicit', { value: 2, load1Before: 9, load1After: 9, loaded: true });
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const [auto, explicit] = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(typeof auto.load1Before).toBe('number');
+    expect(typeof auto.load1After).toBe('number');
+    expect(auto.loaded).toBe(isLoaded([auto.load1Before, auto.load1After], os.cpus().length));
+    expect([explicit.load1Before, explicit.load1After, explicit.loaded]).toEqual([9, 9, true]);
+  });
 });

@@ -260,6 +260,13 @@ describe('every saeboard command, once, end to end', () => {
     ok(await saeboard(['apikey', 'revoke', 'every-command']), 'apikey revoke');
   }, STAGE_TIMEOUT);
 
+  it('doctor: names the compute path and times an SGEMM on it (test/cli/doctor.test.ts checks it in depth)', async () => {
+    const r = await saeboard(['doctor', '--rows', '64', '--reps', '1']);
+    ok(r, 'doctor');
+    expect(r.stdout).toMatch(/^compute path: /);
+    expect(r.stdout).toMatch(/GFLOPS/);
+  }, STAGE_TIMEOUT);
+
   it("games import-transcripts: the paper's chess lines, a cut last move reported", async () => {
     writeFileSync(p('chess.txt'), ';1.e4 e5 2.Nf3 Nc6 3.Bb5 a6\n;1.d4 d5 2.c4 e6 3.Nc3 Nf\n');
     const r = await saeboard(['games', 'import-transcripts', p('chess.txt'), '--game', 'chess', '--out', p('transcripts'), '--bsp', 'none', '--no-register', '--no-progress']);

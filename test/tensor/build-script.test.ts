@@ -25,7 +25,7 @@ describe('build-native script', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^saeboard: native OpenBLAS kernels not built \(no C compiler\); using the slower pure-JS kernels\./);
+    expect(lines[0]).toMatch(/^saeboard: native kernels not built \(no C compiler\); using the slower pure-JS kernels\./);
     expect(lines[0]).toMatch(/apt-get install libopenblas-dev build-essential python3, then npm run build:native$/);
   });
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RESPONSE_CACHE_BYTES, startServer } from '../../api/server.js';
 import { DEFAULT_QUERY_LIMITS } from '../../api/limits.js';
 import { initBackend } from '../../tensor/backend.js';
+import { computeSummaryLine, describeComputePath } from '../../tensor/doctor.js';
 import { createPool, openDatabase, redactUrl } from '../../db/pool.js';
 import { log } from '../../log.js';
 import { UserInputError } from '../../errors.js';
@@ -106,6 +107,8 @@ export function register(program: Command): void {
           },
           'saeboard is serving',
         );
+        // which compute path, and the one command for the best one when this is not it (saeboard doctor measures it)
+        process.stderr.write(`saeboard: ${computeSummaryLine(describeComputePath(backend))}\n`);
         process.stderr.write(`saeboard: GraphQL API at ${server.url}${opts.requireKey ? ' (API key required)' : ''}\n`);
         let stopQueue = async () => {};
         let stopping = false;

@@ -26,6 +26,8 @@ export interface NativeInfo {
   parallel: number;
   /** Threads used by the addon's own elementwise kernels. */
   threads: number;
+  /** The GEMM it was built with: OpenBLAS, or saeboard's own SGEMM (SAEBOARD_BLAS=none / no libopenblas). Absent in older builds (OpenBLAS). */
+  blas?: 'openblas' | 'own';
 }
 
 /**

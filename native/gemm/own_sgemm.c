@@ -1,0 +1,332 @@
+/*
+ * saeboard's own SGEMM, for builds without OpenBLAS (SAEBOARD_BLAS=none, or libopenblas missing
+ * when the addon is built): so an install with a C compiler but no libopenblas-dev still gets
+ * GEMMs near the machine's speed instead of the pure-JS path (issue 20: goal ≤ 2x OpenBLAS time).
+ *
+ * It provides the few OpenBLAS symbols the addons use (cblas_sgemm and openblas_*), compiled into
+ * each addon with hidden visibility, so the kernels' sources are the same for both builds.
+ *
+ * The GEMM is the BLIS/GotoBLAS layout: C is cut into NC-column blocks; per KC-deep slice of K
+ * the B block is packed into NR-wide panels (L3), per MC rows the A block into MR-tall panels
+ * (L2); a register-blocked MR×NR micro-kernel runs over the panels with the B panel in L1.
+ * Micro-kernels: AVX-512 (12×32, 24 zmm accumulators), AVX2+FMA (6×16, 12 ymm accumulators) and
+ * plain C (4×8, auto-vectorised), chosen at run time by what the CPU supports (no -march=native,
+ * so a build runs on any x86-64 and uses what the machine has). Threads: the larger of M and N is
+ * split over the cores (pthreads), each thread packing its own panels.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define OWN_X86 1
+#endif
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+enum { RowMajor = 101, ColMajor = 102, NoTrans = 111, Trans = 112 };
+
+#define KC 256
+#define MC 144 /* a multiple of every MR (12, 6, 4) */
+#define NC 3072 /* a multiple of every NR (32, 16, 8) */
+#define MAXMR 12
+#define MAXNR 32
+
+typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta);
+
+/* ---------------------------------------------------------------------------------------- */
+/* micro-kernels: C[MR×NR] = alpha · Ap·Bp + beta · C (beta == 0: C is not read)             */
+
+static void kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta) {
+  float acc[4][8] = {{0}};
+  for (int64_t p = 0; p < kc; p++) {
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 8; j++) acc[i][j] += a[i] * b[j];
+    a += 4;
+    b += 8;
+  }
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 8; j++) c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+}
+
+#ifdef OWN_X86
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                                           float beta) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
+         c50 = c00, c51 = c00;
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 ai;
+#define ROW2(i)                                 \
+  ai = _mm256_broadcast_ss(a + i);              \
+  c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);   \
+  c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);
+    ROW2(0) ROW2(1) ROW2(2) ROW2(3) ROW2(4) ROW2(5)
+#undef ROW2
+    a += 6;
+    b += 16;
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#define STORE2(i, h, r)                                                                             \
+  {                                                                                                 \
+    float *cp = c + (i) * ldc + (h) * 8;                                                            \
+    __m256 v = _mm256_mul_ps(va, r);                                                                \
+    if (beta != 0.0f) v = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cp), v);                             \
+    _mm256_storeu_ps(cp, v);                                                                        \
+  }
+  STORE2(0, 0, c00) STORE2(0, 1, c01) STORE2(1, 0, c10) STORE2(1, 1, c11) STORE2(2, 0, c20) STORE2(2, 1, c21)
+  STORE2(3, 0, c30) STORE2(3, 1, c31) STORE2(4, 0, c40) STORE2(4, 1, c41) STORE2(5, 0, c50) STORE2(5, 1, c51)
+#undef STORE2
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                                            float beta) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
+         c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00, c91 = c00, cA0 = c00,
+         cA1 = c00, cB0 = c00, cB1 = c00;
+  for (int64_t p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    __m512 ai;
+#define ROW(i, n)                               \
+  ai = _mm512_set1_ps(a[n]);                    \
+  c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);   \
+  c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);
+    ROW(0, 0) ROW(1, 1) ROW(2, 2) ROW(3, 3) ROW(4, 4) ROW(5, 5) ROW(6, 6) ROW(7, 7) ROW(8, 8) ROW(9, 9) ROW(A, 10) ROW(B, 11)
+#undef ROW
+    a += 12;
+    b += 32;
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#define STORE(i, n)                                                                   \
+  {                                                                                   \
+    float *cp = c + (n) * ldc;                                                        \
+    __m512 v0 = _mm512_mul_ps(va, c##i##0), v1 = _mm512_mul_ps(va, c##i##1);          \
+    if (beta != 0.0f) {                                                               \
+      v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cp), v0);                              \
+      v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(cp + 16), v1);                         \
+    }                                                                                 \
+    _mm512_storeu_ps(cp, v0);                                                         \
+    _mm512_storeu_ps(cp + 16, v1);                                                    \
+  }
+  STORE(0, 0) STORE(1, 1) STORE(2, 2) STORE(3, 3) STORE(4, 4) STORE(5, 5) STORE(6, 6) STORE(7, 7) STORE(8, 8) STORE(9, 9) STORE(A, 10)
+  STORE(B, 11)
+#undef STORE
+}
+#endif
+
+typedef struct {
+  ukernel_fn fn;
+  int mr, nr;
+  const char *name;
+} kernel_t;
+
+static kernel_t g_kernel;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_threads = 0;
+
+static void pick_kernel(void) {
+  g_kernel = (kernel_t){kernel_generic, 4, 8, "generic"};
+#ifdef OWN_X86
+  __builtin_cpu_init();
+  const char *force = getenv("SAEBOARD_SGEMM_KERNEL"); /* testing: generic | avx2 | avx512 */
+  int want512 = !force || strcmp(force, "avx512") == 0, want2 = !force || strcmp(force, "avx2") == 0 || want512;
+  if (want512 && __builtin_cpu_supports("avx512f")) g_kernel = (kernel_t){kernel_avx512, 12, 32, "avx512"};
+  else if (want2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_kernel = (kernel_t){kernel_avx2, 6, 16, "avx2"};
+#endif
+  if (g_threads <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    g_threads = n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* packing (zero-padded to full panels)                                                      */
+
+typedef struct {
+  int transA, transB;
+  int64_t M, N, K;
+  float alpha, beta;
+  const float *A, *B;
+  int64_t lda, ldb, ldc;
+  float *C;
+} gemm_args;
+
+/* Ap: ceil(mc/MR) panels, each kc × MR (p-major): Ap[p·MR + i] = op(A)[i0 + i, p0 + p] */
+static void pack_a(const gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float *ap) {
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int64_t mr = mc - ir < MR ? mc - ir : MR;
+    float *dst = ap + ir * kc;
+    if (g->transA) { /* op(A)[i, p] = A[p·lda + i]: MR contiguous floats per p */
+      for (int64_t p = 0; p < kc; p++) {
+        const float *src = g->A + (p0 + p) * g->lda + i0 + ir;
+        int64_t i = 0;
+        for (; i < mr; i++) dst[p * MR + i] = src[i];
+        for (; i < MR; i++) dst[p * MR + i] = 0.0f;
+      }
+    } else { /* A[i·lda + p]: a row per i */
+      for (int64_t i = 0; i < mr; i++) {
+        const float *src = g->A + (i0 + ir + i) * g->lda + p0;
+        for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = src[p];
+      }
+      for (int64_t i = mr; i < MR; i++)
+        for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = 0.0f;
+    }
+  }
+}
+
+/* Bp: ceil(nc/NR) panels, each kc × NR: Bp[p·NR + j] = op(B)[p0 + p, j0 + j] */
+static void pack_b(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int NR, float *bp) {
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int64_t nr = nc - jr < NR ? nc - jr : NR;
+    float *dst = bp + jr * kc;
+    if (!g->transB) { /* B[p·ldb + j] */
+      for (int64_t p = 0; p < kc; p++) {
+        const float *src = g->B + (p0 + p) * g->ldb + j0 + jr;
+        if (nr == NR) memcpy(dst + p * NR, src, NR * sizeof(float));
+        else {
+          int64_t j = 0;
+          for (; j < nr; j++) dst[p * NR + j] = src[j];
+          for (; j < NR; j++) dst[p * NR + j] = 0.0f;
+        }
+      }
+    } else { /* B[j·ldb + p] */
+      for (int64_t j = 0; j < nr; j++) {
+        const float *src = g->B + (j0 + jr + j) * g->ldb + p0;
+        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = src[p];
+      }
+      for (int64_t j = nr; j < NR; j++)
+        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* the blocked loops over C[m0:m1, n0:n1]                                                   */
+
+static void gemm_block(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ap, float *bp) {
+  const kernel_t k = g_kernel;
+  const int MR = k.mr, NR = k.nr;
+  float tile[MAXMR * MAXNR];
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = n1 - jc < NC ? n1 - jc : NC;
+    for (int64_t pc = 0; pc < g->K; pc += KC) {
+      const int64_t kc = g->K - pc < KC ? g->K - pc : KC;
+      const float beta = pc == 0 ? g->beta : 1.0f;
+      pack_b(g, pc, kc, jc, nc, NR, bp);
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = m1 - ic < MC ? m1 - ic : MC;
+        pack_a(g, ic, mc, pc, kc, MR, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = nc - jr < NR ? nc - jr : NR;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = mc - ir < MR ? mc - ir : MR;
+            float *c = g->C + (ic + ir) * g->ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              k.fn(kc, ap + ir * kc, bp + jr * kc, c, g->ldc, g->alpha, beta);
+            } else { /* an edge tile: compute the full tile aside, merge what is inside C */
+              k.fn(kc, ap + ir * kc, bp + jr * kc, tile, NR, 1.0f, 0.0f);
+              for (int64_t i = 0; i < mr; i++)
+                for (int64_t j = 0; j < nr; j++)
+                  c[i * g->ldc + j] = beta == 0.0f ? g->alpha * tile[i * NR + j] : g->alpha * tile[i * NR + j] + beta * c[i * g->ldc + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct {
+  const gemm_args *g;
+  int64_t m0, m1, n0, n1;
+  int ok;
+} part_t;
+
+static void *run_part(void *p) {
+  part_t *t = (part_t *)p;
+  const int64_t kc = KC, mc = MC, nc = NC;
+  float *ap = aligned_alloc(64, (size_t)((mc + MAXMR) * kc * sizeof(float) + 63) / 64 * 64);
+  float *bp = aligned_alloc(64, (size_t)((nc + MAXNR) * kc * sizeof(float) + 63) / 64 * 64);
+  t->ok = ap && bp;
+  if (t->ok) gemm_block(t->g, t->m0, t->m1, t->n0, t->n1, ap, bp);
+  free(ap);
+  free(bp);
+  return NULL;
+}
+
+static void scale_c(const gemm_args *g) {
+  for (int64_t i = 0; i < g->M; i++)
+    for (int64_t j = 0; j < g->N; j++) g->C[i * g->ldc + j] = g->beta == 0.0f ? 0.0f : g->beta * g->C[i * g->ldc + j];
+}
+
+static void gemm_rowmajor(const gemm_args *g) {
+  pthread_once(&g_once, pick_kernel);
+  if (g->M <= 0 || g->N <= 0) return;
+  if (g->K <= 0 || g->alpha == 0.0f) {
+    scale_c(g);
+    return;
+  }
+  int T = g_threads;
+  const double work = (double)g->M * g->N * g->K;
+  if (work < 4e6) T = 1; /* thread start-up would cost more than it saves */
+  /* split the larger dimension into T parts aligned to the micro-tile */
+  const int split_m = g->M >= g->N;
+  const int64_t len = split_m ? g->M : g->N, align = split_m ? g_kernel.mr : g_kernel.nr;
+  if (len / align < T) T = (int)(len / align) > 0 ? (int)(len / align) : 1;
+  part_t parts[64];
+  pthread_t th[64];
+  int started[64] = {0};
+  for (int t = 0; t < T; t++) {
+    int64_t a = len * t / T / align * align, b = t == T - 1 ? len : len * (t + 1) / T / align * align;
+    parts[t] = split_m ? (part_t){g, a, b, 0, g->N, 0} : (part_t){g, 0, g->M, a, b, 0};
+  }
+  for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, run_part, &parts[t]) == 0;
+  run_part(&parts[0]);
+  for (int t = 1; t < T; t++) {
+    if (started[t]) pthread_join(th[t], NULL);
+    else run_part(&parts[t]); /* no thread: do it here */
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* the OpenBLAS API the addons use                                                          */
+
+HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                        float beta, float *C, int ldc) {
+  gemm_args g;
+  if (order == ColMajor) /* C' = op(B)' op(A)' in row-major terms */
+    g = (gemm_args){transB == Trans, transA == Trans, N, M, K, alpha, beta, B, A, ldb, lda, ldc, C};
+  else
+    g = (gemm_args){transA == Trans, transB == Trans, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
+  gemm_rowmajor(&g);
+}
+
+HIDDEN void openblas_set_num_threads(int n) {
+  pthread_once(&g_once, pick_kernel);
+  g_threads = n < 1 ? 1 : (n > 64 ? 64 : n);
+}
+HIDDEN int openblas_get_num_threads(void) {
+  pthread_once(&g_once, pick_kernel);
+  return g_threads;
+}
+HIDDEN int openblas_get_num_procs(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+HIDDEN char *openblas_get_config(void) {
+  static char buf[96];
+  pthread_once(&g_once, pick_kernel);
+  strcpy(buf, "saeboard own SGEMM (no OpenBLAS) ");
+  strcat(buf, g_kernel.name);
+  return buf;
+}
+HIDDEN char *openblas_get_corename(void) {
+  static char buf[32];
+  pthread_once(&g_once, pick_kernel);
+  strcpy(buf, "own-");
+  strcat(buf, g_kernel.name);
+  return buf;
+}
+HIDDEN int openblas_get_parallel(void) { return 1; }
