@@ -17,6 +17,7 @@ export const commandGroups: { commands: string[]; load: () => Promise<{ register
   { commands: ['eval'], load: () => import('./eval.js') },
   { commands: ['worker', 'seed', 'jobs'], load: () => import('./jobs.js') },
   { commands: ['apikey'], load: () => import('./apikey.js') },
+  { commands: ['reproduce'], load: () => import('./reproduce.js') },
 ];
 
 /** The registration functions needed for `argv`: one group when its command is named, else all (help, typos). */
