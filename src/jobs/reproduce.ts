@@ -191,7 +191,8 @@ export function reproduceStages(home: string, game: ReproGame, scale: ReproScale
     {
       kind: 'GENERATE_DATASET',
       stage: `${game}: evaluation games (D_train + D_test)`,
-      config: { game, games: scale.evalGames, seed: 1601, testFraction: 0.5, families: 'default', out: evalData, name: `repro-${scale.label}-${game}-eval`, ...(game === 'othello' ? { minMoves: 59 } : {}) },
+      // chess: 'all' so the piece probe (the ceiling, models.md §5) has its labels too
+      config: { game, games: scale.evalGames, seed: 1601, testFraction: 0.5, families: game === 'chess' ? 'all' : 'default', out: evalData, name: `repro-${scale.label}-${game}-eval`, ...(game === 'othello' ? { minMoves: 59 } : {}) },
     },
     {
       kind: 'GENERATE_DATASET',
