@@ -14,7 +14,7 @@ import { configHash } from '../util/hash.js';
 import { initBackend } from '../tensor/backend.js';
 import { adapterFor, MANIFEST_FILE, checkImportSpec, chessRandomSource, importNotes, importPlan, importSpecFields, othelloRandomSource, resolveFamilies, writeDataset } from '../games/dataset/index.js';
 import { writeActivations } from '../lm/activations.js';
-import { loadModelDir } from '../lm/checkpoint.js';
+import { loadModelDir, modelConfigHash } from '../lm/checkpoint.js';
 import { datasetSequences } from '../lm/dataset.js';
 import { parseSite } from '../lm/model.js';
 import { resolveModelPath } from '../lm/models.js';
@@ -284,6 +284,11 @@ const evaluate = defineKind({
       /** Activation set for the unsupervised metrics (L0, variance explained, ...); none = skip. */
       activations: dir.optional(),
       unsupervisedVectors: z.number().int().min(16).default(4096),
+      /** Loss recovered (metrics.md §7) with this LM patched at this block, over `contexts` rows of the dataset's train split. */
+      lossRecovered: z
+        .object({ model: z.string().min(1), layer: z.number().int().min(0), site: z.string().default('resid_post'), contexts: z.number().int().min(1).max(10_000).default(25) })
+        .strict()
+        .optional(),
       maxSampleGames: z.number().int().min(1).optional(),
       /** Of a sweep directory: every kept checkpoint, the final ones, or the intermediate ones. */
       checkpoints: z.enum(['all', 'final', 'intermediate']).default('all'),
@@ -308,16 +313,29 @@ const evaluate = defineKind({
       const source = await activationSetSource(c.activations);
       // The sampling buffer holds whole contexts: a small activation set bounds the batch.
       const batchSize = Math.max(1, Math.min(c.unsupervisedVectors, Math.floor(source.totalVectors / source.contextLength) * source.contextLength));
-      for (const [i, d] of dirs.entries()) {
-        throwIfCancelled(ctx.signal);
-        const { dictionary } = await loadSae(d);
-        try {
-          const res = await evaluateUnsupervised(dictionary, source, { nVectors: c.unsupervisedVectors, batchSize, seed: 0 });
-          await storeUnsupervisedMetrics(ctx.pool, d, res.rows, res.evalConfig, res.evalConfigHash);
-        } finally {
-          dictionary.dispose();
+      const lm = c.lossRecovered ? await loadModelDir(resolveModelPath(c.lossRecovered.model)) : null;
+      try {
+        let lossRecovered: Parameters<typeof evaluateUnsupervised>[2]['lossRecovered'];
+        if (lm && c.lossRecovered) {
+          const tok = tokenizerInfo(lm.meta.tokenizer);
+          const T = tok.game === 'chess' ? Math.min(256, lm.model.config.nCtx) : lm.model.config.nCtx;
+          const data = await datasetSequences(c.dataset, { split: 'train', minLength: tok.padToken === null ? T : undefined });
+          const site = parseSite(c.lossRecovered.site);
+          lossRecovered = { model: lm.model, layer: c.lossRecovered.layer, site, data, contexts: c.lossRecovered.contexts, contextLength: Math.min(T, data.length), lmId: modelConfigHash(lm.meta) };
         }
-        ctx.progress((0.3 * (i + 1)) / dirs.length);
+        for (const [i, d] of dirs.entries()) {
+          throwIfCancelled(ctx.signal);
+          const { dictionary } = await loadSae(d);
+          try {
+            const res = await evaluateUnsupervised(dictionary, source, { nVectors: c.unsupervisedVectors, batchSize, seed: 0, lossRecovered });
+            await storeUnsupervisedMetrics(ctx.pool, d, res.rows, res.evalConfig, res.evalConfigHash);
+          } finally {
+            dictionary.dispose();
+          }
+          ctx.progress((0.3 * (i + 1)) / dirs.length);
+        }
+      } finally {
+        lm?.model.dispose();
       }
     }
     ctx.progress(0.3, { stage: `supervised evaluation of ${dirs.length} checkpoints` });

@@ -210,6 +210,9 @@ describe('every saeboard command, once, end to end', () => {
     const seed = await saeboard(['seed', '--size', 'tiny', '--force']); // serve (above) queued it once already
     ok(seed, 'seed');
     expect(seed.stdout).toMatch(/queued \d+ jobs/);
+    const repro = await saeboard(['reproduce', '--game', 'othello', '--scale', 'tiny', '--detach']); // queued only; test/repro runs it
+    ok(repro, 'reproduce');
+    expect(repro.stdout).toMatch(/reproduce-tiny-othello: \d+ jobs/);
     writeFileSync(p('job.yaml'), `game: othello\ngames: 4\nminMoves: 59\nfamilies: board_state\nout: ${p('job-data')}\nname: every-command-job\n`);
     const submit = await saeboard(['jobs', 'submit', 'generate_dataset', '--config', p('job.yaml')]);
     ok(submit, 'jobs submit');

@@ -18,6 +18,7 @@ export const commandGroups: { commands: string[]; load: () => Promise<{ register
   { commands: ['worker', 'seed', 'jobs'], load: () => import('./jobs.js') },
   { commands: ['apikey'], load: () => import('./apikey.js') },
   { commands: ['doctor'], load: () => import('./doctor.js') },
+  { commands: ['reproduce'], load: () => import('./reproduce.js') },
 ];
 
 /** The registration functions needed for `argv`: one group when its command is named, else all (help, typos). */
