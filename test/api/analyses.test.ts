@@ -67,7 +67,22 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
+async function counts() {
+  return sql(
+    'SELECT (SELECT count(*) FROM feature_explanations)::int AS e, (SELECT count(*) FROM feature_links)::int AS l, (SELECT count(*) FROM bsp_absorption)::int AS b, (SELECT count(*) FROM feature_histories)::int AS h',
+  );
+}
+
 describe('the ANALYZE job', () => {
+  it('a cancelled job stops and writes nothing', async () => {
+    const before = await counts();
+    const ctl = new AbortController();
+    ctl.abort();
+    const { config } = validateJobConfig('ANALYZE', { saes });
+    await expect(jobKind('ANALYZE').run(config, { pool: env.db.pool, jobId: 0, signal: ctl.signal, progress: () => {}, log: () => {} })).rejects.toThrow(/cancelled/);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses an empty request and unknown fields before anything runs', () => {
     expect(() => validateJobConfig('ANALYZE', {})).toThrow(/checkpoints, saes or compare/);
     expect(() => validateJobConfig('ANALYZE', { saes: [1], bogus: 1 })).toThrow(/bogus/);
