@@ -10,6 +10,7 @@ import { LeaderboardEntryResolver, LeaderboardResolver } from './leaderboard/lea
 import { LanguageModelResolver, LmCheckpointResolver } from './lm/lm.resolver.js';
 import { SaeCheckpointResolver, SaeResolver } from './sae/sae.resolver.js';
 import {
+  BspAnalysisResolver,
   BspLearningResolver,
   CheckpointComparisonResolver,
   FeatureExplanationResolver,
@@ -47,4 +48,5 @@ export const resolvers: NonEmptyArray<Function> = [
   FeatureExplanationResolver,
   FeatureExplanationsResolver,
   SaeCheckpointAnalysisResolver,
+  BspAnalysisResolver,
 ];

@@ -324,6 +324,44 @@ describe('explanations', () => {
   });
 });
 
+describe('absorption and splitting per board property', () => {
+  it('SaeCheckpoint.boardPropertyAnalyses pages the stored rows, most absorbed first, unscored last', async () => {
+    const final = jobResult.checkpoints[2].saeCheckpointId;
+    const q = `query($id: ID!, $first: Int, $after: String, $order: BspAnalysisOrder!) { saeCheckpoint(id: $id) {
+      boardPropertyAnalyses(orderBy: $order, first: $first, after: $after) {
+        edges { node { boardProperty { id } absorption splitting missed absorbed mainFeatures bestF1 bestFeature { index } topAbsorber { index } } }
+        pageInfo { hasNextPage endCursor } } } }`;
+    const pages = async (order: string) => {
+      const edges: any[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const d = (await ok(q, { id: String(final), first: 7, after, order })).saeCheckpoint.boardPropertyAnalyses;
+        edges.push(...d.edges);
+        if (!d.pageInfo.hasNextPage) return edges.map((e) => e.node);
+        after = d.pageInfo.endCursor;
+      }
+    };
+    const byAbsorption = await pages('ABSORPTION');
+    const expected = await sql(
+      `SELECT bp.id, b.absorption, b.missed, b.absorbed, b.main_features FROM bsp_absorption b JOIN board_properties bp ON bp.id = b.bsp_id
+       WHERE b.sae_checkpoint_id = $1 ORDER BY b.absorption DESC NULLS LAST, bp.id`,
+      [final],
+    );
+    expect(byAbsorption.map((n) => Number(n.boardProperty.id))).toEqual(expected.map((r) => r.id));
+    byAbsorption.forEach((n, i) => {
+      expect(n.missed).toBe(expected[i].missed);
+      expect(n.absorbed).toBe(expected[i].absorbed);
+      expect(n.mainFeatures).toEqual(expected[i].main_features);
+      if (n.absorption !== null) expect(n.absorption).toBeCloseTo(n.missed ? n.absorbed / n.missed : 0, 5);
+      if (n.mainFeatures.length) expect(n.bestFeature.index).toBe(n.mainFeatures[0]);
+    });
+    const bySplit = await pages('SPLITTING');
+    expect(bySplit).toHaveLength(expected.length);
+    const ks = bySplit.map((n) => n.splitting ?? -1);
+    expect(ks).toEqual([...ks].sort((x, y) => y - x));
+  });
+});
+
 describe('absorption and splitting as metrics', () => {
   it('are metric rows under the evaluation’s eval-config hash, equal to the per-BSP means', async () => {
     const rows = await sql(
