@@ -72,10 +72,13 @@ interface EvalConfigShape {
   contextLength?: number;
 }
 
-/** Datasets are loaded once per (dir, families, splits). */
-const datasetCache = new Map<string, Promise<DatasetInputs>>();
+/** Datasets loaded during one request, once per (dir, families, splits); dropped with the request. */
+type DatasetCache = Map<string, Promise<DatasetInputs>>;
+const requestCaches = new WeakMap<AnalyzeOptions, DatasetCache>();
 
 async function datasetFor(ev: StoredEvaluation, opts: AnalyzeOptions): Promise<DatasetInputs> {
+  let datasetCache = requestCaches.get(opts);
+  if (!datasetCache) requestCaches.set(opts, (datasetCache = new Map()));
   const cfg = ev.evalConfig as EvalConfigShape;
   const dir = opts.dataset ?? cfg.dataset?.path;
   if (!dir) throw new UserInputError(`checkpoint ${ev.saeCheckpointId}: its evaluation records no dataset; give dataset`);
@@ -91,8 +94,8 @@ async function datasetFor(ev: StoredEvaluation, opts: AnalyzeOptions): Promise<D
       contextLength: cfg.contextLength,
     });
     datasetCache.set(key, p);
-    p.catch(() => datasetCache.delete(key));
-    if (datasetCache.size > 4) datasetCache.delete(datasetCache.keys().next().value!);
+    const cache = datasetCache;
+    p.catch(() => cache.delete(key));
   }
   return p;
 }

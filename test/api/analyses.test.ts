@@ -335,7 +335,7 @@ describe('absorption and splitting per board property', () => {
       const edges: any[] = [];
       let after: string | null = null;
       for (;;) {
-        const d = (await ok(q, { id: String(final), first: 7, after, order })).saeCheckpoint.boardPropertyAnalyses;
+        const d: any = (await ok(q, { id: String(final), first: 7, after, order })).saeCheckpoint.boardPropertyAnalyses;
         edges.push(...d.edges);
         if (!d.pageInfo.hasNextPage) return edges.map((e) => e.node);
         after = d.pageInfo.endCursor;
