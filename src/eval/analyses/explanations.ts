@@ -203,15 +203,18 @@ export function createExplainer(fit: PreparedSplit, score: PreparedSplit, option
     let sF1 = 0;
     let sCell = -1;
     let sT = -1;
-    for (const t of opts.thresholdIndices) {
-      const on = fitOn[f * W + t];
-      if (on < opts.minOn) continue;
-      for (let i = 0; i < nt; i++) {
-        const c = touched[i];
+    const ts = opts.thresholdIndices.filter((t) => fitOn[f * W + t] >= opts.minOn);
+    for (let i = 0; i < nt; i++) {
+      const c = touched[i];
+      const n = fitBits.count(c);
+      // F1 at any threshold ≤ 2·tp₀/(tp₀ + n): most BSPs cannot beat the best so far
+      const tp0 = hist[c * W + 1];
+      if ((2 * tp0) / (tp0 + n) <= sF1) continue;
+      for (const t of ts) {
         const tp = hist[c * W + t + 1];
         if (tp === 0) continue;
-        const f1 = (2 * tp) / (on + fitBits.count(c));
-        if (f1 > sF1) {
+        const f1 = (2 * tp) / (fitOn[f * W + t] + n);
+        if (f1 > sF1 || (f1 === sF1 && t < sT && c === sCell)) {
           sF1 = f1;
           sCell = c;
           sT = t;

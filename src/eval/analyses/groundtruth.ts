@@ -175,6 +175,10 @@ export function createCandidateCollector(fit: PreparedSplit, K: number): { visit
       if (vsum) sums[c * F + f] = vsum[c];
       const n = truth[c];
       const b = c * W;
+      // F1 at any threshold ≤ 2·tp₀/(tp₀ + n) (tp only falls with t, and on ≥ tp): skip the pair
+      // when even that cannot enter the cell's full top K
+      const tp0 = hist[b + 1];
+      if (count[c] === K && (2 * tp0) / (tp0 + n) <= f1s[c * K + K - 1]) continue;
       let best = 0;
       let bestT = 0;
       for (let t = NUM_THRESHOLDS - 1; t >= 0; t--) {
