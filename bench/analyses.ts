@@ -11,8 +11,7 @@ import type { Bench } from './harness.js';
 import { labelSetFromDense, type EvalFamily } from '../src/eval/labels.js';
 import { CsrBuilder, type CsrActivations } from '../src/eval/sparse.js';
 import { compareCheckpointFeatures } from '../src/eval/analyses/matching.js';
-import { groundTruthAnalyses } from '../src/eval/analyses/groundtruth.js';
-import { explainFeatures } from '../src/eval/analyses/explanations.js';
+import { analyzeGroundTruth } from '../src/eval/analyses/groundtruth.js';
 import { loadNative } from '../src/tensor/kernels/native.js';
 
 function mulberry(seed: number): () => number {
@@ -111,11 +110,11 @@ export default async function (h: Bench): Promise<void> {
   const cmp = compareCheckpointFeatures({ decoder: decA, features: F, dIn: d, alive }, { decoder: decB, features: F, dIn: d, alive });
   const matchMs = performance.now() - s;
   s = performance.now();
-  const gt = groundTruthAnalyses({ maxima, alive, decoder: decA, dIn: d, fit: { activations: fit, labels: train }, score: { activations: score, labels: test } });
-  const gtMs = performance.now() - s;
-  s = performance.now();
-  const ex = explainFeatures({ maxima, alive, fit: { activations: fit, labels: train }, score: { activations: score, labels: test } });
-  const exMs = performance.now() - s;
+  // absorption + splitting and explanations share one scan of D_train (as the ANALYZE job runs them)
+  const { groundTruth: gt, explanations: ex } = analyzeGroundTruth({ maxima, alive, decoder: decA, dIn: d, fit: { activations: fit, labels: train }, score: { activations: score, labels: test } });
+  const bothMs = performance.now() - s;
+  const exMs = ex.timingsMs.fit + ex.timingsMs.score;
+  const gtMs = bothMs - exMs;
   const totalMs = matchMs + gtMs + exMs;
   h.record(`F${F}-N${N}`, {
     loaded,
@@ -128,6 +127,7 @@ export default async function (h: Bench): Promise<void> {
     matchingMs: Math.round(matchMs),
     matchingParts: Object.fromEntries(Object.entries(cmp.timingsMs).map(([k, v]) => [k, Math.round(v)])),
     absorptionSplittingMs: Math.round(gtMs),
+    sharedScanIncludedIn: 'absorptionSplittingMs',
     absorptionSplittingParts: Object.fromEntries(Object.entries(gt.timingsMs).map(([k, v]) => [k, Math.round(v)])),
     explanationsMs: Math.round(exMs),
     totalMs: Math.round(totalMs),

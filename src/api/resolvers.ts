@@ -11,6 +11,7 @@ import { LanguageModelResolver, LmCheckpointResolver } from './lm/lm.resolver.js
 import { SaeCheckpointResolver, SaeResolver } from './sae/sae.resolver.js';
 import { provenanceResolvers } from './provenance/provenance.resolver.js';
 import {
+  BspAnalysisResolver,
   BspLearningResolver,
   CheckpointComparisonResolver,
   FeatureExplanationResolver,
@@ -50,4 +51,5 @@ export const resolvers: NonEmptyArray<Function> = [
   FeatureExplanationResolver,
   FeatureExplanationsResolver,
   SaeCheckpointAnalysisResolver,
+  BspAnalysisResolver,
 ];

@@ -17,8 +17,8 @@ import { initBackend } from '../tensor/backend.js';
 import { loadSae } from '../sae/interop.js';
 import { CsrBuilder, type CsrActivations } from '../eval/sparse.js';
 import { familyOfCell } from '../eval/labels.js';
-import { groundTruthAnalyses, type GroundTruthOptions } from '../eval/analyses/groundtruth.js';
-import { explainFeatures, explanationText, type ExplanationOptions } from '../eval/analyses/explanations.js';
+import { analyzeGroundTruth, type GroundTruthOptions } from '../eval/analyses/groundtruth.js';
+import { explanationText, type ExplanationOptions } from '../eval/analyses/explanations.js';
 import { compareCheckpointFeatures, type MatchOptions, type FeatureLink } from '../eval/analyses/matching.js';
 import { featureHistories } from '../eval/analyses/history.js';
 import { withTransaction } from '../db/pool.js';
@@ -72,10 +72,13 @@ interface EvalConfigShape {
   contextLength?: number;
 }
 
-/** Datasets are loaded once per (dir, families, splits). */
-const datasetCache = new Map<string, Promise<DatasetInputs>>();
+/** Datasets loaded during one request, once per (dir, families, splits); dropped with the request. */
+type DatasetCache = Map<string, Promise<DatasetInputs>>;
+const requestCaches = new WeakMap<AnalyzeOptions, DatasetCache>();
 
 async function datasetFor(ev: StoredEvaluation, opts: AnalyzeOptions): Promise<DatasetInputs> {
+  let datasetCache = requestCaches.get(opts);
+  if (!datasetCache) requestCaches.set(opts, (datasetCache = new Map()));
   const cfg = ev.evalConfig as EvalConfigShape;
   const dir = opts.dataset ?? cfg.dataset?.path;
   if (!dir) throw new UserInputError(`checkpoint ${ev.saeCheckpointId}: its evaluation records no dataset; give dataset`);
@@ -91,8 +94,8 @@ async function datasetFor(ev: StoredEvaluation, opts: AnalyzeOptions): Promise<D
       contextLength: cfg.contextLength,
     });
     datasetCache.set(key, p);
-    p.catch(() => datasetCache.delete(key));
-    if (datasetCache.size > 4) datasetCache.delete(datasetCache.keys().next().value!);
+    const cache = datasetCache;
+    p.catch(() => cache.delete(key));
   }
   return p;
 }
@@ -158,11 +161,9 @@ export async function analyzeCheckpoint(pool: pg.Pool, saeCheckpointId: number, 
 
   const fit = { activations: train, labels: data.train.labels };
   const score = { activations: test, labels: data.test.labels };
-  const gt = groundTruthAnalyses({ maxima: table.maxima, alive: table.alive, decoder, dIn, fit, score, options: opts.groundTruth });
-  tick('absorptionSplitting');
-  throwIfCancelled(opts.signal);
-  const ex = explainFeatures({ maxima: table.maxima, alive: table.alive, fit, score, options: opts.explanations });
-  tick('explanations');
+  // one scan of D_train feeds absorption, splitting and explanations
+  const { groundTruth: gt, explanations: ex } = analyzeGroundTruth({ maxima: table.maxima, alive: table.alive, decoder, dIn, fit, score, options: opts.groundTruth, explanations: opts.explanations });
+  tick('analyses');
   throwIfCancelled(opts.signal);
 
   const labels = data.train.labels;

@@ -6,10 +6,13 @@
 import type pg from 'pg';
 import { NotFoundError, UserInputError } from '../errors.js';
 import {
+  bspAbsorptionPage,
   featureHistory as readHistory,
   findComparison,
   learningOrderPage,
   linksPage,
+  type BspAbsorptionRow,
+  type BspAnalysisOrder,
   type ExplanationRow,
   type HistoryRow,
   type LearningOrderRow,
@@ -198,4 +201,26 @@ export async function explainedShare(loaders: Loaders, saeCheckpointId: number):
     splitting: a.splitting,
     evalConfigHash: a.evalConfigHash,
   };
+}
+
+export type BspAnalysisRecord = BspAbsorptionRow;
+
+/** Per-BSP absorption and splitting of one checkpoint, as a connection. */
+export async function bspAnalyses(
+  pool: pg.Pool,
+  saeCheckpointId: number,
+  order: BspAnalysisOrder,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Connection<BspAnalysisRecord, Edge<BspAnalysisRecord>>> {
+  const limit = pageSize(first);
+  const tag = `bsp-analyses:${saeCheckpointId}:${order}`;
+  const rows = await bspAbsorptionPage(pool, { saeCheckpointId, order, after: decodeCursor(tag, after, order === 'BSP' ? 1 : 2), limit });
+  return toConnection(
+    tag,
+    rows,
+    limit,
+    (r) => r.sortKey,
+    (r, cursor) => ({ cursor, node: r.row }),
+  );
 }

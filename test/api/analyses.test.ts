@@ -67,7 +67,22 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
+async function counts() {
+  return sql(
+    'SELECT (SELECT count(*) FROM feature_explanations)::int AS e, (SELECT count(*) FROM feature_links)::int AS l, (SELECT count(*) FROM bsp_absorption)::int AS b, (SELECT count(*) FROM feature_histories)::int AS h',
+  );
+}
+
 describe('the ANALYZE job', () => {
+  it('a cancelled job stops and writes nothing', async () => {
+    const before = await counts();
+    const ctl = new AbortController();
+    ctl.abort();
+    const { config } = validateJobConfig('ANALYZE', { saes });
+    await expect(jobKind('ANALYZE').run(config, { pool: env.db.pool, jobId: 0, signal: ctl.signal, progress: () => {}, log: () => {} })).rejects.toThrow(/cancelled/);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses an empty request and unknown fields before anything runs', () => {
     expect(() => validateJobConfig('ANALYZE', {})).toThrow(/checkpoints, saes or compare/);
     expect(() => validateJobConfig('ANALYZE', { saes: [1], bogus: 1 })).toThrow(/bogus/);
@@ -306,6 +321,44 @@ describe('explanations', () => {
     expect(fin.explainedShare.atF1_50).toBeCloseTo(at50 / alive, 6);
     expect(fin.explainedShare.atF1_80).toBeCloseTo(at80 / alive, 6);
     expect(data.sae.checkpoints.find((c: any) => !c.isFinal).explainedShare).toBeNull();
+  });
+});
+
+describe('absorption and splitting per board property', () => {
+  it('SaeCheckpoint.boardPropertyAnalyses pages the stored rows, most absorbed first, unscored last', async () => {
+    const final = jobResult.checkpoints[2].saeCheckpointId;
+    const q = `query($id: ID!, $first: Int, $after: String, $order: BspAnalysisOrder!) { saeCheckpoint(id: $id) {
+      boardPropertyAnalyses(orderBy: $order, first: $first, after: $after) {
+        edges { node { boardProperty { id } absorption splitting missed absorbed mainFeatures bestF1 bestFeature { index } topAbsorber { index } } }
+        pageInfo { hasNextPage endCursor } } } }`;
+    const pages = async (order: string) => {
+      const edges: any[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const d: any = (await ok(q, { id: String(final), first: 7, after, order })).saeCheckpoint.boardPropertyAnalyses;
+        edges.push(...d.edges);
+        if (!d.pageInfo.hasNextPage) return edges.map((e) => e.node);
+        after = d.pageInfo.endCursor;
+      }
+    };
+    const byAbsorption = await pages('ABSORPTION');
+    const expected = await sql(
+      `SELECT bp.id, b.absorption, b.missed, b.absorbed, b.main_features FROM bsp_absorption b JOIN board_properties bp ON bp.id = b.bsp_id
+       WHERE b.sae_checkpoint_id = $1 ORDER BY b.absorption DESC NULLS LAST, bp.id`,
+      [final],
+    );
+    expect(byAbsorption.map((n) => Number(n.boardProperty.id))).toEqual(expected.map((r) => r.id));
+    byAbsorption.forEach((n, i) => {
+      expect(n.missed).toBe(expected[i].missed);
+      expect(n.absorbed).toBe(expected[i].absorbed);
+      expect(n.mainFeatures).toEqual(expected[i].main_features);
+      if (n.absorption !== null) expect(n.absorption).toBeCloseTo(n.missed ? n.absorbed / n.missed : 0, 5);
+      if (n.mainFeatures.length) expect(n.bestFeature.index).toBe(n.mainFeatures[0]);
+    });
+    const bySplit = await pages('SPLITTING');
+    expect(bySplit).toHaveLength(expected.length);
+    const ks = bySplit.map((n) => n.splitting ?? -1);
+    expect(ks).toEqual([...ks].sort((x, y) => y - x));
   });
 });
 

@@ -102,6 +102,71 @@ describe('linear assignment (Jonker–Volgenant)', () => {
     rec(0, 0);
     return best;
   }
+  /** The textbook O(n³) Hungarian method with potentials (e-maxx), as the reference for larger n. */
+  function hungarian(cost: Float32Array, n: number): number {
+    const u = new Float64Array(n + 1);
+    const v = new Float64Array(n + 1);
+    const p = new Int32Array(n + 1);
+    const way = new Int32Array(n + 1);
+    for (let i = 1; i <= n; i++) {
+      p[0] = i;
+      let j0 = 0;
+      const minv = new Float64Array(n + 1).fill(Infinity);
+      const used = new Uint8Array(n + 1);
+      do {
+        used[j0] = 1;
+        const i0 = p[j0];
+        let delta = Infinity;
+        let j1 = 0;
+        for (let j = 1; j <= n; j++) {
+          if (used[j]) continue;
+          const cur = cost[(i0 - 1) * n + j - 1] - u[i0] - v[j];
+          if (cur < minv[j]) {
+            minv[j] = cur;
+            way[j] = j0;
+          }
+          if (minv[j] < delta) {
+            delta = minv[j];
+            j1 = j;
+          }
+        }
+        for (let j = 0; j <= n; j++) {
+          if (used[j]) {
+            u[p[j]] += delta;
+            v[j] -= delta;
+          } else minv[j] -= delta;
+        }
+        j0 = j1;
+      } while (p[j0] !== 0);
+      do {
+        const j1 = way[j0];
+        p[j0] = p[j1];
+        j0 = j1;
+      } while (j0);
+    }
+    let total = 0;
+    for (let j = 1; j <= n; j++) total += cost[(p[j] - 1) * n + j - 1];
+    return total;
+  }
+
+  it('matches the Hungarian method on larger random, tied and near-identity matrices', () => {
+    const r = rng(9);
+    for (let trial = 0; trial < 24; trial++) {
+      const n = 20 + trial * 7;
+      const kind = trial % 3;
+      const cost = Float32Array.from({ length: n * n }, (_, k) => {
+        if (kind === 0) return r();
+        if (kind === 1) return Math.floor(r() * 4);
+        // two related checkpoints: a near-permutation of small costs among large ones
+        return (Math.floor(k / n) * 7) % n === k % n ? 0.05 * r() : 0.5 + 0.5 * r();
+      });
+      const { rowToCol } = solveLap(cost, n);
+      expect(new Set(rowToCol).size).toBe(n);
+      const got = Array.from(rowToCol).reduce((s, j, i) => s + cost[i * n + j], 0);
+      expect(got).toBeCloseTo(hungarian(cost, n), 4);
+    }
+  });
+
   it('finds the optimum of random (and heavily tied) matrices, as a permutation', () => {
     const r = rng(7);
     for (let trial = 0; trial < 300; trial++) {

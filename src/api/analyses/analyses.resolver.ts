@@ -7,8 +7,8 @@ import { SaeCheckpoint } from '../sae/sae.type.js';
 import * as analyses from '../../services/analyses.service.js';
 import * as saeService from '../../services/sae.service.js';
 import { toBoardProperty, toFeature, type FeatureRecord, type SaeCheckpointRecord } from '../../services/records.js';
-import type { BspLearningRecord, ComparisonRecord, ExplanationRecord, FeatureHistoryRecord, HistoryPointRecord, LinkRecord } from '../../services/analyses.service.js';
-import { BspLearning, BspLearningConnection, CheckpointComparison, ExplainedShare, FeatureExplanation, FeatureHistory, FeatureLink, HistoryPoint, LinkFilter } from './analyses.type.js';
+import type { BspAnalysisRecord, BspLearningRecord, ComparisonRecord, ExplanationRecord, FeatureHistoryRecord, HistoryPointRecord, LinkRecord } from '../../services/analyses.service.js';
+import { BspAnalysis, BspAnalysisConnection, BspAnalysisOrder, BspLearning, BspLearningConnection, CheckpointComparison, ExplainedShare, FeatureExplanation, FeatureHistory, FeatureLink, HistoryPoint, LinkFilter } from './analyses.type.js';
 
 async function featureAt(ctx: Context, saeCheckpointId: number, featureIndex: number | null) {
   if (featureIndex === null) return null;
@@ -141,5 +141,33 @@ export class SaeCheckpointAnalysisResolver {
   @FieldResolver(() => ExplainedShare, { nullable: true, description: 'Share of alive features explained at held-out F1 ≥ 0.5 / 0.8, absorption and splitting (null until an ANALYZE job ran)' })
   explainedShare(@Root() c: SaeCheckpointRecord, @Ctx() ctx: Context) {
     return analyses.explainedShare(ctx.loaders, c.id);
+  }
+
+  @FieldResolver(() => BspAnalysisConnection, { description: 'Per board property: main features, absorption and splitting (empty until an ANALYZE job ran)' })
+  boardPropertyAnalyses(
+    @Root() c: SaeCheckpointRecord,
+    @Arg('orderBy', () => BspAnalysisOrder, { defaultValue: BspAnalysisOrder.ABSORPTION }) orderBy: BspAnalysisOrder,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() ctx: Context,
+  ) {
+    return analyses.bspAnalyses(ctx.pool, c.id, orderBy, page.first, page.after);
+  }
+}
+
+@Resolver(() => BspAnalysis)
+export class BspAnalysisResolver {
+  @FieldResolver(() => BoardProperty, { nullable: true })
+  boardProperty(@Root() r: BspAnalysisRecord, @Ctx() ctx: Context) {
+    return bsp(ctx, r.bspId);
+  }
+
+  @FieldResolver(() => Feature, { nullable: true, description: 'Its best feature (chosen on D_train)' })
+  bestFeature(@Root() r: BspAnalysisRecord, @Ctx() ctx: Context) {
+    return featureAt(ctx, r.saeCheckpointId, r.bestFeature);
+  }
+
+  @FieldResolver(() => Feature, { nullable: true, description: 'The feature that absorbs it most often' })
+  topAbsorber(@Root() r: BspAnalysisRecord, @Ctx() ctx: Context) {
+    return featureAt(ctx, r.saeCheckpointId, r.topAbsorber);
   }
 }

@@ -2,6 +2,7 @@ import { Field, Float, InputType, Int, ObjectType, registerEnumType } from 'type
 import { ConnectionType, EdgeType } from '../common/connection.js';
 import { DateTime } from '../common/scalars.js';
 import type {
+  BspAnalysisRecord,
   BspLearningRecord,
   ComparisonRecord,
   ComparisonSummaryRecord,
@@ -232,3 +233,59 @@ export class ExplainedShare implements ExplainedShareRecord {
   @Field(() => String)
   evalConfigHash!: string;
 }
+
+export enum BspAnalysisOrder {
+  ABSORPTION = 'ABSORPTION',
+  SPLITTING = 'SPLITTING',
+  BSP = 'BSP',
+}
+registerEnumType(BspAnalysisOrder, { name: 'BspAnalysisOrder', description: 'Most absorbed first, most split first (unscored last), or by board-property id' });
+
+@ObjectType({ description: "A board property in one checkpoint: its main features, how often they miss it because another feature absorbs it, and how many features its OR needs to reach F1 ≥ 0.9" })
+export class BspAnalysis implements BspAnalysisRecord {
+  saeCheckpointId!: number;
+  bspId!: number;
+
+  @Field(() => Int, { description: 'Held-out positions where it holds' })
+  positives!: number;
+
+  bestFeature!: number | null;
+
+  @Field(() => Float, { description: 'Held-out F1 of its best feature (chosen on D_train)' })
+  bestF1!: number;
+
+  @Field(() => [Int], { description: 'Feature indices with F1 ≥ the main-feature level' })
+  mainFeatures!: number[];
+
+  @Field(() => Int, { description: 'Positions where it holds and every main feature is off' })
+  missed!: number;
+
+  @Field(() => Int)
+  absorbed!: number;
+
+  @Field(() => Float, { nullable: true, description: 'absorbed / missed; null: no strong feature' })
+  absorption!: number | null;
+
+  @Field(() => Float)
+  meanAbsorbingShare!: number;
+
+  topAbsorber!: number | null;
+
+  @Field(() => Int)
+  topAbsorberCount!: number;
+
+  @Field(() => [Int], { description: 'Greedy OR, in order' })
+  splitFeatures!: number[];
+
+  @Field(() => [Float], { description: 'F1 of the OR after each feature' })
+  splitF1s!: number[];
+
+  @Field(() => Int, { nullable: true, description: 'Features needed for F1 ≥ 0.9; null: not within the cap' })
+  splitting!: number | null;
+}
+
+@ObjectType()
+export class BspAnalysisEdge extends EdgeType(BspAnalysis) {}
+
+@ObjectType()
+export class BspAnalysisConnection extends ConnectionType(BspAnalysisEdge) {}

@@ -494,3 +494,59 @@ export async function learningOrderPage(db: Queryable, q: { saeId: number; after
   );
   return rows.map((r) => ({ bspId: r.bsp_id, firstStep: r.first_step === null ? null : Number(r.first_step), features: r.features, bestFinalF1: r.best_final_f1 }));
 }
+
+export interface BspAbsorptionRow {
+  saeCheckpointId: number;
+  bspId: number;
+  positives: number;
+  bestFeature: number | null;
+  bestF1: number;
+  mainFeatures: number[];
+  missed: number;
+  absorbed: number;
+  absorption: number | null;
+  meanAbsorbingShare: number;
+  topAbsorber: number | null;
+  topAbsorberCount: number;
+  splitFeatures: number[];
+  splitF1s: number[];
+  splitting: number | null;
+}
+
+export type BspAnalysisOrder = 'ABSORPTION' | 'SPLITTING' | 'BSP';
+
+/**
+ * A page (limit + 1 rows) of one checkpoint's per-BSP absorption and splitting: most absorbed
+ * first, most split first (nulls last), or by BSP id.
+ */
+export async function bspAbsorptionPage(db: Queryable, q: { saeCheckpointId: number; order: BspAnalysisOrder; after: readonly unknown[] | null; limit: number }): Promise<{ row: BspAbsorptionRow; sortKey: unknown[] }[]> {
+  const params: unknown[] = [q.saeCheckpointId];
+  // nulls last in a descending order: sort on coalesce(x, -1) (both metrics are ≥ 0)
+  const expr = q.order === 'ABSORPTION' ? 'coalesce(absorption, -1)' : q.order === 'SPLITTING' ? 'coalesce(splitting, -1)::real' : null;
+  const cols: SortColumn[] = expr ? [{ expr, dir: 'DESC' }, { expr: 'bsp_id', dir: 'ASC' }] : [{ expr: 'bsp_id', dir: 'ASC' }];
+  const where = ['sae_checkpoint_id = $1', keysetCondition(cols, q.after, params)];
+  const { rows } = await db.query(
+    `SELECT *, ${expr ?? 'bsp_id'} AS sort FROM bsp_absorption WHERE ${where.join(' AND ')} ORDER BY ${orderByClause(cols)} LIMIT ${param(params, q.limit + 1)}`,
+    params,
+  );
+  return rows.map((r) => ({
+    row: {
+      saeCheckpointId: Number(r.sae_checkpoint_id),
+      bspId: r.bsp_id,
+      positives: r.positives,
+      bestFeature: r.best_feature,
+      bestF1: r.best_f1,
+      mainFeatures: r.main_features,
+      missed: r.missed,
+      absorbed: r.absorbed,
+      absorption: r.absorption,
+      meanAbsorbingShare: r.mean_absorbing_share,
+      topAbsorber: r.top_absorber,
+      topAbsorberCount: r.top_absorber_count,
+      splitFeatures: r.split_features,
+      splitF1s: r.split_f1s,
+      splitting: r.splitting,
+    },
+    sortKey: expr ? [r.sort, r.bsp_id] : [r.bsp_id],
+  }));
+}

@@ -15,11 +15,9 @@
  * the explanation with the highest fitted F1 wins (ties: the simpler one, then the lower threshold).
  */
 import { UserInputError } from '../../errors.js';
-import type { CsrActivations } from '../sparse.js';
-import { entryLevels } from '../sparse.js';
 import { NUM_THRESHOLDS } from '../thresholds.js';
 import type { LabelSet } from '../labels.js';
-import { cellPositions, onCountsByThreshold, type GroundTruthSplit } from './groundtruth.js';
+import { prepareSplit, scanFeatureCells, W, type FeatureVisitor, type GroundTruthSplit, type PreparedSplit } from './scan.js';
 
 export type ExplanationKind = 'single' | 'and' | 'or';
 
@@ -141,25 +139,6 @@ class CellBits {
   }
 }
 
-function featureMajor(csr: CsrActivations, levels: Uint8Array): { ptr: Int32Array; pos: Int32Array; lev: Uint8Array } {
-  const F = csr.features;
-  const ptr = new Int32Array(F + 1);
-  for (let j = 0; j < levels.length; j++) if (levels[j] > 0) ptr[csr.indices[j] + 1]++;
-  for (let f = 0; f < F; f++) ptr[f + 1] += ptr[f];
-  const fill = ptr.slice(0, F);
-  const pos = new Int32Array(ptr[F]);
-  const lev = new Uint8Array(ptr[F]);
-  for (let p = 0; p < csr.positions; p++) {
-    for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
-      if (levels[j] === 0) continue;
-      const k = fill[csr.indices[j]]++;
-      pos[k] = p;
-      lev[k] = levels[j];
-    }
-  }
-  return { ptr, pos, lev };
-}
-
 /** Top `k` indices of `keys` (descending), ties by index. */
 function topK(ids: Int32Array, n: number, key: (c: number) => number, k: number): number[] {
   const out: number[] = [];
@@ -183,81 +162,59 @@ function topK(ids: Int32Array, n: number, key: (c: number) => number, k: number)
   return out;
 }
 
-export function explainFeatures(input: ExplanationInput): ExplanationResult {
-  const opts = { ...DEFAULT_EXPLANATION_OPTIONS, ...input.options };
+export interface Explainer {
+  visit: FeatureVisitor;
+  result(): ExplanationResult;
+}
+
+/** Explanations fed by a scan of the fit split (scanFeatureCells), scored on the held-out split. */
+export function createExplainer(fit: PreparedSplit, score: PreparedSplit, options: ExplanationOptions = {}): Explainer {
+  const opts = { ...DEFAULT_EXPLANATION_OPTIONS, ...options };
   for (const t of opts.thresholdIndices) if (!Number.isInteger(t) || t < 0 || t >= NUM_THRESHOLDS) throw new UserInputError(`explanations: threshold index ${t} out of range 0..${NUM_THRESHOLDS - 1}`);
-  const { maxima, alive, fit, score } = input;
-  const F = fit.activations.features;
-  if (score.activations.features !== F) throw new UserInputError('explanations: fit and held-out activations have different feature counts');
+  if (score.csr.features !== fit.csr.features) throw new UserInputError('explanations: fit and held-out activations have different feature counts');
   if (fit.labels.totalCells !== score.labels.totalCells) throw new UserInputError('explanations: fit and held-out splits are labelled with different BSP families');
-  const W = NUM_THRESHOLDS + 1;
-
-  const t0 = performance.now();
-  const fitLevels = entryLevels(fit.activations, maxima, alive);
-  const fitOn = onCountsByThreshold(fit.activations, fitLevels);
-  const fitMajor = featureMajor(fit.activations, fitLevels);
-  const fitBits = new CellBits(fit.labels, cellPositions(fit.labels));
-  const scoreLevels = entryLevels(score.activations, maxima, alive);
-  const scoreOn = onCountsByThreshold(score.activations, scoreLevels);
-  const scoreMajor = featureMajor(score.activations, scoreLevels);
-  const scoreBits = new CellBits(score.labels, cellPositions(score.labels));
-
+  const fitBits = new CellBits(fit.labels, { ptr: fit.cellPtr, pos: fit.cellPos });
+  const scoreBits = new CellBits(score.labels, { ptr: score.cellPtr, pos: score.cellPos });
   const C = fit.labels.totalCells;
-  const hist = new Int32Array(C * W);
-  const touched = new Int32Array(C);
-  const isTouched = new Uint8Array(C);
   const tpAt = new Int32Array(C);
   const slot = new Int32Array(C).fill(-1);
   const labels = fit.labels;
+  const fitOn = fit.onAt;
   const explanations: Explanation[] = [];
   let aliveCount = 0;
   let explained = 0;
   let at50 = 0;
   let at80 = 0;
   let tScore = 0;
+  let tAll = 0;
 
   type Pick = { kind: ExplanationKind; cells: number[]; t: number; fit: Scores };
-  for (let f = 0; f < F; f++) {
-    if (!alive[f]) continue;
+  const visit: FeatureVisitor = (f, touched, nt, hist) => {
+    const t0 = performance.now();
     aliveCount++;
-    const a = fitMajor.ptr[f];
-    const e = fitMajor.ptr[f + 1];
-    let nt = 0;
-    for (let q = a; q < e; q++) {
-      const p = fitMajor.pos[q];
-      const lv = fitMajor.lev[q];
-      for (let j = labels.ptr[p]; j < labels.ptr[p + 1]; j++) {
-        const c = labels.cells[j];
-        if (!isTouched[c]) {
-          isTouched[c] = 1;
-          touched[nt++] = c;
-        }
-        hist[c * W + lv]++;
-      }
-    }
+    const a = fit.fPtr[f];
+    const e = fit.fPtr[f + 1];
     const best: Partial<Record<ExplanationKind, Pick>> = {};
     const consider = (p: Pick) => {
       const cur = best[p.kind];
       if (!cur || p.fit.f1 > cur.fit.f1) best[p.kind] = p;
     };
-    // suffix sums: hist[c·W + t + 1] = true positives of c at threshold index t (level > t)
-    for (let i = 0; i < nt; i++) {
-      const b = touched[i] * W;
-      for (let lv = W - 2; lv >= 1; lv--) hist[b + lv] += hist[b + lv + 1];
-    }
     // single BSPs at every threshold, scalars only (no object per BSP)
     let sF1 = 0;
     let sCell = -1;
     let sT = -1;
-    for (const t of opts.thresholdIndices) {
-      const on = fitOn[f * W + t];
-      if (on < opts.minOn) continue;
-      for (let i = 0; i < nt; i++) {
-        const c = touched[i];
+    const ts = opts.thresholdIndices.filter((t) => fitOn[f * W + t] >= opts.minOn);
+    for (let i = 0; i < nt; i++) {
+      const c = touched[i];
+      const n = fitBits.count(c);
+      // F1 at any threshold ≤ 2·tp₀/(tp₀ + n): most BSPs cannot beat the best so far
+      const tp0 = hist[c * W + 1];
+      if ((2 * tp0) / (tp0 + n) <= sF1) continue;
+      for (const t of ts) {
         const tp = hist[c * W + t + 1];
         if (tp === 0) continue;
-        const f1 = (2 * tp) / (on + fitBits.count(c));
-        if (f1 > sF1) {
+        const f1 = (2 * tp) / (fitOn[f * W + t] + n);
+        if (f1 > sF1 || (f1 === sF1 && t < sT && c === sCell)) {
           sF1 = f1;
           sCell = c;
           sT = t;
@@ -274,69 +231,76 @@ export function explainFeatures(input: ExplanationInput): ExplanationResult {
       const orC = topK(touched, nt, (c) => tpAt[c] / Math.max(1, fitBits.count(c)), opts.candidates);
       const cand = [...new Set([...andC, ...orC])];
       const K = cand.length;
-      if (K >= 2) {
-        cand.forEach((c, i) => (slot[c] = i));
-        const joint = new Int32Array(K * K);
-        const present: number[] = [];
-        for (let q = a; q < e; q++) {
-          if (fitMajor.lev[q] <= t) continue;
-          const p = fitMajor.pos[q];
-          present.length = 0;
-          for (let j = labels.ptr[p]; j < labels.ptr[p + 1]; j++) {
-            const s = slot[labels.cells[j]];
-            if (s >= 0) present.push(s);
-          }
-          for (let x = 0; x < present.length; x++) for (let y = x + 1; y < present.length; y++) joint[present[x] * K + present[y]]++;
+      if (K < 2) continue;
+      cand.forEach((c, i) => (slot[c] = i));
+      const joint = new Int32Array(K * K);
+      const present: number[] = [];
+      for (let q = a; q < e; q++) {
+        if (fit.fLev[q] <= t) continue;
+        const p = fit.fPos[q];
+        present.length = 0;
+        for (let j = labels.ptr[p]; j < labels.ptr[p + 1]; j++) {
+          const s = slot[labels.cells[j]];
+          if (s >= 0) present.push(s);
         }
-        for (const c of cand) slot[c] = -1;
-        for (let x = 0; x < K; x++) {
-          for (let y = x + 1; y < K; y++) {
-            const cx = cand[x];
-            const cy = cand[y];
-            const both = joint[x * K + y] + joint[y * K + x];
-            const cells = cx < cy ? [cx, cy] : [cy, cx];
-            if (both > 0) consider({ kind: 'and', cells, t, fit: scores(both, on, fitBits.both(cx, cy)) });
-            const orTp = tpAt[cx] + tpAt[cy] - both;
-            consider({ kind: 'or', cells, t, fit: scores(orTp, on, fitBits.count(cx) + fitBits.count(cy) - fitBits.both(cx, cy)) });
-          }
+        for (let x = 0; x < present.length; x++) for (let y = x + 1; y < present.length; y++) joint[present[x] * K + present[y]]++;
+      }
+      for (const c of cand) slot[c] = -1;
+      for (let x = 0; x < K; x++) {
+        for (let y = x + 1; y < K; y++) {
+          const cx = cand[x];
+          const cy = cand[y];
+          const both = joint[x * K + y] + joint[y * K + x];
+          const cells = cx < cy ? [cx, cy] : [cy, cx];
+          if (both > 0) consider({ kind: 'and', cells, t, fit: scores(both, on, fitBits.both(cx, cy)) });
+          const orTp = tpAt[cx] + tpAt[cy] - both;
+          consider({ kind: 'or', cells, t, fit: scores(orTp, on, fitBits.count(cx) + fitBits.count(cy) - fitBits.both(cx, cy)) });
         }
       }
-    }
-    for (let i = 0; i < nt; i++) {
-      const c = touched[i];
-      isTouched[c] = 0;
-      for (let lv = 0; lv < W; lv++) hist[c * W + lv] = 0;
     }
     const order: ExplanationKind[] = ['single', 'and', 'or'];
     const picks = order.map((k) => best[k]).filter((p): p is Pick => !!p && p.fit.f1 > 0);
-    if (!picks.length) continue;
-    // best fitted F1 first; ties keep the simpler kind (stable sort over single, and, or)
-    picks.sort((x, y) => y.fit.f1 - x.fit.f1);
-    const s0 = performance.now();
-    picks.forEach((p, rank) => {
-      const on = scoreOn[f * W + p.t];
-      let tp = 0;
-      for (let q = scoreMajor.ptr[f]; q < scoreMajor.ptr[f + 1]; q++) if (scoreMajor.lev[q] > p.t && scoreBits.holds(p.kind, p.cells, scoreMajor.pos[q])) tp++;
-      const heldOut = scores(tp, on, scoreBits.truth(p.kind, p.cells));
-      explanations.push({ feature: f, kind: p.kind, cells: p.cells, thresholdIndex: p.t, fit: p.fit, heldOut, rank });
-      if (rank === 0) {
-        explained++;
-        if (heldOut.f1 >= 0.5) at50++;
-        if (heldOut.f1 >= 0.8) at80++;
-      }
-    });
-    tScore += performance.now() - s0;
-  }
-  const total = performance.now() - t0;
-  return {
-    options: opts,
-    explanations,
-    aliveFeatures: aliveCount,
-    explainedFeatures: explained,
-    explainedShare50: aliveCount ? at50 / aliveCount : 0,
-    explainedShare80: aliveCount ? at80 / aliveCount : 0,
-    timingsMs: { fit: total - tScore, score: tScore },
+    if (picks.length) {
+      // best fitted F1 first; ties keep the simpler kind (stable sort over single, and, or)
+      picks.sort((x, y) => y.fit.f1 - x.fit.f1);
+      const s0 = performance.now();
+      picks.forEach((p, rank) => {
+        const on = score.onAt[f * W + p.t];
+        let tp = 0;
+        for (let q = score.fPtr[f]; q < score.fPtr[f + 1]; q++) if (score.fLev[q] > p.t && scoreBits.holds(p.kind, p.cells, score.fPos[q])) tp++;
+        const heldOut = scores(tp, on, scoreBits.truth(p.kind, p.cells));
+        explanations.push({ feature: f, kind: p.kind, cells: p.cells, thresholdIndex: p.t, fit: p.fit, heldOut, rank });
+        if (rank === 0) {
+          explained++;
+          if (heldOut.f1 >= 0.5) at50++;
+          if (heldOut.f1 >= 0.8) at80++;
+        }
+      });
+      tScore += performance.now() - s0;
+    }
+    tAll += performance.now() - t0;
   };
+  return {
+    visit,
+    result: () => ({
+      options: opts,
+      explanations,
+      aliveFeatures: aliveCount,
+      explainedFeatures: explained,
+      explainedShare50: aliveCount ? at50 / aliveCount : 0,
+      explainedShare80: aliveCount ? at80 / aliveCount : 0,
+      timingsMs: { fit: tAll - tScore, score: tScore },
+    }),
+  };
+}
+
+export function explainFeatures(input: ExplanationInput): ExplanationResult {
+  const { maxima, alive } = input;
+  const fit = prepareSplit(input.fit.activations, input.fit.labels, maxima, alive);
+  const score = prepareSplit(input.score.activations, input.score.labels, maxima, alive);
+  const ex = createExplainer(fit, score, input.options);
+  scanFeatureCells(fit, alive, ex.visit);
+  return ex.result();
 }
 
 /** "white knight on f3 AND black to move". */

@@ -1,13 +1,15 @@
 /**
  * Absorption and splitting measured on the ground-truth labels (docs/analyses.md §2).
  *
- * Shared first pass, per BSP b (one global cell): every feature active where b holds, with its
- * counts at all 11 thresholds, its best threshold (max F1) and F1 there.
+ * Shared first pass (scan.ts, run once with the explanations): per BSP b, its best features on
+ * D_train, each at its own best threshold (max F1 over the 11 thresholds), and the activation sums
+ * the probe directions need.
  *
  * Splitting (k-sparse probing over features): greedily OR the features that raise F1 on b the
  * most (each at its own best threshold, among the `candidates` best single features) until the
  * OR reaches F1 ≥ `splitF1`; the number of features needed is b's splitting (null: not within
- * `maxSplit`). 1 = one feature tracks b on its own.
+ * `maxSplit`). 1 = one feature tracks b on its own. Candidates and their thresholds are chosen on
+ * the fit split (D_train), the greedy OR is measured on the held-out split (D_test).
  *
  * Absorption (SAEBench's metric, with exact labels instead of a first-letter probe): b's main
  * features are its features with F1 ≥ `mainF1` (at least its best one; BSPs whose best feature is
@@ -24,17 +26,13 @@
  * passed instead (`directions`).
  */
 import { UserInputError } from '../../errors.js';
-import type { CsrActivations } from '../sparse.js';
-import { entryLevels } from '../sparse.js';
 import { NUM_THRESHOLDS } from '../thresholds.js';
-import type { LabelSet } from '../labels.js';
-import { familyOfCell } from '../labels.js';
+import { familyOfCell, type LabelSet } from '../labels.js';
 import { matmulAB, matmulABt, normalizeRows } from './linalg.js';
+import { prepareSplit, scanFeatureCells, W, type FeatureVisitor, type GroundTruthSplit, type PreparedSplit } from './scan.js';
+import { createExplainer, type ExplanationOptions, type ExplanationResult } from './explanations.js';
 
-export interface GroundTruthSplit {
-  activations: CsrActivations;
-  labels: LabelSet;
-}
+export type { GroundTruthSplit } from './scan.js';
 
 export interface GroundTruthOptions {
   /** Split target F1 (default 0.9). */
@@ -140,69 +138,146 @@ export function cellPositions(labels: LabelSet): { ptr: Int32Array; pos: Int32Ar
   return { ptr, pos };
 }
 
-/** onAtLevel[f·12 + t] = #positions where feature f is on at threshold index t (level > t). */
-export function onCountsByThreshold(csr: CsrActivations, levels: Uint8Array): Int32Array {
-  const out = new Int32Array(csr.features * (NUM_THRESHOLDS + 1));
-  const total = levels.length;
-  for (let j = 0; j < total; j++) if (levels[j] > 0) out[csr.indices[j] * (NUM_THRESHOLDS + 1) + levels[j]]++;
-  // suffix sums: level > t
-  for (let f = 0; f < csr.features; f++) {
-    const b = f * (NUM_THRESHOLDS + 1);
-    let s = 0;
-    for (let lv = NUM_THRESHOLDS; lv >= 1; lv--) {
-      s += out[b + lv];
-      out[b + lv] = s;
-    }
-    // index t holds #(level > t) = #(level ≥ t+1)
-    for (let t = 0; t < NUM_THRESHOLDS; t++) out[b + t] = out[b + t + 1];
-    out[b + NUM_THRESHOLDS] = 0;
-  }
-  return out;
-}
-
 const f1Of = (tp: number, on: number, truth: number): number => (tp > 0 ? (2 * tp) / (on + truth) : 0);
 
-/** Class-mean-difference probe directions in the SAE's output space (unit rows, cells.length × dIn). */
-export function meanDifferenceDirections(split: GroundTruthSplit, decoder: Float32Array, dIn: number, cells: ArrayLike<number>): Float32Array {
-  const { activations: csr, labels } = split;
-  const F = csr.features;
+/**
+ * Per cell, its best `K` features on the fit split (each at its own best threshold, by F1), and the
+ * sums of every feature's activations where the cell holds (for the probe directions): collected
+ * from the shared scan, so no pass of its own.
+ */
+export interface CellCandidates {
+  K: number;
+  count: Int32Array;
+  feature: Int32Array;
+  threshold: Uint8Array;
+  f1: Float32Array;
+  /** sums[c·F + f] = Σ activations of f where c holds (fit split). */
+  sums: Float32Array;
+  /** Σ activations of each feature over the fit split. */
+  totals: Float64Array;
+}
+
+export function createCandidateCollector(fit: PreparedSplit, K: number): { visit: FeatureVisitor; result(): CellCandidates } {
+  const C = fit.labels.totalCells;
+  const F = fit.csr.features;
+  const count = new Int32Array(C);
+  const feature = new Int32Array(C * K);
+  const threshold = new Uint8Array(C * K);
+  const f1s = new Float32Array(C * K);
+  const sums = new Float32Array(C * F);
+  const totals = new Float64Array(F);
+  for (let f = 0; f < F; f++) for (let q = fit.fPtr[f]; q < fit.fPtr[f + 1]; q++) totals[f] += fit.fVal[q];
+  const truth = fit.labels.truthCount;
+  const visit: FeatureVisitor = (f, touched, nt, hist, vsum) => {
+    const ob = f * W;
+    for (let i = 0; i < nt; i++) {
+      const c = touched[i];
+      if (vsum) sums[c * F + f] = vsum[c];
+      const n = truth[c];
+      const b = c * W;
+      // F1 at any threshold ≤ 2·tp₀/(tp₀ + n) (tp only falls with t, and on ≥ tp): skip the pair
+      // when even that cannot enter the cell's full top K
+      const tp0 = hist[b + 1];
+      if (count[c] === K && (2 * tp0) / (tp0 + n) <= f1s[c * K + K - 1]) continue;
+      let best = 0;
+      let bestT = 0;
+      for (let t = NUM_THRESHOLDS - 1; t >= 0; t--) {
+        const tp = hist[b + t + 1];
+        if (tp === 0) continue;
+        const v = (2 * tp) / (fit.onAt[ob + t] + n);
+        if (v >= best) {
+          best = v;
+          bestT = t;
+        }
+      }
+      if (best <= 0) continue;
+      // insertion into the cell's top K (F1 descending, then feature ascending)
+      const base = c * K;
+      let m = count[c];
+      if (m === K) {
+        if (best <= f1s[base + K - 1]) continue;
+        m = K - 1;
+      } else count[c]++;
+      let j = m;
+      while (j > 0 && f1s[base + j - 1] < best) {
+        f1s[base + j] = f1s[base + j - 1];
+        feature[base + j] = feature[base + j - 1];
+        threshold[base + j] = threshold[base + j - 1];
+        j--;
+      }
+      f1s[base + j] = best;
+      feature[base + j] = f;
+      threshold[base + j] = bestT;
+    }
+  };
+  return { visit, result: () => ({ K, count, feature, threshold, f1: f1s, sums, totals }) };
+}
+
+/** Class-mean-difference probe directions from the collected sums (unit rows, cells.length × dIn). */
+export function directionsFromSums(cand: CellCandidates, fit: PreparedSplit, decoder: Float32Array, dIn: number, cells: ArrayLike<number>): Float32Array {
+  const F = fit.csr.features;
+  const N = fit.csr.positions;
   const K = cells.length;
-  const N = csr.positions;
-  const all = new Float64Array(F);
-  for (let j = 0; j < csr.indptr[N]; j++) all[csr.indices[j]] += csr.values[j];
-  const byCell = cellPositions(labels);
-  // cell-major: one F-vector (in L1/L2) per cell, rows read in position order
   const diff = new Float32Array(K * F);
-  const acc = new Float64Array(F);
   for (let k = 0; k < K; k++) {
     const c = cells[k];
-    const n = byCell.ptr[c + 1] - byCell.ptr[c];
-    acc.fill(0);
-    for (let q = byCell.ptr[c]; q < byCell.ptr[c + 1]; q++) {
-      const p = byCell.pos[q];
-      for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) acc[csr.indices[j]] += csr.values[j];
-    }
-    const base = k * F;
+    const n = fit.labels.truthCount[c];
+    const base = c * F;
     for (let f = 0; f < F; f++) {
-      const inMean = n > 0 ? acc[f] / n : 0;
-      const outMean = N - n > 0 ? (all[f] - acc[f]) / (N - n) : 0;
-      diff[base + f] = inMean - outMean;
+      const sIn = cand.sums[base + f];
+      diff[k * F + f] = (n > 0 ? sIn / n : 0) - (N - n > 0 ? (cand.totals[f] - sIn) / (N - n) : 0);
     }
   }
-  const dirs = matmulAB(diff, K, F, decoder, dIn);
-  return normalizeRows(dirs, K, dIn).unit;
+  return normalizeRows(matmulAB(diff, K, F, decoder, dIn), K, dIn).unit;
+}
+
+/** Class-mean-difference probe directions in the SAE's output space, from one split directly. */
+export function meanDifferenceDirections(split: GroundTruthSplit, decoder: Float32Array, dIn: number, cells: ArrayLike<number>): Float32Array {
+  const F = split.activations.features;
+  const alive = new Uint8Array(F).fill(1);
+  const maxima = new Float32Array(F);
+  for (let j = 0; j < split.activations.values.length; j++) maxima[split.activations.indices[j]] = Math.max(maxima[split.activations.indices[j]], split.activations.values[j]);
+  const prep = prepareSplit(split.activations, split.labels, maxima, alive);
+  const col = createCandidateCollector(prep, 1);
+  scanFeatureCells(prep, alive, col.visit, { values: true });
+  return directionsFromSums(col.result(), prep, decoder, dIn, cells);
 }
 
 export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult {
   const opts = { ...DEFAULT_GROUND_TRUTH_OPTIONS, ...input.options };
-  const { maxima, alive, decoder, dIn, score } = input;
-  const csr = score.activations;
+  checkInput(input);
+  const t0 = performance.now();
+  const fit = prepareSplit(input.fit.activations, input.fit.labels, input.maxima, input.alive);
+  const score = prepareSplit(input.score.activations, input.score.labels, input.maxima, input.alive);
+  const col = createCandidateCollector(fit, opts.candidates);
+  scanFeatureCells(fit, input.alive, col.visit, { values: true });
+  const scanMs = performance.now() - t0;
+  const res = groundTruthFromCandidates(input, fit, score, col.result());
+  res.timingsMs.candidates = scanMs;
+  return res;
+}
+
+function checkInput(input: GroundTruthInput): void {
+  const { decoder, dIn, score } = input;
+  const F = score.activations.features;
+  if (decoder.length !== F * dIn) throw new UserInputError(`decoder has ${decoder.length} values, expected ${F}×${dIn}`);
+  if (score.labels.positions !== score.activations.positions) throw new UserInputError(`${score.activations.positions} activation rows but ${score.labels.positions} labelled positions`);
+  if (input.fit.activations.features !== F) throw new UserInputError('fit and score activations have different feature counts');
+  if (input.fit.labels.totalCells !== score.labels.totalCells) throw new UserInputError('fit and score splits are labelled with different BSP families');
+}
+
+/**
+ * Splitting and absorption on the score split, from candidates chosen on the fit split: each BSP's
+ * features (and their thresholds) are picked on D_train and measured on held-out D_test.
+ */
+export function groundTruthFromCandidates(input: GroundTruthInput, fit: PreparedSplit, score: PreparedSplit, cand: CellCandidates): GroundTruthResult {
+  const opts = { ...DEFAULT_GROUND_TRUTH_OPTIONS, ...input.options };
+  checkInput(input);
+  const { decoder, dIn } = input;
+  const csr = score.csr;
   const labels = score.labels;
   const F = csr.features;
-  if (decoder.length !== F * dIn) throw new UserInputError(`decoder has ${decoder.length} values, expected ${F}×${dIn}`);
-  if (labels.positions !== csr.positions) throw new UserInputError(`${csr.positions} activation rows but ${labels.positions} labelled positions`);
-  if (input.fit.activations.features !== F) throw new UserInputError('fit and score activations have different feature counts');
-
+  const N = csr.positions;
   let cells: Int32Array;
   if (input.cells) cells = Int32Array.from(input.cells);
   else {
@@ -211,108 +286,32 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
     cells = Int32Array.from(list);
   }
   const K = cells.length;
-
-  const t0 = performance.now();
-  const levels = entryLevels(csr, maxima, alive);
-  const onAt = onCountsByThreshold(csr, levels);
-  const byCell = cellPositions(labels);
-  const W = NUM_THRESHOLDS + 1;
-
-  // feature-major on-lists of the scored split (positions ascending, with levels)
-  const fPtr = new Int32Array(F + 1);
-  for (let j = 0; j < levels.length; j++) if (levels[j] > 0) fPtr[csr.indices[j] + 1]++;
-  for (let f = 0; f < F; f++) fPtr[f + 1] += fPtr[f];
-  const fFill = fPtr.slice(0, F);
-  const fPos = new Int32Array(fPtr[F]);
-  const fLev = new Uint8Array(fPtr[F]);
-  for (let p = 0; p < csr.positions; p++) {
-    for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
-      if (levels[j] === 0) continue;
-      const k = fFill[csr.indices[j]]++;
-      fPos[k] = p;
-      fLev[k] = levels[j];
-    }
-  }
-
-  // hist slot of every entry (f·12 + level), -1 where the feature is off: the hot loop below is one increment
-  const code = new Int32Array(levels.length);
-  for (let j = 0; j < levels.length; j++) code[j] = levels[j] > 0 ? csr.indices[j] * W + levels[j] : -1;
-  const hist = new Int32Array(F * W);
-  const touched = new Int32Array(F);
-  const isTouched = new Uint8Array(F);
-  const truth = new Uint8Array(csr.positions);
-  const covered = new Uint8Array(csr.positions);
+  const truth = new Uint8Array(N);
+  const covered = new Uint8Array(N);
   const coveredList: number[] = [];
-  const { norms } = normalizeRows(decoder, F, dIn);
-
-  type Cand = { f: number; t: number; f1: number; tp: number; on: number };
-  const perCell: { cands: Cand[] }[] = [];
-  let tCand = 0;
-  let tSplit = 0;
   const results: BspGroundTruth[] = [];
+  type Cand = { f: number; t: number; fitF1: number; tp: number; on: number };
+  const pools: Cand[][] = [];
 
+  const s0 = performance.now();
   for (let k = 0; k < K; k++) {
     const cell = cells[k];
-    const a = byCell.ptr[cell];
-    const e = byCell.ptr[cell + 1];
+    const a = score.cellPtr[cell];
+    const e = score.cellPtr[cell + 1];
     const n = e - a;
-    let s0 = performance.now();
-    let nt = 0;
-    for (let q = a; q < e; q++) {
-      const p = byCell.pos[q];
-      truth[p] = 1;
-      for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
-        const k = code[j];
-        if (k < 0) continue;
-        const f = csr.indices[j];
-        if (!isTouched[f]) {
-          isTouched[f] = 1;
-          touched[nt++] = f;
-        }
-        hist[k]++;
-      }
-    }
-    // keep the best `keep` features by F1 (a small insertion-sorted list: no object per feature)
-    const keep = Math.max(opts.candidates, 1);
-    const cands: Cand[] = [];
-    let worst = 0;
-    for (let u = 0; u < nt; u++) {
-      const f = touched[u];
-      const b = f * W;
+    for (let q = a; q < e; q++) truth[score.cellPos[q]] = 1;
+    // held-out counts of the fitted candidates
+    const pool: Cand[] = [];
+    const m = Math.min(cand.count[cell], opts.candidates);
+    for (let i = 0; i < m; i++) {
+      const f = cand.feature[cell * cand.K + i];
+      const t = cand.threshold[cell * cand.K + i];
       let tp = 0;
-      let bestF1 = 0;
-      let bestT = 0;
-      let bestTp = 0;
-      // walk thresholds from the top: tp(t) = #(level > t); ties keep the lower threshold
-      for (let t = NUM_THRESHOLDS - 1; t >= 0; t--) {
-        tp += hist[b + t + 1];
-        const f1 = f1Of(tp, onAt[b + t], n);
-        if (f1 >= bestF1 && f1 > 0) {
-          bestF1 = f1;
-          bestT = t;
-          bestTp = tp;
-        }
-      }
-      for (let lv = 0; lv < W; lv++) hist[b + lv] = 0;
-      isTouched[f] = 0;
-      if (bestF1 <= 0 || (cands.length >= keep && bestF1 < worst)) continue;
-      const c: Cand = { f, t: bestT, f1: bestF1, tp: bestTp, on: onAt[b + bestT] };
-      let i = cands.length;
-      cands.push(c);
-      while (i > 0 && (cands[i - 1].f1 < c.f1 || (cands[i - 1].f1 === c.f1 && cands[i - 1].f > c.f))) {
-        cands[i] = cands[i - 1];
-        i--;
-      }
-      cands[i] = c;
-      if (cands.length > keep) cands.pop();
-      worst = cands[cands.length - 1].f1;
+      for (let q = score.fPtr[f]; q < score.fPtr[f + 1]; q++) if (score.fLev[q] > t) tp += truth[score.fPos[q]];
+      pool.push({ f, t, fitF1: cand.f1[cell * cand.K + i], tp, on: score.onAt[f * W + t] });
     }
-    perCell.push({ cands });
-    tCand += performance.now() - s0;
-
-    // greedy k-sparse OR
-    s0 = performance.now();
-    const pool = cands.slice(0, opts.candidates);
+    pools.push(pool);
+    // greedy k-sparse OR on the held-out split
     const used = new Uint8Array(pool.length);
     let tp = 0;
     let on = 0;
@@ -320,10 +319,6 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
     const splitF1s: number[] = [];
     let splitting: number | null = null;
     for (let step = 0; step < opts.maxSplit && step < pool.length; step++) {
-      let bestI = -1;
-      let bestF1 = -1;
-      let bestTp = 0;
-      let bestOn = 0;
       // upper bound of what the remaining candidates could add: if even all of it cannot reach
       // splitF1, the BSP does not split within maxSplit (most BSPs of a real SAE stop here)
       const tps = pool.filter((_, i) => !used[i]).map((c) => c.tp).sort((x, y) => y - x);
@@ -331,6 +326,10 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
       for (let i = 0; i < tps.length && i < opts.maxSplit - step; i++) room += tps[i];
       const reach = Math.min(n, tp + room);
       if ((2 * reach) / (on + (reach - tp) + n) < opts.splitF1) break;
+      let bestI = -1;
+      let bestF1 = -1;
+      let bestTp = 0;
+      let bestOn = 0;
       for (let i = 0; i < pool.length; i++) {
         if (used[i]) continue;
         const c = pool[i];
@@ -339,9 +338,9 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
         if ((2 * (tp + g)) / (on + g + n) <= bestF1) continue;
         let gTp = 0;
         let gOn = 0;
-        for (let q = fPtr[c.f]; q < fPtr[c.f + 1]; q++) {
-          if (fLev[q] <= c.t) continue;
-          const p = fPos[q];
+        for (let q = score.fPtr[c.f]; q < score.fPtr[c.f + 1]; q++) {
+          if (score.fLev[q] <= c.t) continue;
+          const p = score.fPos[q];
           if (covered[p]) continue;
           gOn++;
           gTp += truth[p];
@@ -357,9 +356,9 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
       if (bestI < 0 || (splitF1s.length && bestF1 <= splitF1s[splitF1s.length - 1])) break;
       used[bestI] = 1;
       const c = pool[bestI];
-      for (let q = fPtr[c.f]; q < fPtr[c.f + 1]; q++) {
-        if (fLev[q] <= c.t) continue;
-        const p = fPos[q];
+      for (let q = score.fPtr[c.f]; q < score.fPtr[c.f + 1]; q++) {
+        if (score.fLev[q] <= c.t) continue;
+        const p = score.fPos[q];
         if (!covered[p]) {
           covered[p] = 1;
           coveredList.push(p);
@@ -376,16 +375,14 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
     }
     for (const p of coveredList) covered[p] = 0;
     coveredList.length = 0;
-    for (let q = a; q < e; q++) truth[byCell.pos[q]] = 0;
-    tSplit += performance.now() - s0;
-
-    const top = cands[0];
+    for (let q = a; q < e; q++) truth[score.cellPos[q]] = 0;
+    const top = pool[0];
     results.push({
       cell,
       family: familyOfCell(labels, cell),
       positives: n,
       bestFeature: top ? top.f : null,
-      bestF1: top ? top.f1 : 0,
+      bestF1: top ? f1Of(top.tp, top.on, n) : 0,
       bestThresholdIndex: top ? top.t : null,
       splitFeatures,
       splitF1s,
@@ -399,11 +396,12 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
       topAbsorberCount: 0,
     });
   }
+  const tSplit = performance.now() - s0;
 
-  // absorption: only BSPs with a strong feature
+  // absorption: BSPs whose best fitted feature is strong
   const s1 = performance.now();
   const strong: number[] = [];
-  for (let k = 0; k < K; k++) if (results[k].bestF1 >= opts.mainF1) strong.push(k);
+  for (let k = 0; k < K; k++) if (pools[k].length && pools[k][0].fitF1 >= opts.mainF1) strong.push(k);
   const strongCells = strong.map((k) => cells[k]);
   let dirs: Float32Array;
   if (input.directions) {
@@ -411,47 +409,44 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
     dirs = new Float32Array(strong.length * dIn);
     strong.forEach((k, i) => dirs.set(input.directions!.subarray(k * dIn, k * dIn + dIn), i * dIn));
     dirs = normalizeRows(dirs, strong.length, dIn).unit;
-  } else dirs = meanDifferenceDirections(input.fit, decoder, dIn, strongCells);
+  } else dirs = directionsFromSums(cand, fit, decoder, dIn, strongCells);
   const tDirs = performance.now() - s1;
 
   const s2 = performance.now();
-  // decoder cosine with every strong BSP's direction: F × S
   const S = strong.length;
-  const unitDec = normalizeRows(decoder, F, dIn).unit;
-  const cosFS = matmulABt(unitDec, F, dIn, dirs, S);
+  const { unit: unitDec, norms } = normalizeRows(decoder, F, dIn);
+  const cosFS = matmulABt(unitDec, F, dIn, dirs, S); // F × S
   const isMain = new Uint8Array(F);
-  const mainT = new Int32Array(F);
+  const mainOn = new Uint8Array(N);
+  const marked: number[] = [];
   const absorbCount = new Int32Array(F);
   for (let s = 0; s < S; s++) {
     const k = strong[s];
     const r = results[k];
-    const mains = perCell[k].cands.filter((c, i) => i === 0 || c.f1 >= opts.mainF1);
+    const mains = pools[k].filter((c, i) => i === 0 || c.fitF1 >= opts.mainF1);
     r.mainFeatures = mains.map((c) => c.f);
     for (const c of mains) {
       isMain[c.f] = 1;
-      mainT[c.f] = c.t;
+      for (let q = score.fPtr[c.f]; q < score.fPtr[c.f + 1]; q++) {
+        if (score.fLev[q] > c.t && !mainOn[score.fPos[q]]) {
+          mainOn[score.fPos[q]] = 1;
+          marked.push(score.fPos[q]);
+        }
+      }
     }
     const cell = cells[k];
     let missed = 0;
     let absorbed = 0;
     let shareSum = 0;
     const absorbersTouched: number[] = [];
-    for (let q = byCell.ptr[cell]; q < byCell.ptr[cell + 1]; q++) {
-      const p = byCell.pos[q];
-      let mainOn = false;
-      for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
-        const f = csr.indices[j];
-        if (isMain[f] && levels[j] > mainT[f]) {
-          mainOn = true;
-          break;
-        }
-      }
-      if (mainOn) continue;
+    for (let q = score.cellPtr[cell]; q < score.cellPtr[cell + 1]; q++) {
+      const p = score.cellPos[q];
+      if (mainOn[p]) continue;
       missed++;
       let pos = 0;
       let abs = 0;
       for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
-        if (levels[j] === 0) continue;
+        if (score.levels[j] === 0) continue;
         const f = csr.indices[j];
         const cos = cosFS[f * S + s];
         const proj = csr.values[j] * norms[f] * cos;
@@ -465,12 +460,14 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
         absorbed++;
         for (let j = csr.indptr[p]; j < csr.indptr[p + 1]; j++) {
           const f = csr.indices[j];
-          if (levels[j] === 0 || isMain[f] || cosFS[f * S + s] < opts.absorberCosine || csr.values[j] <= 0) continue;
+          if (score.levels[j] === 0 || isMain[f] || cosFS[f * S + s] < opts.absorberCosine || csr.values[j] <= 0) continue;
           if (absorbCount[f]++ === 0) absorbersTouched.push(f);
         }
       }
     }
     for (const c of mains) isMain[c.f] = 0;
+    for (const p of marked) mainOn[p] = 0;
+    marked.length = 0;
     let top: number | null = null;
     let topN = 0;
     for (const f of absorbersTouched) {
@@ -508,6 +505,35 @@ export function groundTruthAnalyses(input: GroundTruthInput): GroundTruthResult 
     scoredBsps: scored.length,
     splitting: mean(reached.map((r) => r.splitting!)),
     splitReached: reached.length,
-    timingsMs: { directions: tDirs, candidates: tCand, splitting: tSplit, absorption: tAbs },
+    timingsMs: { directions: tDirs, candidates: 0, splitting: tSplit, absorption: tAbs },
   };
+}
+
+export interface SaeGroundTruthInput extends GroundTruthInput {
+  explanations?: ExplanationOptions;
+}
+
+/** Absorption, splitting and explanations together: one scan of the fit split feeds all three. */
+export function analyzeGroundTruth(input: SaeGroundTruthInput): { groundTruth: GroundTruthResult; explanations: ExplanationResult } {
+  const opts = { ...DEFAULT_GROUND_TRUTH_OPTIONS, ...input.options };
+  checkInput(input);
+  const t0 = performance.now();
+  const fit = prepareSplit(input.fit.activations, input.fit.labels, input.maxima, input.alive);
+  const score = prepareSplit(input.score.activations, input.score.labels, input.maxima, input.alive);
+  const col = createCandidateCollector(fit, opts.candidates);
+  const ex = createExplainer(fit, score, input.explanations);
+  scanFeatureCells(
+    fit,
+    input.alive,
+    (f, touched, nt, hist, vsum) => {
+      col.visit(f, touched, nt, hist, vsum);
+      ex.visit(f, touched, nt, hist, vsum);
+    },
+    { values: true },
+  );
+  const scanMs = performance.now() - t0;
+  const explanations = ex.result();
+  const groundTruth = groundTruthFromCandidates(input, fit, score, col.result());
+  groundTruth.timingsMs.candidates = scanMs - explanations.timingsMs.fit - explanations.timingsMs.score;
+  return { groundTruth, explanations };
 }

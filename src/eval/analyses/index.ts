@@ -5,3 +5,4 @@ export * from './matching.js';
 export * from './history.js';
 export * from './groundtruth.js';
 export * from './explanations.js';
+export * from './scan.js';
