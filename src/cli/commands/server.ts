@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, startServer } from '../../api/server.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, startServer, WEB_DIR } from '../../api/server.js';
 import { DEFAULT_QUERY_LIMITS } from '../../api/limits.js';
 import { initBackend } from '../../tensor/backend.js';
 import { createPool, openDatabase, redactUrl } from '../../db/pool.js';
@@ -103,6 +105,9 @@ export function register(program: Command): void {
           'saeboard is serving',
         );
         process.stderr.write(`saeboard: GraphQL API at ${server.url}${opts.requireKey ? ' (API key required)' : ''}\n`);
+        process.stderr.write(
+          existsSync(path.join(WEB_DIR, 'index.html')) ? `saeboard: dashboard at ${server.url.replace(/graphql$/, '')}\n` : 'saeboard: dashboard not built (`npm run build` builds it)\n',
+        );
         let stopQueue = async () => {};
         let stopping = false;
         const shutdown = async (signal: string) => {
