@@ -389,12 +389,17 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
     await open(page, '/jobs', 'h1');
     await page.waitForSelector('.tag.live-live');
     await page.fill('input[type="password"]', token);
-    await page.selectOption('select:near(:text("Kind"))', 'EVALUATE').catch(async () => page.selectOption('form.start select', 'EVALUATE'));
-    await page.fill('form.start textarea', JSON.stringify({ saes: [env.sweepDir], dataset: env.datasetDir, families: 'board_state' }));
+    await page.selectOption('form.start select', 'EVALUATE');
+    await page.getByLabel('SAE checkpoint or sweep directories (one a line)').fill(env.sweepDir);
+    await page.getByLabel('Evaluation dataset directory').fill(env.datasetDir);
+    await page.getByLabel(/Board-property families/).fill('board_state');
     await page.click('form.start button[type="submit"]');
     await page.waitForSelector('.notice');
     const id = /Started job (\d+)/.exec((await page.textContent('.notice'))!)![1];
     await page.waitForSelector(`tr[data-job="${id}"][data-status="queued"]`);
+    const job = (await gql(`query($id: ID!) { job(id: $id) { kind config } }`, { id })).job;
+    expect(job.kind).toBe('EVALUATE');
+    expect(job.config).toMatchObject({ saes: [env.sweepDir], dataset: env.datasetDir, families: 'board_state' });
 
     // A progress report from the queue (as a worker writes it) reaches the page over the subscription.
     await updateProgress(env.db.pool, Number(id), { progress: 0.42, stage: 'evaluating', message: 'from the test' });
