@@ -69,6 +69,13 @@ module.exports = {
       to: {},
     },
     {
+      name: 'web-imports-server-code',
+      comment: 'the dashboard talks to the server only over GraphQL (HTTP and WebSocket): no imports from src/, tests or tools',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^(src|test|bench|scripts)/' },
+    },
+    {
       name: 'src-imports-tests-or-tools',
       comment: 'the product never imports tests, benchmarks or scripts',
       severity: 'error',

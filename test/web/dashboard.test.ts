@@ -25,7 +25,18 @@ import { evaluateUnsupervised } from '../../src/sae/evaluate.js';
 import { loadSae } from '../../src/sae/interop.js';
 import { activationSetSource } from '../../src/sae/source.js';
 import { makeEvaluatedDatabase, type EvaluatedDatabase } from '../helpers/evaluated-db.js';
-import { makeChessDataset, makeLm, makeSae } from '../eval/fixtures.js';
+import { makeChessDataset, makeLm, makeSae, tinyConfig } from '../eval/fixtures.js';
+import { openDataset } from '../../src/games/dataset/index.js';
+import { writeActivations } from '../../src/lm/activations.js';
+import { loadModelDir, type CheckpointMeta } from '../../src/lm/checkpoint.js';
+import { inMemorySequences } from '../../src/lm/data.js';
+import { DEFAULT_TRAIN_OPTIONS, trainLm } from '../../src/lm/train.js';
+import { finalDir } from '../../src/sae/checkpoint.js';
+import { runSweep } from '../../src/sae/sweep.js';
+import { resolveSweep } from '../../src/sae/sweepConfig.js';
+import { registerSweepDir } from '../../src/jobs/sae.js';
+import { registerProbeResults } from '../../src/jobs/lm.js';
+import { trainLayerProbes } from '../../src/lm/probe-data.js';
 import { runEvaluation } from '../../src/jobs/eval.js';
 
 function findChromium(): string | null {
@@ -101,19 +112,56 @@ async function open(page: Page, url: string, ready: string): Promise<void> {
   }
 }
 
-/** L0, variance explained (the unsupervised metrics) of every checkpoint, as `saeboard sae eval` stores them. */
-async function storeL0(e: EvaluatedDatabase): Promise<void> {
-  const source = await activationSetSource(path.join(e.tmp, 'acts'));
+/** L0, variance explained (the unsupervised metrics) of checkpoints, as `saeboard sae eval` stores them. */
+async function storeL0(pool: EvaluatedDatabase['db']['pool'], dirs: string[], actDir: string): Promise<void> {
+  const source = await activationSetSource(actDir);
   const nVectors = Math.min(512, Math.floor(source.totalVectors / source.contextLength) * source.contextLength);
-  for (const dir of e.checkpointDirs) {
+  for (const dir of dirs) {
     const { dictionary } = await loadSae(dir);
     try {
       const res = await evaluateUnsupervised(dictionary, source, { nVectors, batchSize: nVectors, seed: 0 });
-      await storeUnsupervisedMetrics(e.db.pool, dir, res.rows, res.evalConfig, res.evalConfigHash);
+      await storeUnsupervisedMetrics(pool, dir, res.rows, res.evalConfig, res.evalConfigHash);
     } finally {
       dictionary.dispose();
     }
   }
+}
+
+/**
+ * A trained LM next to the fixture's random-init one, so the leaderboard has both lists and a probe
+ * ceiling: the tiny GPT trained a few steps on the dataset's games, its activations, an SAE on
+ * them, evaluated with linear probes.
+ */
+async function seedTrainedLm(e: EvaluatedDatabase): Promise<void> {
+  const ds = await openDataset(e.datasetDir);
+  const { tokens, stride } = await ds.readTokens();
+  const train = inMemorySequences({ game: 'othello', tokenizer: 'othello-61', tokens: Int32Array.from(tokens), length: stride, source: 'dataset' });
+  const meta: CheckpointMeta = { format: 'saeboard-lm/1', name: 'tiny-othello-trained', game: 'othello', tokenizer: 'othello-61', model: tinyConfig('othello'), provenance: { kind: 'trained' } };
+  const run = await trainLm({ outDir: path.join(e.tmp, 'lm-trained'), meta, train, options: { ...DEFAULT_TRAIN_OPTIONS, steps: 4, batchSize: 8, warmupSteps: 1, evalInterval: 100, checkpointInterval: 4, seed: 3 } });
+  const { model, meta: loaded } = await loadModelDir(run.finalCheckpoint);
+  const actDir = path.join(e.tmp, 'acts-trained');
+  await writeActivations({ model, layer: 1, data: train, outDir: actDir, modelInfo: { name: loaded.name, dir: run.finalCheckpoint, config: loaded.model, tokenizer: loaded.tokenizer } });
+  // Its linear probe at that layer, as the PROBE job trains and registers it: the leaderboard's ceiling.
+  const probes = await trainLayerProbes({ model, modelTokenizer: loaded.tokenizer, datasetDir: e.datasetDir, layers: [1], families: ['board_state'], maxTrain: 400, maxTest: 200, probe: { maxEpochs: 5 } });
+  await registerProbeResults(e.db.pool, run.finalCheckpoint, e.datasetDir, probes.map((r) => ({ ...r, site: 'resid_post' })), { maxEpochs: 5 });
+  model.dispose();
+  const sweepDir = path.join(e.tmp, 'sweep-trained');
+  const spec = resolveSweep(
+    {
+      name: 'trained-sweep',
+      batchSize: 64,
+      buffer: { contexts: 10 },
+      source: { type: 'activations', path: actDir, repeat: true },
+      defaults: { steps: 8, warmupSteps: 1, expansion: 2 },
+      trainers: [{ trainer: 'top_k', k: 4 }],
+    },
+    16,
+  );
+  await runSweep(spec, await activationSetSource(actDir), { outDir: sweepDir, showProgress: false });
+  await registerSweepDir(e.db.pool, sweepDir);
+  const sae = finalDir(path.join(sweepDir, spec.saes[0].name));
+  await runEvaluation({ saeDirs: [sae], datasetDir: e.datasetDir, families: 'board_state,valid_moves', maxSampleGames: 5, lmBatchSize: 8, pool: e.db.pool, exportDir: null });
+  await storeL0(e.db.pool, [sae], actDir);
 }
 
 describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
@@ -123,7 +171,8 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
   beforeAll(async () => {
     await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'scripts/build-web.mjs')], { cwd: PROJECT_ROOT, timeout: 120_000 });
     env = await makeEvaluatedDatabase();
-    await storeL0(env);
+    await storeL0(env.db.pool, env.checkpointDirs, path.join(env.tmp, 'acts'));
+    await seedTrainedLm(env);
     // A chess SAE too (random-init tiny chess GPT, an SAE made here), evaluated on board_state.
     const chessData = await makeChessDataset(path.join(env.tmp, 'chess-data'), 6);
     const chessLm = await makeLm(path.join(env.tmp, 'chess-lm'), 'chess', 4);
@@ -162,17 +211,22 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
   });
 
   it('leaderboard: the table and the plot hold what GraphQL returns; clicking a point opens its SAE', async () => {
-    const data = (await gql(`{ leaderboard(game: othello, metric: "coverage", family: "board_state") { entries { value l0 sae { id name } } randomInit { value l0 sae { id name } } } }`)).leaderboard;
-    // The fixture's tiny LM is untrained (random-init): its SAEs are the floor list, drawn hollow, with the floor line.
+    const data = (
+      await gql(`{ leaderboard(game: othello, metric: "coverage", family: "board_state") { entries { value l0 sae { id name } } randomInit { value l0 sae { id name } } probe { accuracy f1 } } }`)
+    ).leaderboard;
+    // One SAE of the trained LM; the fixture's three of its random-init LM are the floor list (hollow markers, the floor line).
+    expect(data.entries).toHaveLength(1);
+    expect(data.randomInit).toHaveLength(3);
+    expect(data.probe).not.toBeNull();
     const lb = { entries: [...data.entries, ...data.randomInit] };
-    expect(lb.entries.length).toBe(3);
     expect(lb.entries.every((e: any) => e.l0 > 0)).toBe(true);
     await open(page, '/?game=othello&metric=coverage&family=board_state', 'table[aria-label^="SAEs ranked"] tbody tr');
     const rows = await page.$$eval('table[aria-label^="SAEs ranked"] tbody tr[data-sae]', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent!.trim())));
     expect(rows.map((r) => r[1].replace(' random-init LM', ''))).toEqual(lb.entries.map((e: any) => e.sae.name));
     expect(rows.map((r) => r[4])).toEqual(lb.entries.map((e: any) => fmt(e.l0, 2)));
     expect(await page.textContent('main')).toContain(`Floor: ${fmt(Math.max(...data.randomInit.map((e: any) => e.value)))}`);
-    expect(await page.$$('figure.plot svg [data-mark="rule"]')).toHaveLength(1); // the random-init floor
+    expect(await page.textContent('main')).toContain(`Ceiling: ${fmt(data.probe.f1 ?? data.probe.accuracy)}`);
+    expect(await page.$$('figure.plot svg [data-mark="rule"]')).toHaveLength(2); // the random-init floor and the probe ceiling
     expect(rows.map((r) => r[5])).toEqual(lb.entries.map((e: any) => fmt(e.value)));
     const dots = await page.$$('figure.plot svg [data-mark="dot"] path, figure.plot svg [data-mark="dot"] circle');
     expect(dots.length).toBe(lb.entries.filter((e: any) => e.l0 != null).length);
@@ -335,12 +389,17 @@ describe.skipIf(!chromiumPath)('web dashboard in Chromium', () => {
     await open(page, '/jobs', 'h1');
     await page.waitForSelector('.tag.live-live');
     await page.fill('input[type="password"]', token);
-    await page.selectOption('select:near(:text("Kind"))', 'EVALUATE').catch(async () => page.selectOption('form.start select', 'EVALUATE'));
-    await page.fill('form.start textarea', JSON.stringify({ saes: [env.sweepDir], dataset: env.datasetDir, families: 'board_state' }));
+    await page.selectOption('form.start select', 'EVALUATE');
+    await page.getByLabel('SAE checkpoint or sweep directories (one a line)').fill(env.sweepDir);
+    await page.getByLabel('Evaluation dataset directory').fill(env.datasetDir);
+    await page.getByLabel(/Board-property families/).fill('board_state');
     await page.click('form.start button[type="submit"]');
     await page.waitForSelector('.notice');
     const id = /Started job (\d+)/.exec((await page.textContent('.notice'))!)![1];
     await page.waitForSelector(`tr[data-job="${id}"][data-status="queued"]`);
+    const job = (await gql(`query($id: ID!) { job(id: $id) { kind config } }`, { id })).job;
+    expect(job.kind).toBe('EVALUATE');
+    expect(job.config).toMatchObject({ saes: [env.sweepDir], dataset: env.datasetDir, families: 'board_state' });
 
     // A progress report from the queue (as a worker writes it) reaches the page over the subscription.
     await updateProgress(env.db.pool, Number(id), { progress: 0.42, stage: 'evaluating', message: 'from the test' });

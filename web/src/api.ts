@@ -13,7 +13,10 @@ export class ApiError extends Error {
   }
 }
 
-export async function request<R, V>(doc: TypedDocumentString<R, V>, variables?: V, apiKey?: string): Promise<R> {
+/** The key typed on the Jobs page (this tab only): sent with every request, for servers run with --require-key. */
+export const storedApiKey = (): string | undefined => sessionStorage.getItem('saeboard.apiKey') || undefined;
+
+export async function request<R, V>(doc: TypedDocumentString<R, V>, variables?: V, apiKey: string | undefined = storedApiKey()): Promise<R> {
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RESPONSE_CACHE_BYTES, startServer } from '../../api/server.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RESPONSE_CACHE_BYTES, startServer, WEB_DIR } from '../../api/server.js';
 import { DEFAULT_QUERY_LIMITS } from '../../api/limits.js';
 import { initBackend } from '../../tensor/backend.js';
 import { computeSummaryLine, describeComputePath } from '../../tensor/doctor.js';
@@ -110,6 +112,9 @@ export function register(program: Command): void {
         // which compute path, and the one command for the best one when this is not it (saeboard doctor measures it)
         process.stderr.write(`saeboard: ${computeSummaryLine(describeComputePath(backend))}\n`);
         process.stderr.write(`saeboard: GraphQL API at ${server.url}${opts.requireKey ? ' (API key required)' : ''}\n`);
+        process.stderr.write(
+          existsSync(path.join(WEB_DIR, 'index.html')) ? `saeboard: dashboard at ${server.url.replace(/graphql$/, '')}\n` : 'saeboard: dashboard not built (`npm run build` builds it)\n',
+        );
         let stopQueue = async () => {};
         let stopping = false;
         const shutdown = async (signal: string) => {

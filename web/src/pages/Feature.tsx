@@ -169,7 +169,7 @@ function FeatureView({ f, family, setFamily }: { f: Feature; family: string; set
           <label>
             Family
             <select value={family} onChange={(e) => setFamily(e.target.value)}>
-              {['board_state', 'valid_moves', ...(game === 'othello' ? ['mine_yours', 'lines_mine'] : ['piece', 'pinned', 'threatened'])].map((x) => (
+              {[...new Set([family, 'board_state', ...f.alignments.filter((a) => a.boardProperty.square).map((a) => a.boardProperty.family)])].map((x) => (
                 <option key={x} value={x}>
                   {x}
                 </option>

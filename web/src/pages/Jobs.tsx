@@ -57,19 +57,6 @@ const CancelJob = graphql(`
   }
 `);
 
-const TEMPLATES: Record<string, object> = {
-  TRAIN_SAE_SWEEP: {
-    sweep: {
-      name: 'dashboard-sweep',
-      source: { type: 'activations', path: 'runs/acts/othello-small-L6' },
-      defaults: { steps: 2000, expansion: 8 },
-      trainers: [{ trainer: 'top_k', k: 16 }, { trainer: 'p_anneal' }],
-    },
-    out: 'runs/sweeps/dashboard-sweep',
-  },
-  EVALUATE: { saes: ['runs/sweeps/dashboard-sweep'], dataset: 'runs/data/othello-eval', families: 'board_state,valid_moves' },
-};
-
 const STATUSES = ['', 'waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const KEY_STORAGE = 'saeboard.apiKey';
 
@@ -230,9 +217,63 @@ export function JobsPage() {
   );
 }
 
+const TRAINERS = ['standard', 'gated', 'p_anneal', 'gated_anneal', 'top_k', 'batch_top_k', 'jump_relu'];
+
+interface FormFields {
+  name: string;
+  activations: string;
+  out: string;
+  trainers: string[];
+  steps: string;
+  expansion: string;
+  saes: string;
+  dataset: string;
+  families: string;
+}
+
+const DEFAULT_FIELDS: FormFields = {
+  name: 'dashboard-sweep',
+  activations: 'runs/acts/othello-small-L2',
+  out: 'runs/sweeps/dashboard-sweep',
+  trainers: ['top_k', 'p_anneal'],
+  steps: '2000',
+  expansion: '8',
+  saes: 'runs/sweeps/dashboard-sweep',
+  dataset: 'runs/data/othello-eval',
+  families: 'board_state,valid_moves',
+};
+
+/** The job config the fields describe (the server validates it and lists every bad field). */
+function configOf(kind: string, f: FormFields): object {
+  if (kind === 'EVALUATE') {
+    return { saes: f.saes.split(/\n|,/).map((x) => x.trim()).filter(Boolean), dataset: f.dataset.trim(), ...(f.families.trim() ? { families: f.families.trim() } : {}) };
+  }
+  return {
+    sweep: {
+      name: f.name.trim(),
+      source: { type: 'activations', path: f.activations.trim() },
+      defaults: { steps: Number(f.steps), expansion: Number(f.expansion) },
+      trainers: f.trainers.map((trainer) => ({ trainer })),
+    },
+    out: f.out.trim(),
+  };
+}
+
 function StartForm({ apiKey, onStarted, act }: { apiKey: string; onStarted: (j: JobFieldsFragment) => void; act: (f: () => Promise<string>) => Promise<void> }) {
   const [kind, setKind] = useParam('start', 'TRAIN_SAE_SWEEP');
-  const [config, setConfig] = useState(() => JSON.stringify(TEMPLATES[kind] ?? {}, null, 2));
+  const [fields, setFields] = useState<FormFields>(DEFAULT_FIELDS);
+  const [json, setJson] = useState<string | null>(null); // an edited config overrides the fields
+  const set = (k: keyof FormFields) => (e: { target: { value: string } }) => {
+    setFields((f) => ({ ...f, [k]: e.target.value }));
+    setJson(null);
+  };
+  const config = json ?? JSON.stringify(configOf(kind, fields), null, 2);
+  const text = (k: keyof FormFields, label: string, opts: { multiline?: boolean; type?: string } = {}) => (
+    <label>
+      {label}
+      {opts.multiline ? <textarea value={fields[k] as string} onChange={set(k)} rows={2} spellCheck={false} /> : <input type={opts.type ?? 'text'} value={fields[k] as string} onChange={set(k)} spellCheck={false} />}
+    </label>
+  );
   return (
     <section aria-labelledby="start-h">
       <h2 id="start-h">Start a job</h2>
@@ -259,17 +300,53 @@ function StartForm({ apiKey, onStarted, act }: { apiKey: string; onStarted: (j: 
             value={kind}
             onChange={(e) => {
               setKind(e.target.value);
-              setConfig(JSON.stringify(TEMPLATES[e.target.value] ?? {}, null, 2));
+              setJson(null);
             }}
           >
             <option value="TRAIN_SAE_SWEEP">SAE sweep (TRAIN_SAE_SWEEP)</option>
             <option value="EVALUATE">Evaluation (EVALUATE)</option>
           </select>
         </label>
-        <label>
-          Config (JSON; validated by the server)
-          <textarea value={config} onChange={(e) => setConfig(e.target.value)} rows={10} spellCheck={false} />
-        </label>
+        {kind === 'EVALUATE' ? (
+          <>
+            {text('saes', 'SAE checkpoint or sweep directories (one a line)', { multiline: true })}
+            {text('dataset', 'Evaluation dataset directory')}
+            {text('families', 'Board-property families (comma-separated; empty: the defaults)')}
+          </>
+        ) : (
+          <>
+            {text('name', 'Sweep name')}
+            {text('activations', 'Activation set directory')}
+            {text('out', 'Output directory')}
+            <fieldset className="trainers">
+              <legend>Trainers</legend>
+              {TRAINERS.map((t) => (
+                <label key={t} className="check">
+                  <input
+                    type="checkbox"
+                    checked={fields.trainers.includes(t)}
+                    onChange={() => {
+                      setFields((f) => ({ ...f, trainers: f.trainers.includes(t) ? f.trainers.filter((x) => x !== t) : [...f.trainers, t] }));
+                      setJson(null);
+                    }}
+                  />
+                  {t}
+                </label>
+              ))}
+            </fieldset>
+            <div className="row">
+              {text('steps', 'Steps', { type: 'number' })}
+              {text('expansion', 'Expansion (features / input width)', { type: 'number' })}
+            </div>
+          </>
+        )}
+        <details>
+          <summary>Config as JSON (edit for any other option)</summary>
+          <label>
+            Config (JSON; validated by the server)
+            <textarea value={config} onChange={(e) => setJson(e.target.value)} rows={10} spellCheck={false} />
+          </label>
+        </details>
         <button type="submit" disabled={!apiKey} title={apiKey ? undefined : 'Enter an API key first'}>
           Start job
         </button>

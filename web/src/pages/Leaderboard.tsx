@@ -145,7 +145,7 @@ function LeaderboardView({ data }: { data: LeaderboardQuery['leaderboard'] }) {
   const title = metricName(data.metric, data.family);
   const ceiling = data.probe ? (data.metric === 'coverage' ? (data.probe.f1 ?? data.probe.accuracy) : data.probe.accuracy) : null;
   const floor = data.randomInit.length ? Math.max(...data.randomInit.map((e) => e.value)) : null;
-  // Trained (and imported) LMs' SAEs as filled markers; random-init LMs' SAEs hollow, the floor.
+  // Trained (and imported) LMs' SAEs as filled markers, drawn last (on top); random-init LMs' SAEs hollow, the floor.
   const points = useMemo(
     () => [
       ...data.entries.filter((e) => e.l0 != null).map((e) => ({ ...e, lm: 'trained' })),
@@ -170,12 +170,12 @@ function LeaderboardView({ data }: { data: LeaderboardQuery['leaderboard'] }) {
         ...(floor != null ? [Plot.ruleY([floor], { stroke: '#888', strokeDasharray: '4,3' }), Plot.text([floor], { y: (d: number) => d, frameAnchor: 'left', dy: -6, text: () => 'random-init LM (best)', fill: '#555' })] : []),
         ...(ceiling != null ? [Plot.ruleY([ceiling], { stroke: '#b45309', strokeDasharray: '6,3' }), Plot.text([ceiling], { y: (d: number) => d, frameAnchor: 'left', dy: -6, text: () => 'linear probe (ceiling)', fill: '#b45309' })] : []),
         Plot.dot(
-          points.filter((p) => p.lm === 'trained'),
-          { x: 'l0', y: 'value', fill: 'trainer', stroke: 'white', symbol: (d: Entry) => TRAINER_SYMBOLS[d.trainer] ?? 'circle', r: 6, tip: true, channels: { SAE: (d: Entry) => d.sae.name, LM: 'lm' } },
-        ),
-        Plot.dot(
           points.filter((p) => p.lm !== 'trained'),
           { x: 'l0', y: 'value', stroke: 'trainer', fill: 'white', strokeWidth: 2, symbol: (d: Entry) => TRAINER_SYMBOLS[d.trainer] ?? 'circle', r: 6, tip: true, channels: { SAE: (d: Entry) => d.sae.name, LM: 'lm' } },
+        ),
+        Plot.dot(
+          points.filter((p) => p.lm === 'trained'),
+          { x: 'l0', y: 'value', fill: 'trainer', stroke: 'white', symbol: (d: Entry) => TRAINER_SYMBOLS[d.trainer] ?? 'circle', r: 6, tip: true, channels: { SAE: (d: Entry) => d.sae.name, LM: 'lm' } },
         ),
       ],
     };
