@@ -44,7 +44,8 @@
     {
       "target_name": "saeboard_sae",
       "sources": [
-        "sae/sae_step.c"
+        "sae/sae_step.c",
+        "gemm/own_sgemm.c"
       ],
       "defines": [
         "NAPI_VERSION=8"
@@ -67,9 +68,6 @@
         [
           "saeboard_blas=='none'",
           {
-            "sources": [
-              "gemm/own_sgemm.c"
-            ],
             "defines": [
               "SAEBOARD_OWN_SGEMM=1"
             ]

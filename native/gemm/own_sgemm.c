@@ -3,8 +3,9 @@
  * when the addon is built): so an install with a C compiler but no libopenblas-dev still gets
  * GEMMs near the machine's speed instead of the pure-JS path (issue 20: goal ≤ 2x OpenBLAS time).
  *
- * It provides the few OpenBLAS symbols the addons use (cblas_sgemm and openblas_*), compiled into
- * each addon with hidden visibility, so the kernels' sources are the same for both builds.
+ * Built with SAEBOARD_OWN_SGEMM it provides the few OpenBLAS symbols the addons use (cblas_sgemm
+ * and openblas_*), with hidden visibility, so the kernels' sources are the same for both builds.
+ * saeboard_own_sgemm is always there: the SAE step can use it next to OpenBLAS (SAEBOARD_SAE_GEMM=own).
  *
  * The GEMM is the BLIS/GotoBLAS layout: C is cut into NC-column blocks; per KC-deep slice of K
  * the B block is packed into NR-wide panels (L3), per MC rows the A block into MR-tall panels
@@ -291,10 +292,10 @@ static void gemm_rowmajor(const gemm_args *g) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* the OpenBLAS API the addons use                                                          */
+/* entry points: always saeboard_own_*; the OpenBLAS names too in builds without OpenBLAS     */
 
-HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-                        float beta, float *C, int ldc) {
+HIDDEN void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                               int ldb, float beta, float *C, int ldc) {
   gemm_args g;
   if (order == ColMajor) /* C' = op(B)' op(A)' in row-major terms */
     g = (gemm_args){transB == Trans, transA == Trans, N, M, K, alpha, beta, B, A, ldb, lda, ldc, C};
@@ -303,10 +304,18 @@ HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, 
   gemm_rowmajor(&g);
 }
 
-HIDDEN void openblas_set_num_threads(int n) {
+HIDDEN void saeboard_own_set_threads(int n) {
   pthread_once(&g_once, pick_kernel);
   g_threads = n < 1 ? 1 : (n > 64 ? 64 : n);
 }
+
+#ifdef SAEBOARD_OWN_SGEMM
+HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                        float beta, float *C, int ldc) {
+  saeboard_own_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+HIDDEN void openblas_set_num_threads(int n) { saeboard_own_set_threads(n); }
 HIDDEN int openblas_get_num_threads(void) {
   pthread_once(&g_once, pick_kernel);
   return g_threads;
@@ -330,3 +339,4 @@ HIDDEN char *openblas_get_corename(void) {
   return buf;
 }
 HIDDEN int openblas_get_parallel(void) { return 1; }
+#endif

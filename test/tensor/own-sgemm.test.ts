@@ -106,10 +106,10 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
   });
 
   it('the fused SAE steps and a GPT forward: same losses, weights and logits', () => {
-    const run = (native: string, sae: string) => {
+    const run = (native: string, sae: string, extra: Record<string, string> = {}) => {
       const r = spawnSync(process.execPath, ['--import', TSX, path.join(PROJECT_ROOT, 'test', 'tensor', 'fixtures', 'native-parity.ts')], {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, SAEBOARD_NATIVE_PATH: native, SAEBOARD_SAE_NATIVE_PATH: sae, SAEBOARD_LOG_LEVEL: 'warn', SAEBOARD_BACKEND: 'wasm+native' },
+        env: { ...process.env, SAEBOARD_NATIVE_PATH: native, SAEBOARD_SAE_NATIVE_PATH: sae, SAEBOARD_LOG_LEVEL: 'warn', SAEBOARD_BACKEND: 'wasm+native', ...extra },
         encoding: 'utf8',
         timeout: 180_000,
       });
@@ -122,15 +122,21 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
     };
     const a = run(NATIVE_ADDON_PATH, DEFAULT_SAE);
     const b = run(other!.native, other!.sae);
+    // the default build's SAE step on the own SGEMM (SAEBOARD_SAE_GEMM=own), and its top-k
+    // backward with dense GEMMs instead of the sparse products (SAEBOARD_SAE_SPARSE=0)
+    const c = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_SAE_GEMM: 'own' });
+    const dense = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_SAE_SPARSE: '0' });
     expect([a.blas, b.blas].sort()).toEqual(['openblas', 'own']);
-    for (const trainer of ['standard', 'top_k']) {
-      const sa = a.sae[trainer];
-      const sb = b.sae[trainer];
-      expect(maxRelDiff(sa.losses, sb.losses), `${trainer} losses`).toBeLessThan(1e-4);
-      for (const name of Object.keys(sa.weights)) {
-        expect(maxRelDiff(sa.weights[name], sb.weights[name]), `${trainer} ${name}`).toBeLessThan(1e-4);
+    for (const [label, other] of [['other build', b], ['SAEBOARD_SAE_GEMM=own', c], ['dense top-k backward', dense]] as const) {
+      for (const trainer of ['standard', 'top_k']) {
+        const sa = a.sae[trainer];
+        const sb = other.sae[trainer];
+        expect(maxRelDiff(sa.losses, sb.losses), `${label}: ${trainer} losses`).toBeLessThan(1e-4);
+        for (const name of Object.keys(sa.weights)) {
+          expect(maxRelDiff(sa.weights[name], sb.weights[name]), `${label}: ${trainer} ${name}`).toBeLessThan(1e-4);
+        }
       }
+      expect(maxRelDiff(a.logits, other.logits), `${label}: GPT logits`).toBeLessThan(1e-4);
     }
-    expect(maxRelDiff(a.logits, b.logits), 'GPT logits').toBeLessThan(1e-4);
   }, 400_000);
 });
