@@ -3,7 +3,8 @@
     {
       "target_name": "saeboard_native",
       "sources": [
-        "src/saeboard_native.c"
+        "src/saeboard_native.c",
+        "gemm/own_sgemm.c"
       ],
       "defines": [
         "NAPI_VERSION=8"
@@ -26,9 +27,6 @@
         [
           "saeboard_blas=='none'",
           {
-            "sources": [
-              "gemm/own_sgemm.c"
-            ],
             "defines": [
               "SAEBOARD_OWN_SGEMM=1"
             ]

@@ -29,8 +29,8 @@
 
 enum { RowMajor = 101, ColMajor = 102, NoTrans = 111, Trans = 112 };
 
-#define KC 256
-#define MC 144 /* a multiple of every MR (12, 6, 4) */
+#define KC 512
+#define MC 288 /* a multiple of every MR (12, 6, 4) */
 #define NC 3072 /* a multiple of every NR (32, 16, 8) */
 #define MAXMR 12
 #define MAXNR 32
@@ -247,7 +247,8 @@ typedef struct {
 
 static void *run_part(void *p) {
   part_t *t = (part_t *)p;
-  const int64_t kc = KC, mc = MC, nc = NC;
+  /* panels as large as this part needs (small GEMMs must not pay for megabytes of buffers) */
+  const int64_t kc = t->g->K < KC ? t->g->K : KC, mc = t->m1 - t->m0 < MC ? t->m1 - t->m0 : MC, nc = t->n1 - t->n0 < NC ? t->n1 - t->n0 : NC;
   float *ap = aligned_alloc(64, (size_t)((mc + MAXMR) * kc * sizeof(float) + 63) / 64 * 64);
   float *bp = aligned_alloc(64, (size_t)((nc + MAXNR) * kc * sizeof(float) + 63) / 64 * 64);
   t->ok = ap && bp;

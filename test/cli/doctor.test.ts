@@ -42,7 +42,9 @@ describe('saeboard doctor', () => {
       expect(out.best).toBe(false);
       expect(out.fix).toMatch(/npm run build:native/);
     }
-    expect(out.sgemm.length).toBe(2); // tf.matMul on the backend, and the addon's raw sgemm
+    // tf.matMul on the backend, and the addon's raw sgemm (an OpenBLAS build: on OpenBLAS and on its own SGEMM)
+    expect(out.sgemm.length).toBe(expected === 'native-openblas' ? 3 : 2);
+    if (expected === 'native-openblas') expect(out.ownVsBlas).toBeCloseTo(out.sgemm[2].msMin / out.sgemm[1].msMin, 1);
     for (const f of out.sgemm) {
       expect([f.M, f.N, f.K]).toEqual([128, 4096, 512]);
       expect(f.msMin).toBeGreaterThan(0);

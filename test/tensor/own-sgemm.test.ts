@@ -95,9 +95,19 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
             const B = rand(K * N, N * 3 + K);
             const c1 = new Float32Array(M * N);
             const c2 = new Float32Array(M * N);
+            const c3 = new Float32Array(M * N);
             defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c1, 0);
             o.sgemm(ta, tb, M, N, K, A, 0, B, 0, c2, 0);
-            expect(maxRelDiff(c1, c2), `${M}x${N}x${K} ta=${ta} tb=${tb} threads=${threads}`).toBeLessThan(2e-6 * Math.sqrt(K) + 1e-6);
+            // every build links the own SGEMM too: SAEBOARD_GEMM=own switches to it per call
+            process.env.SAEBOARD_GEMM = 'own';
+            try {
+              defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c3, 0);
+            } finally {
+              delete process.env.SAEBOARD_GEMM;
+            }
+            const tol = 2e-6 * Math.sqrt(K) + 1e-6;
+            expect(maxRelDiff(c1, c2), `${M}x${N}x${K} ta=${ta} tb=${tb} threads=${threads}`).toBeLessThan(tol);
+            expect(maxRelDiff(c1, c3), `SAEBOARD_GEMM=own ${M}x${N}x${K} ta=${ta} tb=${tb} threads=${threads}`).toBeLessThan(tol);
           }
         }
       }
