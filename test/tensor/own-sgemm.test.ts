@@ -142,12 +142,22 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
     };
     const a = run(NATIVE_ADDON_PATH, DEFAULT_SAE);
     const b = run(other!.native, other!.sae);
-    // the default build's SAE step on the own SGEMM (SAEBOARD_SAE_GEMM=own), and its top-k
+    // the default build on the own SGEMM (SAEBOARD_GEMM=own), and its top-k
     // backward with dense GEMMs instead of the sparse products (SAEBOARD_SAE_SPARSE=0)
-    const c = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_SAE_GEMM: 'own' });
+    const c = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own' });
     const dense = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_SAE_SPARSE: '0' });
+    // the own SGEMM's other micro-kernels (what machines without AVX-512 run), forced
+    const avx2 = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'avx2' });
+    const generic = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'generic' });
     expect([a.blas, b.blas].sort()).toEqual(['openblas', 'own']);
-    for (const [label, other] of [['other build', b], ['SAEBOARD_SAE_GEMM=own', c], ['dense top-k backward', dense]] as const) {
+    const variants = [
+      ['other build', b],
+      ['SAEBOARD_GEMM=own (tfjs matmuls and the SAE step)', c],
+      ['dense top-k backward', dense],
+      ['own SGEMM, AVX2 kernel', avx2],
+      ['own SGEMM, plain C kernel', generic],
+    ] as const;
+    for (const [label, other] of variants) {
       for (const trainer of ['standard', 'top_k']) {
         const sa = a.sae[trainer];
         const sb = other.sae[trainer];
