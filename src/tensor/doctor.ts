@@ -74,6 +74,15 @@ export function describeComputePath(info: BackendInfo): ComputePath {
           why: installed ? 'the addon was built without OpenBLAS (SAEBOARD_BLAS=none or OpenBLAS missing then)' : 'libopenblas-dev is not installed',
         };
       }
+      if (process.env.SAEBOARD_GEMM === 'own') {
+        return {
+          id: 'native-own-sgemm',
+          label: `native addon, own SGEMM (SAEBOARD_GEMM=own; the build also has ${i.config.split(' ').slice(0, 2).join(' ')}, core ${i.corename}), ${i.threads} threads`,
+          best: true,
+          fix: null,
+          why: null,
+        };
+      }
       return {
         id: 'native-openblas',
         label: `native addon, ${i.config.split(' ').slice(0, 2).join(' ')} (core ${i.corename}), ${i.blasThreads} threads`,
@@ -107,6 +116,21 @@ export function describeComputePath(info: BackendInfo): ComputePath {
     default:
       return { id: 'cpu', label: info.name, best: false, fix: null, why: null };
   }
+}
+
+/**
+ * The path with `ownVsBlas` measured (own SGEMM time / OpenBLAS time in the same addon): on an
+ * OpenBLAS build the faster of the two is the best path, with a 10 % margin against noise.
+ */
+export function withMeasuredGemm(path: ComputePath, ownVsBlas: number | null): ComputePath {
+  if (ownVsBlas === null) return path;
+  if (path.id === 'native-openblas' && ownVsBlas < 0.9) {
+    return { ...path, best: false, fix: 'export SAEBOARD_GEMM=own', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
+  }
+  if (path.id === 'native-own-sgemm' && process.env.SAEBOARD_GEMM === 'own' && ownVsBlas > 1.1) {
+    return { ...path, best: false, fix: 'unset SAEBOARD_GEMM', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
+  }
+  return path;
 }
 
 /** The one-line summary `saeboard serve` logs. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserInputError } from '../../errors.js';
 import { initBackend } from '../../tensor/backend.js';
-import { addonBlas, computeSummaryLine, describeComputePath, measureActiveSgemm, measureAddonSgemm, type SgemmFigure } from '../../tensor/doctor.js';
+import { addonBlas, computeSummaryLine, describeComputePath, measureActiveSgemm, measureAddonSgemm, withMeasuredGemm, type SgemmFigure } from '../../tensor/doctor.js';
 import { loadNative, type NativeAddon } from '../../tensor/kernels/native.js';
 import { action, intOption } from '../action.js';
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
           }
         }
         const info = await initBackend();
-        const p = describeComputePath(info);
+        let p = describeComputePath(info);
         const figures: SgemmFigure[] = [await measureActiveSgemm(opts.rows, 4096, 512, opts.reps)];
         const native = loadNative();
         let ownVsBlas: number | null = null;
@@ -56,6 +56,7 @@ export function register(program: Command): void {
             else process.env.SAEBOARD_GEMM = saved;
           }
         }
+        p = withMeasuredGemm(p, ownVsBlas);
         if (other) figures.push(measureAddonSgemm(other, `raw sgemm, ${opts.compare} (${addonBlas(other)})`, opts.rows, 4096, 512, opts.reps));
         const out = {
           path: p.id,
@@ -79,7 +80,7 @@ export function register(program: Command): void {
           lines.push(`  the --compare build takes ${(figures[2].msMin / figures[1].msMin).toFixed(2)}× the active build's time`);
         }
         if (ownVsBlas !== null) {
-          lines.push(`  the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here${ownVsBlas < 0.9 ? ` (faster: set SAEBOARD_GEMM=own, e.g. when OPENBLAS_CORETYPE holds OpenBLAS to an older kernel; now ${process.env.OPENBLAS_CORETYPE ?? 'unset'})` : ''}`);
+          lines.push(`  the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here (OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? 'unset'})`);
         }
         lines.push(p.best ? 'best path: this one' : `best path: run \`${p.fix}\` (${p.why})`);
         process.stdout.write(lines.join('\n') + '\n');
