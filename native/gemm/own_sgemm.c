@@ -242,19 +242,56 @@ static void gemm_block(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
 typedef struct {
   const gemm_args *g;
   int64_t m0, m1, n0, n1;
-  int ok;
+  int slot; /* pooled panel buffers to use, or -1: allocate */
 } part_t;
+
+/* Panel buffers kept between calls, one pair per part, so a GEMM does not page in megabytes of
+   fresh memory every call; guarded by a lock (a call that finds it taken allocates its own). */
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  float *ap, *bp;
+  size_t ap_n, bp_n;
+} g_pool[64];
+
+static float *pooled(float **buf, size_t *have, size_t need) {
+  if (*have >= need) return *buf;
+  free(*buf);
+  *buf = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+  *have = *buf ? need : 0;
+  return *buf;
+}
+
+/* the plain triple loop, for when no panel memory can be had: slow, but the result is right */
+static void gemm_naive(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  for (int64_t i = m0; i < m1; i++)
+    for (int64_t j = n0; j < n1; j++) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < g->K; p++)
+        acc += (g->transA ? g->A[p * g->lda + i] : g->A[i * g->lda + p]) * (g->transB ? g->B[j * g->ldb + p] : g->B[p * g->ldb + j]);
+      float *c = g->C + i * g->ldc + j;
+      *c = g->beta == 0.0f ? g->alpha * acc : g->alpha * acc + g->beta * *c;
+    }
+}
 
 static void *run_part(void *p) {
   part_t *t = (part_t *)p;
   /* panels as large as this part needs (small GEMMs must not pay for megabytes of buffers) */
   const int64_t kc = t->g->K < KC ? t->g->K : KC, mc = t->m1 - t->m0 < MC ? t->m1 - t->m0 : MC, nc = t->n1 - t->n0 < NC ? t->n1 - t->n0 : NC;
-  float *ap = aligned_alloc(64, (size_t)((mc + MAXMR) * kc * sizeof(float) + 63) / 64 * 64);
-  float *bp = aligned_alloc(64, (size_t)((nc + MAXNR) * kc * sizeof(float) + 63) / 64 * 64);
-  t->ok = ap && bp;
-  if (t->ok) gemm_block(t->g, t->m0, t->m1, t->n0, t->n1, ap, bp);
-  free(ap);
-  free(bp);
+  const size_t ap_n = (size_t)((mc + MAXMR) * kc), bp_n = (size_t)((nc + MAXNR) * kc);
+  float *ap, *bp;
+  if (t->slot >= 0) {
+    ap = pooled(&g_pool[t->slot].ap, &g_pool[t->slot].ap_n, ap_n);
+    bp = pooled(&g_pool[t->slot].bp, &g_pool[t->slot].bp_n, bp_n);
+  } else {
+    ap = aligned_alloc(64, (ap_n * sizeof(float) + 63) / 64 * 64);
+    bp = aligned_alloc(64, (bp_n * sizeof(float) + 63) / 64 * 64);
+  }
+  if (ap && bp) gemm_block(t->g, t->m0, t->m1, t->n0, t->n1, ap, bp);
+  else gemm_naive(t->g, t->m0, t->m1, t->n0, t->n1);
+  if (t->slot < 0) {
+    free(ap);
+    free(bp);
+  }
   return NULL;
 }
 
@@ -280,9 +317,10 @@ static void gemm_rowmajor(const gemm_args *g) {
   part_t parts[64];
   pthread_t th[64];
   int started[64] = {0};
+  const int pool = pthread_mutex_trylock(&g_pool_lock) == 0;
   for (int t = 0; t < T; t++) {
     int64_t a = len * t / T / align * align, b = t == T - 1 ? len : len * (t + 1) / T / align * align;
-    parts[t] = split_m ? (part_t){g, a, b, 0, g->N, 0} : (part_t){g, 0, g->M, a, b, 0};
+    parts[t] = split_m ? (part_t){g, a, b, 0, g->N, pool ? t : -1} : (part_t){g, 0, g->M, a, b, pool ? t : -1};
   }
   for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, run_part, &parts[t]) == 0;
   run_part(&parts[0]);
@@ -290,6 +328,7 @@ static void gemm_rowmajor(const gemm_args *g) {
     if (started[t]) pthread_join(th[t], NULL);
     else run_part(&parts[t]); /* no thread: do it here */
   }
+  if (pool) pthread_mutex_unlock(&g_pool_lock);
 }
 
 /* ---------------------------------------------------------------------------------------- */
