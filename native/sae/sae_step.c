@@ -1298,8 +1298,9 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   const int batch = hyper[0] != 0.0;
   const int64_t k = (int64_t)hyper[1];
   const int T = n_threads();
-  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F] */
-  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * F * 2;
+  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F]
+     | fd1, fd2 [F,D] (the sparse backward's ∂preᵀ·xc and W_encᵀ) */
+  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 4 + (size_t)F * 2 + D + (size_t)T * F * 2;
   float *s;
   double *cold;
   if (!alloc_step_buffers(env, &topk_spec, need, T, D, &s, &cold)) return NULL;
@@ -1307,7 +1308,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3];
   float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D, *dxc = eh + B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
-  float *tmp = dead + F, *colf = tmp + (size_t)T * F;
+  float *tmp = dead + F, *colf = tmp + (size_t)T * F, *fd1 = colf + (size_t)T * F, *fd2 = fd1 + F * D;
   const int64_t rows_min = 8;
   PROFILE_START;
 
@@ -1430,8 +1431,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   used = par_for(B, rows_min, k_tk_dpre, &c);
   sum_parts(dbenc, colf, used, F, F);
   TICK("dpre");
-  float *fd1 = sparse ? (float *)malloc((size_t)F * D * sizeof(float)) : NULL, *fd2 = sparse ? (float *)malloc((size_t)F * D * sizeof(float)) : NULL;
-  if (sparse && fd1 && fd2 && sparse_build(A, B, F, max_nnz, &sp)) {
+  if (sparse && sparse_build(A, B, F, max_nnz, &sp)) {
     sp_ctx sc = {&sp, xc, D, fd1}; /* (xcᵀ·∂pre)ᵀ = ∂preᵀ·xc [F,D] */
     TICK("sparse index");
     par_for(F, 16, k_sp_tn, &sc);
@@ -1450,8 +1450,6 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
     gemm(NoTrans, Trans, B, D, F, A, W_enc, 0.0f, dxc);
     TICK("gemm dXc");
   }
-  free(fd1);
-  free(fd2);
   bdec_grad(dbd, dxc, colE, B, D, dbdec);
   free(cold);
 
