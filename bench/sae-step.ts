@@ -12,7 +12,10 @@
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench -- sae-step     # the AVX-512 kernel
  *
  * Each trainer's engines and the peer run interleaved (A, B, A, B, …, Bench.compare), 5 steps each
- * by default; --profile adds the native step's time per phase (GEMMs, element-wise, Adam, copies).
+ * by default; --profile adds the native step's time per phase (GEMMs, element-wise, Adam, copies,
+ * and the JS outside the native call), from extra untimed-by-compare steps. --engines
+ * native,native-own-gemm times the fused step on the build's BLAS and on saeboard's own SGEMM;
+ * native-dense is the top-k step with dense GEMMs in its backward (the sparse products' baseline).
  *
  * The GEMM floor at ~470 GFLOPS (research/perf.md §4) is 109 ms (B=2048) / 437 ms (B=8192).
  */
@@ -59,8 +62,10 @@ export default async function bench(h: Bench): Promise<void> {
   const reps = h.option('reps', String(COMPARE_REPS)).split(',').map(Number);
   const native = saeNativeUnavailableReason() === '';
   // the fused native step when built (the pure-tfjs reference step too with --engines native,tfjs)
-  const engines = h.option('engines', native ? 'native' : 'tfjs').split(',') as ('tfjs' | 'native')[];
-  if (!native && engines.includes('native')) throw new Error(`sae-step: the native step is not available: ${saeNativeUnavailableReason()}`);
+  // native-own-gemm: the fused step on saeboard's own SGEMM (SAEBOARD_SAE_GEMM=own) instead of the build's BLAS
+  const engines = h.option('engines', native ? 'native' : 'tfjs').split(',') as Engine[];
+  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`sae-step: unknown engine ${e} (known: ${ENGINES.join(', ')})`);
+  if (!native && engines.some((e) => e !== 'tfjs')) throw new Error(`sae-step: the native step is not available: ${saeNativeUnavailableReason()}`);
   const blasEnv = { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null };
   const peerTrainers = trainers.filter((t) => PEER_TRAINERS.includes(t));
   const started = h.args.includes('--no-peer') || peerTrainers.length === 0 ? null : await startTorchPeer(path.join(PROJECT_ROOT, 'bench', 'peers', 'torch_sae_step.py'));
@@ -74,10 +79,16 @@ export default async function bench(h: Bench): Promise<void> {
       const gflops = (ms: number) => Math.round((flops / (ms / 1000) / 1e9) * 10) / 10;
       for (const name of trainers) {
         const made = engines.map((engine) => {
-          process.env.SAEBOARD_SAE_ENGINE = engine;
+          process.env.SAEBOARD_SAE_ENGINE = engine === 'tfjs' ? 'tfjs' : 'native';
           return { engine, trainer: createTrainer(trainerConfig(name, B, d, F)) };
         });
-        const sides: Side[] = made.map(({ engine, trainer }) => ({ name: engine, step: () => trainer.update(x) }));
+        const sides: Side[] = made.map(({ engine, trainer }) => ({
+          name: engine,
+          step: () => {
+            useGemm(engine);
+            return trainer.update(x);
+          },
+        }));
         let meta: Record<string, unknown> | null = null;
         if (peer && PEER_TRAINERS.includes(name)) {
           meta = await peer.setup({ trainer: name, B, d, F });
@@ -85,7 +96,7 @@ export default async function bench(h: Bench): Promise<void> {
         }
         const before = tf.memory().numTensors;
         const r = reps[bi] ?? reps[reps.length - 1];
-        const profiles = made.map(() => ({} as Record<string, number>));
+        const profiles = made.map(() => ({}) as Record<string, unknown>);
         const cmp =
           sides.length > 1
             ? await h.compare(sides, { reps: r, warmup: 1 })
@@ -95,7 +106,10 @@ export default async function bench(h: Bench): Promise<void> {
               })();
         if (profileWanted(h)) {
           // a separate, untimed-by-compare pass: the phase timers cost a clock read per phase
-          for (const [i, m] of made.entries()) if (m.engine === 'native') Object.assign(profiles[i], await profileNative(() => m.trainer.update(x), r));
+          for (const [i, m] of made.entries()) {
+            if (m.engine === 'tfjs') continue;
+            Object.assign(profiles[i], await profileNative(() => (useGemm(m.engine), m.trainer.update(x)), r));
+          }
         }
         const leak = tf.memory().numTensors - before;
         for (const m of made) m.trainer.dispose();
@@ -122,7 +136,7 @@ export default async function bench(h: Bench): Promise<void> {
                   order: 'interleaved',
                 }
               : {}),
-            ...(Object.keys(profiles[i]).length ? { profileMs: profiles[i] } : {}),
+            ...(Object.keys(profiles[i]).length ? { profileMsPerStep: profiles[i] } : {}),
             ...(cmp.loaded !== undefined ? { load1Before: cmp.load1Before, load1After: cmp.load1After, loaded: cmp.loaded } : {}),
           });
         }
@@ -130,6 +144,8 @@ export default async function bench(h: Bench): Promise<void> {
       x.dispose();
     }
   } finally {
+    delete process.env.SAEBOARD_SAE_GEMM;
+    delete process.env.SAEBOARD_SAE_SPARSE;
     if (saved === undefined) delete process.env.SAEBOARD_SAE_ENGINE;
     else process.env.SAEBOARD_SAE_ENGINE = saved;
     await peer?.close();
@@ -140,15 +156,44 @@ function profileWanted(h: Bench): boolean {
   return h.args.includes('--profile');
 }
 
-/** Mean ms per step in each phase of the native step (GEMMs, element-wise, Adam, copies) over `reps` steps. */
-async function profileNative(step: () => unknown, reps: number): Promise<Record<string, number>> {
+type Engine = 'native' | 'native-own-gemm' | 'native-dense' | 'tfjs';
+const ENGINES: Engine[] = ['native', 'native-own-gemm', 'native-dense', 'tfjs'];
+
+/**
+ * The GEMM the native step uses from its next call (the C side reads the variables every step):
+ * native-own-gemm = saeboard's own SGEMM (SAEBOARD_SAE_GEMM=own); native-dense = the top-k
+ * backward with dense GEMMs instead of its sparse products (SAEBOARD_SAE_SPARSE=0).
+ */
+function useGemm(engine: Engine): void {
+  if (engine === 'native-own-gemm') process.env.SAEBOARD_SAE_GEMM = 'own';
+  else delete process.env.SAEBOARD_SAE_GEMM;
+  if (engine === 'native-dense') process.env.SAEBOARD_SAE_SPARSE = '0';
+  else delete process.env.SAEBOARD_SAE_SPARSE;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/**
+ * Where a native step's time goes, mean ms per step over `reps` steps: per kind (gemm, elementwise,
+ * adam, copy: the C side's phase timers), `outsideNative` (the wall time of trainer.update minus the
+ * native phases: the JS around the call, locating tensors, reading the stats back) and per phase.
+ */
+async function profileNative(step: () => unknown, reps: number): Promise<Record<string, unknown>> {
   const addon = loadSaeNative();
   if (!addon?.profile) return {};
   addon.profile(true);
   try {
+    const t0 = performance.now();
     for (let i = 0; i < reps; i++) await step();
-    const totals = addon.profile(false);
-    return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Math.round((v / reps) * 10) / 10]));
+    const wall = (performance.now() - t0) / reps;
+    const { phases, kinds } = addon.profile(false);
+    const nativeMs = Object.values(kinds).reduce((a, b) => a + b, 0) / reps;
+    return {
+      stepMs: round1(wall),
+      ...Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, round1(v / reps)])),
+      outsideNative: round1(wall - nativeMs),
+      phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round1(v / reps)])),
+    };
   } finally {
     addon.profile(false);
   }

@@ -3,7 +3,8 @@
     {
       "target_name": "saeboard_native",
       "sources": [
-        "src/saeboard_native.c"
+        "src/saeboard_native.c",
+        "gemm/own_sgemm.c"
       ],
       "defines": [
         "NAPI_VERSION=8"
@@ -26,9 +27,6 @@
         [
           "saeboard_blas=='none'",
           {
-            "sources": [
-              "gemm/own_sgemm.c"
-            ],
             "defines": [
               "SAEBOARD_OWN_SGEMM=1"
             ]
@@ -44,7 +42,8 @@
     {
       "target_name": "saeboard_sae",
       "sources": [
-        "sae/sae_step.c"
+        "sae/sae_step.c",
+        "gemm/own_sgemm.c"
       ],
       "defines": [
         "NAPI_VERSION=8"
@@ -67,9 +66,6 @@
         [
           "saeboard_blas=='none'",
           {
-            "sources": [
-              "gemm/own_sgemm.c"
-            ],
             "defines": [
               "SAEBOARD_OWN_SGEMM=1"
             ]

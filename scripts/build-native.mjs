@@ -18,7 +18,8 @@
 //                         when it links, else the own SGEMM)
 //          --out=DIR      build in DIR instead of native/ (the sources are copied there; the addons
 //                         land in DIR/build/Release): a second variant next to the default build
-// Env:     SAEBOARD_SKIP_NATIVE_BUILD=1 skips the build entirely; SAEBOARD_BLAS as --blas.
+// Env:     SAEBOARD_SKIP_NATIVE_BUILD=1 skips the build entirely; SAEBOARD_BLAS as --blas;
+//          SAEBOARD_PRETEND_NO_OPENBLAS=1 makes auto act as if libopenblas were missing (tests).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -85,6 +86,8 @@ function upToDate(variant) {
 let linksMemo;
 function openblasLinks() {
   if (linksMemo !== undefined) return linksMemo;
+  // a fresh machine without libopenblas-dev, for the tests of the fallback
+  if (process.env.SAEBOARD_PRETEND_NO_OPENBLAS === '1') return (linksMemo = false);
   const cc = has('cc') ? 'cc' : 'gcc';
   const r = spawnSync(cc, ['-x', 'c', '-', '-o', '/dev/null', '-lopenblas'], {
     input: 'extern void cblas_sgemm(void); int main(void) { cblas_sgemm(); return 0; }\n',

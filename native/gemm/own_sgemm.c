@@ -3,8 +3,9 @@
  * when the addon is built): so an install with a C compiler but no libopenblas-dev still gets
  * GEMMs near the machine's speed instead of the pure-JS path (issue 20: goal ≤ 2x OpenBLAS time).
  *
- * It provides the few OpenBLAS symbols the addons use (cblas_sgemm and openblas_*), compiled into
- * each addon with hidden visibility, so the kernels' sources are the same for both builds.
+ * Built with SAEBOARD_OWN_SGEMM it provides the few OpenBLAS symbols the addons use (cblas_sgemm
+ * and openblas_*), with hidden visibility, so the kernels' sources are the same for both builds.
+ * saeboard_own_sgemm is always there: the SAE step can use it next to OpenBLAS (SAEBOARD_SAE_GEMM=own).
  *
  * The GEMM is the BLIS/GotoBLAS layout: C is cut into NC-column blocks; per KC-deep slice of K
  * the B block is packed into NR-wide panels (L3), per MC rows the A block into MR-tall panels
@@ -28,8 +29,8 @@
 
 enum { RowMajor = 101, ColMajor = 102, NoTrans = 111, Trans = 112 };
 
-#define KC 256
-#define MC 144 /* a multiple of every MR (12, 6, 4) */
+#define KC 512
+#define MC 288 /* a multiple of every MR (12, 6, 4) */
 #define NC 3072 /* a multiple of every NR (32, 16, 8) */
 #define MAXMR 12
 #define MAXNR 32
@@ -241,18 +242,56 @@ static void gemm_block(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, i
 typedef struct {
   const gemm_args *g;
   int64_t m0, m1, n0, n1;
-  int ok;
+  int slot; /* pooled panel buffers to use, or -1: allocate */
 } part_t;
+
+/* Panel buffers kept between calls, one pair per part, so a GEMM does not page in megabytes of
+   fresh memory every call; guarded by a lock (a call that finds it taken allocates its own). */
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  float *ap, *bp;
+  size_t ap_n, bp_n;
+} g_pool[64];
+
+static float *pooled(float **buf, size_t *have, size_t need) {
+  if (*have >= need) return *buf;
+  free(*buf);
+  *buf = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+  *have = *buf ? need : 0;
+  return *buf;
+}
+
+/* the plain triple loop, for when no panel memory can be had: slow, but the result is right */
+static void gemm_naive(const gemm_args *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  for (int64_t i = m0; i < m1; i++)
+    for (int64_t j = n0; j < n1; j++) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < g->K; p++)
+        acc += (g->transA ? g->A[p * g->lda + i] : g->A[i * g->lda + p]) * (g->transB ? g->B[j * g->ldb + p] : g->B[p * g->ldb + j]);
+      float *c = g->C + i * g->ldc + j;
+      *c = g->beta == 0.0f ? g->alpha * acc : g->alpha * acc + g->beta * *c;
+    }
+}
 
 static void *run_part(void *p) {
   part_t *t = (part_t *)p;
-  const int64_t kc = KC, mc = MC, nc = NC;
-  float *ap = aligned_alloc(64, (size_t)((mc + MAXMR) * kc * sizeof(float) + 63) / 64 * 64);
-  float *bp = aligned_alloc(64, (size_t)((nc + MAXNR) * kc * sizeof(float) + 63) / 64 * 64);
-  t->ok = ap && bp;
-  if (t->ok) gemm_block(t->g, t->m0, t->m1, t->n0, t->n1, ap, bp);
-  free(ap);
-  free(bp);
+  /* panels as large as this part needs (small GEMMs must not pay for megabytes of buffers) */
+  const int64_t kc = t->g->K < KC ? t->g->K : KC, mc = t->m1 - t->m0 < MC ? t->m1 - t->m0 : MC, nc = t->n1 - t->n0 < NC ? t->n1 - t->n0 : NC;
+  const size_t ap_n = (size_t)((mc + MAXMR) * kc), bp_n = (size_t)((nc + MAXNR) * kc);
+  float *ap, *bp;
+  if (t->slot >= 0) {
+    ap = pooled(&g_pool[t->slot].ap, &g_pool[t->slot].ap_n, ap_n);
+    bp = pooled(&g_pool[t->slot].bp, &g_pool[t->slot].bp_n, bp_n);
+  } else {
+    ap = aligned_alloc(64, (ap_n * sizeof(float) + 63) / 64 * 64);
+    bp = aligned_alloc(64, (bp_n * sizeof(float) + 63) / 64 * 64);
+  }
+  if (ap && bp) gemm_block(t->g, t->m0, t->m1, t->n0, t->n1, ap, bp);
+  else gemm_naive(t->g, t->m0, t->m1, t->n0, t->n1);
+  if (t->slot < 0) {
+    free(ap);
+    free(bp);
+  }
   return NULL;
 }
 
@@ -278,9 +317,10 @@ static void gemm_rowmajor(const gemm_args *g) {
   part_t parts[64];
   pthread_t th[64];
   int started[64] = {0};
+  const int pool = pthread_mutex_trylock(&g_pool_lock) == 0;
   for (int t = 0; t < T; t++) {
     int64_t a = len * t / T / align * align, b = t == T - 1 ? len : len * (t + 1) / T / align * align;
-    parts[t] = split_m ? (part_t){g, a, b, 0, g->N, 0} : (part_t){g, 0, g->M, a, b, 0};
+    parts[t] = split_m ? (part_t){g, a, b, 0, g->N, pool ? t : -1} : (part_t){g, 0, g->M, a, b, pool ? t : -1};
   }
   for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, run_part, &parts[t]) == 0;
   run_part(&parts[0]);
@@ -288,13 +328,14 @@ static void gemm_rowmajor(const gemm_args *g) {
     if (started[t]) pthread_join(th[t], NULL);
     else run_part(&parts[t]); /* no thread: do it here */
   }
+  if (pool) pthread_mutex_unlock(&g_pool_lock);
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* the OpenBLAS API the addons use                                                          */
+/* entry points: always saeboard_own_*; the OpenBLAS names too in builds without OpenBLAS     */
 
-HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-                        float beta, float *C, int ldc) {
+HIDDEN void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                               int ldb, float beta, float *C, int ldc) {
   gemm_args g;
   if (order == ColMajor) /* C' = op(B)' op(A)' in row-major terms */
     g = (gemm_args){transB == Trans, transA == Trans, N, M, K, alpha, beta, B, A, ldb, lda, ldc, C};
@@ -303,10 +344,18 @@ HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, 
   gemm_rowmajor(&g);
 }
 
-HIDDEN void openblas_set_num_threads(int n) {
+HIDDEN void saeboard_own_set_threads(int n) {
   pthread_once(&g_once, pick_kernel);
   g_threads = n < 1 ? 1 : (n > 64 ? 64 : n);
 }
+
+#ifdef SAEBOARD_OWN_SGEMM
+HIDDEN void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                        float beta, float *C, int ldc) {
+  saeboard_own_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+HIDDEN void openblas_set_num_threads(int n) { saeboard_own_set_threads(n); }
 HIDDEN int openblas_get_num_threads(void) {
   pthread_once(&g_once, pick_kernel);
   return g_threads;
@@ -330,3 +379,4 @@ HIDDEN char *openblas_get_corename(void) {
   return buf;
 }
 HIDDEN int openblas_get_parallel(void) { return 1; }
+#endif

@@ -29,17 +29,63 @@ static double now_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
-/* SAEBOARD_SAE_PROFILE=1: each step prints the time of its phases to stderr */
-#define PROFILE_START const bool prof = getenv("SAEBOARD_SAE_PROFILE") != NULL; double t_prev = now_ms()
-#define TICK(name) do { if (prof) { double t_ = now_ms(); fprintf(stderr, "%-12s %8.1f ms\n", name, t_ - t_prev); t_prev = t_; } } while (0)
+/*
+ * Phase timers. SAEBOARD_SAE_PROFILE=1: each step prints the time of its phases to stderr.
+ * profile(true) / profile(false) from JS (bench/sae-step --profile): the phases' times are summed
+ * per name until profile(false) returns them, with totals per kind: "gemm…" phases are GEMMs,
+ * "adam" is the parameter update (projection, clipping, Adam, renormalisation), "center" is the
+ * copy x − b_dec, the rest are the fused element-wise passes and reductions.
+ */
+#define MAX_PHASES 48
+static struct {
+  const char *name;
+  double ms;
+} g_phase[MAX_PHASES];
+static int g_nphase = 0;
+static bool g_prof_on = false;
+static void prof_add(const char *name, double ms) {
+  for (int i = 0; i < g_nphase; i++)
+    if (strcmp(g_phase[i].name, name) == 0) {
+      g_phase[i].ms += ms;
+      return;
+    }
+  if (g_nphase < MAX_PHASES) g_phase[g_nphase++] = (typeof(g_phase[0])){name, ms};
+}
+#define PROFILE_START                                                  \
+  const bool prof_print = getenv("SAEBOARD_SAE_PROFILE") != NULL;      \
+  const bool prof = prof_print || g_prof_on;                           \
+  double t_prev = prof ? now_ms() : 0
+#define TICK(name)                                                                    \
+  do {                                                                                \
+    if (prof) {                                                                       \
+      double t_ = now_ms();                                                           \
+      if (prof_print) fprintf(stderr, "%-12s %8.1f ms\n", name, t_ - t_prev);         \
+      if (g_prof_on) prof_add(name, t_ - t_prev);                                     \
+      t_prev = t_;                                                                    \
+    }                                                                                 \
+  } while (0)
 
 extern void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc);
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 
+/* saeboard's own SGEMM (native/gemm/own_sgemm.c), always linked in: SAEBOARD_SAE_GEMM=own (or
+   SAEBOARD_GEMM=own, which also switches the tfjs matmul kernels) makes
+   the step use it instead of the build's BLAS (e.g. its AVX-512 kernel where OpenBLAS is held to
+   an older one by OPENBLAS_CORETYPE); read at every step so a bench can switch between steps */
+extern void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                               int ldb, float beta, float *C, int ldc);
+extern void saeboard_own_set_threads(int n);
+
+static bool use_own_gemm(void) {
+  const char *v = getenv("SAEBOARD_SAE_GEMM");
+  if (!v) v = getenv("SAEBOARD_GEMM");
+  return v && strcmp(v, "own") == 0;
+}
+
 /* C [M,N] = op(A) op(B) + beta·C, row-major and dense (every leading dimension follows from the shape) */
 static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, const float *B, float beta, float *C) {
-  cblas_sgemm(RowMajor, transA, transB, (int)M, (int)N, (int)K, 1.0f, A, (int)(transA == Trans ? M : K), B, (int)(transB == Trans ? K : N), beta, C,
+  (use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm)(RowMajor, transA, transB, (int)M, (int)N, (int)K, 1.0f, A, (int)(transA == Trans ? M : K), B, (int)(transB == Trans ? K : N), beta, C,
               (int)N);
 }
 
@@ -862,6 +908,153 @@ HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t
 }
 
 /*
+ * Sparse products for the top-k backward: f and ∂/∂pre have k of F entries per row, so
+ * ∂W_dec = fᵀ·e, ∂W_enc = xcᵀ·∂pre and ∂xc = ∂pre·W_encᵀ cost B·k·D each instead of B·F·D.
+ * The matrix is indexed once by rows (CSR) and by columns (CSC); every product is split over
+ * threads by output rows, so no two threads write the same memory.
+ */
+typedef struct {
+  int64_t B, F, nnz;
+  const float *M;
+  int64_t *rp; /* [B+1] */
+  int32_t *ci; /* [nnz] column of each entry, row order */
+  float *rv;   /* [nnz] */
+  int64_t *cp; /* [F+1] */
+  int32_t *ri; /* [nnz] row of each entry, column order */
+  float *cv;   /* [nnz] */
+} sparse_t;
+
+static void k_sp_count(void *vc, int tid, int64_t b0, int64_t b1) {
+  sparse_t *s = (sparse_t *)vc;
+  (void)tid;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *m = s->M + b * s->F;
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->F; i++) n += m[i] != 0.0f;
+    s->rp[b + 1] = n;
+  }
+}
+
+static void k_sp_fill(void *vc, int tid, int64_t b0, int64_t b1) {
+  sparse_t *s = (sparse_t *)vc;
+  (void)tid;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *m = s->M + b * s->F;
+    int64_t n = s->rp[b];
+    for (int64_t i = 0; i < s->F; i++)
+      if (m[i] != 0.0f) {
+        s->ci[n] = (int32_t)i;
+        s->rv[n++] = m[i];
+      }
+  }
+}
+
+static void sparse_free(sparse_t *s) {
+  free(s->rp);
+  free(s->ci);
+  free(s->rv);
+  free(s->cp);
+  free(s->ri);
+  free(s->cv);
+  memset(s, 0, sizeof *s);
+}
+
+/* indexes the nonzeros of M [B,F]; false (nothing allocated) when there are more than max_nnz or
+   memory runs out: the caller then takes the dense GEMMs */
+static bool sparse_build(const float *M, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
+  memset(s, 0, sizeof *s);
+  s->B = B;
+  s->F = F;
+  s->M = M;
+  s->rp = (int64_t *)malloc((size_t)(B + 1) * sizeof(int64_t));
+  if (!s->rp) return false;
+  s->rp[0] = 0;
+  par_for(B, 16, k_sp_count, s);
+  for (int64_t b = 0; b < B; b++) s->rp[b + 1] += s->rp[b];
+  s->nnz = s->rp[B];
+  if (s->nnz > max_nnz) {
+    sparse_free(s);
+    return false;
+  }
+  const size_t n = (size_t)(s->nnz > 0 ? s->nnz : 1);
+  s->ci = (int32_t *)malloc(n * sizeof(int32_t));
+  s->rv = (float *)malloc(n * sizeof(float));
+  s->cp = (int64_t *)calloc((size_t)F + 1, sizeof(int64_t));
+  s->ri = (int32_t *)malloc(n * sizeof(int32_t));
+  s->cv = (float *)malloc(n * sizeof(float));
+  int64_t *pos = (int64_t *)malloc((size_t)F * sizeof(int64_t));
+  if (!s->ci || !s->rv || !s->cp || !s->ri || !s->cv || !pos) {
+    free(pos);
+    sparse_free(s);
+    return false;
+  }
+  par_for(B, 16, k_sp_fill, s);
+  for (int64_t q = 0; q < s->nnz; q++) s->cp[s->ci[q] + 1]++;
+  for (int64_t q = 0; q < F; q++) s->cp[q + 1] += s->cp[q];
+  memcpy(pos, s->cp, (size_t)F * sizeof(int64_t));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t q = s->rp[b]; q < s->rp[b + 1]; q++) {
+      int64_t at = pos[s->ci[q]]++;
+      s->ri[at] = (int32_t)b;
+      s->cv[at] = s->rv[q];
+    }
+  free(pos);
+  return true;
+}
+
+typedef struct {
+  const sparse_t *s;
+  const float *E; /* [B,D] (tn) or [F,D] (rows) */
+  int64_t D;
+  float *out;
+} sp_ctx;
+
+/* out[q,:] = Σ_{(b,v) in column q} v·E[b,:]  (out = Mᵀ·E, [F,D]) */
+static void k_sp_tn(void *vc, int tid, int64_t q0, int64_t q1) {
+  sp_ctx *c = (sp_ctx *)vc;
+  (void)tid;
+  const sparse_t *s = c->s;
+  for (int64_t q = q0; q < q1; q++) {
+    float *o = c->out + q * c->D;
+    memset(o, 0, c->D * sizeof(float));
+    for (int64_t n = s->cp[q]; n < s->cp[q + 1]; n++) axpy_f(o, c->E + (int64_t)s->ri[n] * c->D, s->cv[n], c->D);
+  }
+}
+
+/* out[b,:] = Σ_{(q,v) in row b} v·E[q,:]  (out = M·E with E [F,D], out [B,D]) */
+static void k_sp_rows(void *vc, int tid, int64_t b0, int64_t b1) {
+  sp_ctx *c = (sp_ctx *)vc;
+  (void)tid;
+  const sparse_t *s = c->s;
+  for (int64_t b = b0; b < b1; b++) {
+    float *o = c->out + b * c->D;
+    memset(o, 0, c->D * sizeof(float));
+    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) axpy_f(o, c->E + (int64_t)s->ci[n] * c->D, s->rv[n], c->D);
+  }
+}
+
+typedef struct {
+  const float *src;
+  int64_t rows, cols;
+  float *dst;
+} tr_ctx;
+
+/* dst [cols,rows] = srcᵀ, in 32×32 tiles; split over blocks of source rows */
+static void k_transpose(void *vc, int tid, int64_t blk0, int64_t blk1) {
+  tr_ctx *c = (tr_ctx *)vc;
+  (void)tid;
+  for (int64_t i0 = blk0 * 32; i0 < blk1 * 32 && i0 < c->rows; i0 += 32)
+    for (int64_t j0 = 0; j0 < c->cols; j0 += 32)
+      for (int64_t i = i0; i < i0 + 32 && i < c->rows; i++)
+        for (int64_t j = j0; j < j0 + 32 && j < c->cols; j++) c->dst[j * c->rows + i] = c->src[i * c->cols + j];
+}
+
+static void transpose(const float *src, int64_t rows, int64_t cols, float *dst) {
+  tr_ctx c = {src, rows, cols, dst};
+  par_for((rows + 31) / 32, 1, k_transpose, &c);
+}
+
+/*
  * Same maths as src/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only
  * touch the k selected features per row (x̂ = f W_dec, the AuxK decode, ∂/∂f at the selected
  * entries) are sparse row loops instead of dense GEMMs: 4–5 GEMMs instead of 6–9.
@@ -1105,8 +1298,9 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   const int batch = hyper[0] != 0.0;
   const int64_t k = (int64_t)hyper[1];
   const int T = n_threads();
-  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F] */
-  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * F * 2;
+  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F]
+     | fd1, fd2 [F,D] (the sparse backward's ∂preᵀ·xc and W_encᵀ) */
+  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 4 + (size_t)F * 2 + D + (size_t)T * F * 2;
   float *s;
   double *cold;
   if (!alloc_step_buffers(env, &topk_spec, need, T, D, &s, &cold)) return NULL;
@@ -1114,7 +1308,7 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3];
   float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D, *dxc = eh + B * D;
   float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
-  float *tmp = dead + F, *colf = tmp + (size_t)T * F;
+  float *tmp = dead + F, *colf = tmp + (size_t)T * F, *fd1 = colf + (size_t)T * F, *fd2 = fd1 + F * D;
   const int64_t rows_min = 8;
   PROFILE_START;
 
@@ -1218,16 +1412,44 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
     return NULL; /* the caller sees the non-finite loss; parameters untouched */
   }
 
-  /* backward */
-  gemm(Trans, NoTrans, F, D, B, Fm, e, 0.0f, dWdec);
-  if (c.aux) gemm(Trans, NoTrans, F, D, B, A, eh, 1.0f, dWdec);
+  /* backward. Without AuxK, f and ∂/∂pre have about k of F entries per row: sparse products
+     (B·k·D) instead of dense GEMMs (B·F·D) while that is the cheaper (SAEBOARD_SAE_SPARSE=0: dense) */
+  const char *sp_env = getenv("SAEBOARD_SAE_SPARSE");
+  const bool try_sparse = !c.aux && !(sp_env && strcmp(sp_env, "0") == 0);
+  const int64_t max_nnz = B * F / 16;
+  sparse_t sp;
+  bool sparse = try_sparse && sparse_build(Fm, B, F, max_nnz, &sp);
+  if (sparse) {
+    sp_ctx sc = {&sp, e, D, dWdec};
+    par_for(F, 16, k_sp_tn, &sc);
+    sparse_free(&sp);
+  } else {
+    gemm(Trans, NoTrans, F, D, B, Fm, e, 0.0f, dWdec);
+    if (c.aux) gemm(Trans, NoTrans, F, D, B, A, eh, 1.0f, dWdec);
+  }
   TICK("gemm dWdec");
   used = par_for(B, rows_min, k_tk_dpre, &c);
   sum_parts(dbenc, colf, used, F, F);
   TICK("dpre");
-  gemm(Trans, NoTrans, D, F, B, xc, A, 0.0f, dWenc);
-  gemm(NoTrans, Trans, B, D, F, A, W_enc, 0.0f, dxc);
-  TICK("gemm enc bw");
+  if (sparse && sparse_build(A, B, F, max_nnz, &sp)) {
+    sp_ctx sc = {&sp, xc, D, fd1}; /* (xcᵀ·∂pre)ᵀ = ∂preᵀ·xc [F,D] */
+    TICK("sparse index");
+    par_for(F, 16, k_sp_tn, &sc);
+    TICK("gemm dWenc");
+    transpose(fd1, F, D, dWenc);
+    TICK("xpose dWenc");
+    transpose(W_enc, D, F, fd2); /* W_encᵀ [F,D] */
+    TICK("xpose W_enc");
+    sp_ctx sr = {&sp, fd2, D, dxc};
+    par_for(B, rows_min, k_sp_rows, &sr);
+    sparse_free(&sp);
+    TICK("gemm dXc");
+  } else {
+    gemm(Trans, NoTrans, D, F, B, xc, A, 0.0f, dWenc);
+    TICK("gemm dWenc");
+    gemm(NoTrans, Trans, B, D, F, A, W_enc, 0.0f, dxc);
+    TICK("gemm dXc");
+  }
   bdec_grad(dbd, dxc, colE, B, D, dbdec);
   free(cold);
 
@@ -1686,7 +1908,39 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   int32_t n = 0;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 64) return throw_err(env, "setThreads: expected an integer in [1, 64]");
   g_threads = n;
+  saeboard_own_set_threads(n);
   return NULL;
+}
+
+/* profile(on): true resets and starts the phase timers; false stops them and returns
+   { phases: {name: ms}, kinds: {gemm, elementwise, adam, copy} } summed since */
+static napi_value Profile(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return throw_err(env, "profile: expected a boolean");
+  napi_value out, phases, kinds, v;
+  if (napi_create_object(env, &out) != napi_ok || napi_create_object(env, &phases) != napi_ok || napi_create_object(env, &kinds) != napi_ok)
+    return NULL;
+  double kind_ms[4] = {0, 0, 0, 0};
+  const char *kind_name[4] = {"gemm", "elementwise", "adam", "copy"};
+  for (int i = 0; i < g_nphase; i++) {
+    const char *n = g_phase[i].name;
+    int k = strncmp(n, "gemm", 4) == 0 ? 0 : strcmp(n, "adam") == 0 ? 2 : strcmp(n, "center") == 0 ? 3 : 1;
+    kind_ms[k] += g_phase[i].ms;
+    napi_create_double(env, g_phase[i].ms, &v);
+    napi_set_named_property(env, phases, n, v);
+  }
+  for (int k = 0; k < 4; k++) {
+    napi_create_double(env, kind_ms[k], &v);
+    napi_set_named_property(env, kinds, kind_name[k], v);
+  }
+  napi_set_named_property(env, out, "phases", phases);
+  napi_set_named_property(env, out, "kinds", kinds);
+  g_nphase = 0;
+  g_prof_on = on;
+  return out;
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
@@ -1697,6 +1951,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gatedStep", NULL, GatedStep, NULL, NULL, NULL, napi_default, NULL},
       {"jumpReluStep", NULL, JumpReluStep, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"profile", NULL, Profile, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -285,6 +285,19 @@ static int get_offsets(napi_env env, napi_value v, const char *what, double **ou
   return -1;
 }
 
+/* saeboard's own SGEMM (native/gemm/own_sgemm.c) is linked into every build: SAEBOARD_GEMM=own
+   uses it instead of OpenBLAS (e.g. where OPENBLAS_CORETYPE holds OpenBLAS to an older kernel
+   than the CPU has); read at every call */
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+extern void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                               int ldb, float beta, float *C, int ldc);
+extern void saeboard_own_set_threads(int n);
+
+static bool use_own_gemm(void) {
+  const char *v = getenv("SAEBOARD_GEMM");
+  return v && strcmp(v, "own") == 0;
+}
+
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   if (get_args(env, info, 11, argv, "sgemm")) return NULL;
@@ -325,8 +338,9 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const int lda = (int)(transA ? M : K), ldb = (int)(transB ? K : N), ldc = (int)N;
+  const sgemm_fn gemm = use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm;
   for (size_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+    gemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 (int)M, (int)N, (int)K, 1.0f, A.data + (int64_t)aOffs[i], lda > 0 ? lda : 1,
                 B.data + (int64_t)bOffs[i], ldb > 0 ? ldb : 1, 0.0f, c0 + (int64_t)i * sizeC, ldc > 0 ? ldc : 1);
   }
@@ -885,6 +899,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (get_index(env, argv[0], "setThreads n", 1024, &n)) return NULL;
   if (n < 1) return throw_range(env, "setThreads: n must be >= 1");
   openblas_set_num_threads((int)n);
+  saeboard_own_set_threads((int)n);
   g_threads = (int)n;
   return NULL;
 }

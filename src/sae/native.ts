@@ -3,7 +3,8 @@
  * scripts/build-native.mjs into native/build/Release/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
  * one call working in place on the tfjs wasm heap. Used by every trainer (standard, p-annealing,
  * gated, gated-annealing, top-k, batch-top-k, JumpReLU) when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
- * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses.
+ * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses. SAEBOARD_SAE_GEMM=own makes
+ * the native step use saeboard's own SGEMM (native/gemm/own_sgemm.c) instead of the build's BLAS.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,10 +32,11 @@ export interface SaeNativeAddon {
   setThreads(n: number): void;
   /**
    * Phase timers of the fused steps (bench/sae-step --profile): profile(true) resets and starts
-   * them; profile(false) stops them and returns the ms spent per phase since (gemm, elementwise,
-   * adam, copy, …). Absent in addons built before it existed.
+   * them; profile(false) stops them and returns the ms summed since, per phase ("gemm enc",
+   * "relu+stats", "adam", …) and per kind (gemm, elementwise, adam, copy). Absent in addons built
+   * before it existed.
    */
-  profile?(on: boolean): Record<string, number>;
+  profile?(on: boolean): { phases: Record<string, number>; kinds: Record<string, number> };
 }
 
 export const SAE_NATIVE_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_sae.node');

@@ -74,6 +74,15 @@ export function describeComputePath(info: BackendInfo): ComputePath {
           why: installed ? 'the addon was built without OpenBLAS (SAEBOARD_BLAS=none or OpenBLAS missing then)' : 'libopenblas-dev is not installed',
         };
       }
+      if (process.env.SAEBOARD_GEMM === 'own') {
+        return {
+          id: 'native-own-sgemm',
+          label: `native addon, own SGEMM (SAEBOARD_GEMM=own; the build also has ${i.config.split(' ').slice(0, 2).join(' ')}, core ${i.corename}), ${i.threads} threads`,
+          best: true,
+          fix: null,
+          why: null,
+        };
+      }
       return {
         id: 'native-openblas',
         label: `native addon, ${i.config.split(' ').slice(0, 2).join(' ')} (core ${i.corename}), ${i.blasThreads} threads`,
@@ -109,6 +118,21 @@ export function describeComputePath(info: BackendInfo): ComputePath {
   }
 }
 
+/**
+ * The path with `ownVsBlas` measured (own SGEMM time / OpenBLAS time in the same addon): on an
+ * OpenBLAS build the faster of the two is the best path, with a 10 % margin against noise.
+ */
+export function withMeasuredGemm(path: ComputePath, ownVsBlas: number | null): ComputePath {
+  if (ownVsBlas === null) return path;
+  if (path.id === 'native-openblas' && ownVsBlas < 0.9) {
+    return { ...path, best: false, fix: 'export SAEBOARD_GEMM=own', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
+  }
+  if (path.id === 'native-own-sgemm' && process.env.SAEBOARD_GEMM === 'own' && ownVsBlas > 1.1) {
+    return { ...path, best: false, fix: 'unset SAEBOARD_GEMM', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
+  }
+  return path;
+}
+
 /** The one-line summary `saeboard serve` logs. */
 export function computeSummaryLine(path: ComputePath): string {
   return path.best ? `compute path: ${path.label} (the best path on this machine)` : `compute path: ${path.label}; for the best path: ${path.fix} (${path.why})`;
@@ -125,8 +149,9 @@ export interface SgemmFigure {
 }
 
 /**
- * C[M,N] = A[M,K]·B[K,N] on the active backend (tf.matMul, read back), `reps` times after one
- * warm-up; the SAE encoder's shape at B = M (d = 512, F = 4096).
+ * C[M,N] = A[M,K]·B[K,N] on the active backend (tf.matMul), `reps` times after one warm-up; the
+ * SAE encoder's shape at B = M (d = 512, F = 4096). Not read back: the CPU backends compute
+ * synchronously, and copying 32 MB out of the wasm heap would be most of the figure.
  */
 export async function measureActiveSgemm(M = 1024, N = 4096, K = 512, reps = 5): Promise<SgemmFigure> {
   await initBackend();
@@ -135,7 +160,6 @@ export async function measureActiveSgemm(M = 1024, N = 4096, K = 512, reps = 5):
   const once = () => {
     const t0 = performance.now();
     const c = tf.matMul(a, b);
-    c.dataSync();
     c.dispose();
     return performance.now() - t0;
   };

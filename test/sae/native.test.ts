@@ -266,4 +266,33 @@ describe('fused native SAE step', () => {
     x.dispose();
     t.dispose();
   });
+
+  it('profile(): phase times per kind (gemm, elementwise, adam, copy) summed over the steps since profile(true)', (ctx) => {
+    if (!available) ctx.skip();
+    const a = loadSaeNative()!;
+    if (!a.profile) ctx.skip();
+    process.env.SAEBOARD_SAE_ENGINE = 'native';
+    const x = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(64 * 24)), [64, 24]);
+    const cfgs = [
+      { trainer: 'standard', dIn: 24, dictSize: 96, steps: 10, batchSize: 64, warmupSteps: 0, l1Penalty: 0.05 },
+      { trainer: 'top_k', dIn: 24, dictSize: 96, steps: 10, batchSize: 64, k: 4 },
+    ] as const;
+    for (const cfg of cfgs) {
+      const t = createTrainer(resolveTrainerConfig(cfg));
+      a.profile!(true);
+      for (let i = 0; i < 3; i++) t.update(x);
+      const { phases, kinds } = a.profile!(false);
+      expect(Object.keys(kinds).sort()).toEqual(['adam', 'copy', 'elementwise', 'gemm']);
+      expect(kinds.gemm, cfg.trainer).toBeGreaterThan(0);
+      expect(phases['gemm enc'], cfg.trainer).toBeGreaterThan(0);
+      expect(phases.adam, cfg.trainer).toBeGreaterThan(0);
+      const sum = Object.values(phases).reduce((p, q) => p + q, 0);
+      expect(Object.values(kinds).reduce((p, q) => p + q, 0)).toBeCloseTo(sum, 6);
+      // stopped: further steps add nothing
+      t.update(x);
+      expect(Object.keys(a.profile!(false).phases)).toEqual([]);
+      t.dispose();
+    }
+    x.dispose();
+  });
 });

@@ -2,7 +2,8 @@
  * The two native builds give the same results: the default one (OpenBLAS when libopenblas links,
  * else saeboard's own SGEMM, native/gemm/own_sgemm.c) and the other variant, which this test
  * builds into a temporary directory with scripts/build-native.mjs --out (the default build in
- * native/build is left alone). Compared: the raw sgemm in every transpose form and with edge tiles,
+ * native/build is left alone) — the own variant the way a machine without libopenblas-dev gets it
+ * (--blas=auto with SAEBOARD_PRETEND_NO_OPENBLAS=1). Compared: the raw sgemm in every transpose form and with edge tiles,
  * the fused SAE steps (standard, top-k: losses and weights after three steps) and a GPT forward.
  * Skipped when there is no C compiler or when only one variant can be built (no libopenblas).
  */
@@ -34,12 +35,21 @@ beforeAll(() => {
   if (!canRun) return;
   dir = mkdtempSync(path.join(os.tmpdir(), 'saeboard-native-variant-'));
   const before = readFileSync(NATIVE_ADDON_PATH);
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'build-native.mjs'), `--blas=${otherVariant}`, `--out=${dir}`, '--force'], {
+  // the own variant as a fresh machine without libopenblas-dev gets it: --blas=auto finds no OpenBLAS
+  const blasArg = otherVariant === 'none' ? 'auto' : 'openblas';
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'build-native.mjs'), `--blas=${blasArg}`, `--out=${dir}`, '--force'], {
     encoding: 'utf8',
     timeout: 300_000,
+    env: { ...process.env, SAEBOARD_PRETEND_NO_OPENBLAS: otherVariant === 'none' ? '1' : '' },
   });
   expect(r.status, r.stdout + r.stderr).toBe(0);
-  expect(r.stdout, r.stdout).toMatch(otherVariant === 'none' ? /built with saeboard's own SGEMM/ : /built: OpenBLAS/);
+  if (otherVariant === 'none') {
+    // one line: the own SGEMM was built, and the one command for OpenBLAS
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toMatch(/^saeboard: native kernels built with saeboard's own SGEMM \(own-\w+, \d+ threads\) \+ fused SAE step: libopenblas not found; for the fastest GEMMs: apt-get install libopenblas-dev && npm run build:native/);
+  } else {
+    expect(r.stdout, r.stdout).toMatch(/built: OpenBLAS/);
+  }
   other = { native: path.join(dir, 'build', 'Release', 'saeboard_native.node'), sae: path.join(dir, 'build', 'Release', 'saeboard_sae.node') };
   // the default build was not touched
   expect(readFileSync(NATIVE_ADDON_PATH).equals(before)).toBe(true);
@@ -95,9 +105,19 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
             const B = rand(K * N, N * 3 + K);
             const c1 = new Float32Array(M * N);
             const c2 = new Float32Array(M * N);
+            const c3 = new Float32Array(M * N);
             defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c1, 0);
             o.sgemm(ta, tb, M, N, K, A, 0, B, 0, c2, 0);
-            expect(maxRelDiff(c1, c2), `${M}x${N}x${K} ta=${ta} tb=${tb} threads=${threads}`).toBeLessThan(2e-6 * Math.sqrt(K) + 1e-6);
+            // every build links the own SGEMM too: SAEBOARD_GEMM=own switches to it per call
+            process.env.SAEBOARD_GEMM = 'own';
+            try {
+              defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c3, 0);
+            } finally {
+              delete process.env.SAEBOARD_GEMM;
+            }
+            const tol = 2e-6 * Math.sqrt(K) + 1e-6;
+            expect(maxRelDiff(c1, c2), `${M}x${N}x${K} ta=${ta} tb=${tb} threads=${threads}`).toBeLessThan(tol);
+            expect(maxRelDiff(c1, c3), `SAEBOARD_GEMM=own ${M}x${N}x${K} ta=${ta} tb=${tb} threads=${threads}`).toBeLessThan(tol);
           }
         }
       }
@@ -106,10 +126,10 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
   });
 
   it('the fused SAE steps and a GPT forward: same losses, weights and logits', () => {
-    const run = (native: string, sae: string) => {
+    const run = (native: string, sae: string, extra: Record<string, string> = {}) => {
       const r = spawnSync(process.execPath, ['--import', TSX, path.join(PROJECT_ROOT, 'test', 'tensor', 'fixtures', 'native-parity.ts')], {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, SAEBOARD_NATIVE_PATH: native, SAEBOARD_SAE_NATIVE_PATH: sae, SAEBOARD_LOG_LEVEL: 'warn', SAEBOARD_BACKEND: 'wasm+native' },
+        env: { ...process.env, SAEBOARD_NATIVE_PATH: native, SAEBOARD_SAE_NATIVE_PATH: sae, SAEBOARD_LOG_LEVEL: 'warn', SAEBOARD_BACKEND: 'wasm+native', ...extra },
         encoding: 'utf8',
         timeout: 180_000,
       });
@@ -122,15 +142,31 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
     };
     const a = run(NATIVE_ADDON_PATH, DEFAULT_SAE);
     const b = run(other!.native, other!.sae);
+    // the default build on the own SGEMM (SAEBOARD_GEMM=own), and its top-k
+    // backward with dense GEMMs instead of the sparse products (SAEBOARD_SAE_SPARSE=0)
+    const c = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own' });
+    const dense = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_SAE_SPARSE: '0' });
+    // the own SGEMM's other micro-kernels (what machines without AVX-512 run), forced
+    const avx2 = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'avx2' });
+    const generic = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'generic' });
     expect([a.blas, b.blas].sort()).toEqual(['openblas', 'own']);
-    for (const trainer of ['standard', 'top_k']) {
-      const sa = a.sae[trainer];
-      const sb = b.sae[trainer];
-      expect(maxRelDiff(sa.losses, sb.losses), `${trainer} losses`).toBeLessThan(1e-4);
-      for (const name of Object.keys(sa.weights)) {
-        expect(maxRelDiff(sa.weights[name], sb.weights[name]), `${trainer} ${name}`).toBeLessThan(1e-4);
+    const variants = [
+      ['other build', b],
+      ['SAEBOARD_GEMM=own (tfjs matmuls and the SAE step)', c],
+      ['dense top-k backward', dense],
+      ['own SGEMM, AVX2 kernel', avx2],
+      ['own SGEMM, plain C kernel', generic],
+    ] as const;
+    for (const [label, other] of variants) {
+      for (const trainer of ['standard', 'top_k']) {
+        const sa = a.sae[trainer];
+        const sb = other.sae[trainer];
+        expect(maxRelDiff(sa.losses, sb.losses), `${label}: ${trainer} losses`).toBeLessThan(1e-4);
+        for (const name of Object.keys(sa.weights)) {
+          expect(maxRelDiff(sa.weights[name], sb.weights[name]), `${label}: ${trainer} ${name}`).toBeLessThan(1e-4);
+        }
       }
+      expect(maxRelDiff(a.logits, other.logits), `${label}: GPT logits`).toBeLessThan(1e-4);
     }
-    expect(maxRelDiff(a.logits, b.logits), 'GPT logits').toBeLessThan(1e-4);
   }, 400_000);
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserInputError } from '../../errors.js';
 import { initBackend } from '../../tensor/backend.js';
-import { addonBlas, computeSummaryLine, describeComputePath, measureActiveSgemm, measureAddonSgemm, type SgemmFigure } from '../../tensor/doctor.js';
+import { addonBlas, computeSummaryLine, describeComputePath, measureActiveSgemm, measureAddonSgemm, withMeasuredGemm, type SgemmFigure } from '../../tensor/doctor.js';
 import { loadNative, type NativeAddon } from '../../tensor/kernels/native.js';
 import { action, intOption } from '../action.js';
 
@@ -33,10 +33,30 @@ export function register(program: Command): void {
           }
         }
         const info = await initBackend();
-        const p = describeComputePath(info);
+        let p = describeComputePath(info);
         const figures: SgemmFigure[] = [await measureActiveSgemm(opts.rows, 4096, 512, opts.reps)];
         const native = loadNative();
-        if (native.addon) figures.push(measureAddonSgemm(native.addon, `raw sgemm, active addon (${addonBlas(native.addon)})`, opts.rows, 4096, 512, opts.reps));
+        let ownVsBlas: number | null = null;
+        if (native.addon) {
+          const saved = process.env.SAEBOARD_GEMM;
+          try {
+            if (addonBlas(native.addon) === 'openblas') {
+              // the same addon on OpenBLAS and on saeboard's own SGEMM (linked into every build)
+              delete process.env.SAEBOARD_GEMM;
+              const blas = measureAddonSgemm(native.addon, 'raw sgemm, active addon on OpenBLAS', opts.rows, 4096, 512, opts.reps);
+              process.env.SAEBOARD_GEMM = 'own';
+              const own = measureAddonSgemm(native.addon, 'raw sgemm, same addon on its own SGEMM (SAEBOARD_GEMM=own)', opts.rows, 4096, 512, opts.reps);
+              figures.push(blas, own);
+              ownVsBlas = Math.round((own.msMin / blas.msMin) * 100) / 100;
+            } else {
+              figures.push(measureAddonSgemm(native.addon, 'raw sgemm, active addon (own SGEMM)', opts.rows, 4096, 512, opts.reps));
+            }
+          } finally {
+            if (saved === undefined) delete process.env.SAEBOARD_GEMM;
+            else process.env.SAEBOARD_GEMM = saved;
+          }
+        }
+        p = withMeasuredGemm(p, ownVsBlas);
         if (other) figures.push(measureAddonSgemm(other, `raw sgemm, ${opts.compare} (${addonBlas(other)})`, opts.rows, 4096, 512, opts.reps));
         const out = {
           path: p.id,
@@ -46,6 +66,8 @@ export function register(program: Command): void {
           why: p.why,
           backend: info,
           sgemm: figures,
+          // own SGEMM time / OpenBLAS time on this machine (< 1: the own SGEMM is faster here; SAEBOARD_GEMM=own uses it)
+          ownVsBlas,
           summary: computeSummaryLine(p),
         };
         if (opts.json) {
@@ -56,6 +78,9 @@ export function register(program: Command): void {
         for (const f of figures) lines.push(`  ${f.what}: ${f.M}×${f.K} · ${f.K}×${f.N} in ${f.msMin} ms (min of ${opts.reps}; median ${f.msMedian} ms) = ${f.gflops} GFLOPS`);
         if (other && figures.length === 3) {
           lines.push(`  the --compare build takes ${(figures[2].msMin / figures[1].msMin).toFixed(2)}× the active build's time`);
+        }
+        if (ownVsBlas !== null) {
+          lines.push(`  the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here (OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? 'unset'})`);
         }
         lines.push(p.best ? 'best path: this one' : `best path: run \`${p.fix}\` (${p.why})`);
         process.stdout.write(lines.join('\n') + '\n');
