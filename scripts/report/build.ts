@@ -366,7 +366,17 @@ function renderMarkdown(r: { scale: string; jobs: ReproJob[]; workers: Map<numbe
         ['SAEs per trainer (trained LM)', '40 (80 for Othello Standard and Gated)', r.games.map((g) => `${g.game}: ${TRAINER_ORDER.map((t) => g.trained.filter((s) => s.trainer === t).length).join('/')}`).join('; ')],
         ['dictionary sizes', 'expansion 8 and 16 of d = 512', r.games.map((g) => `${g.game}: ${[...new Set(g.trained.map((s) => s.dSae / s.dIn))].sort((a, b) => a - b).join(' and ')} × d = ${g.trained[0]?.dIn ?? '—'}`).join('; ')],
         ['D_train / D_test', '1000 / 1000 games', r.jobs.filter((j) => j.kind === 'GENERATE_DATASET' && (j.payload.families as string) !== 'none').map((j) => { const p = j.payload as { game: string; games: number; testFraction: number }; return `${p.game}: ${Math.round((1 - p.testFraction) * p.games)} / ${Math.round(p.testFraction * p.games)}`; }).join('; ')],
-        ['LMs', 'OthelloGPT and ChessGPT: 8 layers, d 512', 'othello-board (8 layers, d 320, trained on 20.9M random games); chess-small (6 layers, d 192) — its piece probes are far below the paper’s'],
+        [
+          'LMs',
+          'OthelloGPT and ChessGPT: 8 layers, d 512; probes 0.99 / 0.98',
+          r.games
+            .map((g) => {
+              const ps = g.probes.filter((p) => p.lmName === g.trainedLm);
+              const top = ps.reduce<ReproProbe | null>((a, p) => (!a || p.accuracy > a.accuracy ? p : a), null);
+              return `${g.trainedLm} (d ${g.trained[0]?.dIn ?? '—'}; best ${PROBE_FAMILY[g.game]} probe ${fmt(top?.accuracy)} at block ${top?.layer ?? '—'}, majority baseline ${fmt(top?.baselineAccuracy)})`;
+            })
+            .join('; '),
+        ],
         ['chess games', 'human Lichess games (D_train/D_test from HF)', 'random legal games (no internet here)'],
         ['random-init LM', 'Standard SAEs only', 'Standard SAEs only (as the paper)'],
       ],
