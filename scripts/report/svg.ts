@@ -31,6 +31,17 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
+/** Ticks of a log axis given log10 bounds: 1, 10, 100, … and, over less than two decades, 2 and 5 between. */
+function logTicks(l0: number, l1: number): number[] {
+  const mult = l1 - l0 < 2 ? [1, 2, 5] : [1];
+  const out: number[] = [];
+  for (let e = Math.floor(l0); e <= Math.ceil(l1); e++) for (const m of mult) {
+    const v = m * 10 ** e;
+    if (Math.log10(v) >= l0 - 1e-9 && Math.log10(v) <= l1 + 1e-9) out.push(v);
+  }
+  return out;
+}
+
 function tickLabel(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
@@ -47,13 +58,16 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; xL
   if (!all.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
   if (x1 - x0 < 1e-9) [x0, x1] = [x0 - 0.5, x1 + 0.5];
   if (y1 - y0 < 1e-9) [y0, y1] = [y0 - 0.05, y1 + 0.05];
+  // a margin so no point sits on the frame
+  [x0, x1] = [x0 - 0.04 * (x1 - x0), x1 + 0.04 * (x1 - x0)];
+  if (!o.yRange) [y0, y1] = [y0 - 0.05 * (y1 - y0), y1 + 0.05 * (y1 - y0)];
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const px = (x: number) => M.left + ((tx(x) - x0) / (x1 - x0)) * pw;
   const py = (y: number) => M.top + (1 - (y - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-  const xt = o.xLog ? niceTicks(x0, x1).filter((v) => Number.isInteger(v)).map((e) => 10 ** e) : niceTicks(x0, x1);
+  const xt = o.xLog ? logTicks(x0, x1) : niceTicks(x0, x1);
   for (const v of xt) {
     const x = px(v).toFixed(1);
     parts.push(`<line x1="${x}" y1="${M.top + ph}" x2="${x}" y2="${M.top + ph + 4}" stroke="#333"/><text x="${x}" y="${M.top + ph + 16}" font-size="11" text-anchor="middle">${tickLabel(v)}</text>`);
@@ -86,9 +100,10 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; xL
 }
 
 export function barChart(o: { title: string; yLabel: string; categories: string[]; series: { name: string; values: (number | null)[] }[] }): string {
-  const w = Math.max(W, M.left + 40 + o.categories.length * (12 * o.series.length + 14) + M.right);
+  const right = 240; // the legend's labels are long
+  const w = Math.max(W, M.left + 40 + o.categories.length * (12 * o.series.length + 14) + right);
   const h = H + 60;
-  const pw = w - M.left - M.right;
+  const pw = w - M.left - right;
   const ph = h - M.top - M.bottom - 60;
   const py = (y: number) => M.top + (1 - y) * ph;
   const parts: string[] = [`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`];
@@ -112,7 +127,7 @@ export function barChart(o: { title: string; yLabel: string; categories: string[
       g.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(M.top + ph - y).toFixed(1)}" fill="${color}"><title>${esc(`${s.name} ${o.categories[j]}: ${v.toFixed(3)}`)}</title></rect>`);
     });
     const ly = M.top + 8 + i * 18;
-    g.push(`<rect x="${w - M.right + 12}" y="${ly - 6}" width="12" height="12" fill="${color}"/><text x="${w - M.right + 30}" y="${ly}" font-size="12" dominant-baseline="middle">${esc(s.name)}</text>`);
+    g.push(`<rect x="${w - right + 12}" y="${ly - 6}" width="12" height="12" fill="${color}"/><text x="${w - right + 30}" y="${ly}" font-size="12" dominant-baseline="middle">${esc(s.name)}</text>`);
     parts.push(`<g class="series" data-series="${esc(s.name)}">${g.join('')}</g>`);
   });
   parts.push(`<text x="16" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 16 ${M.top + ph / 2})">${esc(o.yLabel)}</text>`);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { UserInputError } from '../errors.js';
 import { log } from '../log.js';
+import { adapterFor, resolveFamilies } from '../games/dataset/index.js';
 import { resolveModelPath } from '../lm/models.js';
 import { PAPER_RANGES } from '../sae/sweepConfig.js';
 import type { JobRow } from '../db/repos/jobs.js';
@@ -59,15 +60,17 @@ export interface ReproScale {
   unsupervisedVectors: number;
 }
 
+// Sized by estimate for about an hour on 2 cores (to be timed on a quiet machine): per game 24 SAEs
+// × ~0.3M tokens of training (d·m·batch·steps ≈ 14 TFLOP for Othello) and 72 evaluated checkpoints.
 const SMALL: ReproScale = {
   label: 'small',
   evalGames: 200,
   trainGames: { othello: 3000, chess: 1000 },
-  steps: 800,
+  steps: 600,
   batchSize: 512,
-  perTrainer: 3,
-  expansions: [4, 8],
-  checkpoints: 3,
+  perTrainer: 2,
+  expansions: [2, 4],
+  checkpoints: 2,
   streamFromLm: false,
   probeTrain: 4000,
   probeTest: 2000,
@@ -148,6 +151,13 @@ export function logCheckpointSteps(steps: number, n: number): number[] {
   const out = new Set<number>();
   for (let i = 1; i <= n; i++) out.add(Math.max(1, Math.round(steps / 4 ** i)));
   return [...out].filter((s) => s < steps).sort((a, b) => a - b);
+}
+
+/** The families the paper reports (board state and, for chess, the 14 strategy concepts), as a list the evaluation accepts. */
+function reportedFamilies(game: ReproGame): string {
+  return resolveFamilies(adapterFor(game), 'reported')
+    .map((f) => f.shortName)
+    .join(',');
 }
 
 function modelLayers(name: string): { nLayer: number; dModel: number } {
@@ -241,7 +251,7 @@ export function reproduceStages(home: string, game: ReproGame, scale: ReproScale
       dataset: evalData,
       activations: acts,
       // Othello: the board state and the valid moves of results.md §2; chess: board state and the 14 strategy concepts
-      ...(game === 'othello' ? { families: 'board_state,valid_moves' } : { families: 'reported' }),
+      families: game === 'othello' ? 'board_state,valid_moves' : reportedFamilies('chess'),
       unsupervisedVectors: scale.unsupervisedVectors,
       lossRecovered: { model, layer, contexts: scale.lossContexts },
     };

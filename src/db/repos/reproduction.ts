@@ -71,7 +71,7 @@ export async function reproductionScales(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.scale);
 }
 
-const JOB_COLUMNS = `id::int, pipeline, kind, stage, status, payload, result, message, code_version, started_at, finished_at`;
+const JOB_COLUMNS = `j.id::int, j.pipeline, j.kind, j.stage, j.status, j.payload, j.result, j.message, j.code_version, j.started_at, j.finished_at`;
 
 function toJob(r: Record<string, any>): ReproJob {
   return {
@@ -106,7 +106,7 @@ export async function reproductionJobs(db: Queryable, scale: string): Promise<{ 
   for (let depth = 0; depth < 20; depth++) {
     const missing = [...byId.values()].map(reusedOf).filter((id) => Number.isFinite(id) && !byId.has(id));
     if (!missing.length) break;
-    const more = await db.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ANY($1)`, [missing]);
+    const more = await db.query(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = ANY($1)`, [missing]);
     for (const r of more.rows) byId.set(r.id, toJob(r));
     if (more.rows.length < missing.length) break;
   }
