@@ -52,7 +52,7 @@ export async function leaderboard(
     metric: q.metric,
     family: family?.family ?? '',
     evalConfigHash: q.evalConfigHash ?? null,
-    limit: 2 * first,
+    limit: first, // per list: trained and random-init
     lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
   });
   const toEntry = (r: (typeof rows)[number], rank: number): LeaderboardEntryRecord => ({

@@ -294,6 +294,34 @@ describe('SAEs, checkpoints, metrics, leaderboard', () => {
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
+  it('fills each leaderboard list up to `first`, whatever the other list holds', async () => {
+    // Move the two best SAEs onto a trained twin of the fixture's LM: with first: 1, the random-init
+    // list must still hold its best SAE (a shared LIMIT of 2·first once left it empty).
+    const best = await sql(
+      `SELECT s.id, s.lm_checkpoint_id FROM saes s JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final
+       JOIN metric_results m ON m.sae_checkpoint_id = c.id AND m.metric = 'reconstruction' AND m.family LIKE '%state_stack_mine_yours%'
+       WHERE s.layer = 1 ORDER BY m.value DESC, s.id`,
+    );
+    expect(best.length).toBeGreaterThanOrEqual(3);
+    const [twin] = await sql(
+      `WITH m AS (INSERT INTO lm_models (name, game, config, config_hash, origin)
+                  SELECT name || '-trained-twin', game, config, config_hash, 'trained' FROM lm_models
+                  WHERE id = (SELECT lm_model_id FROM lm_checkpoints WHERE id = $1) RETURNING id)
+       INSERT INTO lm_checkpoints (lm_model_id, step, path, code_version) SELECT id, 0, '/nowhere', 'test' FROM m RETURNING id`,
+      [best[0].lm_checkpoint_id],
+    );
+    await sql(`UPDATE saes SET lm_checkpoint_id = $1 WHERE id = ANY($2::bigint[])`, [twin.id, [best[0].id, best[1].id]]);
+    try {
+      const data = await ok(`{ leaderboard(game: othello, metric: "reconstruction", family: "board_state", layer: 1, first: 1) {
+        entries { sae { id } } randomInit { sae { id } } } }`);
+      expect(data.leaderboard.entries.map((e: any) => e.sae.id)).toEqual([String(best[0].id)]);
+      expect(data.leaderboard.randomInit.map((e: any) => e.sae.id)).toEqual([String(best[2].id)]);
+    } finally {
+      await sql(`UPDATE saes SET lm_checkpoint_id = $1 WHERE id = ANY($2::bigint[])`, [best[0].lm_checkpoint_id, [best[0].id, best[1].id]]);
+      await sql(`DELETE FROM lm_models WHERE id = (SELECT lm_model_id FROM lm_checkpoints WHERE id = $1)`, [twin.id]);
+    }
+  });
+
   it('unknown ids are NOT_FOUND, malformed ids BAD_USER_INPUT', async () => {
     expect((await gql(`{ sae(id: "999999") { id } }`)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect((await gql(`{ sae(id: "abc") { id } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

@@ -339,7 +339,10 @@ export async function leaderboardRows(
   q: { game: string; layer: number | null; metric: string; family: string; evalConfigHash: string | null; limit: number; lowerIsBetter?: boolean },
 ): Promise<LeaderboardRow[]> {
   const { rows } = await db.query<LeaderboardRow>(
-    `SELECT s.id AS sae_id, c.id AS sae_checkpoint_id, s.trainer, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0
+    // Ranked within each list (trained / random-init LMs): \`limit\` rows of each, whatever the other holds.
+    `SELECT sae_id, sae_checkpoint_id, trainer, lm_model_id, lm_origin, value, eval_config_hash, l0 FROM (
+     SELECT s.id AS sae_id, c.id AS sae_checkpoint_id, s.trainer, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0,
+            row_number() OVER (PARTITION BY lm.origin = 'random-init' ORDER BY v.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, s.id) AS rank_in_list
      FROM saes s
      JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final
      JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id
@@ -354,8 +357,9 @@ export async function leaderboardRows(
        ORDER BY m.created_at DESC, m.id DESC LIMIT 1
      ) l0 ON true
      WHERE lm.game = $1 AND ($2::int IS NULL OR s.layer = $2)
-     ORDER BY v.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, s.id
-     LIMIT $6`,
+     ) ranked
+     WHERE rank_in_list <= $6
+     ORDER BY value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, sae_id`,
     [q.game, q.layer, q.metric, q.family, q.evalConfigHash, q.limit],
   );
   return rows;
