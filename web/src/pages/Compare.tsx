@@ -143,7 +143,8 @@ function CompareView({ c, kindLabel }: { c: Comparison; kindLabel: string | null
   return (
     <>
       <p className="lede">
-        A: <Link to={`/sae/${c.a.sae.id}`}>{ckptLabel(c.a)}</Link>; B: <Link to={`/sae/${c.b.sae.id}`}>{ckptLabel(c.b)}</Link>. Features are matched by the cosine of their decoder vectors.
+        A: <Link to={`/sae/${c.a.sae.id}`}>{ckptLabel(c.a)}</Link>; B: <Link to={`/sae/${c.b.sae.id}`}>{ckptLabel(c.b)}</Link>. Features are linked by the cosine of their decoder vectors: one-to-one pairs (the assignment; &ldquo;Matched&rdquo; counts them) and the
+        extra links of splits (one of A to several of B) and merges; deaths and births have no partner.
       </p>
       <section aria-labelledby="csum">
         <h2 id="csum">Summary</h2>
@@ -171,6 +172,7 @@ function CompareView({ c, kindLabel }: { c: Comparison; kindLabel: string | null
                   <th scope="col">Feature in A</th>
                   <th scope="col">Feature in B</th>
                   <th scope="col">Cosine</th>
+                  <th scope="col">One-to-one</th>
                   <th scope="col">F1 in A</th>
                   <th scope="col">F1 in B</th>
                   <th scope="col">Best property (B, else A)</th>
@@ -185,6 +187,7 @@ function CompareView({ c, kindLabel }: { c: Comparison; kindLabel: string | null
                       <td>{r.a ? <Link to={`/feature/${r.a.id}`} aria-label={`feature ${r.featureA} in A`}>#{r.featureA}</Link> : '–'}</td>
                       <td>{r.b ? <Link to={`/feature/${r.b.id}`} aria-label={`feature ${r.featureB} in B`}>#{r.featureB}</Link> : '–'}</td>
                       <td className="num">{fmt(r.cosine)}</td>
+                      <td>{r.matched ? 'yes' : 'no'}</td>
                       <td className="num">{fmt(r.f1A)}</td>
                       <td className="num">{fmt(r.f1B)}</td>
                       <td>{bsp ? <Link to={`/property/${bsp.id}`}>{bsp.name}</Link> : '–'}</td>
