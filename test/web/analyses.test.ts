@@ -110,7 +110,7 @@ describe.skipIf(!chromiumPath)('analyses in the dashboard (Chromium)', () => {
     const learnRows = await cells(page, 'tr[data-learnt]');
     expect(learnRows).toEqual(learnt.map((l: any) => [l.boardProperty?.name ?? '–', l.firstStep == null ? 'never' : String(l.firstStep), String(l.features), fmt(l.bestFinalF1)]));
     await expectAccessible(page, 'SAE page with analyses');
-    await shoot(page, 'sae-analyses');
+    await shoot(page, 'sae-analyses', { docs: false });
   });
 
   it('compare page: from the SAE page, summary and links as GraphQL returns them; kind filter is a deep link', async () => {
@@ -178,7 +178,7 @@ describe.skipIf(!chromiumPath)('analyses in the dashboard (Chromium)', () => {
     expect(await page.$$('section[aria-labelledby="hist"] figure.plot svg [data-mark="dot"] circle, section[aria-labelledby="hist"] figure.plot svg [data-mark="dot"] path')).toHaveLength(h.points.length);
     expect(await page.textContent('[data-stat="firstStep"]')).toBe(h.firstStep == null ? `never reaches F1 ${h.level}` : `first reaches F1 ${h.level} at step ${h.firstStep}`);
     await expectAccessible(page, 'feature page with analyses');
-    await shoot(page, 'feature-analyses');
+    await shoot(page, 'feature-analyses', { docs: false });
     expect(errors).toEqual([]);
   });
 });

@@ -41,12 +41,12 @@ export async function expectAccessible(page: Page, what: string): Promise<void> 
 }
 
 /** Screenshots at laptop and phone widths (docs/img/dashboard-<name>.png under `npm run screenshots`); at the phone width nothing may overflow sideways. */
-export async function shoot(page: Page, name: string): Promise<void> {
+export async function shoot(page: Page, name: string, opts: { docs?: boolean } = {}): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.waitForTimeout(150);
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}-1280.png`), fullPage: true });
-  if (DOCS_IMG) {
+  if (DOCS_IMG && opts.docs !== false) {
     mkdirSync(DOCS_IMG, { recursive: true });
     await page.screenshot({ path: path.join(DOCS_IMG, `dashboard-${name}.png`), fullPage: false });
   }
