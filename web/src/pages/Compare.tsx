@@ -142,6 +142,9 @@ function CompareView({ c, kindLabel }: { c: Comparison; kindLabel: string | null
   const rows = c.edges.map((e) => e.node);
   return (
     <>
+      <p className="crumbs">
+        <Link to="/">Leaderboard</Link> › <Link to={`/sae/${c.b.sae.id}`}>SAE {c.b.sae.name}</Link> › Compare
+      </p>
       <p className="lede">
         A: <Link to={`/sae/${c.a.sae.id}`}>{ckptLabel(c.a)}</Link>; B: <Link to={`/sae/${c.b.sae.id}`}>{ckptLabel(c.b)}</Link>. Features are linked by the cosine of their decoder vectors: one-to-one pairs (the assignment; &ldquo;Matched&rdquo; counts them) and the
         extra links of splits (one of A to several of B) and merges; deaths and births have no partner.

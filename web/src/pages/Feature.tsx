@@ -305,28 +305,30 @@ function Explanations({ f }: { f: Feature }) {
       {f.explanations.length ? (
         <>
           <p className="muted">Chosen on the training positions, scored on held-out ones (the first is the explanation; the others the best of the other kinds).</p>
-          <table aria-labelledby="expl">
-            <thead>
-              <tr>
-                <th scope="col">Explanation</th>
-                <th scope="col">Precision</th>
-                <th scope="col">Recall</th>
-                <th scope="col">F1</th>
-              </tr>
-            </thead>
-            <tbody>
-              {f.explanations.map((e) => (
-                <tr key={e.rank} data-rank={e.rank}>
-                  <td>
-                    {e.text} <span className="tag">{e.kind.toLowerCase()}</span>
-                  </td>
-                  <td className="num">{fmt(e.precision)}</td>
-                  <td className="num">{fmt(e.recall)}</td>
-                  <td className="num">{fmt(e.f1)}</td>
+          <div className="table-wrap">
+            <table aria-labelledby="expl">
+              <thead>
+                <tr>
+                  <th scope="col">Explanation</th>
+                  <th scope="col">Precision</th>
+                  <th scope="col">Recall</th>
+                  <th scope="col">F1</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {f.explanations.map((e) => (
+                  <tr key={e.rank} data-rank={e.rank}>
+                    <td>
+                      {e.text} <span className="tag">{e.kind.toLowerCase()}</span>
+                    </td>
+                    <td className="num">{fmt(e.precision)}</td>
+                    <td className="num">{fmt(e.recall)}</td>
+                    <td className="num">{fmt(e.f1)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       ) : (
         <p className="status">No explanation yet: an ANALYZE job writes them.</p>
