@@ -116,6 +116,14 @@ describe.skipIf(!chromiumPath)('analyses in the dashboard (Chromium)', () => {
   it('compare page: from the SAE page, summary and links as GraphQL returns them; kind filter is a deep link', async () => {
     const ckpts = (await gql(`query($id: ID!) { sae(id: $id) { checkpoints { id step } } }`, { id: saeId })).sae.checkpoints.sort((x: any, y: any) => x.step - y.step);
     const [a, b] = [ckpts[0].id, ckpts[1].id];
+    // The picker: any two checkpoints, by their accessible names.
+    await open(page, base, `/sae/${saeId}`, 'section[aria-labelledby="cmp"] li a');
+    await page.getByLabel('Checkpoint A').selectOption(a);
+    await page.getByLabel('Checkpoint B').selectOption(b);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.waitForURL(`**/compare?a=${a}&b=${b}`);
+    await waitFor(page, 'compare from the picker', 'dd[data-stat="matched"]');
+    // The consecutive-checkpoints link.
     await open(page, base, `/sae/${saeId}`, 'section[aria-labelledby="cmp"] li a');
     await page.click('section[aria-labelledby="cmp"] li a');
     await page.waitForURL(`**/compare?a=${a}&b=${b}`);
