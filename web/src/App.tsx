@@ -6,6 +6,7 @@ import { FeaturePage } from './pages/Feature';
 import { BoardPropertyPage } from './pages/BoardProperty';
 import { ExplorerPage } from './pages/Explorer';
 import { JobsPage } from './pages/Jobs';
+import { ComparePage } from './pages/Compare';
 
 function route(path: string): { title: string; page: ReactElement } {
   let m: RegExpExecArray | null;
@@ -14,6 +15,7 @@ function route(path: string): { title: string; page: ReactElement } {
   if ((m = /^\/feature\/([^/]+)$/.exec(path))) return { title: 'Feature', page: <FeaturePage id={decodeURIComponent(m[1])} /> };
   if ((m = /^\/property\/([^/]+)$/.exec(path))) return { title: 'Board property', page: <BoardPropertyPage id={decodeURIComponent(m[1])} /> };
   if (path === '/explorer') return { title: 'Explorer', page: <ExplorerPage /> };
+  if (path === '/compare') return { title: 'Compare checkpoints', page: <ComparePage /> };
   if (path === '/jobs') return { title: 'Jobs', page: <JobsPage /> };
   return {
     title: 'Not found',

@@ -4,6 +4,12 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** One board property, or the AND / OR of two */
+export type ExplanationKind =
+  | 'AND'
+  | 'OR'
+  | 'SINGLE';
+
 /** The board games saeboard knows */
 export type GameId =
   | 'chess'
@@ -15,6 +21,20 @@ export type JobFilter = {
   status?: string | null | undefined;
 };
 
+/** Which links of a comparison */
+export type LinkFilter = {
+  kinds?: Array<LinkKind> | null | undefined;
+  minCosine?: number | null | undefined;
+};
+
+/** MATCH: one-to-one pair; SPLIT: a feature of A linked to several of B; MERGE: several of A linked to one of B; DEATH: a feature of A without counterpart; BIRTH: a feature of B without counterpart */
+export type LinkKind =
+  | 'BIRTH'
+  | 'DEATH'
+  | 'MATCH'
+  | 'MERGE'
+  | 'SPLIT';
+
 export type PropertyPageQueryVariables = Exact<{
   id: string | number;
   ref: string;
@@ -22,6 +42,16 @@ export type PropertyPageQueryVariables = Exact<{
 
 
 export type PropertyPageQuery = { boardProperty: { id: string, name: string, game: string, family: string, group: string, square: string | null, className: string, masked: boolean, bestF1: number | null, bestProbe: { accuracy: number, f1: number | null, layer: number } | null }, features: { edges: Array<{ node: { id: string, index: number, sae: { id: string, name: string, trainer: string, layer: number }, saeCheckpoint: { id: string, step: number, isFinal: boolean } }, alignment: { f1: number, precision: number, recall: number, threshold: number } | null }> } };
+
+export type CompareQueryVariables = Exact<{
+  a: string | number;
+  b: string | number;
+  filter?: LinkFilter | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type CompareQuery = { compareCheckpoints: { totalCount: number | null, a: { id: string, step: number, isFinal: boolean, sae: { id: string, name: string, trainer: string } }, b: { id: string, step: number, isFinal: boolean, sae: { id: string, name: string, trainer: string } }, summary: { aliveA: number, aliveB: number, matched: number, splits: number, merges: number, deaths: number, births: number, meanMatchedCosine: number }, pageInfo: { hasNextPage: boolean }, edges: Array<{ node: { kind: LinkKind, matched: boolean, cosine: number | null, featureA: number | null, featureB: number | null, f1A: number | null, f1B: number | null, deltaF1: number | null, a: { id: string } | null, b: { id: string } | null, boardPropertyA: { id: string, name: string } | null, boardPropertyB: { id: string, name: string } | null } }> } };
 
 export type ExplorerSaesQueryVariables = Exact<{
   game: GameId;
@@ -45,7 +75,7 @@ export type FeaturePageQueryVariables = Exact<{
 }>;
 
 
-export type FeaturePageQuery = { feature: { id: string, index: number, alive: boolean, maxActivation: number, density: number, histogram: Array<number> | null, bestF1: number | null, bestThreshold: number | null, sae: { id: string, name: string, trainer: string, layer: number, languageModel: { game: string, name: string } }, saeCheckpoint: { id: string, step: number, isFinal: boolean }, topExamples: Array<{ rank: number, activation: number, board: string, gameIndex: number, positionIndex: number, split: string, transcript: Array<string> | null }>, alignments: Array<{ threshold: number, precision: number, recall: number, f1: number, boardProperty: { id: string, name: string, family: string, square: string | null } }>, squareF1: Array<{ square: string, row: number, column: number, f1: number }> } };
+export type FeaturePageQuery = { feature: { id: string, index: number, alive: boolean, maxActivation: number, density: number, histogram: Array<number> | null, bestF1: number | null, bestThreshold: number | null, sae: { id: string, name: string, trainer: string, layer: number, languageModel: { game: string, name: string } }, saeCheckpoint: { id: string, step: number, isFinal: boolean }, topExamples: Array<{ rank: number, activation: number, board: string, gameIndex: number, positionIndex: number, split: string, transcript: Array<string> | null }>, alignments: Array<{ threshold: number, precision: number, recall: number, f1: number, boardProperty: { id: string, name: string, family: string, square: string | null } }>, explanations: Array<{ rank: number, kind: ExplanationKind, text: string, precision: number, recall: number, f1: number, boardProperties: Array<{ id: string, name: string }> }>, squareF1: Array<{ square: string, row: number, column: number, f1: number }> } };
 
 export type FeatureCurveQueryVariables = Exact<{
   id: string | number;
@@ -54,6 +84,14 @@ export type FeatureCurveQueryVariables = Exact<{
 
 
 export type FeatureCurveQuery = { feature: { id: string, alignmentCurve: Array<{ threshold: number, precision: number, recall: number, f1: number }> } };
+
+export type FeatureHistoryQueryVariables = Exact<{
+  sae: string | number;
+  feature: number;
+}>;
+
+
+export type FeatureHistoryQuery = { featureHistory: { level: number, finalF1: number, firstStep: number | null, stableStep: number | null, boardProperty: { id: string, name: string } | null, points: Array<{ step: number, f1: number, saeCheckpoint: { id: string } }> } | null };
 
 export type JobFieldsFragment = { id: string, kind: string, status: string, stage: string | null, progress: number, message: string | null, error: string | null, etaSeconds: number | null, pipeline: string | null, createdAt: string, finishedAt: string | null };
 
@@ -106,7 +144,14 @@ export type SaePageQueryVariables = Exact<{
 }>;
 
 
-export type SaePageQuery = { sae: { id: string, name: string, trainer: string, dictionary: string, dictionarySize: number, dIn: number, layer: number, site: string, status: string, sweep: string | null, hyperparameters: unknown, languageModel: { id: string, name: string, game: string, origin: string }, checkpoints: Array<{ id: string, step: number, isFinal: boolean, metrics: Array<{ metric: string, family: string, value: number }> }>, finalCheckpoint: { id: string, step: number, densityHistogram: { dead: number, bins: Array<{ log10Low: number, log10High: number, count: number }> }, features: { edges: Array<{ node: { id: string, index: number, bestF1: number | null, density: number, maxActivation: number, bestBoardProperty: { id: string, name: string } | null } }> } } | null } };
+export type SaePageQuery = { sae: { id: string, name: string, trainer: string, dictionary: string, dictionarySize: number, dIn: number, layer: number, site: string, status: string, sweep: string | null, hyperparameters: unknown, languageModel: { id: string, name: string, game: string, origin: string }, checkpoints: Array<{ id: string, step: number, isFinal: boolean, metrics: Array<{ metric: string, family: string, value: number }> }>, finalCheckpoint: { id: string, step: number, explainedShare: { aliveFeatures: number, explainedFeatures: number, atF1_50: number, atF1_80: number, absorption: number | null, splitting: number | null } | null, boardPropertyAnalyses: { totalCount: number | null, edges: Array<{ node: { bestF1: number, mainFeatures: Array<number>, positives: number, missed: number, absorbed: number, absorption: number | null, splitting: number | null, splitFeatures: Array<number>, topAbsorberCount: number, boardProperty: { id: string, name: string } | null, bestFeature: { id: string, index: number } | null, topAbsorber: { id: string, index: number } | null } }> }, densityHistogram: { dead: number, bins: Array<{ log10Low: number, log10High: number, count: number }> }, features: { edges: Array<{ node: { id: string, index: number, bestF1: number | null, density: number, maxActivation: number, bestBoardProperty: { id: string, name: string } | null } }> } } | null } };
+
+export type SaeLearningOrderQueryVariables = Exact<{
+  sae: string | number;
+}>;
+
+
+export type SaeLearningOrderQuery = { learningOrder: { totalCount: number | null, edges: Array<{ node: { firstStep: number | null, features: number, bestFinalF1: number, boardProperty: { id: string, name: string } | null } }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -190,6 +235,72 @@ export const PropertyPageDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PropertyPageQuery, PropertyPageQueryVariables>;
+export const CompareDocument = new TypedDocumentString(`
+    query Compare($a: ID!, $b: ID!, $filter: LinkFilter, $first: Int) {
+  compareCheckpoints(a: $a, b: $b, filter: $filter, first: $first) {
+    a {
+      id
+      step
+      isFinal
+      sae {
+        id
+        name
+        trainer
+      }
+    }
+    b {
+      id
+      step
+      isFinal
+      sae {
+        id
+        name
+        trainer
+      }
+    }
+    summary {
+      aliveA
+      aliveB
+      matched
+      splits
+      merges
+      deaths
+      births
+      meanMatchedCosine
+    }
+    totalCount
+    pageInfo {
+      hasNextPage
+    }
+    edges {
+      node {
+        kind
+        matched
+        cosine
+        featureA
+        featureB
+        f1A
+        f1B
+        deltaF1
+        a {
+          id
+        }
+        b {
+          id
+        }
+        boardPropertyA {
+          id
+          name
+        }
+        boardPropertyB {
+          id
+          name
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<CompareQuery, CompareQueryVariables>;
 export const ExplorerSaesDocument = new TypedDocumentString(`
     query ExplorerSaes($game: GameId!) {
   saes(filter: {game: $game}, first: 100) {
@@ -293,6 +404,18 @@ export const FeaturePageDocument = new TypedDocumentString(`
         square
       }
     }
+    explanations(first: 3) {
+      rank
+      kind
+      text
+      precision
+      recall
+      f1
+      boardProperties {
+        id
+        name
+      }
+    }
     squareF1(family: $family) {
       square
       row
@@ -315,6 +438,27 @@ export const FeatureCurveDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<FeatureCurveQuery, FeatureCurveQueryVariables>;
+export const FeatureHistoryDocument = new TypedDocumentString(`
+    query FeatureHistory($sae: ID!, $feature: Int!) {
+  featureHistory(sae: $sae, feature: $feature) {
+    level
+    finalF1
+    firstStep
+    stableStep
+    boardProperty {
+      id
+      name
+    }
+    points {
+      step
+      f1
+      saeCheckpoint {
+        id
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<FeatureHistoryQuery, FeatureHistoryQueryVariables>;
 export const JobsDocument = new TypedDocumentString(`
     query Jobs($filter: JobFilter) {
   jobs(filter: $filter, first: 50) {
@@ -489,6 +633,42 @@ export const SaePageDocument = new TypedDocumentString(`
     finalCheckpoint {
       id
       step
+      explainedShare {
+        aliveFeatures
+        explainedFeatures
+        atF1_50
+        atF1_80
+        absorption
+        splitting
+      }
+      boardPropertyAnalyses(first: 20, orderBy: ABSORPTION) {
+        totalCount
+        edges {
+          node {
+            boardProperty {
+              id
+              name
+            }
+            bestF1
+            bestFeature {
+              id
+              index
+            }
+            mainFeatures
+            positives
+            missed
+            absorbed
+            absorption
+            splitting
+            splitFeatures
+            topAbsorber {
+              id
+              index
+            }
+            topAbsorberCount
+          }
+        }
+      }
       densityHistogram(bins: 24) {
         dead
         bins {
@@ -516,3 +696,21 @@ export const SaePageDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<SaePageQuery, SaePageQueryVariables>;
+export const SaeLearningOrderDocument = new TypedDocumentString(`
+    query SaeLearningOrder($sae: ID!) {
+  learningOrder(sae: $sae, first: 20) {
+    totalCount
+    edges {
+      node {
+        firstStep
+        features
+        bestFinalF1
+        boardProperty {
+          id
+          name
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SaeLearningOrderQuery, SaeLearningOrderQueryVariables>;

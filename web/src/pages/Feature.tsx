@@ -57,6 +57,18 @@ const FeatureQuery = graphql(`
           square
         }
       }
+      explanations(first: 3) {
+        rank
+        kind
+        text
+        precision
+        recall
+        f1
+        boardProperties {
+          id
+          name
+        }
+      }
       squareF1(family: $family) {
         square
         row
@@ -76,6 +88,28 @@ const CurveQuery = graphql(`
         precision
         recall
         f1
+      }
+    }
+  }
+`);
+
+const HistoryQuery = graphql(`
+  query FeatureHistory($sae: ID!, $feature: Int!) {
+    featureHistory(sae: $sae, feature: $feature) {
+      level
+      finalF1
+      firstStep
+      stableStep
+      boardProperty {
+        id
+        name
+      }
+      points {
+        step
+        f1
+        saeCheckpoint {
+          id
+        }
       }
     }
   }
@@ -179,6 +213,10 @@ function FeatureView({ f, family, setFamily }: { f: Feature; family: string; set
           <Heatmap cells={f.squareF1} game={game} label={`Best F1 of feature ${f.index} per square for ${family}`} />
         </section>
       </div>
+      <div className="grid">
+        <Explanations f={f} />
+        <History f={f} />
+      </div>
       <section aria-labelledby="align">
         <h2 id="align">Aligned board properties</h2>
         {f.alignments.length ? (
@@ -257,5 +295,95 @@ function Transcript({ tokens, at, sep }: { tokens: string[]; at: number; sep: st
       {tokens.slice(at + 1, at + (sep ? 4 : 20)).join(sep)}
       {at + (sep ? 4 : 20) < tokens.length ? '…' : ''}
     </span>
+  );
+}
+
+function Explanations({ f }: { f: Feature }) {
+  return (
+    <section aria-labelledby="expl">
+      <h2 id="expl">Explanations</h2>
+      {f.explanations.length ? (
+        <>
+          <p className="muted">Chosen on the training positions, scored on held-out ones (the first is the explanation; the others the best of the other kinds).</p>
+          <div className="table-wrap">
+            <table aria-labelledby="expl">
+              <thead>
+                <tr>
+                  <th scope="col">Explanation</th>
+                  <th scope="col">Precision</th>
+                  <th scope="col">Recall</th>
+                  <th scope="col">F1</th>
+                </tr>
+              </thead>
+              <tbody>
+                {f.explanations.map((e) => (
+                  <tr key={e.rank} data-rank={e.rank}>
+                    <td>
+                      {e.text} <span className="tag">{e.kind.toLowerCase()}</span>
+                    </td>
+                    <td className="num">{fmt(e.precision)}</td>
+                    <td className="num">{fmt(e.recall)}</td>
+                    <td className="num">{fmt(e.f1)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : (
+        <p className="status">No explanation yet: an ANALYZE job writes them.</p>
+      )}
+    </section>
+  );
+}
+
+function History({ f }: { f: Feature }) {
+  const q = useQuery(HistoryQuery, { sae: f.sae.id, feature: f.index });
+  const h = q.data?.featureHistory ?? null;
+  const options = useMemo<Plot.PlotOptions | null>(
+    () =>
+      h?.points.length
+        ? {
+            width: 360,
+            height: 180,
+            marginLeft: 40,
+            grid: true,
+            x: { label: 'step' },
+            y: { label: 'F1', domain: [0, 1] },
+            marks: [
+              Plot.ruleY([h.level], { stroke: '#9ca3af', strokeDasharray: '4 3' }),
+              Plot.lineY(h.points, { x: 'step', y: 'f1', stroke: '#2563eb' }),
+              Plot.dot(h.points, { x: 'step', y: 'f1', fill: '#2563eb', tip: true }),
+            ],
+          }
+        : null,
+    [h],
+  );
+  return (
+    <section aria-labelledby="hist">
+      <h2 id="hist">History over checkpoints</h2>
+      {q.error ? (
+        q.error.code === 'NOT_FOUND' ? (
+          <p className="status">No feature histories yet: run an ANALYZE job on this SAE.</p>
+        ) : (
+          <p role="alert">{q.error.message}</p>
+        )
+      ) : !q.data ? (
+        <p className="status" role="status">
+          Loading its history…
+        </p>
+      ) : h && options ? (
+        <>
+          <p>
+            F1 of feature #{f.index} with {h.boardProperty ? <Link to={`/property/${h.boardProperty.id}`}>{h.boardProperty.name}</Link> : 'its final property'} (its best property in the final checkpoint):{' '}
+            <span data-stat="firstStep">{h.firstStep == null ? `never reaches F1 ${h.level}` : `first reaches F1 ${h.level} at step ${h.firstStep}`}</span>
+            {h.stableStep != null ? `, stays there from step ${h.stableStep}` : ''}.
+          </p>
+          <PlotFigure options={options} label={`F1 of feature ${f.index} over training steps: ${h.points.map((p) => `step ${p.step}: ${p.f1.toFixed(3)}`).join(', ')}`} />
+        </>
+      ) : (
+        <p className="status">This feature has no board property in the final checkpoint, so no history.</p>
+      )}
+    </section>
   );
 }

@@ -1,11 +1,11 @@
 import * as Plot from '@observablehq/plot';
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useQuery } from '../api';
 import { graphql } from '../gql';
 import type { SaePageQuery } from '../gql/graphql';
 import { PlotFigure } from '../components/PlotFigure';
 import { Async, fmt } from '../components/Status';
-import { Link } from '../router';
+import { Link, navigate } from '../router';
 import { familyLabel, metricName } from './common';
 
 const SaeQuery = graphql(`
@@ -41,6 +41,42 @@ const SaeQuery = graphql(`
       finalCheckpoint {
         id
         step
+        explainedShare {
+          aliveFeatures
+          explainedFeatures
+          atF1_50
+          atF1_80
+          absorption
+          splitting
+        }
+        boardPropertyAnalyses(first: 20, orderBy: ABSORPTION) {
+          totalCount
+          edges {
+            node {
+              boardProperty {
+                id
+                name
+              }
+              bestF1
+              bestFeature {
+                id
+                index
+              }
+              mainFeatures
+              positives
+              missed
+              absorbed
+              absorption
+              splitting
+              splitFeatures
+              topAbsorber {
+                id
+                index
+              }
+              topAbsorberCount
+            }
+          }
+        }
         densityHistogram(bins: 24) {
           dead
           bins {
@@ -62,6 +98,25 @@ const SaeQuery = graphql(`
                 name
               }
             }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const LearningQuery = graphql(`
+  query SaeLearningOrder($sae: ID!) {
+    learningOrder(sae: $sae, first: 20) {
+      totalCount
+      edges {
+        node {
+          firstStep
+          features
+          bestFinalF1
+          boardProperty {
+            id
+            name
           }
         }
       }
@@ -171,6 +226,7 @@ function SaeView({ sae }: { sae: Sae }) {
           ))}
         </div>
       </section>
+      <Analyses sae={sae} />
       <div className="grid">
         <section aria-labelledby="dens">
           <h2 id="dens">Feature density</h2>
@@ -225,5 +281,189 @@ function MetricPlot({ name, rows }: { name: string; rows: { step: number; value:
       <h3>{name}</h3>
       <PlotFigure options={options} label={`${name} over training steps: ${rows.map((r) => `step ${r.step}: ${r.value.toFixed(3)}`).join(', ')}`} />
     </div>
+  );
+}
+
+const pct = (v: number | null | undefined) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`);
+
+/** The ANALYZE job's results: explained share, absorption / splitting per BSP, learning order, checkpoint comparisons. */
+function Analyses({ sae }: { sae: Sae }) {
+  const share = sae.finalCheckpoint?.explainedShare ?? null;
+  const bsps = sae.finalCheckpoint?.boardPropertyAnalyses;
+  const learning = useQuery(LearningQuery, { sae: sae.id });
+  const learnt = learning.data?.learningOrder.edges.map((e) => e.node) ?? [];
+  return (
+    <>
+      <section aria-labelledby="expl">
+        <h2 id="expl">Explained features, absorption and splitting (final checkpoint)</h2>
+        {share ? (
+          <dl className="kv stats">
+            <div>
+              <dt>Explained at F1 ≥ 0.5</dt>
+              <dd data-stat="atF1_50">{pct(share.atF1_50)}</dd>
+            </div>
+            <div>
+              <dt>Explained at F1 ≥ 0.8</dt>
+              <dd data-stat="atF1_80">{pct(share.atF1_80)}</dd>
+            </div>
+            <div>
+              <dt>Explained / alive features</dt>
+              <dd data-stat="explained">
+                {share.explainedFeatures} / {share.aliveFeatures}
+              </dd>
+            </div>
+            <div>
+              <dt>Absorption (lower is better)</dt>
+              <dd data-stat="absorption">{fmt(share.absorption)}</dd>
+            </div>
+            <div>
+              <dt>Splitting (1 is best)</dt>
+              <dd data-stat="splitting">{fmt(share.splitting, 2)}</dd>
+            </div>
+          </dl>
+        ) : (
+          <p className="status">Not analysed yet: run an ANALYZE job on this SAE (Jobs page).</p>
+        )}
+        {bsps?.edges.length ? (
+          <>
+            <h3 id="bspa">Per board property, most absorbed first</h3>
+            <p className="muted">
+              {bsps.edges.length} shown{bsps.totalCount != null ? ` of ${bsps.totalCount}` : ''}. Absorption: share of the positions where the property holds but its main features are off that another feature
+              fires on; splitting: features whose OR reaches F1 ≥ 0.9.
+            </p>
+            <div className="table-wrap">
+              <table aria-labelledby="bspa">
+                <thead>
+                  <tr>
+                    <th scope="col">Property</th>
+                    <th scope="col">Best feature</th>
+                    <th scope="col">Best F1</th>
+                    <th scope="col">Absorption</th>
+                    <th scope="col">Missed / positives</th>
+                    <th scope="col">Top absorber</th>
+                    <th scope="col">Splitting</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {bsps.edges.map(({ node: r }, i) => (
+                    <tr key={r.boardProperty?.id ?? i} data-bsp={r.boardProperty?.id}>
+                      <td>{r.boardProperty ? <Link to={`/property/${r.boardProperty.id}`}>{r.boardProperty.name}</Link> : '–'}</td>
+                      <td>{r.bestFeature ? <Link to={`/feature/${r.bestFeature.id}`}>#{r.bestFeature.index}</Link> : '–'}</td>
+                      <td className="num">{fmt(r.bestF1)}</td>
+                      <td className="num">{fmt(r.absorption)}</td>
+                      <td className="num">
+                        {r.missed} / {r.positives}
+                      </td>
+                      <td>{r.topAbsorber ? <Link to={`/feature/${r.topAbsorber.id}`}>#{r.topAbsorber.index}</Link> : '–'}{r.topAbsorber ? ` (${r.topAbsorberCount}×)` : ''}</td>
+                      <td className="num">{r.splitting ?? '–'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        ) : null}
+      </section>
+      <div className="grid">
+        <section aria-labelledby="learn">
+          <h2 id="learn">Learning order</h2>
+          {learning.error ? (
+            learning.error.code === 'NOT_FOUND' ? (
+              <p className="status">No feature histories yet: run an ANALYZE job on this SAE.</p>
+            ) : (
+              <p role="alert">{learning.error.message}</p>
+            )
+          ) : learning.loading && !learning.data ? (
+            <p className="status" role="status">
+              Loading the learning order…
+            </p>
+          ) : learnt.length ? (
+            <table aria-labelledby="learn">
+              <thead>
+                <tr>
+                  <th scope="col">Property</th>
+                  <th scope="col">First step</th>
+                  <th scope="col">Features</th>
+                  <th scope="col">Best final F1</th>
+                </tr>
+              </thead>
+              <tbody>
+                {learnt.map((r, i) => (
+                  <tr key={r.boardProperty?.id ?? i} data-learnt={r.boardProperty?.id}>
+                    <td>{r.boardProperty ? <Link to={`/property/${r.boardProperty.id}`}>{r.boardProperty.name}</Link> : '–'}</td>
+                    <td className="num">{r.firstStep ?? 'never'}</td>
+                    <td className="num">{r.features}</td>
+                    <td className="num">{fmt(r.bestFinalF1)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p className="status">No board property is tracked by a feature.</p>
+          )}
+        </section>
+        <CompareCheckpoints sae={sae} />
+      </div>
+    </>
+  );
+}
+
+/** Links to the comparisons of consecutive checkpoints, and a picker for any two. */
+function CompareCheckpoints({ sae }: { sae: Sae }) {
+  const ckpts = useMemo(() => [...sae.checkpoints].sort((x, y) => x.step - y.step), [sae]);
+  const [a, setA] = useState(ckpts[ckpts.length - 2]?.id ?? '');
+  const [b, setB] = useState(ckpts[ckpts.length - 1]?.id ?? '');
+  const name = (c: (typeof ckpts)[number]) => `step ${c.step}${c.isFinal ? ' (final)' : ''}`;
+  return (
+    <section aria-labelledby="cmp">
+      <h2 id="cmp">Compare checkpoints</h2>
+      {ckpts.length < 2 ? (
+        <p className="status">Only one checkpoint.</p>
+      ) : (
+        <>
+          <ul>
+            {ckpts.slice(1).map((c, i) => (
+              <li key={c.id}>
+                <Link to={`/compare?a=${ckpts[i].id}&b=${c.id}`}>
+                  {name(ckpts[i])} → {name(c)}
+                </Link>
+              </li>
+            ))}
+          </ul>
+          <form
+            className="filters"
+            onSubmit={(e) => {
+              e.preventDefault();
+              navigate(`/compare?a=${a}&b=${b}`);
+            }}
+          >
+            <label>
+              Checkpoint A
+              <select value={a} onChange={(e) => setA(e.target.value)}>
+                {ckpts.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {name(c)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Checkpoint B
+              <select value={b} onChange={(e) => setB(e.target.value)}>
+                {ckpts.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {name(c)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="submit" disabled={!a || !b || a === b}>
+              Compare
+            </button>
+          </form>
+          <p className="muted">A comparison exists once an ANALYZE job compared the two (it compares consecutive checkpoints of each SAE it analyses).</p>
+        </>
+      )}
+    </section>
   );
 }
