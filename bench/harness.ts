@@ -7,13 +7,17 @@
  * Comparisons with a peer (PyTorch, a naive writer, ...) go through `compare`: the two sides run
  * interleaved (A, B, A, B, …) in one process run, ≥ 5 repetitions each by default, so a burst of
  * load hits both sides alike; it reports median, min and spread per side and the ratio of medians.
- * Every record carries the 1-minute load average before and after and `loaded: true` when it
- * exceeded LOADED_PER_CORE per core: such figures are not for the README.
+ * Every record carries the 1-minute load average before and after and `loaded: true` when others
+ * used more than OTHERS_LOADED_CORES of CPU during it (bench/lib/other-load.ts; the load average
+ * rule, LOADED_PER_CORE, where that cannot be measured): such figures are not for the README.
  */
 import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { codeVersionString, PROJECT_ROOT } from '../src/version.js';
+import { cpuSnapshot, othersCores, OTHERS_LOADED_CORES, type CpuSnapshot } from './lib/other-load.js';
+
+export { OTHERS_LOADED_CORES };
 
 export interface TimingStats {
   min: number;
@@ -46,6 +50,8 @@ export interface Comparison {
   ratioOfMedians: number;
   load1Before: number;
   load1After: number;
+  /** CPU others used meanwhile, in cores (null where it cannot be measured). */
+  othersCores: number | null;
   loaded: boolean;
 }
 
@@ -54,6 +60,14 @@ export const LOADED_PER_CORE = 0.5;
 
 export function isLoaded(load1: number[], cores: number): boolean {
   return load1.some((l) => l > LOADED_PER_CORE * cores);
+}
+
+/**
+ * Loaded when others used more than OTHERS_LOADED_CORES meanwhile; where that is unknown, when the
+ * load average exceeded LOADED_PER_CORE per core (which a busy benchmark also does by itself).
+ */
+export function loadedBy(others: number | null, load1: number[], cores: number): boolean {
+  return others !== null ? others > OTHERS_LOADED_CORES : isLoaded(load1, cores);
 }
 
 /** Default repetitions per side of a comparison. */
@@ -70,11 +84,13 @@ export async function interleave(
   clock: () => number = () => performance.now(),
   load: () => number = () => os.loadavg()[0],
   cores: number = os.cpus().length,
+  cpu: () => CpuSnapshot | null = cpuSnapshot,
 ): Promise<Comparison> {
   if (sides.length < 2) throw new Error('compare needs at least two sides');
   const reps = opts.reps ?? COMPARE_REPS;
   const warmup = opts.warmup ?? 1;
   const load1Before = load();
+  const cpuBefore = cpu();
   for (let w = 0; w < warmup; w++) for (const s of sides) await s.step();
   const samples = sides.map(() => [] as number[]);
   const order: string[] = [];
@@ -88,6 +104,7 @@ export async function interleave(
     }
   }
   const load1After = load();
+  const others = othersCores(cpuBefore, cpu());
   const byName: Record<string, SideStats> = {};
   sides.forEach((s, i) => (byName[s.name] = sideStats(samples[i])));
   const a = byName[sides[0].name];
@@ -98,7 +115,8 @@ export async function interleave(
     ratioOfMedians: round(b.median / a.median, 3),
     load1Before: round(load1Before, 2),
     load1After: round(load1After, 2),
-    loaded: isLoaded([load1Before, load1After], cores),
+    othersCores: others,
+    loaded: loadedBy(others, [load1Before, load1After], cores),
   };
 }
 
@@ -169,6 +187,7 @@ export function createBench(name: string, args: string[]): Bench {
   const m = machine();
   const commit = codeVersionString();
   let load1Since = os.loadavg()[0];
+  let cpuSince = cpuSnapshot();
   return {
     name,
     args,
@@ -193,11 +212,15 @@ export function createBench(name: string, args: string[]): Bench {
     },
     record(caseName, fields) {
       const now = os.loadavg()[0];
+      const cpuNow = cpuSnapshot();
+      const others = othersCores(cpuSince, cpuNow);
       const load: Record<string, unknown> = {};
       if (!('load1Before' in fields)) load.load1Before = round(load1Since, 2);
       if (!('load1After' in fields)) load.load1After = round(now, 2);
-      if (!('loaded' in fields)) load.loaded = isLoaded([load1Since, now], os.cpus().length);
+      if (!('othersCores' in fields)) load.othersCores = others;
+      if (!('loaded' in fields)) load.loaded = loadedBy(others, [load1Since, now], os.cpus().length);
       load1Since = now;
+      cpuSince = cpuNow;
       const line = JSON.stringify({ bench: name, case: caseName, ...fields, ...load, machine: m, commit, at: new Date().toISOString() });
       process.stdout.write(line + '\n');
       appendFileSync(RESULTS_FILE, line + '\n');

@@ -47,6 +47,7 @@ describe('bench harness', () => {
       clock,
       () => 0.1,
       2,
+      () => null,
     );
     expect(calls).toEqual(['ours', 'peer', 'ours', 'peer', ...Array.from({ length: 5 }, () => ['ours', 'peer']).flat()]);
     expect(cmp.order).toEqual(Array.from({ length: 5 }, () => ['ours', 'peer']).flat());
@@ -95,17 +96,48 @@ describe('bench harness', () => {
       { name: 'a', step: () => 1 },
       { name: 'b', step: () => 2 },
     ];
-    const cmp = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => loads.shift()!, 2);
+    // Where others' CPU cannot be measured (cpu snapshot null), the load average decides.
+    const cmp = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => loads.shift()!, 2, () => null);
     expect([cmp.load1Before, cmp.load1After, cmp.loaded]).toEqual([0.4, 1.6, true]);
-    const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.3, 2);
+    const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.3, 2, () => null);
     expect(quiet.loaded).toBe(false);
+  });
+
+  it('judges load by the CPU others used meanwhile, not by the load average the benchmark raises itself', async () => {
+    const { interleave, OTHERS_LOADED_CORES } = await import('../../bench/harness.js');
+    const { othersCores, cpuSnapshot } = await import('../../bench/lib/other-load.js');
+    const sides = [
+      { name: 'a', step: () => 1 },
+      { name: 'b', step: () => 2 },
+    ];
+    // 10 s, 20 cores·s busy (2 cores flat out), 19 of them ours: others used 0.1 core → quiet,
+    // although the load average went to 2.5.
+    const quietSnaps = [{ t: 0, busy: 0, ours: 0 }, { t: 10_000, busy: 2000, ours: 1900 }];
+    const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 2.5, 2, () => quietSnaps.shift()!);
+    expect([quiet.othersCores, quiet.loaded]).toEqual([0.1, false]);
+    // Others used half a core → loaded, whatever the load average says.
+    const busySnaps = [{ t: 0, busy: 0, ours: 0 }, { t: 10_000, busy: 1500, ours: 1000 }];
+    const busy = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.1, 2, () => busySnaps.shift()!);
+    expect([busy.othersCores, busy.loaded]).toEqual([0.5, true]);
+    expect(OTHERS_LOADED_CORES).toBe(0.25);
+    expect(othersCores(null, quietSnaps[0] ?? null)).toBeNull();
+    // On this machine a real snapshot exists and counts this process among "ours".
+    if (process.platform === 'linux') {
+      const a = cpuSnapshot()!;
+      let x = 0;
+      const until = Date.now() + 300;
+      while (Date.now() < until) x += Math.sqrt(x + 1); // busy: our own CPU time grows
+      const b = cpuSnapshot()!;
+      expect(b.ours - a.ours).toBeGreaterThan(10); // ≥ 0.1 s of ours in jiffies
+      expect(othersCores(a, b)).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('gives every record its load average before and after and a loaded flag, unless the bench set them', async () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-')), 'results.jsonl');
     vi.stubEnv('SAEBOARD_BENCH_RESULTS', file);
     vi.resetModules();
-    const { createBench, isLoaded } = await import('../../bench/harness.js');
+    const { createBench, loadedBy } = await import('../../bench/harness.js');
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       const h = createBench('unit', []);
@@ -118,7 +150,8 @@ describe('bench harness', () => {
     const [auto, explicit] = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(typeof auto.load1Before).toBe('number');
     expect(typeof auto.load1After).toBe('number');
-    expect(auto.loaded).toBe(isLoaded([auto.load1Before, auto.load1After], os.cpus().length));
+    expect(auto.othersCores === null || typeof auto.othersCores === 'number').toBe(true);
+    expect(auto.loaded).toBe(loadedBy(auto.othersCores, [auto.load1Before, auto.load1After], os.cpus().length));
     expect([explicit.load1Before, explicit.load1After, explicit.loaded]).toEqual([9, 9, true]);
   });
 });
