@@ -75,7 +75,7 @@ async function until<T>(what: string, timeoutS: number, child: ChildProcess, fn:
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   // npm start runs the server in its own child: signal the whole process group.
   try {
@@ -91,6 +91,16 @@ async function stop(child: ChildProcess): Promise<void> {
     }
   }, 30_000);
   await exited;
+  // npm exits before the server it started has shut down: wait until the whole process group is
+  // gone, as a user's terminal does before the next `npm start`.
+  for (let i = 0; i < 300; i++) {
+    try {
+      process.kill(-child.pid!, 0);
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   clearTimeout(timer);
 }
 
@@ -141,7 +151,10 @@ export default async function firstStart(h: Bench): Promise<void> {
       goals: GOALS,
       goalsMet: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v < GOALS[k as keyof typeof GOALS]])),
       load1: loads.map(round),
-      loaded: Math.max(...loads) > LOADED_AT,
+      // The seed pipeline keeps both cores busy by itself (and runs in processes this one does not
+      // reap), so only the load before the first start says whether others were running.
+      loaded: loads[0] > LOADED_AT,
+      othersCores: null,
     });
   } catch (err) {
     const logs = path.join(os.tmpdir(), `saeboard-first-start-${process.pid}.log`);

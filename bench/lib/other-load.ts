@@ -71,7 +71,8 @@ export function cpuSnapshot(): CpuSnapshot | null {
 
 /** Cores' worth of CPU used by others between two snapshots (null when either is missing). */
 export function othersCores(a: CpuSnapshot | null, b: CpuSnapshot | null): number | null {
-  if (!a || !b || b.t <= a.t) return null;
+  // Under a second, a single jiffy of someone else's reads as a large share: too short to judge.
+  if (!a || !b || b.t - a.t < 1000) return null;
   const seconds = (b.t - a.t) / 1000;
   const others = (b.busy - a.busy - (b.ours - a.ours)) / TICKS_PER_SECOND;
   return Math.max(0, Math.round((others / seconds) * 100) / 100);

@@ -277,7 +277,13 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
 
   return withLock(dataDir, async () => {
     liveLeases(dataDir); // prune the leases of processes that are gone
-    const existing = runningServer(dataDir);
+    let existing = runningServer(dataDir);
+    // A server still shutting down (a saeboard stopped a moment ago) cannot be reused: wait until
+    // it is gone, then start a fresh one.
+    if (existing && (await settleRunning(urlFor(existing.port, 'postgres'), existing.pid)) === 'gone') {
+      log.info({ dataDir, pid: existing.pid }, 'the embedded Postgres was shutting down; starting a fresh one');
+      existing = null;
+    }
     if (existing) {
       const lease = takeLease(dataDir);
       log.info({ dataDir, port: existing.port, pid: existing.pid }, 'reusing the running embedded Postgres');
@@ -416,6 +422,31 @@ export async function stopEmbedded(dataDir: string, opts: { force?: boolean } = 
 /** The data directory the embedded server uses by default (SAEBOARD_HOME). */
 export function defaultDataDir(): string {
   return resolveDataDir(path.join(saeboardHome(), 'pg'));
+}
+
+/**
+ * Waits (at most `maxMs`) for a running embedded server to accept connections: 'up', or 'gone'
+ * once a server that was shutting down has exited. Any other connection error counts as 'up' and
+ * surfaces, with its own message, when the caller connects.
+ */
+async function settleRunning(adminUrl: string, pid: number, maxMs = 30_000): Promise<'up' | 'gone'> {
+  const { default: pg } = await import('pg');
+  const until = Date.now() + maxMs;
+  for (;;) {
+    if (!isProcessAlive(pid)) return 'gone';
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.end();
+      return 'up';
+    } catch (err) {
+      await client.end().catch(() => {});
+      // 57P03 cannot_connect_now: shutting down or starting up; both settle by themselves.
+      if ((err as { code?: string }).code !== '57P03' || Date.now() > until) return isProcessAlive(pid) ? 'up' : 'gone';
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Create `name` on the server behind `adminUrl` unless it exists (a crash may have interrupted init). */
