@@ -135,6 +135,11 @@ export function sideSummary(s: SideStats): Record<string, number> {
   return { msMedian: round(s.median, 1), msMin: round(s.min, 1), spread: s.spread, reps: s.reps };
 }
 
+/** A comparison's load fields for a results line: one record carries the window it measured. */
+export function loadFields(c: Pick<Comparison, 'load1Before' | 'load1After' | 'othersCores' | 'loaded'>): Record<string, unknown> {
+  return { load1Before: c.load1Before, load1After: c.load1After, othersCores: c.othersCores, loaded: c.loaded };
+}
+
 export interface Bench {
   name: string;
   args: string[];

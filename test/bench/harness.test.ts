@@ -99,6 +99,8 @@ describe('bench harness', () => {
     // Where others' CPU cannot be measured (cpu snapshot null), the load average decides.
     const cmp = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => loads.shift()!, 2, () => null);
     expect([cmp.load1Before, cmp.load1After, cmp.loaded]).toEqual([0.4, 1.6, true]);
+    const { loadFields } = await import('../../bench/harness.js');
+    expect(loadFields(cmp)).toEqual({ load1Before: 0.4, load1After: 1.6, othersCores: null, loaded: true });
     const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.3, 2, () => null);
     expect(quiet.loaded).toBe(false);
   });
