@@ -82,6 +82,9 @@ describe('bench harness', () => {
     expect(cmp.sides.b.median).toBe(21);
     expect(cmp.sides.b.min).toBe(19);
     expect(cmp.ratioOfMedians).toBeCloseTo(21 / 11, 3);
+    const { sideSummary, sideStats } = await import('../../bench/harness.js');
+    expect(sideSummary(sideStats([0.1234, 0.2345, 0.3456]))).toEqual({ msMedian: 0.2, msMin: 0.1, spread: 0.948, reps: 3 });
+    expect(sideSummary(sideStats([0.1234, 0.2345, 0.3456]), 3)).toEqual({ msMedian: 0.235, msMin: 0.123, spread: 0.948, reps: 3 });
   });
 
   it('marks a run loaded when the 1-minute load average exceeds 0.5 per core before or after', async () => {
