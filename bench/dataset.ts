@@ -1,21 +1,24 @@
 /**
  * Dataset layer throughput, single core: end-to-end `games generate` (generate + label + bit-pack
  * + sha256 + write) for Othello and chess, and reading back (verify + decode + unpack labels).
- * Peer for reading: numpy via scripts/read_dataset.py (parse + sha256 + frombuffer), same run.
+ * Peer for reading: numpy via scripts/read_dataset.py (parse + sha256 + frombuffer + unpackbits,
+ * bench/peers/numpy_read_dataset_peer.py), interleaved with ours (A, B, A, B, …, --reps each,
+ * default 5) on the same files.
  *
- *   npm run bench -- dataset [--games 20000] [--chess-games 100]
+ *   npm run bench -- dataset [--games 20000] [--chess-games 100] [--reps 5]
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bench } from './harness.js';
+import { COMPARE_REPS, loadFields, sideSummary, type Bench } from './harness.js';
+import { startPythonPeer } from './lib/peer.js';
 import { adapterFor, chessRandomSource, openDataset, othelloRandomSource, resolveFamilies, writeDataset } from '../src/games/dataset/index.js';
 import { PROJECT_ROOT } from '../src/version.js';
 
 export default async function datasetBench(h: Bench): Promise<void> {
   const nGames = Number(h.option('games', '20000'));
   const nChess = Number(h.option('chess-games', '100'));
+  const reps = Number(h.option('reps', String(COMPARE_REPS)));
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-ds-'));
   try {
     const oth = adapterFor('othello');
@@ -41,47 +44,68 @@ export default async function datasetBench(h: Bench): Promise<void> {
       });
     }
 
-    // Read back the default dataset: verify sha256, decode, unpack board_state.
+    // Read back the default dataset: verify sha256, decode, unpack board_state; the numpy peer
+    // (bench/peers/numpy_read_dataset_peer.py) does the same on the same files, interleaved.
     const dir = path.join(tmp, 'othello-default');
+    let lastLabels: Uint8Array | null = null;
     const read = async () => {
       const ds = await openDataset(dir);
       let n = 0;
       for await (const shard of ds.shards()) {
-        n += shard.labels('board_state').length / 192;
+        lastLabels = shard.labels('board_state');
+        n += lastLabels.length / 192;
       }
       return n;
     };
     const positions = await read();
-    const st = await h.time(read, { reps: 3 });
-    let peer: Record<string, unknown> = {};
+    const started = await startPythonPeer(path.join(PROJECT_ROOT, 'bench', 'peers', 'numpy_read_dataset_peer.py'), [], '/usr/bin/python3 with numpy');
+    const peer = started.peer;
     try {
-      const code = [
-        'import sys, time, json, os',
-        `sys.path.insert(0, ${JSON.stringify(path.join(PROJECT_ROOT, 'scripts'))})`,
-        'import numpy as np, read_dataset as r',
-        `d = ${JSON.stringify(dir)}`,
-        'm = json.load(open(os.path.join(d, "manifest.json")))',
-        'best = 1e9',
-        'for _ in range(3):',
-        '    t = time.perf_counter()',
-        '    for s in m["shards"]:',
-        '        x, sha = r.load_safetensors(os.path.join(d, s["file"]))',
-        '        assert sha == s["sha256"]',
-        '        lab = r.unpack_labels(x["labels/board_state"], 192)',
-        '    best = min(best, time.perf_counter() - t)',
-        'print(best)',
-      ].join('\n');
-      const sec = Number(execFileSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8' }).trim());
-      peer = { numpyReadSeconds: +sec.toFixed(3), ratioVsNumpy: +(st.median / 1000 / sec).toFixed(2) };
-    } catch (err) {
-      peer = { numpySkipped: (err as Error).message.split('\n')[0] };
+      let peerRead: Record<string, unknown> = {};
+      if (peer) await peer.setup({ dir, family: 'board_state', cells: 192 });
+      const cmp = peer
+        ? await h.compare(
+            [
+              // (void: a number returned by a step would be taken as its own timing)
+              { name: 'saeboard', step: async () => void (await read()) },
+              {
+                name: 'numpy',
+                step: async () => {
+                  peerRead = await peer.request({ step: true });
+                  return peerRead.ms as number;
+                },
+              },
+            ],
+            { reps, warmup: 1 },
+          )
+        : null;
+      if (cmp) {
+        const ourSum = (lastLabels as Uint8Array | null)?.reduce((x, y) => x + y, 0) ?? 0;
+        if (peerRead.positions !== positions || peerRead.lastShardLabelSum !== ourSum) {
+          throw new Error(`saeboard and numpy read differently: ${positions} positions, label sum ${ourSum} vs ${JSON.stringify(peerRead)}`);
+        }
+      }
+      const st = cmp ? cmp.sides.saeboard : await h.time(async () => void (await read()), { reps });
+      const np = cmp?.sides.numpy;
+      h.record('read-othello-verify-unpack', {
+        positions,
+        medianMs: st.median,
+        positionsPerSec: Math.round(positions / (st.median / 1000)),
+        ...(cmp && np
+          ? {
+              saeboard: sideSummary(st),
+              numpy: sideSummary(np),
+              numpyReadSeconds: +(np.median / 1000).toFixed(3),
+              // ours / numpy, ratio of the medians: > 1 means numpy is faster
+              ratioVsNumpy: +(st.median / np.median).toFixed(2),
+              order: 'interleaved',
+              ...loadFields(cmp),
+            }
+          : { saeboard: sideSummary(st), numpySkipped: started.error }),
+      });
+    } finally {
+      await peer?.close();
     }
-    h.record('read-othello-verify-unpack', {
-      positions,
-      medianMs: st.median,
-      positionsPerSec: Math.round(positions / (st.median / 1000)),
-      ...peer,
-    });
 
     // Chess: random legal games, the paper's reported families (board state + 14 strategy concepts).
     const ch = adapterFor('chess');

@@ -130,9 +130,14 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-/** A side's figures for a results line (ms rounded to 0.1). */
-export function sideSummary(s: SideStats): Record<string, number> {
-  return { msMedian: round(s.median, 1), msMin: round(s.min, 1), spread: s.spread, reps: s.reps };
+/** A side's figures for a results line (ms rounded to 0.1, or to `digits` decimals for sub-ms steps). */
+export function sideSummary(s: SideStats, digits = 1): Record<string, number> {
+  return { msMedian: round(s.median, digits), msMin: round(s.min, digits), spread: s.spread, reps: s.reps };
+}
+
+/** A comparison's load fields for a results line: one record carries the window it measured. */
+export function loadFields(c: Pick<Comparison, 'load1Before' | 'load1After' | 'othersCores' | 'loaded'>): Record<string, unknown> {
+  return { load1Before: c.load1Before, load1After: c.load1After, othersCores: c.othersCores, loaded: c.loaded };
 }
 
 export interface Bench {

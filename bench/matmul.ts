@@ -4,10 +4,16 @@
  * plain Float32Arrays, and numpy via /usr/bin/python3 when present).
  *
  *   npm run bench -- matmul                     # all cases
- *   npm run bench -- matmul --quick             # fewer shapes and reps
+ *   npm run bench -- matmul --quick             # fewer shapes
  *   npm run bench -- matmul --sets native,js    # kernel sets to time (native, js, stock)
- *   npm run bench -- matmul --reps 7
+ *   npm run bench -- matmul --reps 7            # repetitions per side (default 5)
  *   npm run bench -- matmul --sections gemm,fused,ops   # GEMMs, fused bias+relu, GELU/LayerNorm/Adam
+ *
+ * Per case, the raw sgemm, numpy (bench/peers/numpy_matmul_peer.py, one matmul per request) and the
+ * kernel sets run interleaved (raw, numpy, native, js, stock, raw, …; --reps each after one warm-up
+ * round): every record has median/min/spread of its set and of both limits, ratios of the medians
+ * and the load fields. So do the fused-epilogue and GELU/LayerNorm/Adam cases (native kernel and
+ * composed ops interleaved).
  *
  * Times are per matmul call on the tfjs wasm backend (output allocated, no read-back: wasm kernels
  * run synchronously). GFLOPS = 2·M·N·K / time. Stock wasm is timed only on the small shapes (its
@@ -16,7 +22,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { stats, type Bench } from './harness.js';
+import path from 'node:path';
+import { COMPARE_REPS, loadFields, sideSummary, type Bench, type Side, type SideStats } from './harness.js';
+import { PeerProcess, startPythonPeer } from './lib/peer.js';
+import { PROJECT_ROOT } from '../src/version.js';
 import { initBackend, tf } from '../src/tensor/backend.js';
 import { installMatMulKernels, type MatMulKernelSet } from '../src/tensor/kernels/matmul.js';
 import { loadNative, NATIVE_ADDON_PATH, type NativeAddon } from '../src/tensor/kernels/native.js';
@@ -68,157 +77,174 @@ const gflops = (s: Shape, ms: number) => (2 * s.batch * s.M * s.N * s.K) / (ms *
 const transName = ([a, b]: [boolean, boolean]) => `${a ? 'T' : 'N'}${b ? 'T' : 'N'}`;
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Raw OpenBLAS sgemm on Float32Arrays: the addon's own limit for this shape. */
-async function rawSgemmMs(h: Bench, addon: NativeAddon, s: Shape, [ta, tb]: [boolean, boolean], reps: number) {
+/** Raw OpenBLAS sgemm on Float32Arrays: the addon's own limit for this shape (a compare side). */
+function rawSgemmSide(addon: NativeAddon, s: Shape, [ta, tb]: [boolean, boolean]): Side {
   const A = new Float32Array(s.batch * s.M * s.K).map(() => Math.random() - 0.5);
   const B = new Float32Array(s.batch * s.K * s.N).map(() => Math.random() - 0.5);
   const C = new Float32Array(s.batch * s.M * s.N);
   const aOffs = Float64Array.from({ length: s.batch }, (_, i) => i * s.M * s.K);
   const bOffs = Float64Array.from({ length: s.batch }, (_, i) => i * s.K * s.N);
-  return h.time(() => addon.sgemm(ta, tb, s.M, s.N, s.K, A, aOffs, B, bOffs, C, 0), { reps, warmup: 1 });
+  return { name: 'raw-sgemm', step: () => void addon.sgemm(ta, tb, s.M, s.N, s.K, A, aOffs, B, bOffs, C, 0) };
 }
 
-const NUMPY_SCRIPT = `
-import json, sys, time, os
-import numpy as np
-arch = None
-try:
-    from threadpoolctl import threadpool_info
-    arch = [i.get('architecture') for i in threadpool_info() if i.get('internal_api') == 'openblas']
-except Exception:
-    pass
-print(json.dumps({'numpy': np.__version__, 'arch': arch}))
-for case in json.loads(sys.argv[1]):
-    b, M, N, K, ta, tb, reps = case
-    a = np.random.rand(b, K, M) if ta else np.random.rand(b, M, K)
-    bb = np.random.rand(b, N, K) if tb else np.random.rand(b, K, N)
-    a = a.astype(np.float32); bb = bb.astype(np.float32)
-    A = a.transpose(0, 2, 1) if ta else a
-    B = bb.transpose(0, 2, 1) if tb else bb
-    if b == 1: A, B = A[0], B[0]
-    out = np.empty((M, N) if b == 1 else (b, M, N), np.float32)
-    np.matmul(A, B, out=out)
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter(); np.matmul(A, B, out=out); ts.append((time.perf_counter() - t) * 1e3)
-    ts.sort()
-    print(json.dumps({'case': case, 'min': ts[0], 'median': ts[len(ts) // 2]}))
-`;
+const NUMPY_PEER = path.join(PROJECT_ROOT, 'bench', 'peers', 'numpy_matmul_peer.py');
 
-interface NumpyResult {
-  version: string;
-  arch: string | null;
-  ms: Map<string, { min: number; median: number }>;
-}
-
-function numpyTimes(cases: [Shape, [boolean, boolean]][], reps: number, env: NodeJS.ProcessEnv = process.env): NumpyResult | null {
-  const python = '/usr/bin/python3';
-  if (!existsSync(python)) return null;
-  const payload = cases.map(([s, [ta, tb]]) => [s.batch, s.M, s.N, s.K, ta, tb, reps]);
-  const r = spawnSync(python, ['-c', NUMPY_SCRIPT, JSON.stringify(payload)], { encoding: 'utf8', env, timeout: 600_000 });
-  if (r.status !== 0) return null;
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  const head = lines.shift() as { numpy: string; arch: string[] | null };
-  const ms = new Map<string, { min: number; median: number }>();
-  for (const l of lines as { case: unknown[]; min: number; median: number }[]) ms.set(JSON.stringify(l.case.slice(0, 6)), l);
-  return { version: head.numpy, arch: head.arch?.join(',') ?? null, ms };
-}
-const numpyKey = (s: Shape, [ta, tb]: [boolean, boolean]) => JSON.stringify([s.batch, s.M, s.N, s.K, ta, tb]);
-
-function timeTfMatMul(h: Bench, s: Shape, [ta, tb]: [boolean, boolean], reps: number) {
-  const lead = s.batch > 1 ? [s.batch] : [];
-  const a = tf.randomUniform([...lead, ...(ta ? [s.K, s.M] : [s.M, s.K])], -0.5, 0.5);
-  const b = tf.randomUniform([...lead, ...(tb ? [s.N, s.K] : [s.K, s.N])], -0.5, 0.5);
-  const result = h.time(() => tf.matMul(a, b, ta, tb).dispose(), { reps, warmup: 1 });
-  return result.finally(() => tf.dispose([a, b]));
-}
-
-export default async function matmul(h: Bench): Promise<void> {
-  const quick = h.args.includes('--quick');
-  const reps = Number(h.option('reps', quick ? '3' : '5'));
-  const sets = h.option('sets', 'native,js,stock').split(',') as MatMulKernelSet[];
-  const sections = new Set(h.option('sections', 'gemm,fused,ops').split(','));
-  const info = await initBackend();
-  const native = loadNative();
-  const addon = native.addon;
-  const blas = addon?.info();
-  const env = {
-    OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null,
-    OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null,
-  };
-  const shapes = SHAPES.filter((s) => !quick || QUICK.has(s.name));
-  const cases: [Shape, [boolean, boolean]][] = !sections.has('gemm') ? [] : shapes.flatMap((s) => s.trans.map((t) => [s, t] as [Shape, [boolean, boolean]]));
-
-  // numpy runs per case, right next to our timings of that case, so load changes on a shared
-  // machine affect both alike; this first call only reports the numpy/OpenBLAS versions.
-  const numpy = cases.length > 0 ? numpyTimes(cases.slice(0, 1), 1) : null;
-  h.record('setup', {
-    backend: info,
-    blasConfig: blas?.config ?? null,
-    blasCore: blas?.corename ?? null,
-    blasThreads: blas?.blasThreads ?? null,
-    numpy: numpy ? { version: numpy.version, openblasArch: numpy.arch } : null,
-    env,
-    nativeAddon: addon ? 'built' : (native as { reason: string }).reason,
-  });
-
-  for (const [s, t] of cases) {
-    const label = `${s.name} ${transName(t)}`;
-    const raw = addon ? await rawSgemmMs(h, addon, s, t, reps) : null;
-    const np = numpy ? (numpyTimes([[s, t]], reps)?.ms.get(numpyKey(s, t)) ?? null) : null;
-    const limitGflops = Math.max(raw ? gflops(s, raw.min) : 0, np ? gflops(s, np.min) : 0) || null;
-    for (const set of sets) {
-      if (set === 'native' && !addon) continue;
-      if (set === 'stock' && !s.small) continue;
-      installMatMulKernels(set, addon);
-      const st = await timeTfMatMul(h, s, t, set === 'stock' ? Math.min(reps, 3) : reps);
-      const g = gflops(s, st.median);
-      h.record(label, {
-        kernels: set,
-        shape: { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: t[0], transB: t[1] },
-        msMin: round(st.min, 2),
-        msMedian: round(st.median, 2),
-        gflopsMedian: round(g),
-        gflopsBest: round(gflops(s, st.min)),
-        rawSgemmGflopsBest: raw ? round(gflops(s, raw.min)) : null,
-        numpyGflopsBest: np ? round(gflops(s, np.min)) : null,
-        // this kernel set's best GFLOPS over the best sgemm (raw addon or numpy) on the same shape
-        fractionOfLimit: limitGflops ? round(gflops(s, st.min) / limitGflops, 3) : null,
-        // and over raw sgemm through the addon alone: the overhead of going through tfjs
-        fractionOfRawSgemm: raw ? round(raw.min / st.min, 3) : null,
-        blasCore: blas?.corename ?? null,
-      });
+/** numpy's matmul in a peer process (bench/peers/numpy_matmul_peer.py), or null without numpy. */
+async function startNumpy(env?: NodeJS.ProcessEnv): Promise<{ peer: PeerProcess; version: string; arch: string | null } | null> {
+  if (!existsSync('/usr/bin/python3')) return null;
+  const peer = env ? new PeerProcess('/usr/bin/python3', [NUMPY_PEER, '--serve'], env) : (await startPythonPeer(NUMPY_PEER)).peer;
+  if (!peer) return null;
+  try {
+      const hello = (await peer.request({ hello: true })) as { numpy: string; arch: string[] | null };
+      return { peer, version: hello.numpy, arch: hello.arch?.join(',') ?? null };
+    } catch {
+      await peer.close().catch(() => undefined);
+      return null;
     }
   }
-  // Fused epilogue: the SAE encoder relu(x·W + b), as one kernel call.
+
+  const shapeCase = (s: Shape, [ta, tb]: [boolean, boolean]) => ({ batch: s.batch, M: s.M, N: s.N, K: s.K, transA: ta, transB: tb });
+
+  /** One tfjs matmul with kernel set `set` installed, timed without the (re)installation. */
+  function tfSide(set: MatMulKernelSet, addon: NativeAddon | null, a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): Side {
+    return {
+      name: set,
+      step: () => {
+        installMatMulKernels(set, addon);
+        const t0 = performance.now();
+        tf.matMul(a, b, ta, tb).dispose();
+        return performance.now() - t0;
+      },
+    };
+  }
+
+  /** Interleaves the sides (A, B, C, A, B, C, …) when there are several, else times the one. */
+  async function compareOrTime(h: Bench, sides: Side[], reps: number): Promise<{ sides: Record<string, SideStats>; load: Record<string, unknown>; order: string }> {
+    if (sides.length > 1) {
+      const cmp = await h.compare(sides, { reps, warmup: 1 });
+      return { sides: cmp.sides, load: loadFields(cmp), order: 'interleaved' };
+    }
+    return { sides: { [sides[0].name]: await h.time(sides[0].step, { reps, warmup: 1 }) }, load: {}, order: 'alone' };
+  }
+
+  export default async function matmul(h: Bench): Promise<void> {
+    const quick = h.args.includes('--quick');
+    const reps = Number(h.option('reps', String(COMPARE_REPS)));
+    const sets = h.option('sets', 'native,js,stock').split(',') as MatMulKernelSet[];
+    const sections = new Set(h.option('sections', 'gemm,fused,ops').split(','));
+    const info = await initBackend();
+    const native = loadNative();
+    const addon = native.addon;
+    const blas = addon?.info();
+    const env = {
+      OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null,
+      OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null,
+    };
+    const shapes = SHAPES.filter((s) => !quick || QUICK.has(s.name));
+    const cases: [Shape, [boolean, boolean]][] = !sections.has('gemm') ? [] : shapes.flatMap((s) => s.trans.map((t) => [s, t] as [Shape, [boolean, boolean]]));
+
+    // numpy runs as a peer process driven one matmul at a time: per case, the raw addon sgemm, numpy
+    // and the kernel sets run interleaved (A, B, C, …, reps each), so load changes on a shared
+    // machine affect all of them alike.
+    const numpy = cases.length > 0 ? await startNumpy() : null;
+    try {
+    h.record('setup', {
+      backend: info,
+      blasConfig: blas?.config ?? null,
+      blasCore: blas?.corename ?? null,
+      blasThreads: blas?.blasThreads ?? null,
+      numpy: numpy ? { version: numpy.version, openblasArch: numpy.arch } : null,
+      env,
+      nativeAddon: addon ? 'built' : (native as { reason: string }).reason,
+    });
+
+    for (const [s, t] of cases) {
+      const label = `${s.name} ${transName(t)}`;
+      const lead = s.batch > 1 ? [s.batch] : [];
+      const a = tf.randomUniform([...lead, ...(t[0] ? [s.K, s.M] : [s.M, s.K])], -0.5, 0.5);
+      const b = tf.randomUniform([...lead, ...(t[1] ? [s.N, s.K] : [s.K, s.N])], -0.5, 0.5);
+      const sides: Side[] = [];
+      if (addon) sides.push(rawSgemmSide(addon, s, t));
+      if (numpy) {
+        await numpy.peer.setup(shapeCase(s, t));
+        sides.push({ name: 'numpy', step: () => numpy.peer.step() });
+      }
+      // stock wasm only on the small shapes (its transposed forms run at 1–4 GFLOPS)
+      const timedSets = sets.filter((set) => !(set === 'native' && !addon) && !(set === 'stock' && !s.small));
+      for (const set of timedSets) sides.push(tfSide(set, addon, a, b, t[0], t[1]));
+      const cmp = await compareOrTime(h, sides, reps);
+      tf.dispose([a, b]);
+      const raw = cmp.sides['raw-sgemm'] ?? null;
+      const np = cmp.sides.numpy ?? null;
+      const limitGflops = Math.max(raw ? gflops(s, raw.min) : 0, np ? gflops(s, np.min) : 0) || null;
+      for (const set of timedSets) {
+        const st = cmp.sides[set];
+        const g = gflops(s, st.median);
+        h.record(label, {
+          kernels: set,
+          shape: { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: t[0], transB: t[1] },
+          msMin: round(st.min, 2),
+          msMedian: round(st.median, 2),
+          spread: st.spread,
+          reps: st.reps,
+          gflopsMedian: round(g),
+          gflopsBest: round(gflops(s, st.min)),
+          rawSgemm: raw ? { ...sideSummary(raw), gflopsMedian: round(gflops(s, raw.median)) } : null,
+          numpy: np ? { ...sideSummary(np), gflopsMedian: round(gflops(s, np.median)) } : null,
+          rawSgemmGflopsBest: raw ? round(gflops(s, raw.min)) : null,
+          numpyGflopsBest: np ? round(gflops(s, np.min)) : null,
+          // this kernel set's best GFLOPS over the best sgemm (raw addon or numpy) on the same shape
+          fractionOfLimit: limitGflops ? round(gflops(s, st.min) / limitGflops, 3) : null,
+          // and over raw sgemm through the addon alone: the overhead of going through tfjs
+          fractionOfRawSgemm: raw ? round(raw.min / st.min, 3) : null,
+          // ratio of the medians, same run: > 1 means this set is faster than the other
+          ...(raw ? { vsRawSgemmMedian: round(raw.median / st.median, 3) } : {}),
+          ...(np ? { vsNumpyMedian: round(np.median / st.median, 3) } : {}),
+          ...(set !== 'native' && cmp.sides.native ? { vsNativeMedian: round(cmp.sides.native.median / st.median, 3) } : {}),
+          order: cmp.order,
+          blasCore: blas?.corename ?? null,
+          ...cmp.load,
+        });
+      }
+    }
+  } finally {
+    await numpy?.peer.close();
+  }
+  // Fused epilogue: the SAE encoder relu(x·W + b), as one kernel call, against the plain matmul;
+  // every set's fused and plain calls interleaved.
   if (sections.has('fused')) {
     const s = SHAPES[0];
     const x = tf.randomUniform([s.M, s.K], -0.5, 0.5) as tf.Tensor2D;
     const w = tf.randomUniform([s.K, s.N], -0.5, 0.5) as tf.Tensor2D;
     const bias = tf.randomUniform([s.N], -0.5, 0.5) as tf.Tensor1D;
-    for (const set of sets) {
-      if ((set === 'native' && !addon) || set === 'stock') continue;
+    const fusedSets = sets.filter((set) => !(set === 'native' && !addon) && set !== 'stock');
+    const timed = (set: MatMulKernelSet, fn: () => void): (() => number) => () => {
       installMatMulKernels(set, addon);
-      // Interleaved, so load changes on a shared machine hit both variants alike.
-      const fusedMs: number[] = [];
-      const plainMs: number[] = [];
-      for (let i = 0; i <= reps; i++) {
-        let t0 = performance.now();
-        tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' }).dispose();
-        if (i > 0) fusedMs.push(performance.now() - t0);
-        t0 = performance.now();
-        tf.matMul(x, w).dispose();
-        if (i > 0) plainMs.push(performance.now() - t0);
+      const t0 = performance.now();
+      fn();
+      return performance.now() - t0;
+    };
+    const sides = fusedSets.flatMap((set): Side[] => [
+      { name: `${set} fused`, step: timed(set, () => tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' }).dispose()) },
+      { name: `${set} plain`, step: timed(set, () => tf.matMul(x, w).dispose()) },
+    ]);
+    if (sides.length > 0) {
+      const cmp = await compareOrTime(h, sides, reps);
+      for (const set of fusedSets) {
+        const fused = cmp.sides[`${set} fused`];
+        const plain = cmp.sides[`${set} plain`];
+        h.record('sae B=2048 encoder fused bias+relu', {
+          kernels: set,
+          fusedMsMedian: round(fused.median, 2),
+          plainMatMulMsMedian: round(plain.median, 2),
+          epilogueMs: round(fused.median - plain.median, 2),
+          gflopsMedian: round(gflops(s, fused.median)),
+          fused: sideSummary(fused),
+          plain: sideSummary(plain),
+          order: cmp.order,
+          ...cmp.load,
+        });
       }
-      const fused = stats(fusedMs);
-      const plain = stats(plainMs);
-      h.record('sae B=2048 encoder fused bias+relu', {
-        kernels: set,
-        fusedMsMedian: round(fused.median, 2),
-        plainMatMulMsMedian: round(plain.median, 2),
-        epilogueMs: round(fused.median - plain.median, 2),
-        gflopsMedian: round(gflops(s, fused.median)),
-      });
     }
     tf.dispose([x, w, bias]);
   }
@@ -234,6 +260,7 @@ export default async function matmul(h: Bench): Promise<void> {
         { name: 'chess B=8 residual 8184x512', shape: [8184, 512] },
       ];
   const haveNativeOps = tf.getKernel(GELU_KERNEL, tf.getBackend()) != null;
+  const implementation = (name: string, kernel: string) => (name.endsWith('composed') || !tf.getKernel(kernel, tf.getBackend()) ? 'composed tfjs ops' : 'native kernel');
   for (const c of opCases) {
     const x = tf.randomNormal(c.shape);
     const gamma = tf.randomNormal([c.shape[1]]);
@@ -261,37 +288,66 @@ export default async function matmul(h: Bench): Promise<void> {
           tf.dispose(tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(layerNormComposed(t, g, b)))([x, gamma, beta])),
       ],
     ];
-    for (const [name, forward, backward] of variants) {
-      const fwd = await h.time(forward, { reps, warmup: 1 });
-      const both = await h.time(backward, { reps, warmup: 1 });
-      h.record(`${name} ${c.name}`, {
-        implementation: name.endsWith('composed') || !haveNativeOps ? 'composed tfjs ops' : 'native kernel',
-        elements: c.shape[0] * c.shape[1],
-        forwardMsMedian: round(fwd.median, 2),
-        forwardBackwardMsMedian: round(both.median, 2),
-      });
+    // each op's native kernel and its composed form interleaved, forward and forward+backward
+    for (const pair of [variants.slice(0, 2), variants.slice(2, 4)]) {
+      const cmp = await compareOrTime(
+        h,
+        pair.flatMap(([name, forward, backward]): Side[] => [
+          { name: `${name} forward`, step: forward },
+          { name: `${name} forward+backward`, step: backward },
+        ]),
+        reps,
+      );
+      for (const [name] of pair) {
+        const fwd = cmp.sides[`${name} forward`];
+        const both = cmp.sides[`${name} forward+backward`];
+        h.record(`${name} ${c.name}`, {
+          implementation: name.endsWith('composed') || !haveNativeOps ? 'composed tfjs ops' : 'native kernel',
+          elements: c.shape[0] * c.shape[1],
+          forwardMsMedian: round(fwd.median, 2),
+          forwardBackwardMsMedian: round(both.median, 2),
+          forward: sideSummary(fwd),
+          forwardBackward: sideSummary(both),
+          order: cmp.order,
+          ...cmp.load,
+        });
+      }
     }
     tf.dispose([x, gamma, beta]);
   }
 
-  // Adam step for the SAE's W_enc (512×4096 = 2.1M parameters): native kernel vs composed ops.
+  // Adam step for the SAE's W_enc (512×4096 = 2.1M parameters): native kernel vs composed ops, interleaved.
   if (sections.has('ops')) {
     const shape = [512, 4096];
     const [p, g, m] = [tf.randomNormal(shape), tf.randomNormal(shape), tf.randomNormal(shape)];
     const v = tf.abs(tf.randomNormal(shape));
     const hyper = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, stepSize: 1e-3, bc2Sqrt: 0.1 };
-    for (const [name, update] of [
+    const variants = [
       ['adam', adamUpdate],
       ['adam composed', adamUpdateComposed],
-    ] as const) {
-      const st = await h.time(() => {
-        const out = update(p, g, m, v, hyper);
-        tf.dispose([out.p, out.m, out.v]);
-      }, { reps, warmup: 1 });
+    ] as const;
+    const cmp = await compareOrTime(
+      h,
+      variants.map(([name, update]) => ({
+        name,
+        step: () => {
+          const out = update(p, g, m, v, hyper);
+          tf.dispose([out.p, out.m, out.v]);
+        },
+      })),
+      reps,
+    );
+    for (const [name] of variants) {
+      const st = cmp.sides[name];
       h.record(`${name} 512x4096`, {
-        implementation: name.endsWith('composed') || !tf.getKernel(ADAM_KERNEL, tf.getBackend()) ? 'composed tfjs ops' : 'native kernel',
+        implementation: implementation(name, ADAM_KERNEL),
         elements: shape[0] * shape[1],
+        ...sideSummary(st),
         msMedian: round(st.median, 2),
+        // ratio of the medians, same run: > 1 means this variant is faster than the native kernel
+        ...(name === 'adam composed' && cmp.sides.adam ? { vsNativeMedian: round(cmp.sides.adam.median / st.median, 3) } : {}),
+        order: cmp.order,
+        ...cmp.load,
       });
     }
     tf.dispose([p, g, m, v]);
@@ -310,8 +366,18 @@ export default async function matmul(h: Bench): Promise<void> {
       console.log(JSON.stringify({core:a.info().corename,min:Math.min(...ts)}));`;
     const r = addon ? spawnSync(process.execPath, ['-e', code], { env: childEnv, encoding: 'utf8' }) : null;
     const unset = r && r.status === 0 ? (JSON.parse(r.stdout) as { core: string; min: number }) : null;
-    const npUnset = numpyTimes([[s, [false, false]]], reps, childEnv);
-    const npMs = npUnset?.ms.get(numpyKey(s, [false, false]));
+    const npUnset = await startNumpy(childEnv);
+    let npMin = Infinity;
+    if (npUnset) {
+      try {
+        await npUnset.peer.setup(shapeCase(s, [false, false]));
+        await npUnset.peer.step();
+        for (let i = 0; i < reps; i++) npMin = Math.min(npMin, await npUnset.peer.step());
+      } finally {
+        await npUnset.peer.close();
+      }
+    }
+    const npMs = Number.isFinite(npMin) ? { min: npMin } : null;
     h.record(`${s.name} NN, OPENBLAS_CORETYPE/L2_SIZE unset`, {
       rawSgemmGflopsBest: unset ? round(gflops(s, unset.min)) : null,
       blasCore: unset?.core ?? null,

@@ -9,7 +9,7 @@ the tokens, the colour of every move, disc counts, valid moves after every move,
 BSP family the sha256 of its (positions × cells) uint8 label matrix plus per-position row sums.
 
 Run:  /usr/bin/python3 scripts/othello_reference.py > test/games/othello/fixtures/reference.json
-      /usr/bin/python3 scripts/othello_reference.py --bench GAMES   (peer timings for bench/othello.ts)
+      /usr/bin/python3 scripts/othello_reference.py --bench GAMES   (standalone peer timings; bench/othello.ts drives bench/peers/othello_reference_peer.py)
 """
 import hashlib
 import json

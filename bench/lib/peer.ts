@@ -74,14 +74,27 @@ export class PeerProcess {
   }
 }
 
-/** The PyTorch peer script `script` in serve mode, or null (with the reason) when it cannot start. */
-export async function startTorchPeer(script: string, args: string[] = []): Promise<{ peer: PeerProcess | null; error: string | null }> {
+/**
+ * The Python peer script `script` in serve mode (/usr/bin/python3 `script` --serve …), or null (with
+ * the reason) when it cannot start; `what` names its requirement in that reason.
+ */
+export async function startPythonPeer(
+  script: string,
+  args: string[] = [],
+  what = '/usr/bin/python3',
+): Promise<{ peer: PeerProcess | null; error: string | null }> {
   const peer = new PeerProcess('/usr/bin/python3', [script, '--serve', ...args]);
   try {
     await peer.request({ hello: true });
     return { peer, error: null };
   } catch (err) {
     await peer.close().catch(() => undefined);
-    return { peer: null, error: `could not run the PyTorch peer (/usr/bin/python3 with python3-torch): ${(err as Error).message.split('\n')[0]}` };
+    return { peer: null, error: `could not run the peer (${what}): ${(err as Error).message.split('\n')[0]}` };
   }
+}
+
+/** The PyTorch peer script `script` in serve mode, or null (with the reason) when it cannot start. */
+export async function startTorchPeer(script: string, args: string[] = []): Promise<{ peer: PeerProcess | null; error: string | null }> {
+  const started = await startPythonPeer(script, args, '/usr/bin/python3 with python3-torch');
+  return started.error ? { peer: null, error: started.error.replace('could not run the peer', 'could not run the PyTorch peer') } : started;
 }

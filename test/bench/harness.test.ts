@@ -82,6 +82,9 @@ describe('bench harness', () => {
     expect(cmp.sides.b.median).toBe(21);
     expect(cmp.sides.b.min).toBe(19);
     expect(cmp.ratioOfMedians).toBeCloseTo(21 / 11, 3);
+    const { sideSummary, sideStats } = await import('../../bench/harness.js');
+    expect(sideSummary(sideStats([0.1234, 0.2345, 0.3456]))).toEqual({ msMedian: 0.2, msMin: 0.1, spread: 0.948, reps: 3 });
+    expect(sideSummary(sideStats([0.1234, 0.2345, 0.3456]), 3)).toEqual({ msMedian: 0.235, msMin: 0.123, spread: 0.948, reps: 3 });
   });
 
   it('marks a run loaded when the 1-minute load average exceeds 0.5 per core before or after', async () => {
@@ -99,6 +102,8 @@ describe('bench harness', () => {
     // Where others' CPU cannot be measured (cpu snapshot null), the load average decides.
     const cmp = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => loads.shift()!, 2, () => null);
     expect([cmp.load1Before, cmp.load1After, cmp.loaded]).toEqual([0.4, 1.6, true]);
+    const { loadFields } = await import('../../bench/harness.js');
+    expect(loadFields(cmp)).toEqual({ load1Before: 0.4, load1After: 1.6, othersCores: null, loaded: true });
     const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.3, 2, () => null);
     expect(quiet.loaded).toBe(false);
   });
