@@ -111,6 +111,29 @@ describe('features by board property', () => {
     for (const p of perCkpt) expect(edges.some((e) => Number(e.node.saeCheckpoint.id) === p.sae_checkpoint_id && Math.abs(e.alignment.f1 - p.f1) < 1e-6)).toBe(true);
   });
 
+  it('costs three SQL statements a page by name, whatever its size: the property, the page, the SAEs', async () => {
+    // The bench's question (bench/api-scale): edges with the alignment's property and the node's SAE.
+    const query = `query($bsp: String!, $first: Int) { features(filter: { boardProperty: $bsp }, first: $first) {
+      edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } }
+      pageInfo { hasNextPage endCursor } } }`;
+    const count = async (first: number) => {
+      const before = statements;
+      const data = await ok(query, { bsp: bsp.name, first });
+      const edges = data.features.edges;
+      expect(edges.length).toBeGreaterThan(0);
+      for (const e of edges) expect(e.alignment.boardProperty.name).toBe(bsp.name);
+      // Each node's SAE is its checkpoint's SAE.
+      const saes = await sql(`SELECT c.id || ':' AS ckpt, s.id, s.name FROM sae_checkpoints c JOIN saes s ON s.id = c.sae_id`);
+      for (const e of edges) {
+        const s = saes.find((r) => e.node.id.startsWith(r.ckpt))!;
+        expect([e.node.sae.id, e.node.sae.name]).toEqual([String(s.id), s.name]);
+      }
+      return statements - before;
+    };
+    expect(await count(2)).toBe(3);
+    expect(await count(100)).toBe(3);
+  });
+
   it('pages without repeats or gaps: small pages equal one big page', async () => {
     const small = await allPages(FEATURES_BY_BSP, 'features', { bsp: String(bsp.id), first: 3 });
     const big = (await ok(FEATURES_BY_BSP, { bsp: String(bsp.id), first: 100 })).features.edges;
@@ -292,6 +315,25 @@ describe('SAEs, checkpoints, metrics, leaderboard', () => {
     expect(data.leaderboard.family).toBe('board_state');
     const r = await gql(`{ leaderboard(game: othello, metric: "coverage") { metric } }`);
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('costs the same SQL statements for a leaderboard of 1 entry and of 100: the family, the ranking with its SAEs, the probe', async () => {
+    const count = async (first: number) => {
+      const before = statements;
+      const data = await ok(`{ leaderboard(game: othello, metric: "reconstruction", family: "board_state", first: ${first}) {
+        entries { rank value sae { id name trainer } } randomInit { rank value sae { id name } } probe { accuracy } } }`);
+      const all = [...data.leaderboard.entries, ...data.leaderboard.randomInit];
+      expect(all.length).toBeGreaterThan(0);
+      const names = new Map((await sql(`SELECT id, name FROM saes`)).map((r) => [String(r.id), r.name]));
+      for (const e of all) expect(e.sae.name).toBe(names.get(e.sae.id));
+      return { statements: statements - before, entries: all.length };
+    };
+    const one = await count(1);
+    const hundred = await count(100);
+    expect(hundred.entries).toBeGreaterThan(one.entries);
+    expect(hundred.statements).toBe(one.statements);
+    // families, ranking (with the SAE rows), best probe (+ the board-state fallback when none)
+    expect(hundred.statements).toBeLessThanOrEqual(4);
   });
 
   it('fills each leaderboard list up to `first`, whatever the other list holds', async () => {

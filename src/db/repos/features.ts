@@ -18,6 +18,8 @@ export type FeatureOrder = 'F1' | 'PRECISION' | 'RECALL' | 'MAX_ACTIVATION' | 'D
 
 export interface FeatureRow {
   saeCheckpointId: number;
+  /** The SAE of the checkpoint (read with the row, so a page's `sae` fields need no checkpoint lookup). */
+  saeId: number;
   featureIndex: number;
   alive: boolean;
   maxActivation: number;
@@ -57,10 +59,11 @@ export interface FeaturePageRow {
   sortKey: unknown[];
 }
 
-const FEATURE_COLUMNS = `f.sae_checkpoint_id, f.feature_index, f.alive, f.max_activation, f.density, f.best_bsp_id, f.best_f1, f.best_threshold, f.histogram`;
+const FEATURE_COLUMNS = `f.sae_checkpoint_id, c.sae_id, f.feature_index, f.alive, f.max_activation, f.density, f.best_bsp_id, f.best_f1, f.best_threshold, f.histogram`;
 
 interface RawFeature {
   sae_checkpoint_id: number;
+  sae_id: number;
   feature_index: number;
   alive: boolean;
   max_activation: number;
@@ -74,6 +77,7 @@ interface RawFeature {
 export function featureRow(r: RawFeature): FeatureRow {
   return {
     saeCheckpointId: r.sae_checkpoint_id,
+    saeId: r.sae_id,
     featureIndex: r.feature_index,
     alive: r.alive,
     maxActivation: r.max_activation,
@@ -206,7 +210,8 @@ export async function getFeatures(db: Queryable, keys: readonly FeatureKey[]): P
   if (!keys.length) return [];
   const { rows } = await db.query<RawFeature>(
     `SELECT ${FEATURE_COLUMNS} FROM features f
-     JOIN unnest($1::bigint[], $2::int[]) AS k(c, i) ON f.sae_checkpoint_id = k.c AND f.feature_index = k.i`,
+     JOIN unnest($1::bigint[], $2::int[]) AS k(c, i) ON f.sae_checkpoint_id = k.c AND f.feature_index = k.i
+     JOIN sae_checkpoints c ON c.id = f.sae_checkpoint_id`,
     [keys.map((k) => k.saeCheckpointId), keys.map((k) => k.featureIndex)],
   );
   const byKey = new Map(rows.map((r) => [`${r.sae_checkpoint_id}:${r.feature_index}`, featureRow(r)]));
