@@ -227,6 +227,33 @@ describe('features without a board property', () => {
     expect(withExamples.topExamples[0].board).toMatch(/^[XO.]{64}$/);
   });
 
+  it('filters by game, LM, layer and trainer (each only joining what it needs), equal to SQL', async () => {
+    const [pick] = await sql(
+      `SELECT lm.name AS lm, s.layer, s.trainer FROM saes s JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
+       JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final JOIN features f ON f.sae_checkpoint_id = c.id ORDER BY s.id LIMIT 1`,
+    );
+    const query = `query($f: FeatureFilter, $first: Int, $after: String) { features(filter: $f, orderBy: MAX_ACTIVATION, first: $first, after: $after) {
+      edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
+    const expected = (where: string, params: unknown[]) =>
+      sql(
+        `SELECT f.sae_checkpoint_id || ':' || f.feature_index AS id FROM features f JOIN sae_checkpoints c ON c.id = f.sae_checkpoint_id AND c.is_final
+         JOIN saes s ON s.id = c.sae_id JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
+         WHERE ${where} ORDER BY f.max_activation DESC, f.sae_checkpoint_id, f.feature_index`,
+        params,
+      ).then((rows) => rows.map((r) => r.id));
+    const cases: [Record<string, unknown>, string, unknown[]][] = [
+      [{}, 'true', []],
+      [{ game: 'othello' }, `lm.game = 'othello'`, []],
+      [{ game: 'chess' }, `lm.game = 'chess'`, []],
+      [{ lm: pick.lm }, 'lm.name = $1', [pick.lm]],
+      [{ layer: pick.layer, trainer: pick.trainer }, 's.layer = $1 AND s.trainer = $2', [pick.layer, pick.trainer]],
+    ];
+    for (const [f, where, params] of cases) {
+      const edges = await allPages(query, 'features', { f, first: 100 });
+      expect(edges.map((e) => e.node.id)).toEqual(await expected(where, params));
+    }
+  });
+
   it('costs the same number of SQL statements for 10 and 100 features (DataLoaders)', async () => {
     const count = async (first: number) => {
       const before = statements;
