@@ -134,6 +134,28 @@ describe('features by board property', () => {
     expect(await count(100)).toBe(3);
   });
 
+  it('a name shared by two properties (two families) pages through both, merged in F1 order, equal to SQL', async () => {
+    // Another aligned property takes this one's name for the test (as "a1 is mine" names two Othello families).
+    const [other] = await sql(
+      `SELECT bp.id, bp.name FROM board_properties bp WHERE bp.id <> $1 AND EXISTS (SELECT 1 FROM feature_bsp_best b WHERE b.bsp_id = bp.id AND b.f1 > 0) ORDER BY bp.id LIMIT 1`,
+      [bsp.id],
+    );
+    expect(other).toBeDefined();
+    await sql(`UPDATE board_properties SET name = $1 WHERE id = $2`, [bsp.name, other.id]);
+    try {
+      const expected = await sql(
+        `SELECT b.sae_checkpoint_id || ':' || b.feature_index || '/' || b.bsp_id AS key FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final
+         WHERE b.bsp_id = ANY($1::int[]) AND b.f1 > 0 ORDER BY b.f1 DESC, b.sae_checkpoint_id, b.feature_index, b.bsp_id`,
+        [[bsp.id, other.id]],
+      );
+      expect(new Set(expected.map((r) => r.key.split('/')[1]))).toEqual(new Set([String(bsp.id), String(other.id)]));
+      const edges = await allPages(FEATURES_BY_BSP, 'features', { bsp: bsp.name, first: 2 });
+      expect(edges.map((e) => `${e.node.id}/${e.alignment.boardProperty.id}`)).toEqual(expected.map((r) => r.key));
+    } finally {
+      await sql(`UPDATE board_properties SET name = $1 WHERE id = $2`, [other.name, other.id]);
+    }
+  });
+
   it('pages without repeats or gaps: small pages equal one big page', async () => {
     const small = await allPages(FEATURES_BY_BSP, 'features', { bsp: String(bsp.id), first: 3 });
     const big = (await ok(FEATURES_BY_BSP, { bsp: String(bsp.id), first: 100 })).features.edges;

@@ -152,16 +152,22 @@ async function listFeaturesOnly(db: Queryable, q: FeatureQuery): Promise<Feature
 
 /** Checkpoints named explicitly (at most this many) are read from their alignment partitions. */
 const MAX_PARTITIONS_PER_QUERY = 64;
+/** Properties (of one name) read by one index walk each and merged; more go through `= ANY`. */
+const MAX_MERGED_PROPERTIES = 8;
 
 async function listFeatureAlignments(db: Queryable, q: FeatureQuery, bspIds: readonly number[]): Promise<FeaturePageRow[]> {
   const params: unknown[] = [];
   // One property (the usual case) as `= $n`, not `= ANY($n)`: only then does the planner walk
   // feature_bsp_best_bsp_f1_idx in f1 order and stop after `limit` rows; with ANY it joins and sorts
   // every candidate (~4,000 rows at 1,000 SAEs: 33 ms against under 1 ms, bench/api-scale).
-  const bspCond = bspIds.length === 1 ? `= ${param(params, bspIds[0])}::int` : `= ANY(${param(params, bspIds)}::int[])`;
-  let source: string;
   const ckpts = q.saeCheckpointIds;
   const fromPartitions = q.thresholdIndex != null || (ckpts != null && ckpts.length <= MAX_PARTITIONS_PER_QUERY);
+  // A few properties (a readable name shared by two families, such as "a1 is mine"): one such walk
+  // per property, each to `limit`, merged — ANY instead made half of bench/api-scale's pages 2–3×
+  // slower.
+  const perProperty = !fromPartitions && bspIds.length > 1 && bspIds.length <= MAX_MERGED_PROPERTIES;
+  const bspCond = perProperty ? '' : bspIds.length === 1 ? `= ${param(params, bspIds[0])}::int` : `= ANY(${param(params, bspIds)}::int[])`;
+  let source: string;
   if (fromPartitions) {
     const ckptCond = ckpts ? `AND sae_checkpoint_id = ANY(${param(params, ckpts)}::bigint[])` : '';
     source =
@@ -185,14 +191,18 @@ async function listFeatureAlignments(db: Queryable, q: FeatureQuery, bspIds: rea
     { expr: 'a.bsp_id', dir: 'ASC' },
   ];
   where.push(keysetCondition(cols, q.after, params));
-  const { rows } = await db.query<RawFeature & { sort: number; bsp_id: number; threshold_index: number; tp: number; fp: number; fn: number; precision: number; recall: number; f1: number }>(
-    `SELECT ${FEATURE_COLUMNS}, ${sortExpr} AS sort, a.bsp_id, a.threshold_index, a.tp, a.fp, a.fn, a.precision, a.recall, a.f1
-     FROM ${source} a
+  const limit = param(params, q.limit + 1);
+  const page = (from: string) => `SELECT ${FEATURE_COLUMNS}, ${sortExpr} AS sort, a.bsp_id, a.threshold_index, a.tp, a.fp, a.fn, a.precision, a.recall, a.f1
+     FROM ${from} a
      JOIN features f ON f.sae_checkpoint_id = a.sae_checkpoint_id AND f.feature_index = a.feature_index
      ${scopeJoins(q)}
-     WHERE ${where.join(' AND ')} ORDER BY ${orderByClause(cols)} LIMIT ${param(params, q.limit + 1)}`,
-    params,
-  );
+     WHERE ${where.join(' AND ')} ORDER BY ${orderByClause(cols)} LIMIT ${limit}`;
+  // Every branch applies every condition (and the cursor), so the page is within their union.
+  const text = perProperty
+    ? `SELECT * FROM (${bspIds.map((id) => `(${page(`(SELECT * FROM feature_bsp_best WHERE bsp_id = ${param(params, id)}::int)`)})`).join(' UNION ALL ')}) u
+       ORDER BY sort DESC, sae_checkpoint_id, feature_index, bsp_id LIMIT ${limit}`
+    : page(source);
+  const { rows } = await db.query<RawFeature & { sort: number; bsp_id: number; threshold_index: number; tp: number; fp: number; fn: number; precision: number; recall: number; f1: number }>(text, params);
   return rows.map((r) => ({
     feature: featureRow(r),
     alignment: {
