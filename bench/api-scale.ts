@@ -24,7 +24,7 @@ import type { Bench } from './harness.js';
 import type { KindResult, LoadPlan } from './lib/load-driver.js';
 import { scratchDatabase, type ScratchDb } from './lib/scratch-db.js';
 import { startServer } from '../src/api/server.js';
-import { withTransaction, type Queryable } from '../src/db/pool.js';
+import { createApiPool, withTransaction, type Queryable } from '../src/db/pool.js';
 import { writeEvaluation, type EvaluationWrite } from '../src/db/repos/eval.js';
 import { listFeatures, type FeatureQuery } from '../src/db/repos/features.js';
 import { upsertLmCheckpoint, upsertLmModel } from '../src/db/repos/lm.js';
@@ -316,7 +316,9 @@ export default async function (h: Bench): Promise<void> {
     // ---- 2. the query mix at a fixed rate from a second process, per cache mode
     for (const [modeIndex, cacheMode] of cacheModes.entries()) {
       const settledS = await waitForQuiet(settleMaxS);
-      const server = await startServer({ pool: db.pool, port: 0, rateLimit: { perIpPerMinute: 0, perKeyPerMinute: 0 }, responseCacheBytes: cacheMode === 'on' ? undefined : 0 });
+      // The API's own pool, as `saeboard serve` makes it (10 connections, statement timeout, no JIT).
+      const apiPool = createApiPool(db.url, { max: 10, statementTimeoutMs: 10_000 });
+      const server = await startServer({ pool: apiPool, port: 0, rateLimit: { perIpPerMinute: 0, perKeyPerMinute: 0 }, responseCacheBytes: cacheMode === 'on' ? undefined : 0 });
       try {
         const post = async (body: string) => {
           const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -471,6 +473,7 @@ export default async function (h: Bench): Promise<void> {
         });
       } finally {
         await server.close();
+        await apiPool.end();
       }
     }
   } finally {

@@ -28,6 +28,7 @@ import {
   validate,
   type DocumentNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
@@ -164,26 +165,49 @@ export function checkDocument(schema: GraphQLSchema, query: string, limits: Quer
 
 /** The Apollo plugin for the cost limit, which needs the operation and its variables. */
 export function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin {
+  // The verdict depends only on the document, the operation and the variables, and clients send the
+  // same few again and again: walk each combination once (0.6 ms a request for the bench's feature
+  // pages). Long keys (big variables) are not kept.
+  const verdicts = new Map<string, GraphQLError | null>();
+  const MAX_KEY = 16 << 10;
+  const MAX_ENTRIES = 1000;
+  const verdict = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, operationName: string | undefined) => {
+    // Variables that do not coerce: execution reports them (BAD_USER_INPUT) before running anything.
+    if (getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 }).errors) return null;
+    let cost: number;
+    try {
+      cost = queryCost(schema, document, variables, operationName);
+    } catch (err) {
+      // E.g. fragments that expand past graphql-query-complexity's 10,000 nodes.
+      if (err instanceof GraphQLError) return tooComplex(err.message, 'cost');
+      throw err;
+    }
+    if (cost > limits.maxCost) {
+      return tooComplex(
+        `Query cost ${cost} exceeds the limit of ${limits.maxCost}: a list counts its fields \`first\` times (${DEFAULT_LIST_SIZE} when it takes no page size); ask for smaller pages or fewer fields.`,
+        'cost',
+      );
+    }
+    return null;
+  };
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, request, operation, operationName }) {
-          // Variables that do not coerce: execution reports them (BAD_USER_INPUT) before running anything.
-          if (!operation || getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 }).errors) return;
-          let cost: number;
-          try {
-            cost = queryCost(schema, document, request.variables ?? {}, operationName ?? undefined);
-          } catch (err) {
-            // E.g. fragments that expand past graphql-query-complexity's 10,000 nodes.
-            if (err instanceof GraphQLError) throw tooComplex(err.message, 'cost');
-            throw err;
+        async didResolveOperation({ schema, document, request, operation, operationName, source }) {
+          if (!operation) return;
+          const variables = request.variables ?? {};
+          let key: string | null = `${operationName ?? ''}\u0000${JSON.stringify(variables)}\u0000${source}`;
+          if (key.length > MAX_KEY) key = null;
+          let refused = key !== null ? verdicts.get(key) : undefined;
+          if (refused === undefined) {
+            refused = verdict(schema, document, operation, variables, operationName ?? undefined);
+            if (key !== null) {
+              if (verdicts.size >= MAX_ENTRIES) verdicts.delete(verdicts.keys().next().value!);
+              verdicts.set(key, refused);
+            }
           }
-          if (cost > limits.maxCost) {
-            throw tooComplex(
-              `Query cost ${cost} exceeds the limit of ${limits.maxCost}: a list counts its fields \`first\` times (${DEFAULT_LIST_SIZE} when it takes no page size); ask for smaller pages or fewer fields.`,
-              'cost',
-            );
-          }
+          // A fresh error each time: Apollo may decorate the one it gets.
+          if (refused) throw tooComplex(refused.message, String(refused.extensions.limit));
         },
       };
     },

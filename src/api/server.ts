@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type pg from 'pg';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { log } from '../log.js';
@@ -338,7 +338,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     csrfPrevention: false,
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: [KnownOperationTypesRule, NoSubscriptionOverHttpRule],
-    plugins: [costLimitPlugin(limits), ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), answeredWithoutErrorsPlugin],
+    // No cache-control plugin: the schema sets no cache hints, and the plugin's per-field hook makes
+    // Apollo wrap every resolver (2 % of a feature page's CPU); whole answers are cached by responseCache.ts.
+    plugins: [
+      costLimitPlugin(limits),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      answeredWithoutErrorsPlugin,
+    ],
     // Compact JSON: smaller answers, less time in JSON.stringify (Apollo's default indents).
     stringifyResult: (value) => JSON.stringify(value),
     logger: {

@@ -11,9 +11,10 @@ export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
-export function createPool(url: string, opts: { max?: number; statementTimeoutMs?: number; settings?: Record<string, string> } = {}): pg.Pool {
+export function createPool(url: string, opts: { max?: number; statementTimeoutMs?: number; settings?: Record<string, string>; jit?: boolean } = {}): pg.Pool {
   const settings = Object.entries(opts.settings ?? {});
   for (const [k, v] of settings) if (!/^[a-z_]+\.[a-z_]+$/.test(k) || !/^[\w.:-]*$/.test(v)) throw new RangeError(`bad session setting ${k}=${v}`);
+  if (opts.jit === false) settings.push(['jit', 'off']);
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
@@ -31,6 +32,16 @@ export function createPool(url: string, opts: { max?: number; statementTimeoutMs
     else log.warn({ err: err.message }, 'idle database client error');
   });
   return pool;
+}
+
+/**
+ * The API's pool: every statement bounded by statement_timeout, and no JIT compilation. API
+ * statements are short index walks, but a few (the board properties ordered by best F1: one index
+ * probe per property) are costed above jit_above_cost, and compiling them took 30+ ms of a 100 ms
+ * answer at 1,000 SAEs, on every request (bench/api-scale).
+ */
+export function createApiPool(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): pg.Pool {
+  return createPool(url, { max: opts.max, statementTimeoutMs: opts.statementTimeoutMs, jit: false });
 }
 
 export interface Database {

@@ -58,43 +58,61 @@ export async function features(
     throw new UserInputError('explanationContains must be 1–200 characters of an explanation, e.g. "knight on f3" or "AND"');
   }
 
-  // Board properties the pairs are about.
-  let bspIds: number[] | null = null;
-  if (f.boardProperty) bspIds = (await resolveBoardProperty(pool, f.boardProperty, f.game)).map((r) => r.id);
-  if (f.family || f.square) {
-    const family = f.family ? await resolveFamily(loaders, f.family, f.game) : null;
-    if (f.square && !/^[a-h][1-8]$/i.test(f.square)) throw new UserInputError(`square must be like "f3" (a–h, 1–8); got "${f.square.slice(0, 10)}"`);
-    const rows = await listBoardPropertyPage(pool, {
-      game: f.game ?? family?.game,
-      family: family?.family,
-      square: f.square,
-      ids: bspIds,
-      orderByBestF1: false,
-      after: null,
-      limit: MAX_BSPS_PER_QUERY,
-    });
-    if (rows.length > MAX_BSPS_PER_QUERY) throw new UserInputError(`the filter matches more than ${MAX_BSPS_PER_QUERY} board properties; narrow it (game, family, square or boardProperty)`);
-    bspIds = rows.map((r) => r.row.id);
-  }
-  if (!bspIds && (order === 'PRECISION' || order === 'RECALL')) {
+  // Pairs (feature, board property) exactly when one of these is given.
+  const hasBspFilter = Boolean(f.boardProperty || f.family || f.square);
+  if (!hasBspFilter && (order === 'PRECISION' || order === 'RECALL')) {
     throw new UserInputError(`orderBy ${order} needs a board-property filter (boardProperty, family or square): precision and recall belong to a (feature, property) pair`);
   }
-  if (!bspIds && (f.minPrecision != null || f.threshold != null)) {
+  if (!hasBspFilter && (f.minPrecision != null || f.threshold != null)) {
     throw new UserInputError('minPrecision and threshold need a board-property filter (boardProperty, family or square)');
   }
 
-  // Checkpoints to look in.
-  let saeCheckpointIds: number[] | null = null;
-  if (f.saeCheckpoint) saeCheckpointIds = [parseId('SAE checkpoint', f.saeCheckpoint)];
-  else if (f.sae) {
-    const saeId = parseId('SAE', f.sae);
-    const [ckpts] = await checkpointsOfSaes(pool, [saeId]);
-    if (!ckpts.length) throw new NotFoundError(`no SAE with id ${saeId} (or it has no checkpoints)`);
-    const chosen = f.step != null ? ckpts.filter((c) => c.step === f.step) : f.allCheckpoints ? ckpts : ckpts.filter((c) => c.is_final).slice(-1);
-    saeCheckpointIds = (chosen.length ? chosen : ckpts.slice(-1)).map((c) => c.id);
-    if (f.step != null && !chosen.length) throw new UserInputError(`SAE ${saeId} has no checkpoint at step ${f.step} (steps: ${ckpts.map((c) => c.step).join(', ')})`);
-  }
-  const lmModelId = f.lm ? (await resolveLm(pool, f.lm)).id : null;
+  // What the filter names (board properties, checkpoints, an LM) is looked up concurrently: the
+  // lookups are independent, and each is a round trip to Postgres. Errors are reported in this
+  // order whichever lookup fails first.
+  const bspScope = async (): Promise<number[] | null> => {
+    let bspIds: number[] | null = null;
+    if (f.boardProperty) {
+      const named = await resolveBoardProperty(pool, f.boardProperty, f.game);
+      // The edges' alignment { boardProperty } are these rows: no second read of them.
+      for (const r of named) loaders.boardProperty.prime(r.id, r);
+      bspIds = named.map((r) => r.id);
+    }
+    if (f.family || f.square) {
+      const family = f.family ? await resolveFamily(loaders, f.family, f.game) : null;
+      if (f.square && !/^[a-h][1-8]$/i.test(f.square)) throw new UserInputError(`square must be like "f3" (a–h, 1–8); got "${f.square.slice(0, 10)}"`);
+      const rows = await listBoardPropertyPage(pool, {
+        game: f.game ?? family?.game,
+        family: family?.family,
+        square: f.square,
+        ids: bspIds,
+        orderByBestF1: false,
+        after: null,
+        limit: MAX_BSPS_PER_QUERY,
+      });
+      if (rows.length > MAX_BSPS_PER_QUERY) throw new UserInputError(`the filter matches more than ${MAX_BSPS_PER_QUERY} board properties; narrow it (game, family, square or boardProperty)`);
+      for (const r of rows) loaders.boardProperty.prime(r.row.id, r.row);
+      bspIds = rows.map((r) => r.row.id);
+    }
+    return bspIds;
+  };
+  const checkpointScope = async (): Promise<number[] | null> => {
+    let saeCheckpointIds: number[] | null = null;
+    if (f.saeCheckpoint) saeCheckpointIds = [parseId('SAE checkpoint', f.saeCheckpoint)];
+    else if (f.sae) {
+      const saeId = parseId('SAE', f.sae);
+      const [ckpts] = await checkpointsOfSaes(pool, [saeId]);
+      if (!ckpts.length) throw new NotFoundError(`no SAE with id ${saeId} (or it has no checkpoints)`);
+      const chosen = f.step != null ? ckpts.filter((c) => c.step === f.step) : f.allCheckpoints ? ckpts : ckpts.filter((c) => c.is_final).slice(-1);
+      saeCheckpointIds = (chosen.length ? chosen : ckpts.slice(-1)).map((c) => c.id);
+      if (f.step != null && !chosen.length) throw new UserInputError(`SAE ${saeId} has no checkpoint at step ${f.step} (steps: ${ckpts.map((c) => c.step).join(', ')})`);
+    }
+    return saeCheckpointIds;
+  };
+  const lmScope = async (): Promise<number | null> => (f.lm ? (await resolveLm(pool, f.lm)).id : null);
+  const settled = await Promise.allSettled([bspScope(), checkpointScope(), lmScope()] as const);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  const [bspIds, saeCheckpointIds, lmModelId] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [number[] | null, number[] | null, number | null];
 
   const tag = `features:${order}:${bspIds ? 'pairs' : 'features'}`;
   const arity = bspIds ? 4 : 3;

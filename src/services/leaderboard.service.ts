@@ -3,6 +3,7 @@ import { UserInputError } from '../errors.js';
 import { DEFAULT_PROBE_FAMILY } from '../lm/probe-data.js';
 import { bestProbe, type ProbeResultRow } from '../db/repos/lm.js';
 import { leaderboardRows } from '../db/repos/sae.js';
+import type { BspFamilyRow } from '../db/repos/datasets.js';
 import type { Loaders } from './loaders.js';
 import { toProbeResult, type ProbeResultRecord } from './records.js';
 import { resolveFamily } from './refs.js';
@@ -37,6 +38,14 @@ const SUPERVISED = new Set(['coverage', 'reconstruction']);
 export const LOWER_IS_BETTER = new Set(['absorption', 'absorbed_fraction', 'splitting']);
 const MAX_ENTRIES = 1000;
 
+/** The best linear probe of the family at that layer; board-state families fall back to the game's board-state probe (mine/yours/empty, pieces). */
+async function ceilingProbe(pool: pg.Pool, game: string, family: BspFamilyRow, layer: number | null): Promise<ProbeResultRow | null> {
+  const probe = await bestProbe(pool, { game, family: family.short_name, layer });
+  const boardProbe = DEFAULT_PROBE_FAMILY[game as 'othello' | 'chess'];
+  if (!probe && family.family_group === 'board_state' && boardProbe) return bestProbe(pool, { game, family: boardProbe, layer });
+  return probe;
+}
+
 export async function leaderboard(
   pool: pg.Pool,
   loaders: Loaders,
@@ -46,15 +55,20 @@ export async function leaderboard(
   if (!Number.isInteger(first) || first < 1 || first > MAX_ENTRIES) throw new UserInputError(`first must be an integer from 1 to ${MAX_ENTRIES}`);
   if (SUPERVISED.has(q.metric) && !q.family) throw new UserInputError(`metric ${q.metric} is per board-property family: give family (e.g. "board_state")`);
   const family = q.family ? await resolveFamily(loaders, q.family, q.game) : null;
-  const rows = await leaderboardRows(pool, {
-    game: q.game,
-    layer: q.layer ?? null,
-    metric: q.metric,
-    family: family?.family ?? '',
-    evalConfigHash: q.evalConfigHash ?? null,
-    limit: first, // per list: trained and random-init
-    lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
-  });
+  // The ranking and the probe (the ceiling) are independent: one round trip for both.
+  const [rows, probe] = await Promise.all([
+    leaderboardRows(pool, {
+      game: q.game,
+      layer: q.layer ?? null,
+      metric: q.metric,
+      family: family?.family ?? '',
+      evalConfigHash: q.evalConfigHash ?? null,
+      limit: first, // per list: trained and random-init
+      lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
+    }),
+    family ? ceilingProbe(pool, q.game, family, q.layer ?? null) : null,
+  ]);
+  for (const r of rows) loaders.sae.prime(r.sae_id, r.sae);
   const toEntry = (r: (typeof rows)[number], rank: number): LeaderboardEntryRecord => ({
     rank,
     saeId: r.sae_id,
@@ -68,13 +82,6 @@ export async function leaderboard(
   });
   const trained = rows.filter((r) => r.lm_origin !== 'random-init').slice(0, first);
   const random = rows.filter((r) => r.lm_origin === 'random-init').slice(0, first);
-  let probe: ProbeResultRow | null = null;
-  if (family) {
-    // Board-state families are probed with the game's board-state probe (mine/yours/empty, pieces).
-    probe = await bestProbe(pool, { game: q.game, family: family.short_name, layer: q.layer ?? null });
-    const boardProbe = DEFAULT_PROBE_FAMILY[q.game as 'othello' | 'chess'];
-    if (!probe && family.family_group === 'board_state' && boardProbe) probe = await bestProbe(pool, { game: q.game, family: boardProbe, layer: q.layer ?? null });
-  }
   return {
     game: q.game,
     layer: q.layer ?? null,

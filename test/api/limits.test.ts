@@ -171,6 +171,12 @@ describe('API limits over HTTP', () => {
       expect(status).toBe(400);
       expect(json.errors?.[0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
       expect(json.errors?.[0].message).toMatch(/^Query cost 21 exceeds the limit of 20/);
+      // Verdicts are kept per document and variables: the same document is judged by its page size each time.
+      const paged = 'query($n: Int) { features(first: $n) { edges { node { index } } } }'; // 1 + n × 3
+      for (const [n, refused] of [[6, false], [7, true], [6, false], [7, true]] as const) {
+        const r = await post(small.url, { query: paged, variables: { n } });
+        expect(r.json.errors?.[0]?.extensions?.code === 'QUERY_TOO_COMPLEX').toBe(refused);
+      }
     } finally {
       await small.close();
     }

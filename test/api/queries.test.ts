@@ -111,6 +111,51 @@ describe('features by board property', () => {
     for (const p of perCkpt) expect(edges.some((e) => Number(e.node.saeCheckpoint.id) === p.sae_checkpoint_id && Math.abs(e.alignment.f1 - p.f1) < 1e-6)).toBe(true);
   });
 
+  it('costs three SQL statements a page by name, whatever its size: the property, the page, the SAEs', async () => {
+    // The bench's question (bench/api-scale): edges with the alignment's property and the node's SAE.
+    const query = `query($bsp: String!, $first: Int) { features(filter: { boardProperty: $bsp }, first: $first) {
+      edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } }
+      pageInfo { hasNextPage endCursor } } }`;
+    const count = async (first: number) => {
+      const before = statements;
+      const data = await ok(query, { bsp: bsp.name, first });
+      const edges = data.features.edges;
+      expect(edges.length).toBeGreaterThan(0);
+      for (const e of edges) expect(e.alignment.boardProperty.name).toBe(bsp.name);
+      // Each node's SAE is its checkpoint's SAE.
+      const saes = await sql(`SELECT c.id || ':' AS ckpt, s.id, s.name FROM sae_checkpoints c JOIN saes s ON s.id = c.sae_id`);
+      for (const e of edges) {
+        const s = saes.find((r) => e.node.id.startsWith(r.ckpt))!;
+        expect([e.node.sae.id, e.node.sae.name]).toEqual([String(s.id), s.name]);
+      }
+      return statements - before;
+    };
+    expect(await count(2)).toBe(3);
+    expect(await count(100)).toBe(3);
+  });
+
+  it('a name shared by two properties (two families) pages through both, merged in F1 order, equal to SQL', async () => {
+    // Another aligned property takes this one's name for the test (as "a1 is mine" names two Othello families).
+    const [other] = await sql(
+      `SELECT bp.id, bp.name FROM board_properties bp WHERE bp.id <> $1 AND EXISTS (SELECT 1 FROM feature_bsp_best b WHERE b.bsp_id = bp.id AND b.f1 > 0) ORDER BY bp.id LIMIT 1`,
+      [bsp.id],
+    );
+    expect(other).toBeDefined();
+    await sql(`UPDATE board_properties SET name = $1 WHERE id = $2`, [bsp.name, other.id]);
+    try {
+      const expected = await sql(
+        `SELECT b.sae_checkpoint_id || ':' || b.feature_index || '/' || b.bsp_id AS key FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final
+         WHERE b.bsp_id = ANY($1::int[]) AND b.f1 > 0 ORDER BY b.f1 DESC, b.sae_checkpoint_id, b.feature_index, b.bsp_id`,
+        [[bsp.id, other.id]],
+      );
+      expect(new Set(expected.map((r) => r.key.split('/')[1]))).toEqual(new Set([String(bsp.id), String(other.id)]));
+      const edges = await allPages(FEATURES_BY_BSP, 'features', { bsp: bsp.name, first: 2 });
+      expect(edges.map((e) => `${e.node.id}/${e.alignment.boardProperty.id}`)).toEqual(expected.map((r) => r.key));
+    } finally {
+      await sql(`UPDATE board_properties SET name = $1 WHERE id = $2`, [other.name, other.id]);
+    }
+  });
+
   it('pages without repeats or gaps: small pages equal one big page', async () => {
     const small = await allPages(FEATURES_BY_BSP, 'features', { bsp: String(bsp.id), first: 3 });
     const big = (await ok(FEATURES_BY_BSP, { bsp: String(bsp.id), first: 100 })).features.edges;
@@ -204,6 +249,33 @@ describe('features without a board property', () => {
     expect(withExamples.topExamples[0].board).toMatch(/^[XO.]{64}$/);
   });
 
+  it('filters by game, LM, layer and trainer (each only joining what it needs), equal to SQL', async () => {
+    const [pick] = await sql(
+      `SELECT lm.name AS lm, s.layer, s.trainer FROM saes s JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
+       JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final JOIN features f ON f.sae_checkpoint_id = c.id ORDER BY s.id LIMIT 1`,
+    );
+    const query = `query($f: FeatureFilter, $first: Int, $after: String) { features(filter: $f, orderBy: MAX_ACTIVATION, first: $first, after: $after) {
+      edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
+    const expected = (where: string, params: unknown[]) =>
+      sql(
+        `SELECT f.sae_checkpoint_id || ':' || f.feature_index AS id FROM features f JOIN sae_checkpoints c ON c.id = f.sae_checkpoint_id AND c.is_final
+         JOIN saes s ON s.id = c.sae_id JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
+         WHERE ${where} ORDER BY f.max_activation DESC, f.sae_checkpoint_id, f.feature_index`,
+        params,
+      ).then((rows) => rows.map((r) => r.id));
+    const cases: [Record<string, unknown>, string, unknown[]][] = [
+      [{}, 'true', []],
+      [{ game: 'othello' }, `lm.game = 'othello'`, []],
+      [{ game: 'chess' }, `lm.game = 'chess'`, []],
+      [{ lm: pick.lm }, 'lm.name = $1', [pick.lm]],
+      [{ layer: pick.layer, trainer: pick.trainer }, 's.layer = $1 AND s.trainer = $2', [pick.layer, pick.trainer]],
+    ];
+    for (const [f, where, params] of cases) {
+      const edges = await allPages(query, 'features', { f, first: 100 });
+      expect(edges.map((e) => e.node.id)).toEqual(await expected(where, params));
+    }
+  });
+
   it('costs the same number of SQL statements for 10 and 100 features (DataLoaders)', async () => {
     const count = async (first: number) => {
       const before = statements;
@@ -292,6 +364,25 @@ describe('SAEs, checkpoints, metrics, leaderboard', () => {
     expect(data.leaderboard.family).toBe('board_state');
     const r = await gql(`{ leaderboard(game: othello, metric: "coverage") { metric } }`);
     expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('costs the same SQL statements for a leaderboard of 1 entry and of 100: the family, the ranking with its SAEs, the probe', async () => {
+    const count = async (first: number) => {
+      const before = statements;
+      const data = await ok(`{ leaderboard(game: othello, metric: "reconstruction", family: "board_state", first: ${first}) {
+        entries { rank value sae { id name trainer } } randomInit { rank value sae { id name } } probe { accuracy } } }`);
+      const all = [...data.leaderboard.entries, ...data.leaderboard.randomInit];
+      expect(all.length).toBeGreaterThan(0);
+      const names = new Map((await sql(`SELECT id, name FROM saes`)).map((r) => [String(r.id), r.name]));
+      for (const e of all) expect(e.sae.name).toBe(names.get(e.sae.id));
+      return { statements: statements - before, entries: all.length };
+    };
+    const one = await count(1);
+    const hundred = await count(100);
+    expect(hundred.entries).toBeGreaterThan(one.entries);
+    expect(hundred.statements).toBe(one.statements);
+    // families, ranking (with the SAE rows), best probe (+ the board-state fallback when none)
+    expect(hundred.statements).toBeLessThanOrEqual(4);
   });
 
   it('fills each leaderboard list up to `first`, whatever the other list holds', async () => {

@@ -53,9 +53,8 @@ export class FeatureResolver {
   }
 
   @FieldResolver(() => Sae)
-  async sae(@Root() f: FeatureRecord, @Ctx() ctx: Context) {
-    const c = await saeService.saeCheckpoint(ctx.loaders, f.saeCheckpointId);
-    return saeService.sae(ctx.loaders, String(c.saeId));
+  sae(@Root() f: FeatureRecord, @Ctx() ctx: Context) {
+    return saeService.sae(ctx.loaders, String(f.saeId));
   }
 
   @FieldResolver(() => BoardProperty, { nullable: true, description: 'The board property this feature aligns with best' })

@@ -14,6 +14,7 @@ export class Feature implements FeatureRecord {
   index!: number;
 
   saeCheckpointId!: number;
+  saeId!: number;
   featureIndex!: number;
 
   @Field(() => Boolean, { description: 'Fired at least once on the sample the maxima come from' })

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RESPONSE_CACHE_BYTE
 import { DEFAULT_QUERY_LIMITS } from '../../api/limits.js';
 import { initBackend } from '../../tensor/backend.js';
 import { computeSummaryLine, describeComputePath } from '../../tensor/doctor.js';
-import { createPool, openDatabase, redactUrl } from '../../db/pool.js';
+import { createApiPool, openDatabase, redactUrl } from '../../db/pool.js';
 import { log } from '../../log.js';
 import { UserInputError } from '../../errors.js';
 import { saeboardHome } from '../../db/embedded.js';
@@ -72,7 +72,7 @@ export function register(program: Command): void {
         // Migrations, seeding and the job worker use this pool; statements there may take long.
         const db = await openDatabase({ poolSize: 6 });
         // The API gets its own pool: every statement on it is cut off by statement_timeout.
-        const apiPool = createPool(db.url, { max: opts.poolSize, statementTimeoutMs: opts.statementTimeout });
+        const apiPool = createApiPool(db.url, { max: opts.poolSize, statementTimeoutMs: opts.statementTimeout });
         let server: Awaited<ReturnType<typeof startServer>>;
         let backend: Awaited<ReturnType<typeof initBackend>>;
         try {

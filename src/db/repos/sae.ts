@@ -328,6 +328,8 @@ export interface LeaderboardRow {
   value: number;
   eval_config_hash: string;
   l0: number | null;
+  /** The SAE itself (its row is read in the same statement, so a page's `sae` fields need no second one). */
+  sae: SaeRow;
 }
 
 /**
@@ -338,10 +340,10 @@ export async function leaderboardRows(
   db: Queryable,
   q: { game: string; layer: number | null; metric: string; family: string; evalConfigHash: string | null; limit: number; lowerIsBetter?: boolean },
 ): Promise<LeaderboardRow[]> {
-  const { rows } = await db.query<LeaderboardRow>(
+  const { rows } = await db.query<SaeRow & Omit<LeaderboardRow, 'sae' | 'sae_id'> & { rank_in_list: number }>(
     // Ranked within each list (trained / random-init LMs): \`limit\` rows of each, whatever the other holds.
-    `SELECT sae_id, sae_checkpoint_id, trainer, lm_model_id, lm_origin, value, eval_config_hash, l0 FROM (
-     SELECT s.id AS sae_id, c.id AS sae_checkpoint_id, s.trainer, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0,
+    `SELECT * FROM (
+     SELECT ${SAE_COLUMNS}, c.id AS sae_checkpoint_id, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0,
             row_number() OVER (PARTITION BY lm.origin = 'random-init' ORDER BY v.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, s.id) AS rank_in_list
      FROM saes s
      JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final
@@ -359,8 +361,18 @@ export async function leaderboardRows(
      WHERE lm.game = $1 AND ($2::int IS NULL OR s.layer = $2)
      ) ranked
      WHERE rank_in_list <= $6
-     ORDER BY value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, sae_id`,
+     ORDER BY value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, id`,
     [q.game, q.layer, q.metric, q.family, q.evalConfigHash, q.limit],
   );
-  return rows;
+  return rows.map(({ sae_checkpoint_id, lm_model_id, lm_origin, value, eval_config_hash, l0, rank_in_list: _rank, ...sae }) => ({
+    sae_id: sae.id,
+    sae_checkpoint_id,
+    trainer: sae.trainer,
+    lm_model_id,
+    lm_origin,
+    value,
+    eval_config_hash,
+    l0,
+    sae: sae as SaeRow,
+  }));
 }
