@@ -5,11 +5,12 @@
 #   {"hello": true} -> {"ok": true, "numpy": ..., "arch": [OpenBLAS core, ...] or null}
 #   {"setup": {"batch": b, "M": m, "N": n, "K": k, "transA": ta, "transB": tb}} -> {"ready": true}
 #   {"step": true} -> {"ms": <this matmul's time>}
-import json
 import sys
 import time
 
 import numpy as np
+
+from jsonl_peer import serve
 
 
 def arch():
@@ -40,29 +41,25 @@ def setup(c):
     return step
 
 
-def serve():
+def handler():
     step = None
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            if "setup" in req:
-                step = None  # free the previous case's arrays first
-                step = setup(req["setup"])
-                out = {"ready": True}
-            elif "step" in req:
-                if step is None:
-                    raise ValueError("step before setup")
-                out = {"ms": step()}
-            else:
-                out = {"ok": True, "numpy": np.__version__, "arch": arch()}
-        except Exception as e:  # one error line, the bench decides
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(out), flush=True)
+
+    def handle(req):
+        nonlocal step
+        if "setup" in req:
+            step = None  # free the previous case's arrays first
+            step = setup(req["setup"])
+            return {"ready": True}
+        if "step" in req:
+            if step is None:
+                raise ValueError("step before setup")
+            return {"ms": step()}
+        return {"ok": True, "numpy": np.__version__, "arch": arch()}
+
+    return handle
 
 
 if __name__ == "__main__":
     if "--serve" not in sys.argv:
         sys.exit("usage: numpy_matmul_peer.py --serve   (driven by bench/matmul.ts)")
-    serve()
+    serve(handler())

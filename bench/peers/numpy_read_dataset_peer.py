@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from jsonl_peer import serve
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import read_dataset as r  # noqa: E402
 
@@ -33,30 +35,26 @@ def read(d, family, cells):
     return {"ms": ms, "positions": positions, "lastShardLabelSum": int(last.sum()) if last is not None else 0}
 
 
-def serve():
+def handler():
     case = None
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            if "setup" in req:
-                case = req["setup"]
-                with open(os.path.join(case["dir"], "manifest.json")) as f:
-                    shards = len(json.load(f)["shards"])
-                out = {"ready": True, "shards": shards, "numpy": np.__version__}
-            elif "step" in req:
-                if case is None:
-                    raise ValueError("step before setup")
-                out = read(case["dir"], case.get("family", "board_state"), int(case.get("cells", 192)))
-            else:
-                out = {"ok": True, "numpy": np.__version__}
-        except Exception as e:  # one error line, the bench decides
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(out), flush=True)
+
+    def handle(req):
+        nonlocal case
+        if "setup" in req:
+            case = req["setup"]
+            with open(os.path.join(case["dir"], "manifest.json")) as f:
+                shards = len(json.load(f)["shards"])
+            return {"ready": True, "shards": shards, "numpy": np.__version__}
+        if "step" in req:
+            if case is None:
+                raise ValueError("step before setup")
+            return read(case["dir"], case.get("family", "board_state"), int(case.get("cells", 192)))
+        return {"ok": True, "numpy": np.__version__}
+
+    return handle
 
 
 if __name__ == "__main__":
     if "--serve" not in sys.argv:
         sys.exit("usage: numpy_read_dataset_peer.py --serve   (driven by bench/dataset.ts)")
-    serve()
+    serve(handler())

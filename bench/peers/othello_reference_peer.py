@@ -9,12 +9,13 @@
 #   {"step": "label"} -> {"ms": ..., "positions": ...}
 #       replay the first P moves of every token row, board_state label of every position into a
 #       (positions x 192) uint8 matrix, as bench/othello.ts labels the same rows
-import json
 import os
 import sys
 import time
 
 import numpy as np
+
+from jsonl_peer import serve
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import othello_reference as ref  # noqa: E402
@@ -41,32 +42,28 @@ def label(rows, per_game):
     return {"ms": (time.perf_counter() - t0) * 1e3, "positions": row, "labelSum": int(out.sum())}
 
 
-def serve():
+def handler():
     rows, per_game = None, 59
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            if "setup" in req:
-                c = req["setup"]
-                rows = [[ref.itos(int(t)) for t in r] for r in c["tokens"]]
-                per_game = int(c.get("positions", 59))
-                out = {"ready": True, "games": len(rows), "numpy": np.__version__}
-            elif req.get("step") == "generate":
-                out = generate(int(req["games"]), int(req.get("seed", 1)))
-            elif req.get("step") == "label":
-                if rows is None:
-                    raise ValueError("label before setup")
-                out = label(rows, per_game)
-            else:
-                out = {"ok": True, "numpy": np.__version__}
-        except Exception as e:  # one error line, the bench decides
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(out), flush=True)
+
+    def handle(req):
+        nonlocal rows, per_game
+        if "setup" in req:
+            c = req["setup"]
+            rows = [[ref.itos(int(t)) for t in r] for r in c["tokens"]]
+            per_game = int(c.get("positions", 59))
+            return {"ready": True, "games": len(rows), "numpy": np.__version__}
+        if req.get("step") == "generate":
+            return generate(int(req["games"]), int(req.get("seed", 1)))
+        if req.get("step") == "label":
+            if rows is None:
+                raise ValueError("label before setup")
+            return label(rows, per_game)
+        return {"ok": True, "numpy": np.__version__}
+
+    return handle
 
 
 if __name__ == "__main__":
     if "--serve" not in sys.argv:
         sys.exit("usage: othello_reference_peer.py --serve   (driven by bench/othello.ts)")
-    serve()
+    serve(handler())

@@ -101,33 +101,30 @@ def make(trainer, B):
     return step
 
 
-def serve():
-    global D, M
+def handler():
     step = None
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            if 'setup' in req:
-                c = req['setup']
-                D, M = int(c.get('d', D)), int(c.get('F', M))
-                step = make(c['trainer'], int(c['B']))
-                out = {'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads(),
-                       'openblas_coretype': os.environ.get('OPENBLAS_CORETYPE')}
-            elif 'step' in req:
-                if step is None:
-                    raise ValueError('step before setup')
-                t0 = time.perf_counter(); step(); out = {'ms': (time.perf_counter() - t0) * 1e3}
-            else:
-                out = {'ok': True, 'torch': torch.__version__}
-        except Exception as e:  # one error line, the bench decides
-            out = {'error': f'{type(e).__name__}: {e}'}
-        print(json.dumps(out), flush=True)
+
+    def handle(req):
+        global D, M
+        nonlocal step
+        if 'setup' in req:
+            c = req['setup']
+            D, M = int(c.get('d', D)), int(c.get('F', M))
+            step = make(c['trainer'], int(c['B']))
+            return {'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads(),
+                    'openblas_coretype': os.environ.get('OPENBLAS_CORETYPE')}
+        if 'step' in req:
+            if step is None:
+                raise ValueError('step before setup')
+            t0 = time.perf_counter(); step(); return {'ms': (time.perf_counter() - t0) * 1e3}
+        return {'ok': True, 'torch': torch.__version__}
+
+    return handle
 
 
 if a.serve:
-    serve()
+    from jsonl_peer import serve
+    serve(handler())
     sys.exit(0)
 
 reps = [int(r) for r in a.reps.split(',')] if a.reps else None
