@@ -9,6 +9,7 @@
  *  crash:   a worker killed mid-job stops renewing nothing — pg-boss expires its job and hands it to
  *           another worker, whose handler resumes from what the first one finished
  */
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
@@ -24,9 +25,10 @@ import {
   getJob,
   insertJobs,
   markRunning,
+  releaseBossId,
   requeueJobTree,
   requeueStale,
-  setBossId,
+  reserveBossId,
   updateProgress,
   type JobRow,
   type NewJob,
@@ -67,14 +69,25 @@ export async function startQueue(pool: pg.Pool, opts: QueueOptions): Promise<Que
   return queue;
 }
 
-/** Hand every ready row to pg-boss (idempotent: rows keep the pg-boss id they were sent with). */
+/**
+ * Hand every ready row to pg-boss, once: the row reserves the delivery's id before it is sent,
+ * so concurrent releasers (the reaper, a finishing job, a submit) never send a row twice.
+ */
 export async function releaseReady(queue: Queue): Promise<number> {
   const ready = await claimReady(queue.pool);
+  let sent = 0;
   for (const row of ready) {
-    const bossId = await queue.boss.send(queueName(row.kind), { jobId: row.id });
-    if (bossId) await setBossId(queue.pool, row.id, bossId);
+    const bossId = randomUUID();
+    if (!(await reserveBossId(queue.pool, row.id, bossId))) continue;
+    try {
+      await queue.boss.send(queueName(row.kind), { jobId: row.id }, { id: bossId });
+      sent++;
+    } catch (err) {
+      await releaseBossId(queue.pool, row.id, bossId).catch(() => {});
+      throw err;
+    }
   }
-  return ready.length;
+  return sent;
 }
 
 export interface StageInput {

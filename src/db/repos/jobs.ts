@@ -111,8 +111,20 @@ export async function claimReady(db: Queryable): Promise<JobRow[]> {
   return [...rows, ...unsent.filter((r) => !ids.has(r.id))];
 }
 
-export async function setBossId(db: Queryable, id: number, bossId: string): Promise<void> {
-  await db.query(`UPDATE jobs SET boss_id = $2, updated_at = now() WHERE id = $1`, [id, bossId]);
+/**
+ * Reserve the pg-boss id a queued row is about to be sent with; false when another releaser got
+ * there first. The row holds the id before pg-boss does, so a worker that fetches the delivery at
+ * once finds its row ready to mark running (setting it after the send lost that race, and the row
+ * stayed queued with nobody to run it).
+ */
+export async function reserveBossId(db: Queryable, id: number, bossId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE jobs SET boss_id = $2, updated_at = now() WHERE id = $1 AND status = 'queued' AND boss_id IS NULL`, [id, bossId]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Undo a reservation whose send failed, so the next release sends the row again. */
+export async function releaseBossId(db: Queryable, id: number, bossId: string): Promise<void> {
+  await db.query(`UPDATE jobs SET boss_id = NULL, updated_at = now() WHERE id = $1 AND boss_id = $2`, [id, bossId]);
 }
 
 /**
