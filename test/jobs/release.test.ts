@@ -23,6 +23,19 @@ async function deliveries(jobId: number): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+type Send = Queue['boss']['send'];
+
+/** Runs fn with pg-boss's send replaced (given the real one), then puts the real one back. */
+async function withSend(replacement: (real: Send) => Send, fn: () => Promise<void>): Promise<void> {
+  const real = queue.boss.send.bind(queue.boss) as Send;
+  queue.boss.send = replacement(real);
+  try {
+    await fn();
+  } finally {
+    queue.boss.send = real;
+  }
+}
+
 beforeAll(async () => {
   db = await createTestDatabase();
   queue = await startQueue(db.pool, { url: db.url });
@@ -36,22 +49,20 @@ afterAll(async () => {
 describe('releasing queued rows to pg-boss', () => {
   it('the row holds the delivery id before the delivery exists, so an immediate fetch can run it', async () => {
     const [row] = await submitPipeline(null, db.pool, 'immediate', [stage(1)]);
-    const send = queue.boss.send.bind(queue.boss);
     const seenAtSend: (string | null)[] = [];
-    queue.boss.send = (async (name: string, data: object, options: { id?: string }) => {
-      seenAtSend.push((await getJob(db.pool, row.id))!.boss_id);
-      const id = await send(name, data, options);
-      // A worker polling right now: it fetches the delivery before the sender returns.
-      const [fetched] = (await queue.boss.fetch<{ jobId: number }>(name))!;
-      expect(fetched.id).toBe(id);
-      expect(await markRunning(db.pool, fetched.data.jobId, 'test-worker', fetched.id)).toBe(true);
-      return id;
-    }) as typeof queue.boss.send;
-    try {
+    const whileWorkerPolls = (send: Send) =>
+      (async (name: string, data: object, options: { id?: string }) => {
+        seenAtSend.push((await getJob(db.pool, row.id))!.boss_id);
+        const id = await send(name, data, options);
+        // A worker polling right now: it fetches the delivery before the sender returns.
+        const [fetched] = (await queue.boss.fetch<{ jobId: number }>(name))!;
+        expect(fetched.id).toBe(id);
+        expect(await markRunning(db.pool, fetched.data.jobId, 'test-worker', fetched.id)).toBe(true);
+        return id;
+      }) as Send;
+    await withSend(whileWorkerPolls, async () => {
       expect(await releaseReady(queue)).toBe(1);
-    } finally {
-      queue.boss.send = send;
-    }
+    });
     const after = (await getJob(db.pool, row.id))!;
     expect(after.status).toBe('running');
     expect(seenAtSend).toEqual([after.boss_id]);
@@ -70,15 +81,13 @@ describe('releasing queued rows to pg-boss', () => {
 
   it('a failed send leaves the row to be sent again', async () => {
     const [row] = await submitPipeline(null, db.pool, 'retry-send', [stage(5)]);
-    const send = queue.boss.send.bind(queue.boss);
-    queue.boss.send = (async () => {
-      throw new Error('connection lost');
-    }) as typeof queue.boss.send;
-    try {
+    const lostConnection = () =>
+      (async () => {
+        throw new Error('connection lost');
+      }) as Send;
+    await withSend(lostConnection, async () => {
       await expect(releaseReady(queue)).rejects.toThrow(/connection lost/);
-    } finally {
-      queue.boss.send = send;
-    }
+    });
     expect((await getJob(db.pool, row.id))!.boss_id).toBeNull();
     expect(await releaseReady(queue)).toBe(1);
     expect(await deliveries(row.id)).toEqual([(await getJob(db.pool, row.id))!.boss_id]);
