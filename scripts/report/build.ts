@@ -479,7 +479,7 @@ function renderMarkdown(r: { scale: string; jobs: ReproJob[]; workers: Map<numbe
   if (pa?.verdict === 'not reproduced') {
     L.push('');
     L.push(
-      '  p-annealing did not beat Standard coverage here. Candidate causes to investigate before a conclusion (not tuned away in this report): the annealing schedule is scaled to this run’s steps (p stays 1 until 10,000/36,621 of training, then falls in 9 steps), so short runs spend few steps at low p; the penalty ranges are the paper’s, chosen for its LMs’ activation scale (this LM’s residual norms differ); and the token budget is orders of magnitude below 300M.',
+      '  p-annealing did not beat Standard coverage here. Candidate causes to investigate before a conclusion (not tuned away in this report): the annealing schedule is scaled to this run’s steps (p stays 1 until 10,000/36,621 of training, then falls in 9 steps), so short runs spend few steps at low p; the penalty ranges are the paper’s, chosen for its LMs’ activation scale (this LM’s residual norms differ); and the token budget is orders of magnitude below 300M. [p-anneal-study.md](p-anneal-study.md) (scripts/p-anneal-study.ts) tests the penalty range and the token budget on the `small` run’s Othello activations.',
     );
   }
   L.push('');
