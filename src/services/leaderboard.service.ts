@@ -40,10 +40,8 @@ const MAX_ENTRIES = 1000;
 
 /** The best linear probe of the family at that layer; board-state families fall back to the game's board-state probe (mine/yours/empty, pieces). */
 async function ceilingProbe(pool: pg.Pool, game: string, family: BspFamilyRow, layer: number | null): Promise<ProbeResultRow | null> {
-  const probe = await bestProbe(pool, { game, family: family.short_name, layer });
   const boardProbe = DEFAULT_PROBE_FAMILY[game as 'othello' | 'chess'];
-  if (!probe && family.family_group === 'board_state' && boardProbe) return bestProbe(pool, { game, family: boardProbe, layer });
-  return probe;
+  return bestProbe(pool, { game, family: family.short_name, layer, fallbackFamily: family.family_group === 'board_state' ? boardProbe : null });
 }
 
 export async function leaderboard(

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
 import { countPerGame, getGamesByIds, type GameRow } from '../db/repos/games.js';
-import { bestF1OfBsps, getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
+import { getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
 import { featureExamplesFor } from '../db/repos/eval.js';
 import { alignmentCurves, bestAlignmentsOfFeatures, bestF1PerSquare, bestFeaturesOfBsps, densitiesOfCheckpoints, getFeatures, type AlignmentCurveKey, type FeatureKey } from '../db/repos/features.js';
 import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
@@ -61,7 +61,6 @@ export function createLoaders(pool: pg.Pool) {
     densitiesOfCheckpoint: new DataLoader((ids: readonly number[]) => densitiesOfCheckpoints(pool, ids)),
     boardProperty: new DataLoader((ids: readonly number[]) => getBoardPropertiesByIds(pool, ids)),
     bestFeaturesOfBsp: perArgument((limit: number) => new DataLoader((ids: readonly number[]) => bestFeaturesOfBsps(pool, ids, limit))),
-    bestF1OfBsp: new DataLoader((ids: readonly number[]) => bestF1OfBsps(pool, ids)),
     lmModel: new DataLoader((ids: readonly number[]) => getLmModelsByIds(pool, ids)),
     lmCheckpoint: new DataLoader((ids: readonly number[]) => getLmCheckpointsByIds(pool, ids)),
     checkpointsOfLmModel: new DataLoader((ids: readonly number[]) => checkpointsOfLmModels(pool, ids)),

@@ -153,6 +153,7 @@ export interface BoardPropertyRecord {
   className: string;
   name: string;
   masked: boolean;
+  bestF1: number | null;
 }
 
 export const toBoardProperty = (r: BoardPropertyRow): BoardPropertyRecord => ({
@@ -169,6 +170,7 @@ export const toBoardProperty = (r: BoardPropertyRow): BoardPropertyRecord => ({
   className: r.class_name,
   name: r.name,
   masked: r.masked,
+  bestF1: r.best_f1,
 });
 
 export interface LanguageModelRecord {

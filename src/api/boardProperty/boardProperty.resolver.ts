@@ -43,7 +43,7 @@ export class BoardPropertyResolver {
   }
 
   @FieldResolver(() => Float, { nullable: true, description: 'Best F1 of any feature of a final SAE checkpoint (null: none aligned)' })
-  bestF1(@Root() b: BoardPropertyRecord, @Ctx() ctx: Context) {
-    return ctx.loaders.bestF1OfBsp.load(b.id);
+  bestF1(@Root() b: BoardPropertyRecord) {
+    return b.bestF1;
   }
 }

@@ -4,7 +4,7 @@ import { GameId } from '../game/game.type.js';
 import type { BoardPropertyRecord } from '../../services/records.js';
 
 @ObjectType({ description: 'A board state property (BSP): one cell × class of a family, e.g. "white knight on f3", "d4 is mine"' })
-export class BoardProperty implements Omit<BoardPropertyRecord, 'id'> {
+export class BoardProperty implements Omit<BoardPropertyRecord, 'id' | 'bestF1'> {
   @Field(() => ID)
   id!: number;
 

@@ -39,6 +39,8 @@ export interface BoardPropertyRow {
   class_name: string;
   name: string;
   masked: boolean;
+  /** Best F1 of any feature of a final SAE checkpoint (migration 0013's triggers keep it); null: none aligned. */
+  best_f1: number | null;
 }
 
 export interface DatasetRow {
@@ -217,16 +219,15 @@ export async function listDatasets(db: Queryable, game?: string): Promise<Datase
 // ---------------------------------------------------------------------------------------------
 // Reads for the API
 
-const BP_COLUMNS = `bp.id, bp.game, bp.family, bp.short_name, bp.family_group, bp.cell_index, bp.row_index, bp.col_index, bp.class_index, bp.square, bp.class_name, bp.name, bp.masked`;
+const BP_COLUMNS = `bp.id, bp.game, bp.family, bp.short_name, bp.family_group, bp.cell_index, bp.row_index, bp.col_index, bp.class_index, bp.square, bp.class_name, bp.name, bp.masked, bp.best_f1`;
 
 /**
- * Best F1 of any feature of a final SAE checkpoint for the board property `bp`: the first final row
- * of a walk down feature_bsp_best_bsp_f1_idx (one or two index probes per property). max(f1) read
- * every row of the property instead — 1.3 s for the 7,808 Othello properties at 1,000 SAEs, where
- * this takes 31 ms (bench/api-scale).
+ * Best F1 of any feature of a final SAE checkpoint for the board property `bp`, kept in
+ * board_properties.best_f1 by the triggers of migration 0013. Computed per request (one
+ * feature_bsp_best probe per property) it cost ~16 ms of Postgres CPU per page ordered by it at
+ * 1,000 SAEs (bench/api-scale); read from the column, a page is an index walk.
  */
-const BEST_F1 = `(SELECT b.f1 FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final
-  WHERE b.bsp_id = bp.id AND b.rank = 0 ORDER BY b.f1 DESC LIMIT 1)`;
+const BEST_F1 = 'bp.best_f1';
 
 export interface BoardPropertyQuery {
   game?: string | null;
@@ -291,9 +292,3 @@ export async function boardPropertyNames(db: Queryable, game?: string | null): P
   return rows.map((r) => r.name);
 }
 
-/** Best F1 over final SAE checkpoints per board property (null where none is aligned). */
-export async function bestF1OfBsps(db: Queryable, ids: readonly number[]): Promise<(number | null)[]> {
-  const { rows } = await db.query<{ id: number; f1: number | null }>(`SELECT bp.id, ${BEST_F1} AS f1 FROM board_properties bp WHERE bp.id = ANY($1::int[])`, [ids]);
-  const byId = new Map(rows.map((r) => [r.id, r.f1]));
-  return ids.map((id) => byId.get(id) ?? null);
-}

@@ -248,26 +248,6 @@ export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite)
   );
 
   await timed('alignments', () => writeAlignmentPartition(client, id, w.alignments));
-  await timed('bestPerBsp', () => writeBestFeaturesPerBsp(client, id));
-
-  await timed('metrics', async () => {
-    if (!w.metrics.length) return;
-    await client.query(
-      `INSERT INTO metric_results (sae_checkpoint_id, metric, family, value, details, eval_config, eval_config_hash, code_version)
-       SELECT $1, m, fam, v, d, $5, $6, $7 FROM unnest($2::text[], $3::text[], $4::float8[], $8::jsonb[]) AS u(m, fam, v, d)`,
-      [
-        id,
-        w.metrics.map((m) => m.metric),
-        w.metrics.map((m) => m.family),
-        w.metrics.map((m) => m.value),
-        w.evalConfig,
-        w.evalConfigHash,
-        w.codeVersion,
-        w.metrics.map((m) => JSON.stringify(m.details)),
-      ],
-    );
-  });
-
   const e = w.examples;
   await timed('examples', () =>
     copyBinary(
@@ -293,6 +273,28 @@ export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite)
     activationRows = act.count;
     await timed('activations', () => writeActivationPartition(client, id, act));
   }
+  // Last: their triggers (0013) lock the summary rows they refresh (the SAE, its properties) until
+  // commit, so concurrent evaluations wait on each other for as short a time as possible.
+  await timed('bestPerBsp', () => writeBestFeaturesPerBsp(client, id));
+
+  await timed('metrics', async () => {
+    if (!w.metrics.length) return;
+    await client.query(
+      `INSERT INTO metric_results (sae_checkpoint_id, metric, family, value, details, eval_config, eval_config_hash, code_version)
+       SELECT $1, m, fam, v, d, $5, $6, $7 FROM unnest($2::text[], $3::text[], $4::float8[], $8::jsonb[]) AS u(m, fam, v, d)`,
+      [
+        id,
+        w.metrics.map((m) => m.metric),
+        w.metrics.map((m) => m.family),
+        w.metrics.map((m) => m.value),
+        w.evalConfig,
+        w.evalConfigHash,
+        w.codeVersion,
+        w.metrics.map((m) => JSON.stringify(m.details)),
+      ],
+    );
+  });
+
   return {
     evaluationId: run.rows[0].id,
     rows: { features: f.count, alignments: w.alignments.count, metrics: w.metrics.length, examples: e.count, activations: activationRows },

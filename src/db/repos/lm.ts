@@ -255,14 +255,17 @@ export async function probesOfLmCheckpoints(db: Queryable, ckptIds: readonly num
   return ckptIds.map((id) => byCkpt.get(id) ?? []);
 }
 
-/** The best linear probe of a BSP family on trained LMs of a game (at one layer if given). */
-export async function bestProbe(db: Queryable, q: { game: string; family: string; layer: number | null }): Promise<ProbeResultRow | null> {
+/**
+ * The best linear probe of a BSP family on trained LMs of a game (at one layer if given); where
+ * that family has none, the best of `fallbackFamily` (one statement for both).
+ */
+export async function bestProbe(db: Queryable, q: { game: string; family: string; layer: number | null; fallbackFamily?: string | null }): Promise<ProbeResultRow | null> {
   const { rows } = await db.query<ProbeResultRow>(
     `SELECT p.* FROM probe_results p
      JOIN lm_checkpoints lc ON lc.id = p.lm_checkpoint_id JOIN lm_models lm ON lm.id = lc.lm_model_id
-     WHERE lm.game = $1 AND lm.origin <> 'random-init' AND p.family = $2 AND ($3::int IS NULL OR p.layer = $3)
-     ORDER BY p.accuracy DESC LIMIT 1`,
-    [q.game, q.family, q.layer],
+     WHERE lm.game = $1 AND lm.origin <> 'random-init' AND (p.family = $2 OR p.family = $4) AND ($3::int IS NULL OR p.layer = $3)
+     ORDER BY p.family = $2 DESC, p.accuracy DESC LIMIT 1`,
+    [q.game, q.family, q.layer, q.fallbackFamily ?? null],
   );
   return rows[0] ?? null;
 }
