@@ -2,10 +2,12 @@
  * The GraphQL API at scale (issue 13, "Performance"): a database of ≥ 1,000 evaluated SAE
  * checkpoints, ≥ 2M alignment rows and ≥ 100k features, filled through the project's own writers
  * (registerBspCatalogue, upsertLmModel/upsertLmCheckpoint, upsertSae/upsertSaeCheckpoints,
- * writeEvaluation inside withTransaction), then driven over loopback by autocannon from a second
- * process at a fixed 200 requests/s with a mix of the heavy read queries; and analyzePosition over
+ * writeEvaluation inside withTransaction), then driven over loopback from a second process
+ * (lib/load-driver.ts: open loop, Poisson arrivals at 200 requests/s in all, latency counted from
+ * each request's scheduled time, after a --warmup of the same load) with a mix of the heavy read
+ * queries, sent as fixed documents with variables; and analyzePosition over
  * HTTP on 4 real SAEs (d 256, 1,024 features, saved by the SAE storage code) of models/othello-small.
- *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--cache both|on|off] [--settle 120] [--keep-db yes]
+ *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--cache both|on|off] [--settle 120] [--warmup 10] [--keep-db yes]
  * Goals: p99 < 50 ms at 200 req/s for features-by-BSP and the leaderboard, 0 errors, RSS bounded;
  * analyzePosition (4 SAEs) p50 < 100 ms.
  * The mix runs against a server with the response cache off (every answer computed: what a new
@@ -234,6 +236,7 @@ export default async function (h: Bench): Promise<void> {
   const rate = Number(h.option('rate', '200'));
   const nAnalyze = Number(h.option('analyze', '50'));
   const settleMaxS = Number(h.option('settle', '120'));
+  const warmupSeconds = Number(h.option('warmup', '10'));
   const cacheOpt = h.option('cache', 'both');
   if (!['both', 'on', 'off'].includes(cacheOpt)) throw new Error(`--cache must be both, on or off (got "${cacheOpt}")`);
   const cacheModes = cacheOpt === 'both' ? (['off', 'on'] as const) : ([cacheOpt] as ('on' | 'off')[]);
@@ -298,7 +301,7 @@ export default async function (h: Bench): Promise<void> {
     );
     const sizes = { evaluatedCheckpoints: Number(counts[0].ckpts), features: Number(counts[0].features), alignmentRows: Number(counts[0].alignments), bspBestRows: Number(counts[0].best) };
     const { rows: dbSize } = await db.pool.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b');
-    h.record('fill', { server: db.server, ...sizes, fillS: Number(fillS.toFixed(1)), alignmentRowsPerSec: Math.round(alignmentRows / fillS), databaseMiB: mib(Number(dbSize[0].b)), load1Before: load0, load1After: os.loadavg()[0] });
+    h.record('fill', { server: db.server, dbConnection: new URL(db.url).searchParams.get('host')?.startsWith('/') ? 'unix socket' : 'tcp', ...sizes, fillS: Number(fillS.toFixed(1)), alignmentRowsPerSec: Math.round(alignmentRows / fillS), databaseMiB: mib(Number(dbSize[0].b)), load1Before: load0, load1After: os.loadavg()[0] });
 
     // ---- EXPLAIN ANALYZE of features-by-BSP at this scale (warm: the second of two runs)
     const { rows: probe } = await db.pool.query<{ bsp_id: number; sae_checkpoint_id: string }>(
@@ -331,18 +334,17 @@ export default async function (h: Bench): Promise<void> {
         // BSPs that some feature aligns with (every one of them, in a shuffled but fixed order)
         const names = bspRows.map((b) => b.name).sort((x, y) => createHash('md5').update(x).digest('hex').localeCompare(createHash('md5').update(y).digest('hex')));
         const { rows: someSaes } = await db.pool.query<{ id: string }>(`SELECT id FROM saes ORDER BY id LIMIT 64`);
-        const byBspAll = names.map((n) =>
-          q(`{ features(filter: { boardProperty: ${JSON.stringify(n)} }, first: 20) { edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } } pageInfo { hasNextPage endCursor } } }`),
-        );
-        const byBspOne = names.map((n, i) =>
-          q(`{ features(filter: { boardProperty: ${JSON.stringify(n)}, sae: "${someSaes[i % someSaes.length].id}" }, first: 20) { edges { alignment { f1 threshold } node { index maxActivation density } } } }`),
-        );
-        const leaderboard = [0, 1, 2, 3].map((layer) =>
-          q(`{ leaderboard(game: othello, metric: "coverage", family: "board_state", layer: ${layer}, first: 100) { entries { rank value l0 trainer sae { id name } } randomInit { rank value } } }`),
-        );
-        const saesByMetric = ['coverage', 'reconstruction'].map((metric) =>
-          q(`{ saes(first: 20, filter: { game: othello }, orderBy: { metric: "${metric}", family: "board_state" }) { edges { node { id name trainer layer dictionarySize } } pageInfo { hasNextPage } } }`),
-        );
+        // Fixed documents with variables, as the dashboard and generated clients send them (a new
+        // document text costs its parse, validation and limit checks once: ~2.7 ms here).
+        const withVars = (query: string, variables: object) => JSON.stringify({ query, variables });
+        const byBspAllDoc = `query FeaturesByProperty($property: String!) { features(filter: { boardProperty: $property }, first: 20) { edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } } pageInfo { hasNextPage endCursor } } }`;
+        const byBspOneDoc = `query FeaturesOfSae($property: String!, $sae: ID!) { features(filter: { boardProperty: $property, sae: $sae }, first: 20) { edges { alignment { f1 threshold } node { index maxActivation density } } } }`;
+        const leaderboardDoc = `query Leaderboard($layer: Int!) { leaderboard(game: othello, metric: "coverage", family: "board_state", layer: $layer, first: 100) { entries { rank value l0 trainer sae { id name } } randomInit { rank value } } }`;
+        const saesByMetricDoc = `query SaesByMetric($metric: String!) { saes(first: 20, filter: { game: othello }, orderBy: { metric: $metric, family: "board_state" }) { edges { node { id name trainer layer dictionarySize } } pageInfo { hasNextPage } } }`;
+        const byBspAll = names.map((n) => withVars(byBspAllDoc, { property: n }));
+        const byBspOne = names.map((n, i) => withVars(byBspOneDoc, { property: n, sae: someSaes[i % someSaes.length].id }));
+        const leaderboard = [0, 1, 2, 3].map((layer) => withVars(leaderboardDoc, { layer }));
+        const saesByMetric = ['coverage', 'reconstruction'].map((metric) => withVars(saesByMetricDoc, { metric }));
         const boardProps = [q(`{ boardProperties(first: 20, orderBy: BEST_F1, filter: { game: othello }) { edges { node { id name bestF1 } } pageInfo { hasNextPage } } }`)];
         const mix: LoadPlan['kinds'] = [
           { name: 'features-by-bsp-all-saes', rate: 0.3, connections: 0, bodies: byBspAll },
@@ -369,7 +371,7 @@ export default async function (h: Bench): Promise<void> {
         }
 
         const planFile = path.join(tmp, 'plan.json');
-        writeFileSync(planFile, JSON.stringify({ url: server.url, seconds, kinds: mix } satisfies LoadPlan));
+        writeFileSync(planFile, JSON.stringify({ url: server.url, seconds, warmupSeconds, kinds: mix } satisfies LoadPlan));
         const rss: number[] = [];
         const rssBefore = process.memoryUsage().rss;
         const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 250);
@@ -415,7 +417,7 @@ export default async function (h: Bench): Promise<void> {
           const failures = r.errors + r.timeouts + r.non2xx + r.graphqlErrors;
           const goal = goals[r.name] ?? '0 errors';
           const met = failures === 0 && (!goals[r.name] || r.p99Ms < 50);
-          h.record(r.name, { ...r, cache: cacheMode, seconds, ...sizes, goal, goalMet: met, settledS, load1Before: loadBefore, load1After: loadAfter });
+          h.record(r.name, { ...r, cache: cacheMode, seconds, warmupSeconds, arrivals: 'poisson', ...sizes, goal, goalMet: met, settledS, load1Before: loadBefore, load1After: loadAfter });
         }
         const total = results.reduce((s, r) => s + r.requests, 0);
         const rssMax = Math.max(rssBefore, ...rss);
@@ -423,7 +425,9 @@ export default async function (h: Bench): Promise<void> {
           cache: cacheMode,
           cacheStats: cache,
           targetRate: rate,
+          arrivals: 'poisson (open loop; latency from the scheduled send time)',
           seconds,
+          warmupSeconds,
           requests: total,
           reqPerSec: Number((total / seconds).toFixed(1)),
           failures: results.reduce((s, r) => s + r.errors + r.timeouts + r.non2xx + r.graphqlErrors, 0),
