@@ -14,6 +14,8 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { Sfc32 } from '../../src/util/sfc32.js';
 
 export interface LoadPlan {
   url: string;
@@ -50,21 +52,10 @@ export interface KindResult {
 
 const TIMEOUT_MS = 10_000;
 
-/** Deterministic uniform (0, 1) stream (xorshift32). */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 2 ** 32;
-  };
-}
-
 interface KindState {
   kind: LoadPlan['kinds'][number];
   agent: http.Agent;
-  rnd: () => number;
+  rng: Sfc32;
   /** Scheduled time (ms, performance.now()) of the next request. */
   next: number;
   sent: number;
@@ -117,6 +108,9 @@ function send(url: URL, s: KindState, scheduled: number, second: number | null, 
   req.end(body);
 }
 
+/** Milliseconds to the next arrival of a Poisson stream of `rate` per second (exponential; 1 − U is in (0, 1]). */
+const interarrivalMs = (rng: Sfc32, rate: number) => (-Math.log(1 - rng.next()) * 1000) / rate;
+
 const quantile = (sorted: number[], p: number) => (sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2)) : NaN);
 
 export async function drive(plan: LoadPlan): Promise<KindResult[]> {
@@ -125,12 +119,12 @@ export async function drive(plan: LoadPlan): Promise<KindResult[]> {
   const measureFrom = t0 + (plan.warmupSeconds ?? 0) * 1000;
   const end = measureFrom + plan.seconds * 1000;
   const states: KindState[] = plan.kinds.map((kind, i) => {
-    const rnd = uniform((plan.seed ?? 1) * 7919 + i * 104729);
+    const rng = new Sfc32((plan.seed ?? 1) * 7919 + i * 104729);
     return {
       kind,
       agent: new http.Agent({ keepAlive: true, maxSockets: kind.connections }),
-      rnd,
-      next: t0 - (Math.log(rnd()) * 1000) / kind.rate,
+      rng,
+      next: t0 + interarrivalMs(rng, kind.rate),
       sent: 0,
       counted: 0,
       latencies: [],
@@ -158,7 +152,7 @@ export async function drive(plan: LoadPlan): Promise<KindResult[]> {
           const counted = s.next >= measureFrom;
           if (counted) s.counted++;
           send(url, s, s.next, counted ? Math.floor((s.next - measureFrom) / 1000) : null, s.kind.bodies[s.sent++ % s.kind.bodies.length], onDone);
-          s.next -= (Math.log(s.rnd()) * 1000) / s.kind.rate;
+          s.next += interarrivalMs(s.rng, s.kind.rate);
         }
       }
       const due = Math.min(...states.map((s) => s.next));
@@ -192,7 +186,8 @@ export async function drive(plan: LoadPlan): Promise<KindResult[]> {
   });
 }
 
-if (process.argv[2]) {
+// Run as the second process (`node --import tsx load-driver.ts plan.json`), not when imported.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const plan = JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadPlan;
   process.stdout.write(JSON.stringify(await drive(plan)) + '\n');
 }
