@@ -13,7 +13,9 @@
 -- each other's rows in different orders), then recomputes in a new statement, whose snapshot (READ
 -- COMMITTED) sees every writer that held the lock before: two evaluations racing on the same
 -- property cannot leave a stale best. Summary writers therefore queue from their first summary
--- write to their commit; evaluations write theirs last (src/db/repos/eval.ts).
+-- write to their commit. An evaluation's first is normally its last statements (it writes its
+-- best features and metrics last: src/db/repos/eval.ts); re-evaluating a checkpoint, or
+-- registering a new checkpoint of an SAE that already has metrics, takes the lock earlier.
 
 -- 1. Best F1 of any feature of a final SAE checkpoint, per board property (null: none aligned).
 ALTER TABLE board_properties ADD COLUMN best_f1 real;
@@ -127,7 +129,10 @@ DECLARE
   saes_touched bigint[];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(id), array_agg(DISTINCT sae_id) INTO ckpts, saes_touched FROM new_rows;
+    -- A new checkpoint has no metric rows yet, so it can only change an SAE that has summary rows
+    -- now (registering the checkpoints of a fresh sweep takes no lock).
+    SELECT array_agg(id), array_agg(DISTINCT sae_id) FILTER (WHERE EXISTS (SELECT 1 FROM sae_current_metrics m WHERE m.sae_id = n.sae_id))
+    INTO ckpts, saes_touched FROM new_rows n;
   ELSIF TG_OP = 'DELETE' THEN
     SELECT array_agg(id), array_agg(DISTINCT sae_id) INTO ckpts, saes_touched FROM old_rows;
   ELSE
@@ -150,9 +155,7 @@ CREATE TRIGGER sae_checkpoints_update_summary AFTER UPDATE ON sae_checkpoints
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION saeboard_checkpoints_changed();
 
 -- What is already there.
-UPDATE board_properties bp SET best_f1 = (
-  SELECT b.f1 FROM feature_bsp_best b JOIN sae_checkpoints c ON c.id = b.sae_checkpoint_id AND c.is_final
-  WHERE b.bsp_id = bp.id AND b.rank = 0 ORDER BY b.f1 DESC LIMIT 1);
+SELECT saeboard_refresh_bsp_best(ARRAY(SELECT id FROM board_properties));
 SELECT saeboard_refresh_sae_metrics(ARRAY(SELECT id FROM saes));
 
 SELECT saeboard_watch_results();

@@ -88,6 +88,21 @@ describe('API summaries (migration 0013)', () => {
     await expectSummariesTrue();
   });
 
+  it('follow a new checkpoint that becomes an SAE’s current one (its metrics leave with the old one)', async () => {
+    const { rows } = await pool.query<{ sae_id: number; sae_checkpoint_id: number }>(`SELECT sae_id, sae_checkpoint_id FROM sae_current_metrics WHERE is_final LIMIT 1`);
+    const [{ sae_id, sae_checkpoint_id }] = rows;
+    await pool.query('UPDATE sae_checkpoints SET is_final = false WHERE id = $1', [sae_checkpoint_id]);
+    const { rows: added } = await pool.query<{ id: number }>(
+      `INSERT INTO sae_checkpoints (sae_id, step, path) SELECT $1, max(step) + 1, '/new-ckpt' FROM sae_checkpoints WHERE sae_id = $1 RETURNING id`,
+      [sae_id],
+    );
+    await expectSummariesTrue();
+    expect((await pool.query('SELECT 1 FROM sae_current_metrics WHERE sae_id = $1', [sae_id])).rows).toEqual([]);
+    await pool.query('DELETE FROM sae_checkpoints WHERE id = $1', [added[0].id]);
+    await pool.query('UPDATE sae_checkpoints SET is_final = true WHERE id = $1', [sae_checkpoint_id]);
+    await expectSummariesTrue();
+  });
+
   it('follow feature_bsp_best rows replaced by a re-evaluation', async () => {
     const { rows } = await pool.query<{ id: number }>(`SELECT id FROM sae_checkpoints WHERE is_final ORDER BY id DESC LIMIT 1`);
     const ckpt = rows[0].id;

@@ -273,8 +273,8 @@ export async function writeEvaluation(client: pg.ClientBase, w: EvaluationWrite)
     activationRows = act.count;
     await timed('activations', () => writeActivationPartition(client, id, act));
   }
-  // Last: their triggers (0013) lock the summary rows they refresh (the SAE, its properties) until
-  // commit, so concurrent evaluations wait on each other for as short a time as possible.
+  // Last: their triggers (0013) take the summaries' lock, held until commit, so concurrent
+  // evaluations wait on each other for as short a time as possible.
   await timed('bestPerBsp', () => writeBestFeaturesPerBsp(client, id));
 
   await timed('metrics', async () => {

@@ -363,6 +363,7 @@ export async function leaderboardRows(
        SELECT m.value FROM metric_results m WHERE m.sae_checkpoint_id = c.id AND m.metric = 'l0' AND m.family = ''
        ORDER BY m.created_at DESC, m.id DESC LIMIT 1
      ) l0 ON true`;
+  // ($5 appears in both forms: Postgres refuses a parameter it cannot type.)
   const current = q.evalConfigHash === null ? 'AND v.metric = $3 AND v.family = $4 AND v.is_final AND $5::text IS NULL' : '';
   const { rows } = await db.query<SaeRow & Omit<LeaderboardRow, 'sae' | 'sae_id'> & { rank_in_list: number }>(
     // Ranked within each list (trained / random-init LMs): \`limit\` rows of each, whatever the other holds.
