@@ -7,7 +7,7 @@
  * each request's scheduled time, after a --warmup of the same load) with a mix of the heavy read
  * queries, sent as fixed documents with variables; and analyzePosition over
  * HTTP on 4 real SAEs (d 256, 1,024 features, saved by the SAE storage code) of models/othello-small.
- *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--cache both|on|off] [--settle 120] [--warmup 10] [--keep-db yes]
+ *   npm run bench -- api-scale [--seconds 60] [--ckpts 1000] [--features 128] [--rate 200] [--analyze 50] [--cache both|on|off] [--settle 120] [--warmup 10] [--keep-db yes | --db URL]
  * Goals: p99 < 50 ms at 200 req/s for features-by-BSP and the leaderboard, 0 errors, RSS bounded;
  * analyzePosition (4 SAEs) p50 < 100 ms.
  * The mix runs against a server with the response cache off (every answer computed: what a new
@@ -20,13 +20,15 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './harness.js';
-import type { KindResult, LoadPlan } from './lib/load-driver.js';
-import { scratchDatabase, type ScratchDb } from './lib/scratch-db.js';
+import type { DriveResult, KindResult, LoadPlan } from './lib/load-driver.js';
+import { cpuSnapshot, postgresCpuMs } from './lib/other-load.js';
+import { watchPauses } from './lib/pauses.js';
+import { existingDatabase, scratchDatabase, type ScratchDb } from './lib/scratch-db.js';
 import { startServer } from '../src/api/server.js';
 import { createApiPool, withTransaction, type Queryable } from '../src/db/pool.js';
 import { writeEvaluation, type EvaluationWrite } from '../src/db/repos/eval.js';
@@ -197,6 +199,62 @@ async function addEvaluatedSae(
   });
 }
 
+/** The Othello board properties the synthetic evaluations score. */
+async function evaluatedBsps(db: ScratchDb): Promise<Bsp[]> {
+  const { rows } = await db.pool.query<Bsp>(
+    `SELECT id, name, family, short_name FROM board_properties WHERE game = 'othello' AND short_name = ANY($1) ORDER BY id`,
+    [EVALUATED_FAMILIES],
+  );
+  if (!rows.length) throw new Error(`no othello board properties of ${EVALUATED_FAMILIES.join(', ')}`);
+  return rows;
+}
+
+/** The fill: the BSP catalogue, two LMs, `nCkpts` synthetic evaluated SAEs and 4 real ones (files under `tmp`), then ANALYZE. */
+async function fill(db: ScratchDb, o: { nCkpts: number; F: number; tmp: string }): Promise<{ realSaes: number[]; fillS: number; alignmentRows: number }> {
+  const t0 = performance.now();
+  await registerBspCatalogue(db.pool, ['othello']);
+  const bspRows = await evaluatedBsps(db);
+  const families = [...new Set(bspRows.map((b) => b.family))];
+  const trained = await registerLm(db.pool, path.join(PROJECT_ROOT, 'models', 'othello-small'));
+  const random = await registerLm(db.pool, path.join(PROJECT_ROOT, 'models', 'othello-small-random'));
+  let alignmentRows = 0;
+  let lastReport = performance.now();
+  for (let i = 0; i < o.nCkpts; i++) {
+    const r = await addEvaluatedSae(db, {
+      name: `bench-sae-${i}`,
+      lmCkptId: i % 10 === 9 ? random.id : trained.id,
+      layer: i % 4,
+      trainer: TRAINERS[i % TRAINERS.length],
+      dSae: o.F,
+      path: `/bench/api-scale/sae-${i}`,
+      seed: i + 1,
+      bsps: bspRows,
+      families,
+    });
+    alignmentRows += r.rows;
+    if (performance.now() - lastReport > 15_000) {
+      process.stderr.write(`api-scale: ${i + 1}/${o.nCkpts} checkpoints, ${alignmentRows} alignment rows, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+      lastReport = performance.now();
+    }
+  }
+  // 4 real SAEs of othello-small (d 256, 1,024 features), saved by the SAE storage code.
+  const realSaes: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    const dir = path.join(o.tmp, `sae-${k}`);
+    const dictSize = 1024;
+    const tensors = initDictionaryTensors('relu', 256, dictSize, new Rng(100 + k));
+    tensors.b_enc.fill(-0.05);
+    const dict = createDictionary('relu', 256, dictSize, tensors);
+    await saveDictionary(dir, dict, dictionaryConfig(dict, null, { step: 1000, provenance: { lm: { dir: trained.path }, layer: k, site: 'resid_post' } }));
+    dict.dispose();
+    const r = await addEvaluatedSae(db, { name: `bench-real-sae-${k}`, lmCkptId: trained.id, layer: k, trainer: 'standard', dSae: dictSize, path: dir, seed: 10_000 + k, bsps: bspRows, families });
+    alignmentRows += r.rows;
+    realSaes.push(r.saeId);
+  }
+  await db.pool.query('ANALYZE');
+  return { realSaes, fillS: (performance.now() - t0) / 1000, alignmentRows };
+}
+
 class Captured extends Error {}
 
 /** EXPLAIN (ANALYZE, BUFFERS) of the SQL listFeatures sends for `fq` (captured, then aborted). */
@@ -243,65 +301,32 @@ export default async function (h: Bench): Promise<void> {
   // --keep-db yes: leave the filled database on the DATABASE_URL server (for EXPLAIN by hand)
   const keepDb = h.option('keep-db', 'no') === 'yes';
   if (keepDb && !process.env.DATABASE_URL) throw new Error('--keep-db needs DATABASE_URL (an embedded server stops with the bench)');
+  // --db URL: measure a database filled by an earlier `--keep-db yes` run again (no fill)
+  const reuseUrl = h.option('db', '');
+  if (reuseUrl && keepDb) throw new Error('--db and --keep-db do not go together: --db never drops the database it is given');
   const load0 = os.loadavg()[0];
-  const db = await scratchDatabase();
+  const db = reuseUrl ? existingDatabase(reuseUrl) : await scratchDatabase();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-api-scale-'));
   try {
-    // ---- 1. fill
-    const t0 = performance.now();
-    await registerBspCatalogue(db.pool, ['othello']);
-    const { rows: bspRows } = await db.pool.query<Bsp>(
-      `SELECT id, name, family, short_name FROM board_properties WHERE game = 'othello' AND short_name = ANY($1) ORDER BY id`,
-      [EVALUATED_FAMILIES],
-    );
-    if (!bspRows.length) throw new Error(`no othello board properties of ${EVALUATED_FAMILIES.join(', ')}`);
-    const families = [...new Set(bspRows.map((b) => b.family))];
-    const trained = await registerLm(db.pool, path.join(PROJECT_ROOT, 'models', 'othello-small'));
-    const random = await registerLm(db.pool, path.join(PROJECT_ROOT, 'models', 'othello-small-random'));
-    let alignmentRows = 0;
-    let lastReport = performance.now();
-    for (let i = 0; i < nCkpts; i++) {
-      const r = await addEvaluatedSae(db, {
-        name: `bench-sae-${i}`,
-        lmCkptId: i % 10 === 9 ? random.id : trained.id,
-        layer: i % 4,
-        trainer: TRAINERS[i % TRAINERS.length],
-        dSae: F,
-        path: `/bench/api-scale/sae-${i}`,
-        seed: i + 1,
-        bsps: bspRows,
-        families,
-      });
-      alignmentRows += r.rows;
-      if (performance.now() - lastReport > 15_000) {
-        process.stderr.write(`api-scale: ${i + 1}/${nCkpts} checkpoints, ${alignmentRows} alignment rows, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
-        lastReport = performance.now();
-      }
+    let realSaes: number[];
+    let filled: { fillS: number; alignmentRows: number } | null = null;
+    if (reuseUrl) {
+      // The real SAEs' files live in the filling run's kept temp folder; without them, no analyzePosition.
+      const { rows } = await db.pool.query<{ id: number; path: string }>(`SELECT id, path FROM saes WHERE name LIKE 'bench-real-sae-%' ORDER BY name`);
+      realSaes = rows.filter((r) => existsSync(r.path)).map((r) => r.id);
+    } else {
+      ({ realSaes, ...filled } = await fill(db, { nCkpts, F, tmp }));
     }
-    // 4 real SAEs of othello-small (d 256, 1,024 features), saved by the SAE storage code.
-    await initBackend();
-    const realSaes: number[] = [];
-    for (let k = 0; k < 4; k++) {
-      const dir = path.join(tmp, `sae-${k}`);
-      const dictSize = 1024;
-      const tensors = initDictionaryTensors('relu', 256, dictSize, new Rng(100 + k));
-      tensors.b_enc.fill(-0.05);
-      const dict = createDictionary('relu', 256, dictSize, tensors);
-      await saveDictionary(dir, dict, dictionaryConfig(dict, null, { step: 1000, provenance: { lm: { dir: trained.path }, layer: k, site: 'resid_post' } }));
-      dict.dispose();
-      const r = await addEvaluatedSae(db, { name: `bench-real-sae-${k}`, lmCkptId: trained.id, layer: k, trainer: 'standard', dSae: dictSize, path: dir, seed: 10_000 + k, bsps: bspRows, families });
-      alignmentRows += r.rows;
-      realSaes.push(r.saeId);
-    }
-    await db.pool.query('ANALYZE');
-    const fillS = (performance.now() - t0) / 1000;
+    const bspRows = await evaluatedBsps(db);
     const { rows: counts } = await db.pool.query<{ ckpts: string; features: string; alignments: string; best: string }>(
       `SELECT (SELECT count(*) FROM sae_evaluations) AS ckpts, (SELECT count(*) FROM features) AS features,
               (SELECT count(*) FROM feature_alignments) AS alignments, (SELECT count(*) FROM feature_bsp_best) AS best`,
     );
     const sizes = { evaluatedCheckpoints: Number(counts[0].ckpts), features: Number(counts[0].features), alignmentRows: Number(counts[0].alignments), bspBestRows: Number(counts[0].best) };
-    const { rows: dbSize } = await db.pool.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b');
-    h.record('fill', { server: db.server, dbConnection: new URL(db.url).searchParams.get('host')?.startsWith('/') ? 'unix socket' : 'tcp', ...sizes, fillS: Number(fillS.toFixed(1)), alignmentRowsPerSec: Math.round(alignmentRows / fillS), databaseMiB: mib(Number(dbSize[0].b)), load1Before: load0, load1After: os.loadavg()[0] });
+    if (filled) {
+      const { rows: dbSize } = await db.pool.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b');
+      h.record('fill', { server: db.server, dbConnection: new URL(db.url).searchParams.get('host')?.startsWith('/') ? 'unix socket' : 'tcp', ...sizes, fillS: Number(filled.fillS.toFixed(1)), alignmentRowsPerSec: Math.round(filled.alignmentRows / filled.fillS), databaseMiB: mib(Number(dbSize[0].b)), load1Before: load0, load1After: os.loadavg()[0] });
+    }
 
     // ---- EXPLAIN ANALYZE of features-by-BSP at this scale (warm: the second of two runs)
     const { rows: probe } = await db.pool.query<{ bsp_id: number; sae_checkpoint_id: string }>(
@@ -378,9 +403,12 @@ export default async function (h: Bench): Promise<void> {
         const loadBefore = os.loadavg()[0];
         const cacheBefore = server.cacheStats();
         const driver = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'load-driver.ts');
-        let results: KindResult[];
+        let driven: DriveResult;
+        // The server runs in this process: its collector and event-loop stalls over the run (warm-up included).
+        const serverPauses = watchPauses();
+        const cpuBefore = { server: process.cpuUsage(), machine: cpuSnapshot() };
         try {
-          results = await new Promise<KindResult[]>((resolve, reject) => {
+          driven = await new Promise<DriveResult>((resolve, reject) => {
             const child = spawn(process.execPath, ['--import', 'tsx', driver, planFile], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
             let out = '';
             child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -388,7 +416,7 @@ export default async function (h: Bench): Promise<void> {
             child.on('exit', (code) => {
               if (code !== 0) return reject(new Error(`load driver exited with ${code}`));
               try {
-                resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as KindResult[]);
+                resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as DriveResult);
               } catch (e) {
                 reject(new Error(`load driver printed no result: ${String(e)}: ${out.slice(0, 300)}`));
               }
@@ -397,6 +425,15 @@ export default async function (h: Bench): Promise<void> {
         } finally {
           clearInterval(sampler);
         }
+        const pauses = { server: serverPauses.stop(), driver: driven.driverPauses };
+        // What one request costs each process (warm-up included; the server process also runs this bench's sampler).
+        const serverCpu = process.cpuUsage(cpuBefore.server);
+        const pgCpuMs = postgresCpuMs(cpuBefore.machine, cpuSnapshot());
+        const cpuMsPerRequest = {
+          server: Number(((serverCpu.user + serverCpu.system) / 1000 / driven.sent).toFixed(3)),
+          postgres: pgCpuMs === null ? null : Number((pgCpuMs / driven.sent).toFixed(3)),
+        };
+        const results: KindResult[] = driven.kinds;
         const rssAfter = process.memoryUsage().rss;
         const loadAfter = os.loadavg()[0];
         const cacheAfter = server.cacheStats();
@@ -432,6 +469,8 @@ export default async function (h: Bench): Promise<void> {
           reqPerSec: Number((total / seconds).toFixed(1)),
           failures: results.reduce((s, r) => s + r.errors + r.timeouts + r.non2xx + r.graphqlErrors, 0),
           warmFirstPassMs: Math.round(firstPassMs),
+          cpuMsPerRequest,
+          pauses,
           rssBeforeMiB: mib(rssBefore),
           rssMaxMiB: mib(rssMax),
           rssAfterMiB: mib(rssAfter),
@@ -443,7 +482,8 @@ export default async function (h: Bench): Promise<void> {
         });
 
         // ---- 3. analyzePosition on the 4 real SAEs (never cached: once)
-        if (modeIndex > 0) continue;
+        if (modeIndex > 0 || realSaes.length < 4 || nAnalyze < 1) continue;
+        await initBackend();
         const openings = ['d3 c5 f6 f5', 'f5 d6 c3 d3 c4', 'c4 e3 f6 e6 f5', 'f5 f6 e6 f4', 'd3 c3 c4 e3'];
         const saeList = JSON.stringify(realSaes.map(String));
         const analyze = openings.map((m) =>
@@ -480,9 +520,12 @@ export default async function (h: Bench): Promise<void> {
     }
   } finally {
     if (keepDb) {
-      process.stderr.write(`api-scale: database kept: ${db.url}\n`);
+      // The real SAEs' files stay with it, so `--db URL` can run analyzePosition too.
+      process.stderr.write(`api-scale: database kept: ${db.url} (real SAEs' files in ${tmp}); measure it again with --db ${db.url}\n`);
       await db.pool.end();
-    } else await db.close();
-    rmSync(tmp, { recursive: true, force: true });
+    } else {
+      await db.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
 }

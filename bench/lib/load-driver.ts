@@ -5,7 +5,8 @@
  * server is doing, over keep-alive connections, and its latency counts from that scheduled time —
  * so a server that falls behind shows its queueing in the figures instead of slowing the client
  * down (no coordinated omission). Reads its plan from the JSON file named by argv[2], prints one
- * JSON object (per kind: latency percentiles, errors, non-2xx, GraphQL errors, throughput) on stdout.
+ * JSON object (per kind: latency percentiles, errors, non-2xx, GraphQL errors, throughput; and the
+ * driver's own GC and event-loop pauses) on stdout.
  *
  * Not autocannon's `overallRate`: that sends each connection's quota for the second back to back
  * at the top of every second and then waits, so "200 requests/s" arrived as bursts of up to 200 at
@@ -16,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Sfc32 } from '../../src/util/sfc32.js';
+import { watchPauses, type PauseSummary } from './pauses.js';
 
 export interface LoadPlan {
   url: string;
@@ -113,11 +115,21 @@ const interarrivalMs = (rng: Sfc32, rate: number) => (-Math.log(1 - rng.next()) 
 
 const quantile = (sorted: number[], p: number) => (sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2)) : NaN);
 
-export async function drive(plan: LoadPlan): Promise<KindResult[]> {
+export interface DriveResult {
+  kinds: KindResult[];
+  /** Requests sent in all, warm-up included (for CPU per request over the whole run). */
+  sent: number;
+  /** The driver's own stalls over the measured window (they count in every latency it reports). */
+  driverPauses: PauseSummary;
+}
+
+export async function drive(plan: LoadPlan): Promise<DriveResult> {
   const url = new URL(plan.url);
   const t0 = performance.now() + 50;
   const measureFrom = t0 + (plan.warmupSeconds ?? 0) * 1000;
   const end = measureFrom + plan.seconds * 1000;
+  let pauses: ReturnType<typeof watchPauses> | null = null;
+  const startWatch = setTimeout(() => (pauses = watchPauses()), Math.max(0, measureFrom - performance.now()));
   const states: KindState[] = plan.kinds.map((kind, i) => {
     const rng = new Sfc32((plan.seed ?? 1) * 7919 + i * 104729);
     return {
@@ -163,7 +175,9 @@ export async function drive(plan: LoadPlan): Promise<KindResult[]> {
   });
   scheduling = false;
   if (inFlight > 0) await drained;
-  return states.map((s) => {
+  clearTimeout(startWatch);
+  const driverPauses = (pauses as ReturnType<typeof watchPauses> | null)?.stop() ?? watchPauses().stop();
+  const kinds = states.map((s) => {
     const lat = s.latencies.slice().sort((a, b) => a - b);
     s.agent.destroy();
     return {
@@ -184,6 +198,7 @@ export async function drive(plan: LoadPlan): Promise<KindResult[]> {
       maxMsPerSecond: s.maxPerSecond.map((x) => Math.round(x)),
     };
   });
+  return { kinds, sent: states.reduce((n, s) => n + s.sent, 0), driverPauses };
 }
 
 // Run as the second process (`node --import tsx load-driver.ts plan.json`), not when imported.

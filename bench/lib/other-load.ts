@@ -15,6 +15,8 @@ export interface CpuSnapshot {
   busy: number;
   /** Jiffies of this process, its descendants (live and reaped) and Postgres processes. */
   ours: number;
+  /** Jiffies of the Postgres processes alone (a part of `ours`). */
+  postgres: number;
 }
 
 /** Other work above this many cores on average over a window marks the window as loaded. */
@@ -62,8 +64,13 @@ export function cpuSnapshot(): CpuSnapshot | null {
       stack.push(...(children.get(pid) ?? []));
     }
     let ours = 0;
-    for (const p of procs) if (mine.has(p.pid) || p.comm === 'postgres' || p.comm.startsWith('postgres:')) ours += p.jiffies;
-    return { t: Date.now(), busy, ours };
+    let postgres = 0;
+    for (const p of procs) {
+      const isPostgres = p.comm === 'postgres' || p.comm.startsWith('postgres:');
+      if (isPostgres) postgres += p.jiffies;
+      if (mine.has(p.pid) || isPostgres) ours += p.jiffies;
+    }
+    return { t: Date.now(), busy, ours, postgres };
   } catch {
     return null;
   }
@@ -76,4 +83,9 @@ export function othersCores(a: CpuSnapshot | null, b: CpuSnapshot | null): numbe
   const seconds = (b.t - a.t) / 1000;
   const others = (b.busy - a.busy - (b.ours - a.ours)) / TICKS_PER_SECOND;
   return Math.max(0, Math.round((others / seconds) * 100) / 100);
+}
+
+/** CPU milliseconds the Postgres processes used between two snapshots (null when either is missing). */
+export function postgresCpuMs(a: CpuSnapshot | null, b: CpuSnapshot | null): number | null {
+  return a && b ? ((b.postgres - a.postgres) * 1000) / TICKS_PER_SECOND : null;
 }

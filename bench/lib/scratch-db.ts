@@ -52,3 +52,14 @@ export async function scratchDatabase(): Promise<ScratchDb> {
     },
   };
 }
+
+/** An already filled database (a bench's `--keep-db` left it); close() only ends the pool, never drops it. */
+export function existingDatabase(url: string): ScratchDb {
+  const pool = createPool(url, { max: 8 });
+  return {
+    pool,
+    url,
+    server: 'existing database',
+    close: () => pool.end(),
+  };
+}

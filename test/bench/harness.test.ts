@@ -110,22 +110,25 @@ describe('bench harness', () => {
 
   it('judges load by the CPU others used meanwhile, not by the load average the benchmark raises itself', async () => {
     const { interleave, OTHERS_LOADED_CORES } = await import('../../bench/harness.js');
-    const { othersCores, cpuSnapshot } = await import('../../bench/lib/other-load.js');
+    const { othersCores, cpuSnapshot, postgresCpuMs } = await import('../../bench/lib/other-load.js');
     const sides = [
       { name: 'a', step: () => 1 },
       { name: 'b', step: () => 2 },
     ];
     // 10 s, 20 cores·s busy (2 cores flat out), 19 of them ours: others used 0.1 core → quiet,
     // although the load average went to 2.5.
-    const quietSnaps = [{ t: 0, busy: 0, ours: 0 }, { t: 10_000, busy: 2000, ours: 1900 }];
+    const quietSnaps = [{ t: 0, busy: 0, ours: 0, postgres: 0 }, { t: 10_000, busy: 2000, ours: 1900, postgres: 500 }];
     const quiet = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 2.5, 2, () => quietSnaps.shift()!);
     expect([quiet.othersCores, quiet.loaded]).toEqual([0.1, false]);
     // Others used half a core → loaded, whatever the load average says.
-    const busySnaps = [{ t: 0, busy: 0, ours: 0 }, { t: 10_000, busy: 1500, ours: 1000 }];
+    const busySnaps = [{ t: 0, busy: 0, ours: 0, postgres: 0 }, { t: 10_000, busy: 1500, ours: 1000, postgres: 0 }];
     const busy = await interleave(sides, { reps: 5, warmup: 0 }, () => 0, () => 0.1, 2, () => busySnaps.shift()!);
     expect([busy.othersCores, busy.loaded]).toEqual([0.5, true]);
     expect(OTHERS_LOADED_CORES).toBe(0.25);
     expect(othersCores(null, quietSnaps[0] ?? null)).toBeNull();
+    // Postgres's own share, in CPU milliseconds (50 jiffies = 0.5 s).
+    expect(postgresCpuMs({ t: 0, busy: 0, ours: 0, postgres: 10 }, { t: 2000, busy: 100, ours: 90, postgres: 60 })).toBe(500);
+    expect(postgresCpuMs(null, { t: 0, busy: 0, ours: 0, postgres: 0 })).toBeNull();
     // On this machine a real snapshot exists and counts this process among "ours".
     if (process.platform === 'linux') {
       const a = cpuSnapshot()!;
@@ -134,6 +137,8 @@ describe('bench harness', () => {
       while (Date.now() < until) x += Math.sqrt(x + 1); // busy: our own CPU time grows
       const b = cpuSnapshot()!;
       expect(b.ours - a.ours).toBeGreaterThan(10); // ≥ 0.1 s of ours in jiffies
+      expect(b.postgres).toBeGreaterThanOrEqual(a.postgres);
+      expect(b.ours - a.ours).toBeGreaterThanOrEqual(b.postgres - a.postgres);
       expect(othersCores(a, b)).toBeNull(); // a window under a second is too short to judge
       expect(othersCores(a, { ...b, t: a.t + 10_000 })).toBeGreaterThanOrEqual(0);
     }
