@@ -238,6 +238,7 @@ async function fill(db: ScratchDb, o: { nCkpts: number; F: number; tmp: string }
     }
   }
   // 4 real SAEs of othello-small (d 256, 1,024 features), saved by the SAE storage code.
+  await initBackend();
   const realSaes: number[] = [];
   for (let k = 0; k < 4; k++) {
     const dir = path.join(o.tmp, `sae-${k}`);
