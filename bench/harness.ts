@@ -80,7 +80,7 @@ export const COMPARE_REPS = 5;
  */
 export async function interleave(
   sides: Side[],
-  opts: { reps?: number; warmup?: number } = {},
+  opts: { reps?: number; warmup?: number; minSeconds?: number } = {},
   clock: () => number = () => performance.now(),
   load: () => number = () => os.loadavg()[0],
   cores: number = os.cpus().length,
@@ -94,7 +94,12 @@ export async function interleave(
   for (let w = 0; w < warmup; w++) for (const s of sides) await s.step();
   const samples = sides.map(() => [] as number[]);
   const order: string[] = [];
-  for (let r = 0; r < reps; r++) {
+  // Rounds go on past `reps` until the timed part lasted minSeconds: others' CPU can only be judged
+  // over a window of a second or more (othersCores), and sub-millisecond steps get more samples.
+  const minMs = (opts.minSeconds ?? 0) * 1000;
+  const started = clock();
+  const maxRounds = Math.max(reps, reps * 1000);
+  for (let r = 0; r < reps || (r < maxRounds && clock() - started < minMs); r++) {
     for (const [i, s] of sides.entries()) {
       const t0 = clock();
       const own = await s.step();
@@ -149,9 +154,11 @@ export interface Bench {
   time(fn: () => unknown | Promise<unknown>, opts?: { reps?: number; warmup?: number }): Promise<SideStats>;
   /**
    * Interleaves the sides (A, B, A, B, …; COMPARE_REPS each unless `reps`, after `warmup` untimed
-   * rounds, default 1) and returns per-side stats, the ratio of medians and the load marking.
+   * rounds, default 1; more rounds until the timed part lasted `minSeconds`, default 1, so that
+   * others' CPU can be judged over it) and returns per-side stats, the ratio of medians and the
+   * load marking.
    */
-  compare(sides: Side[], opts?: { reps?: number; warmup?: number }): Promise<Comparison>;
+  compare(sides: Side[], opts?: { reps?: number; warmup?: number; minSeconds?: number }): Promise<Comparison>;
   /**
    * Print and persist one result line. Unless the fields say otherwise, the line gets
    * `load1Before` (the load when the previous record, or the bench, started), `load1After` (now)
@@ -214,7 +221,7 @@ export function createBench(name: string, args: string[]): Bench {
       return sideStats(samples);
     },
     compare(sides, opts) {
-      return interleave(sides, opts);
+      return interleave(sides, { minSeconds: 1, ...opts });
     },
     record(caseName, fields) {
       const now = os.loadavg()[0];

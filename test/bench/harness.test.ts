@@ -108,6 +108,24 @@ describe('bench harness', () => {
     expect(quiet.loaded).toBe(false);
   });
 
+  it('runs more rounds than asked until the timed part lasted minSeconds (short steps get a window others can be judged over)', async () => {
+    const { interleave } = await import('../../bench/harness.js');
+    let t = 0;
+    const clock = () => (t += 10); // every reading advances 10 ms: a round reads it 5 times, 50 ms
+    const sides = [
+      { name: 'a', step: () => undefined },
+      { name: 'b', step: () => undefined },
+    ];
+    const cmp = await interleave(sides, { reps: 3, warmup: 0, minSeconds: 1 }, clock, () => 0, 2, () => null);
+    expect(cmp.sides.a.reps).toBeGreaterThanOrEqual(18);
+    expect(cmp.sides.a.reps).toBeLessThanOrEqual(22);
+    expect(cmp.sides.b.reps).toBe(cmp.sides.a.reps);
+    expect(cmp.order.slice(0, 4)).toEqual(['a', 'b', 'a', 'b']);
+    // Without minSeconds, exactly `reps` rounds, however short.
+    const plain = await interleave(sides, { reps: 3, warmup: 0 }, clock, () => 0, 2, () => null);
+    expect(plain.sides.a.reps).toBe(3);
+  });
+
   it('judges load by the CPU others used meanwhile, not by the load average the benchmark raises itself', async () => {
     const { interleave, OTHERS_LOADED_CORES } = await import('../../bench/harness.js');
     const { othersCores, cpuSnapshot, postgresCpuMs } = await import('../../bench/lib/other-load.js');
