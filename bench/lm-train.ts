@@ -3,7 +3,9 @@
  * (Debian python3-torch, 2 threads) doing the same step (forward, cross-entropy, backward,
  * clip_grad_norm_ 1.0, AdamW) in the same run:
  *
- *   npm run bench -- lm-train [--reps 3] [--cases othello-small,chess-small] [--no-torch]
+ *   npm run bench -- lm-train [--reps 3] [--cases othello-small,chess-small] [--no-torch] [--profile]
+ *
+ * --profile adds a record per case of where one step's time goes, by tfjs kernel (kernelProfile).
  *
  * Our step is the trainer's own (src/lm/train.ts): variableGrads, global-norm clipping, AdamW
  * with the moments as variables, loss read back every step.

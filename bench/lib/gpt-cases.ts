@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { COMPARE_REPS, sideSummary, type Bench } from '../harness.js';
 import { startTorchPeer } from './peer.js';
-import { backendInfo, initBackend } from '../../src/tensor/backend.js';
+import { backendInfo, initBackend, tf } from '../../src/tensor/backend.js';
 import { makeConfig, type Activation } from '../../src/lm/config.js';
 import { Gpt } from '../../src/lm/model.js';
 import { PROJECT_ROOT } from '../../src/version.js';
@@ -87,6 +87,7 @@ export async function benchGptCases(
           const t = await h.time(prepared.step, { reps, warmup: 1 });
           h.record(`${mode} ${c.name}`, { shape, backend: backendInfo(), ...sideSummary(t), tokensPerSec: Math.round(tokens / (t.median / 1000)) });
         }
+        if (h.args.includes('--profile')) h.record(`${mode} ${c.name} profile`, { shape, ...(await kernelProfile(prepared.step)) });
       } finally {
         prepared.dispose();
         model.dispose();
@@ -95,4 +96,28 @@ export async function benchGptCases(
   } finally {
     await peer?.close();
   }
+}
+
+/**
+ * Where one step's time goes, by tfjs kernel (tf.profile over one extra step; the wasm backend
+ * times each kernel call by the wall clock, as its kernels run synchronously). A composite op's
+ * kernels are counted inside it as well as on their own, so the rows overlap and sum past the step.
+ */
+export async function kernelProfile(step: () => Promise<void>, top = 16): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const info = await tf.profile(step);
+  const profiledStepMs = performance.now() - t0;
+  const by = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += Number(k.kernelTimeMs) || 0;
+    e.calls++;
+    by.set(k.name, e);
+  }
+  const rows = [...by.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  return {
+    profiledStepMs: Math.round(profiledStepMs),
+    kernelCalls: info.kernels.length,
+    kernelsMs: Object.fromEntries(rows.slice(0, top).map(([name, e]) => [name, { ms: Math.round(e.ms * 10) / 10, calls: e.calls }])),
+  };
 }
