@@ -18,6 +18,7 @@ import { UserInputError } from '../errors.js';
 import { log } from '../log.js';
 import { installBroadcastMatMulGradient } from './kernels/gradients.js';
 import { installMatMulKernels } from './kernels/matmul.js';
+import { installNativeReductions } from './kernels/reduce.js';
 import { loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
 import { installNativeOps } from './kernels/ops.js';
 
@@ -157,7 +158,7 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       await setTfBackend('wasm');
       const addon = loadNative().addon as NativeAddon;
       installMatMulKernels('native', addon);
-      const opKernels = installNativeOps(addon);
+      const opKernels = [...installNativeOps(addon), ...installNativeReductions(addon)];
       const info = addon.info();
       return {
         name,
@@ -173,11 +174,13 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       await setTfBackend('wasm');
       installMatMulKernels('js');
       installNativeOps(null);
+      installNativeReductions(null);
       return { name, tfBackend: tf.getBackend(), kernels: 'js-transpose(BatchMatMul,_FusedMatMul)' };
     case 'wasm':
       await setTfBackend('wasm');
       installMatMulKernels('stock');
       installNativeOps(null);
+      installNativeReductions(null);
       return { name, tfBackend: tf.getBackend(), kernels: 'none' };
     case 'cpu':
       await setTfBackend('cpu');

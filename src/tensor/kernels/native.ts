@@ -143,6 +143,8 @@ export interface NativeAddon {
     outV: NativeMemory,
     outVOffset: number,
   ): void;
+  /** Y[c] = Σ_r X[r·cols + c] for c < cols (the column sums of a row-major [rows, cols] view), summed in double. */
+  colSum(X: NativeMemory, xOffset: number, rows: number, cols: number, Y: NativeMemory, yOffset: number): void;
   info(): NativeInfo;
   /** Threads for OpenBLAS GEMM and the addon's elementwise kernels (default: all cores). */
   setThreads(n: number): void;
