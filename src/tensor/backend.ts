@@ -19,6 +19,7 @@ import { log } from '../log.js';
 import { installBroadcastMatMulGradient } from './kernels/gradients.js';
 import { installMatMulKernels } from './kernels/matmul.js';
 import { installNativeReductions } from './kernels/reduce.js';
+import { installSharedIdentity } from './kernels/identity.js';
 import { loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
 import { installNativeOps } from './kernels/ops.js';
 
@@ -159,6 +160,7 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       const addon = loadNative().addon as NativeAddon;
       installMatMulKernels('native', addon);
       const opKernels = [...installNativeOps(addon), ...installNativeReductions(addon)];
+      installSharedIdentity(true);
       const info = addon.info();
       return {
         name,
@@ -175,12 +177,14 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       installMatMulKernels('js');
       installNativeOps(null);
       installNativeReductions(null);
+      installSharedIdentity(true);
       return { name, tfBackend: tf.getBackend(), kernels: 'js-transpose(BatchMatMul,_FusedMatMul)' };
     case 'wasm':
       await setTfBackend('wasm');
       installMatMulKernels('stock');
       installNativeOps(null);
       installNativeReductions(null);
+      installSharedIdentity(false);
       return { name, tfBackend: tf.getBackend(), kernels: 'none' };
     case 'cpu':
       await setTfBackend('cpu');
