@@ -27,7 +27,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './harness.js';
-import type { DriveResult, KindResult, LoadPlan } from './lib/load-driver.js';
+import { quantile, type DriveResult, type KindResult, type LoadPlan } from './lib/load-driver.js';
 import { cpuSnapshot, postgresCpuMs } from './lib/other-load.js';
 import { watchPauses } from './lib/pauses.js';
 import { existingDatabase, scratchDatabase, type ScratchDb } from './lib/scratch-db.js';
@@ -287,7 +287,6 @@ async function waitForQuiet(maxS = 120): Promise<number> {
   while (os.loadavg()[0] > LOADED_AT && performance.now() - t0 < maxS * 1000) await new Promise((r) => setTimeout(r, 2000));
   return Math.round((performance.now() - t0) / 1000);
 }
-const quantile = (sorted: number[], p: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2));
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
 /** Bytes of the JavaScript heap still reachable after a full collection (the server's live data, not V8's slack). */

@@ -98,7 +98,7 @@ export async function interleave(
   // over a window of a second or more (othersCores), and sub-millisecond steps get more samples.
   const minMs = (opts.minSeconds ?? 0) * 1000;
   const started = clock();
-  const maxRounds = Math.max(reps, reps * 1000);
+  const maxRounds = reps * 1000;
   for (let r = 0; r < reps || (r < maxRounds && clock() - started < minMs); r++) {
     for (const [i, s] of sides.entries()) {
       const t0 = clock();

@@ -113,7 +113,8 @@ function send(url: URL, s: KindState, scheduled: number, second: number | null, 
 /** Milliseconds to the next arrival of a Poisson stream of `rate` per second (exponential; 1 − U is in (0, 1]). */
 const interarrivalMs = (rng: Sfc32, rate: number) => (-Math.log(1 - rng.next()) * 1000) / rate;
 
-const quantile = (sorted: number[], p: number) => (sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2)) : NaN);
+/** The p-quantile of ascending samples, to 0.01 (NaN when there are none). */
+export const quantile = (sorted: number[], p: number) => (sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2)) : NaN);
 
 export interface DriveResult {
   kinds: KindResult[];
@@ -128,8 +129,8 @@ export async function drive(plan: LoadPlan): Promise<DriveResult> {
   const t0 = performance.now() + 50;
   const measureFrom = t0 + (plan.warmupSeconds ?? 0) * 1000;
   const end = measureFrom + plan.seconds * 1000;
-  let pauses: ReturnType<typeof watchPauses> | null = null;
-  const startWatch = setTimeout(() => (pauses = watchPauses()), Math.max(0, measureFrom - performance.now()));
+  const watch: { pauses?: ReturnType<typeof watchPauses> } = {};
+  const startWatch = setTimeout(() => (watch.pauses = watchPauses()), Math.max(0, measureFrom - performance.now()));
   const states: KindState[] = plan.kinds.map((kind, i) => {
     const rng = new Sfc32((plan.seed ?? 1) * 7919 + i * 104729);
     return {
@@ -176,7 +177,7 @@ export async function drive(plan: LoadPlan): Promise<DriveResult> {
   scheduling = false;
   if (inFlight > 0) await drained;
   clearTimeout(startWatch);
-  const driverPauses = (pauses as ReturnType<typeof watchPauses> | null)?.stop() ?? watchPauses().stop();
+  const driverPauses = (watch.pauses ?? watchPauses()).stop(); // (a window too short to have started: nothing seen)
   const kinds = states.map((s) => {
     const lat = s.latencies.slice().sort((a, b) => a - b);
     s.agent.destroy();

@@ -334,21 +334,21 @@ static lp_grad lp_grad_of(double lambda, double p, int64_t B) {
   return (lp_grad){p == 1.0, (float)(lambda / (double)B), (float)(lambda * p / (double)B), (float)(p - 1.0)};
 }
 
+/* dPre = f > 0 ? dF + λ p f^{p−1} / B : 0 (in place over dF); column sums of dPre */
+HOT static void masked_row_p1(const float *restrict fr, float *restrict dr, float *restrict col, int64_t F, float k1) {
+  for (int64_t i = 0; i < F; i++) {
+    float g = fr[i] > 0.0f ? dr[i] + k1 : 0.0f;
+    dr[i] = g;
+    col[i] += g;
+  }
+}
+
 /* the same for p ≠ 1 (f^{p−1} only where f > 0: never inf·0) */
 HOT static void masked_row_p(const float *restrict fr, float *restrict dr, float *restrict col, int64_t F, float kp, float pm1) {
   for (int64_t i = 0; i < F; i++) {
     const float fv = fr[i];
     const bool on = fv > 0.0f;
     const float g = on ? dr[i] + kp * pow_pos(on ? fv : 1.0f, pm1) : 0.0f;
-    dr[i] = g;
-    col[i] += g;
-  }
-}
-
-/* dPre = f > 0 ? dF + λ p f^{p−1} / B : 0 (in place over dF); column sums of dPre */
-HOT static void masked_row_p1(const float *restrict fr, float *restrict dr, float *restrict col, int64_t F, float k1) {
-  for (int64_t i = 0; i < F; i++) {
-    float g = fr[i] > 0.0f ? dr[i] + k1 : 0.0f;
     dr[i] = g;
     col[i] += g;
   }

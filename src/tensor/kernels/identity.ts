@@ -9,8 +9,7 @@
  * moments; nothing in saeboard clones those (test/tensor/identity.test.ts keeps it so).
  */
 import * as tf from '@tensorflow/tfjs';
-
-let stockIdentity: tf.KernelConfig | undefined;
+import { replaceWasmKernel, stockWasmKernel } from './wasm_backend.js';
 
 interface RefCountingBackend {
   incRef(dataId: tf.DataId): void;
@@ -18,15 +17,12 @@ interface RefCountingBackend {
 
 const sharedIdentity: tf.KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as tf.TensorInfo;
-  if (x.dtype === 'string') return stockIdentity!.kernelFunc({ inputs, backend, attrs: {} });
+  if (x.dtype === 'string') return stockWasmKernel(tf.Identity).kernelFunc({ inputs, backend, attrs: {} });
   (backend as unknown as RefCountingBackend).incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
 
 /** Registers the sharing Identity for wasm (true) or puts the stock, copying one back (false). */
 export function installSharedIdentity(share: boolean): void {
-  stockIdentity ??= tf.getKernel(tf.Identity, 'wasm');
-  if (!stockIdentity) throw new Error('the wasm Identity kernel is not registered (initialise the wasm backend first)');
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel(share ? { ...stockIdentity, kernelFunc: sharedIdentity } : stockIdentity);
+  replaceWasmKernel(tf.Identity, share ? sharedIdentity : undefined);
 }

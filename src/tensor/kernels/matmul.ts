@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { broadcastShapes, planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
 import type { NativeAddon } from './native.js';
-import { fillOutputs, heapOffset, runWasmKernel, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
+import { fillOutputs, heapOffset, replaceWasmKernel, runWasmKernel, sizeOf, stockWasmKernel, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
 
 export type MatMulKernelSet = 'native' | 'js' | 'stock';
 
@@ -38,22 +38,10 @@ interface MatMulArgs {
   attrs: tf.NamedAttrMap;
 }
 
-const stockConfigs = new Map<string, tf.KernelConfig>();
 let installed: MatMulKernelSet = 'stock';
 
-/** The stock wasm kernel config, captured the first time we replace it. */
-function stockKernel(name: string): tf.KernelConfig {
-  let config = stockConfigs.get(name);
-  if (!config) {
-    config = tf.getKernel(name, 'wasm');
-    if (!config) throw new Error(`the wasm backend has no ${name} kernel (is @tensorflow/tfjs-backend-wasm loaded?)`);
-    stockConfigs.set(name, config);
-  }
-  return config;
-}
-
 function runStock(name: string, args: MatMulArgs, attrs: tf.NamedAttrMap = args.attrs): tf.TensorInfo {
-  return stockKernel(name).kernelFunc({ inputs: args.inputs, backend: args.backend, attrs }) as tf.TensorInfo;
+  return stockWasmKernel(name).kernelFunc({ inputs: args.inputs, backend: args.backend, attrs }) as tf.TensorInfo;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +232,7 @@ function runStockOnPlainOperands(name: string, args: MatMulArgs, extraInputs: tf
     let bN = materializeBatch(b, outBatch, args.backend, temps);
     if (transposeA) temps.push((aN = transposeLastTwo(aN, args.backend)));
     if (transposeB) temps.push((bN = transposeLastTwo(bN, args.backend)));
-    return stockKernel(name).kernelFunc({
+    return stockWasmKernel(name).kernelFunc({
       inputs: { ...extraInputs, a: aN, b: bN },
       backend: args.backend,
       attrs: { ...args.attrs, transposeA: false, transposeB: false },
@@ -286,7 +274,7 @@ function jsFusedMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
 // ---------------------------------------------------------------------------------------------
 
 function kernelFuncFor(set: MatMulKernelSet, name: string, addon: NativeAddon | null): tf.KernelFunc {
-  if (set === 'stock') return stockKernel(name).kernelFunc;
+  if (set === 'stock') return stockWasmKernel(name).kernelFunc;
   if (set === 'js') return name === tf.BatchMatMul ? jsBatchMatMul : jsFusedMatMul;
   if (!addon) throw new Error('the native kernel set needs the native addon');
   return name === tf.BatchMatMul ? makeNativeBatchMatMul(addon) : makeNativeFusedMatMul(addon);
@@ -297,12 +285,7 @@ function kernelFuncFor(set: MatMulKernelSet, name: string, addon: NativeAddon | 
  * call repeatedly (benchmarks and tests switch sets in one process).
  */
 export function installMatMulKernels(set: MatMulKernelSet, addon: NativeAddon | null = null): void {
-  for (const name of KERNEL_NAMES) {
-    const stock = stockKernel(name); // capture before the first unregister
-    const kernelFunc = kernelFuncFor(set, name, addon);
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ ...stock, kernelFunc });
-  }
+  for (const name of KERNEL_NAMES) replaceWasmKernel(name, kernelFuncFor(set, name, addon));
   installed = set;
 }
 

@@ -8,9 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native.js';
-import { fillOutputs, heapOffset, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
-
-let stockSum: tf.KernelConfig | undefined;
+import { fillOutputs, heapOffset, replaceWasmKernel, sizeOf, stockWasmKernel, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
 
 /** The leading-axes split of a reduction: rows summed away, cols kept; null when it is not one. */
 export function leadingAxesSplit(shape: readonly number[], axis: number | number[] | undefined): { rows: number; cols: number; kept: number[] } | null {
@@ -45,14 +43,6 @@ function makeSum(addon: NativeAddon, stock: tf.KernelConfig): tf.KernelFunc {
  * op names that now run natively.
  */
 export function installNativeReductions(addon: NativeAddon | null): string[] {
-  stockSum ??= tf.getKernel(tf.Sum, 'wasm');
-  if (!stockSum) throw new Error('the wasm Sum kernel is not registered (initialise the wasm backend first)');
-  const stock = stockSum;
-  tf.unregisterKernel(tf.Sum, 'wasm');
-  if (!addon) {
-    tf.registerKernel(stock);
-    return [];
-  }
-  tf.registerKernel({ ...stock, kernelFunc: makeSum(addon, stock) });
-  return ['Sum'];
+  replaceWasmKernel(tf.Sum, addon ? makeSum(addon, stockWasmKernel(tf.Sum)) : undefined);
+  return addon ? ['Sum'] : [];
 }

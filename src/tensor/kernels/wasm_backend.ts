@@ -54,3 +54,26 @@ export function fillOutputs<T extends tf.TensorInfo | tf.TensorInfo[]>(backend: 
   }
   return outputs;
 }
+
+const stockConfigs = new Map<string, tf.KernelConfig>();
+
+/** The stock wasm kernel config of `name`, captured the first time it is asked for (before any replacement). */
+export function stockWasmKernel(name: string): tf.KernelConfig {
+  let config = stockConfigs.get(name);
+  if (!config) {
+    config = tf.getKernel(name, 'wasm');
+    if (!config) throw new Error(`the wasm backend has no ${name} kernel (is @tensorflow/tfjs-backend-wasm loaded?)`);
+    stockConfigs.set(name, config);
+  }
+  return config;
+}
+
+/**
+ * Registers `kernelFunc` as wasm kernel `name` (keeping the stock config and its setup), or puts the
+ * stock kernel back when none is given. Safe to call repeatedly (tests and benchmarks switch).
+ */
+export function replaceWasmKernel(name: string, kernelFunc?: tf.KernelFunc): void {
+  const stock = stockWasmKernel(name); // captured before the first unregister
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel(kernelFunc ? { ...stock, kernelFunc } : stock);
+}
