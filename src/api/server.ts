@@ -35,6 +35,7 @@ import { createContext, type Context } from './context.js';
 import { formatError, requestScope } from './errors.js';
 import { checkDocument, costLimitPlugin, DEFAULT_QUERY_LIMITS, KnownOperationTypesRule, NoSubscriptionOverHttpRule, type QueryLimits } from './limits.js';
 import { startResultsFeed, type ResultsFeed } from '../db/resultsFeed.js';
+import { CatalogueCache } from '../services/catalogue.js';
 import { cacheable, DocumentMemo, ResponseCache, type ResponseCacheStats } from './responseCache.js';
 
 export interface ServerOptions {
@@ -70,6 +71,8 @@ export interface RunningServer {
   httpServer: http.Server;
   /** The response cache's counters; null when it is off. */
   cacheStats(): ResponseCacheStats | null;
+  /** The BSP catalogue cache (names held) and the results feed it trusts. */
+  catalogueStats(): { names: number; families: boolean; live: boolean; listenerPid: number | null };
   close(): Promise<void>;
 }
 
@@ -321,8 +324,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const schema = appSchema();
   const cacheBytes = opts.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES;
-  const resultsFeed: ResultsFeed | null = cacheBytes > 0 ? await startResultsFeed(opts.pool) : null;
-  const cache = resultsFeed ? new ResponseCache(resultsFeed, cacheBytes) : null;
+  // One LISTEN connection tells the response cache and the BSP catalogue cache when results change.
+  const resultsFeed: ResultsFeed = await startResultsFeed(opts.pool);
+  const cache = cacheBytes > 0 ? new ResponseCache(resultsFeed, cacheBytes) : null;
+  const catalogue = new CatalogueCache(opts.pool, resultsFeed);
   // Clients send the same few documents: check each one's limits and cacheability once.
   const limitVerdicts = new DocumentMemo<GraphQLError | null>();
   const cacheVerdicts = new DocumentMemo<boolean>();
@@ -445,7 +450,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const outcome = { withoutErrors: false };
     const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search: url.search, body };
     const result = await requestScope.run({ requestId }, () =>
-      apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey }), outcome }) }),
+      apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey, catalogue }), outcome }) }),
     );
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = statusFor(result, req.headers.accept);
@@ -579,7 +584,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         return undefined;
       },
-      context: (ctx) => createContext(opts.pool, randomUUID(), { apiKey: ctx.extra.apiKey ?? null }),
+      context: (ctx) => createContext(opts.pool, randomUUID(), { apiKey: ctx.extra.apiKey ?? null, catalogue }),
     },
     wss,
   );
@@ -589,10 +594,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     httpServer,
     cacheStats: () => cache?.stats() ?? null,
+    catalogueStats: () => ({ ...catalogue.size, live: resultsFeed.live, listenerPid: resultsFeed.backendPid }),
     async close() {
       await ws.dispose();
       await apollo.stop();
-      await resultsFeed?.close();
+      await resultsFeed.close();
     },
   };
 }

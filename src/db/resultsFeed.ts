@@ -17,8 +17,11 @@ export interface ResultsFeed {
   readonly generation: number;
   /** True while the LISTEN connection is up: only then do notifications arrive. */
   readonly live: boolean;
-  /** Called (synchronously) after every bump. */
-  onChange(listener: () => void): void;
+  /**
+   * Called (synchronously) after every bump, with the table a notification names, or null when
+   * the connection was lost or regained (anything may have changed).
+   */
+  onChange(listener: (table: string | null) => void): void;
   /** The backend pid of the LISTEN connection (tests terminate it to see recovery). */
   readonly backendPid: number | null;
   close(): Promise<void>;
@@ -35,11 +38,11 @@ export async function startResultsFeed(pool: pg.Pool): Promise<ResultsFeed> {
   let backendPid: number | null = null;
   let retry: NodeJS.Timeout | null = null;
   let backoff = BACKOFF_MS.first;
-  const listeners: (() => void)[] = [];
+  const listeners: ((table: string | null) => void)[] = [];
 
-  const bump = () => {
+  const bump = (table: string | null) => {
     generation++;
-    for (const l of listeners) l();
+    for (const l of listeners) l(table);
   };
 
   const lost = (c: pg.Client, reason: string) => {
@@ -47,7 +50,7 @@ export async function startResultsFeed(pool: pg.Pool): Promise<ResultsFeed> {
     client = null;
     backendPid = null;
     live = false;
-    bump();
+    bump(null);
     c.removeAllListeners('notification');
     c.end().catch(() => {});
     if (closed) return;
@@ -66,7 +69,7 @@ export async function startResultsFeed(pool: pg.Pool): Promise<ResultsFeed> {
     c.on('error', (err) => lost(c, err.message));
     c.on('end', () => lost(c, 'connection ended'));
     c.on('notification', (msg) => {
-      if (msg.channel === RESULTS_CHANNEL) bump();
+      if (msg.channel === RESULTS_CHANNEL) bump(msg.payload || null);
     });
     try {
       await c.connect();
@@ -76,7 +79,7 @@ export async function startResultsFeed(pool: pg.Pool): Promise<ResultsFeed> {
       backendPid = rows[0].pid;
       live = true;
       backoff = BACKOFF_MS.first;
-      bump(); // whatever happened while nobody listened
+      bump(null); // whatever happened while nobody listened
     } catch (err) {
       lost(c, (err as Error).message);
     }

@@ -57,7 +57,7 @@ export async function boardProperty(pool: pg.Pool, loaders: Loaders, ref: { id?:
     return toBoardProperty(row);
   }
   if (!ref.name) throw new UserInputError('give the board property id or name');
-  const rows = await resolveBoardProperty(pool, ref.name, ref.game);
+  const rows = await resolveBoardProperty(pool, loaders, ref.name, ref.game);
   if (rows.length > 1) throw new UserInputError(`"${ref.name}" names a board property in several games (${rows.map((r) => r.game).join(', ')}); give the game`);
   return toBoardProperty(rows[0]);
 }

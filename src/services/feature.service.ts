@@ -73,7 +73,7 @@ export async function features(
   const bspScope = async (): Promise<number[] | null> => {
     let bspIds: number[] | null = null;
     if (f.boardProperty) {
-      const named = await resolveBoardProperty(pool, f.boardProperty, f.game);
+      const named = await resolveBoardProperty(pool, loaders, f.boardProperty, f.game);
       // The edges' alignment { boardProperty } are these rows: no second read of them.
       for (const r of named) loaders.boardProperty.prime(r.id, r);
       bspIds = named.map((r) => r.id);

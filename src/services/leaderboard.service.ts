@@ -29,8 +29,8 @@ export interface LeaderboardRecord {
   entries: LeaderboardEntryRecord[];
   /** SAEs on random-init LMs: the floor the paper compares against. */
   randomInit: LeaderboardEntryRecord[];
-  /** The best linear probe of the family on a trained LM at that layer: the ceiling. */
-  probe: ProbeResultRecord | null;
+  /** The family whose best probe is the ceiling (`leaderboardProbe` reads it only when a client asks). */
+  probeFamily: BspFamilyRow | null;
 }
 
 const SUPERVISED = new Set(['coverage', 'reconstruction']);
@@ -53,19 +53,15 @@ export async function leaderboard(
   if (!Number.isInteger(first) || first < 1 || first > MAX_ENTRIES) throw new UserInputError(`first must be an integer from 1 to ${MAX_ENTRIES}`);
   if (SUPERVISED.has(q.metric) && !q.family) throw new UserInputError(`metric ${q.metric} is per board-property family: give family (e.g. "board_state")`);
   const family = q.family ? await resolveFamily(loaders, q.family, q.game) : null;
-  // The ranking and the probe (the ceiling) are independent: one round trip for both.
-  const [rows, probe] = await Promise.all([
-    leaderboardRows(pool, {
-      game: q.game,
-      layer: q.layer ?? null,
-      metric: q.metric,
-      family: family?.family ?? '',
-      evalConfigHash: q.evalConfigHash ?? null,
-      limit: first, // per list: trained and random-init
-      lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
-    }),
-    family ? ceilingProbe(pool, q.game, family, q.layer ?? null) : null,
-  ]);
+  const rows = await leaderboardRows(pool, {
+    game: q.game,
+    layer: q.layer ?? null,
+    metric: q.metric,
+    family: family?.family ?? '',
+    evalConfigHash: q.evalConfigHash ?? null,
+    limit: first, // per list: trained and random-init
+    lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
+  });
   for (const r of rows) loaders.sae.prime(r.sae_id, r.sae);
   const toEntry = (r: (typeof rows)[number], rank: number): LeaderboardEntryRecord => ({
     rank,
@@ -87,6 +83,13 @@ export async function leaderboard(
     family: family?.short_name ?? null,
     entries: trained.map((r, i) => toEntry(r, i + 1)),
     randomInit: random.map((r, i) => toEntry(r, i + 1)),
-    probe: probe ? toProbeResult(probe) : null,
+    probeFamily: family,
   };
+}
+
+/** The best linear probe of the leaderboard's family on a trained LM at its layer: the ceiling. */
+export async function leaderboardProbe(pool: pg.Pool, board: LeaderboardRecord): Promise<ProbeResultRecord | null> {
+  if (!board.probeFamily) return null;
+  const row = await ceilingProbe(pool, board.game, board.probeFamily, board.layer);
+  return row ? toProbeResult(row) : null;
 }

@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import type pg from 'pg';
 import { countPerGame, getGamesByIds, type GameRow } from '../db/repos/games.js';
-import { getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
+import { findBoardPropertiesByName, getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
+import type { CatalogueCache } from './catalogue.js';
 import { featureExamplesFor } from '../db/repos/eval.js';
 import { alignmentCurves, bestAlignmentsOfFeatures, bestF1PerSquare, bestFeaturesOfBsps, densitiesOfCheckpoints, getFeatures, type AlignmentCurveKey, type FeatureKey } from '../db/repos/features.js';
 import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
@@ -23,9 +24,10 @@ function perArgument<A, L>(make: (arg: A) => L): (arg: A) => L {
 
 /**
  * One DataLoader set per request: every field resolver that would query per parent row goes
- * through a loader, so a list of N parents costs one query per field, not N.
+ * through a loader, so a list of N parents costs one query per field, not N. The BSP catalogue
+ * comes from the server's `catalogue` cache when it has one.
  */
-export function createLoaders(pool: pg.Pool) {
+export function createLoaders(pool: pg.Pool, catalogue: CatalogueCache | null = null) {
   const counter = (table: 'datasets' | 'board_properties' | 'lm_models') =>
     new DataLoader<string, number>(async (ids) => {
       const counts = await countPerGame(pool, table, ids);
@@ -42,8 +44,10 @@ export function createLoaders(pool: pg.Pool) {
     datasetCount: counter('datasets'),
     boardPropertyCount: counter('board_properties'),
     lmModelCount: counter('lm_models'),
-    /** The BSP family catalogue, read once per request. */
-    bspFamilies: () => (families ??= listBspFamilies(pool)),
+    /** The BSP family catalogue, read once per request (or not at all, from the catalogue cache). */
+    bspFamilies: () => (families ??= catalogue ? catalogue.bspFamilies() : listBspFamilies(pool)),
+    /** Board properties with a readable name (case-insensitive), of one game or any. */
+    boardPropertiesNamed: (name: string, game?: string | null) => (catalogue ? catalogue.boardPropertiesNamed(name, game) : findBoardPropertiesByName(pool, name, game)),
     sae: new DataLoader((ids: readonly number[]) => getSaesByIds(pool, ids)),
     saeCheckpoint: new DataLoader((ids: readonly number[]) => getSaeCheckpointsByIds(pool, ids)),
     checkpointsOfSae: new DataLoader((ids: readonly number[]) => checkpointsOfSaes(pool, ids)),

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { UserInputError } from '../errors.js';
 import { closest } from '../util/suggest.js';
-import { boardPropertyNames, findBoardPropertiesByName, getBoardPropertiesByIds, type BoardPropertyRow, type BspFamilyRow } from '../db/repos/datasets.js';
+import { boardPropertyNames, getBoardPropertiesByIds, type BoardPropertyRow, type BspFamilyRow } from '../db/repos/datasets.js';
 import { findLmModels, type LmModelRow } from '../db/repos/lm.js';
 import type { Loaders } from './loaders.js';
 
@@ -33,13 +33,13 @@ export async function resolveFamily(loaders: Loaders, family: string, game?: str
 }
 
 /** Board properties named by id or readable name ("white knight on f3", case-insensitive). */
-export async function resolveBoardProperty(pool: pg.Pool, ref: string, game?: string | null): Promise<BoardPropertyRow[]> {
+export async function resolveBoardProperty(pool: pg.Pool, loaders: Loaders, ref: string, game?: string | null): Promise<BoardPropertyRow[]> {
   if (/^\d+$/.test(ref.trim())) {
     const [row] = await getBoardPropertiesByIds(pool, [parseId('board property', ref)]);
     if (!row || (game && row.game !== game)) throw new UserInputError(`no board property with id ${ref}${game ? ` in ${game}` : ''}`);
     return [row];
   }
-  const rows = await findBoardPropertiesByName(pool, ref, game);
+  const rows = await loaders.boardPropertiesNamed(ref, game);
   if (rows.length) return rows;
   const suggestions = closest(ref, await boardPropertyNames(pool, game));
   throw new UserInputError(`unknown board property "${ref.slice(0, 80)}"${game ? ` for ${game}` : ''}; closest known: ${suggestions.map((n) => `"${n}"`).join(', ')}`);

@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../context.js';
 import { GameId } from '../game/game.type.js';
-import { LanguageModel } from '../lm/lm.type.js';
+import { LanguageModel, ProbeResult } from '../lm/lm.type.js';
 import { Sae, SaeCheckpoint } from '../sae/sae.type.js';
 import * as leaderboards from '../../services/leaderboard.service.js';
 import * as lms from '../../services/lm.service.js';
 import * as saeService from '../../services/sae.service.js';
-import type { LeaderboardEntryRecord } from '../../services/leaderboard.service.js';
+import type { LeaderboardEntryRecord, LeaderboardRecord } from '../../services/leaderboard.service.js';
 import { Leaderboard, LeaderboardEntry } from './leaderboard.type.js';
 
 @Resolver(() => Leaderboard)
@@ -22,6 +22,11 @@ export class LeaderboardResolver {
     @Ctx() ctx: Context,
   ) {
     return leaderboards.leaderboard(ctx.pool, ctx.loaders, { game, metric, family, layer, evalConfigHash, first });
+  }
+
+  @FieldResolver(() => ProbeResult, { nullable: true, description: 'Best linear probe of the family on a trained LM at that layer (the ceiling)' })
+  probe(@Root() board: LeaderboardRecord, @Ctx() ctx: Context) {
+    return leaderboards.leaderboardProbe(ctx.pool, board);
   }
 }
 

@@ -1,7 +1,5 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
-import { ProbeResult } from '../lm/lm.type.js';
 import type { LeaderboardEntryRecord, LeaderboardRecord } from '../../services/leaderboard.service.js';
-import type { ProbeResultRecord } from '../../services/records.js';
 
 @ObjectType({ description: 'An SAE (its final checkpoint) on a leaderboard: a point of the metric-vs-L0 plot' })
 export class LeaderboardEntry implements LeaderboardEntryRecord {
@@ -30,7 +28,7 @@ export class LeaderboardEntry implements LeaderboardEntryRecord {
 }
 
 @ObjectType({ description: 'SAEs ranked by one metric, with the random-init floor and the linear-probe ceiling' })
-export class Leaderboard implements LeaderboardRecord {
+export class Leaderboard implements Omit<LeaderboardRecord, 'probeFamily'> {
   @Field(() => String)
   game!: string;
 
@@ -48,7 +46,4 @@ export class Leaderboard implements LeaderboardRecord {
 
   @Field(() => [LeaderboardEntry], { description: 'SAEs on random-init LMs, best first (the floor)' })
   randomInit!: LeaderboardEntryRecord[];
-
-  @Field(() => ProbeResult, { nullable: true, description: 'Best linear probe of the family on a trained LM at that layer (the ceiling)' })
-  probe!: ProbeResultRecord | null;
 }
