@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
@@ -30,11 +29,20 @@ export const CLIENT_CODES = new Set([
   'REQUEST_TIMEOUT',
 ]);
 
-/** The request being served, for error messages and logs (set by the HTTP handler). */
-export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+/**
+ * The request each error arose in, for `formatError` (which Apollo calls without the context).
+ * The server's plugin tags errors in `didEncounterErrors`, which Apollo runs before formatting.
+ * (Not an AsyncLocalStorage: on Node 20 that installs promise hooks that cost every promise of
+ * every request, ~3 % of the server's CPU in bench/api-scale, for the rare error that needs an id.)
+ */
+const requestIdOfError = new WeakMap<object, string>();
 
-export function currentRequestId(): string | undefined {
-  return requestScope.getStore()?.requestId;
+export function tagErrorsWithRequest(errors: readonly object[], requestId: string): void {
+  for (const e of errors) requestIdOfError.set(e, requestId);
+}
+
+function requestIdOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? requestIdOfError.get(error) : undefined;
 }
 
 /** A client error with a stable code and HTTP status, for resolvers and the HTTP layer alike. */
@@ -66,7 +74,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     return { message: detail ? `Invalid argument: ${detail}` : original.message, path, locations, extensions: { code: 'BAD_USER_INPUT' } };
   }
   if (isStatementTimeout(original)) {
-    log.warn({ requestId: currentRequestId(), path }, 'a database statement ran past statement_timeout');
+    log.warn({ requestId: requestIdOf(error), path }, 'a database statement ran past statement_timeout');
     return {
       message: 'The query took longer than this server allows and was cancelled: ask for smaller pages or fewer fields.',
       path,
@@ -84,7 +92,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (typeof code === 'string' && CLIENT_CODES.has(code)) {
     return { message: formatted.message, path, locations, extensions: { code } };
   }
-  const requestId = currentRequestId();
+  const requestId = requestIdOf(error);
   if (original instanceof GraphQLError && !original.originalError && !code) {
     // A GraphQL execution error without a cause (e.g. a non-null violation): safe to show.
     return { message: formatted.message, path, locations, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } };

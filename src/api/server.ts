@@ -32,7 +32,7 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, OperationTypeNode, getOperationAST, parse as parseDocument } from 'graphql';
 import { createContext, type Context } from './context.js';
-import { formatError, requestScope } from './errors.js';
+import { formatError, tagErrorsWithRequest } from './errors.js';
 import { checkDocument, costLimitPlugin, DEFAULT_QUERY_LIMITS, KnownOperationTypesRule, NoSubscriptionOverHttpRule, type QueryLimits } from './limits.js';
 import { startResultsFeed, type ResultsFeed } from '../db/resultsFeed.js';
 import { CatalogueCache } from '../services/catalogue.js';
@@ -292,6 +292,17 @@ function responseKey(method: string, req: http.IncomingMessage, url: URL, body: 
   return `${method}\u0000${req.headers.accept ?? ''}\u0000${req.headers['content-type'] ?? ''}\u0000${request}`;
 }
 
+/** Tags each error with its request's id before Apollo formats it (formatError logs and shows the id). */
+const requestIdOfErrorsPlugin: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didEncounterErrors({ errors, contextValue }) {
+        tagErrorsWithRequest(errors, contextValue.requestId);
+      },
+    };
+  },
+};
+
 /**
  * Records in the request's outcome whether its answer carries no errors: only those are cached.
  * (Apollo hands plugins a shallow copy of the context, so the flag lives in a shared object.)
@@ -351,6 +362,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       answeredWithoutErrorsPlugin,
+      requestIdOfErrorsPlugin,
     ],
     // Compact JSON: smaller answers, less time in JSON.stringify (Apollo's default indents).
     stringifyResult: (value) => JSON.stringify(value),
@@ -449,9 +461,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const generation = cache?.generation ?? 0;
     const outcome = { withoutErrors: false };
     const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search: url.search, body };
-    const result = await requestScope.run({ requestId }, () =>
-      apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey, catalogue }), outcome }) }),
-    );
+    const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey, catalogue }), outcome }) });
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = statusFor(result, req.headers.accept);
     if (result.body.kind === 'complete') {
