@@ -176,6 +176,7 @@ export function machine(): Record<string, unknown> {
     node: process.version,
     platform: `${os.platform()}-${os.arch()}`,
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
+    nodeEnv: process.env.NODE_ENV ?? null,
     host: process.env.SAEBOARD_BENCH_HOST ?? os.hostname(),
   };
 }

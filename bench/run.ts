@@ -19,6 +19,9 @@ if (!existsSync(file)) {
   process.stderr.write(`bench: unknown benchmark "${name}" (available: ${available.join(', ')})\n`);
   process.exit(2);
 }
+// The API benches measure the server as `saeboard serve` runs it (bin/saeboard.js): set before
+// graphql-js loads, which picks its instanceof checks then.
+if (name.startsWith('api') && !process.env.NODE_ENV) process.env.NODE_ENV = 'production';
 const mod = (await import(pathToFileURL(file).href)) as { default: (h: ReturnType<typeof createBench>) => Promise<void> };
 try {
   await mod.default(createBench(name, args));

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { createLoaders, type Loaders } from '../services/loaders.js';
-import type { CatalogueCache } from '../services/catalogue.js';
+import type { ProcessCaches } from '../services/catalogue.js';
 import type { ApiKey } from '../services/apikeys.service.js';
 import { clientError } from './errors.js';
 
@@ -19,11 +19,11 @@ export interface Context {
   outcome?: { withoutErrors: boolean };
 }
 
-export function createContext(pool: pg.Pool, requestId: string, opts: { apiKey?: ApiKey | null; catalogue?: CatalogueCache | null } = {}): Context {
+export function createContext(pool: pg.Pool, requestId: string, opts: { apiKey?: ApiKey | null; caches?: ProcessCaches | null } = {}): Context {
   const memo = new Map<string, Promise<unknown>>();
   return {
     pool,
-    loaders: createLoaders(pool, opts.catalogue ?? null),
+    loaders: createLoaders(pool, opts.caches ?? null),
     requestId,
     apiKey: opts.apiKey ?? null,
     once<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -35,7 +35,7 @@ import { createContext, type Context } from './context.js';
 import { formatError, tagErrorsWithRequest } from './errors.js';
 import { checkDocument, costLimitPlugin, DEFAULT_QUERY_LIMITS, KnownOperationTypesRule, NoSubscriptionOverHttpRule, type QueryLimits } from './limits.js';
 import { startResultsFeed, type ResultsFeed } from '../db/resultsFeed.js';
-import { CatalogueCache } from '../services/catalogue.js';
+import { createProcessCaches } from '../services/catalogue.js';
 import { cacheable, DocumentMemo, ResponseCache, type ResponseCacheStats } from './responseCache.js';
 
 export interface ServerOptions {
@@ -71,8 +71,8 @@ export interface RunningServer {
   httpServer: http.Server;
   /** The response cache's counters; null when it is off. */
   cacheStats(): ResponseCacheStats | null;
-  /** The BSP catalogue cache (names held) and the results feed it trusts. */
-  catalogueStats(): { names: number; families: boolean; live: boolean; listenerPid: number | null };
+  /** The process caches (what each holds) and the results feed they trust. */
+  catalogueStats(): { names: number; families: boolean; saes: number; saeCheckpointLists: number; live: boolean; listenerPid: number | null };
   close(): Promise<void>;
 }
 
@@ -335,10 +335,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const schema = appSchema();
   const cacheBytes = opts.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES;
-  // One LISTEN connection tells the response cache and the BSP catalogue cache when results change.
+  // One LISTEN connection tells the response cache and the process caches when results change.
   const resultsFeed: ResultsFeed = await startResultsFeed(opts.pool);
   const cache = cacheBytes > 0 ? new ResponseCache(resultsFeed, cacheBytes) : null;
-  const catalogue = new CatalogueCache(opts.pool, resultsFeed);
+  const caches = createProcessCaches(opts.pool, resultsFeed);
   // Clients send the same few documents: check each one's limits and cacheability once.
   const limitVerdicts = new DocumentMemo<GraphQLError | null>();
   const cacheVerdicts = new DocumentMemo<boolean>();
@@ -461,7 +461,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const generation = cache?.generation ?? 0;
     const outcome = { withoutErrors: false };
     const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search: url.search, body };
-    const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey, catalogue }), outcome }) });
+    const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({ ...createContext(opts.pool, requestId, { apiKey, caches }), outcome }) });
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = statusFor(result, req.headers.accept);
     if (result.body.kind === 'complete') {
@@ -594,7 +594,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         return undefined;
       },
-      context: (ctx) => createContext(opts.pool, randomUUID(), { apiKey: ctx.extra.apiKey ?? null, catalogue }),
+      context: (ctx) => createContext(opts.pool, randomUUID(), { apiKey: ctx.extra.apiKey ?? null, caches }),
     },
     wss,
   );
@@ -604,7 +604,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     httpServer,
     cacheStats: () => cache?.stats() ?? null,
-    catalogueStats: () => ({ ...catalogue.size, live: resultsFeed.live, listenerPid: resultsFeed.backendPid }),
+    catalogueStats: () => ({ ...caches.catalogue.size, saes: caches.saes.size, saeCheckpointLists: caches.checkpointsOfSae.size, live: resultsFeed.live, listenerPid: resultsFeed.backendPid }),
     async close() {
       await ws.dispose();
       await apollo.stop();

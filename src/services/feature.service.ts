@@ -3,7 +3,6 @@ import { NotFoundError, UserInputError } from '../errors.js';
 import { TRAINER_NAMES } from '../sae/config.js';
 import { listBoardPropertyPage } from '../db/repos/datasets.js';
 import { listFeatures, type FeatureOrder, type FeaturePageRow } from '../db/repos/features.js';
-import { checkpointsOfSaes } from '../db/repos/sae.js';
 import { openDataset } from '../games/dataset/index.js';
 import { decodeChess } from '../games/chess/vocab.js';
 import { squareName, tokenToSquare } from '../games/othello/index.js';
@@ -101,7 +100,7 @@ export async function features(
     if (f.saeCheckpoint) saeCheckpointIds = [parseId('SAE checkpoint', f.saeCheckpoint)];
     else if (f.sae) {
       const saeId = parseId('SAE', f.sae);
-      const [ckpts] = await checkpointsOfSaes(pool, [saeId]);
+      const ckpts = await loaders.checkpointsOfSae.load(saeId);
       if (!ckpts.length) throw new NotFoundError(`no SAE with id ${saeId} (or it has no checkpoints)`);
       const chosen = f.step != null ? ckpts.filter((c) => c.step === f.step) : f.allCheckpoints ? ckpts : ckpts.filter((c) => c.is_final).slice(-1);
       saeCheckpointIds = (chosen.length ? chosen : ckpts.slice(-1)).map((c) => c.id);

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type pg from 'pg';
 import { countPerGame, getGamesByIds, type GameRow } from '../db/repos/games.js';
 import { findBoardPropertiesByName, getBoardPropertiesByIds, listBspFamilies } from '../db/repos/datasets.js';
-import type { CatalogueCache } from './catalogue.js';
+import type { ProcessCaches } from './catalogue.js';
 import { featureExamplesFor } from '../db/repos/eval.js';
 import { alignmentCurves, bestAlignmentsOfFeatures, bestF1PerSquare, bestFeaturesOfBsps, densitiesOfCheckpoints, getFeatures, type AlignmentCurveKey, type FeatureKey } from '../db/repos/features.js';
 import { activationSetsOfLmCheckpoints, bestProbeAccuracyOfFamilies, checkpointsOfLmModels, getActivationSetsByIds, getLmCheckpointsByIds, getLmModelsByIds, probesOfLmCheckpoints } from '../db/repos/lm.js';
@@ -24,10 +24,11 @@ function perArgument<A, L>(make: (arg: A) => L): (arg: A) => L {
 
 /**
  * One DataLoader set per request: every field resolver that would query per parent row goes
- * through a loader, so a list of N parents costs one query per field, not N. The BSP catalogue
- * comes from the server's `catalogue` cache when it has one.
+ * through a loader, so a list of N parents costs one query per field, not N. The BSP catalogue,
+ * SAE rows and SAE checkpoint lists come from the server's process caches when it has them.
  */
-export function createLoaders(pool: pg.Pool, catalogue: CatalogueCache | null = null) {
+export function createLoaders(pool: pg.Pool, caches: ProcessCaches | null = null) {
+  const catalogue = caches?.catalogue;
   const counter = (table: 'datasets' | 'board_properties' | 'lm_models') =>
     new DataLoader<string, number>(async (ids) => {
       const counts = await countPerGame(pool, table, ids);
@@ -48,9 +49,9 @@ export function createLoaders(pool: pg.Pool, catalogue: CatalogueCache | null = 
     bspFamilies: () => (families ??= catalogue ? catalogue.bspFamilies() : listBspFamilies(pool)),
     /** Board properties with a readable name (case-insensitive), of one game or any. */
     boardPropertiesNamed: (name: string, game?: string | null) => (catalogue ? catalogue.boardPropertiesNamed(name, game) : findBoardPropertiesByName(pool, name, game)),
-    sae: new DataLoader((ids: readonly number[]) => getSaesByIds(pool, ids)),
+    sae: new DataLoader((ids: readonly number[]) => (caches ? caches.saes.loadMany(ids) : getSaesByIds(pool, ids))),
     saeCheckpoint: new DataLoader((ids: readonly number[]) => getSaeCheckpointsByIds(pool, ids)),
-    checkpointsOfSae: new DataLoader((ids: readonly number[]) => checkpointsOfSaes(pool, ids)),
+    checkpointsOfSae: new DataLoader((ids: readonly number[]) => (caches ? caches.checkpointsOfSae.loadMany(ids) : checkpointsOfSaes(pool, ids))),
     metricsOfCheckpoint: new DataLoader((ids: readonly number[]) => metricsOfCheckpoints(pool, ids)),
     evaluationsOfCheckpoint: new DataLoader((ids: readonly number[]) => evaluationsOfCheckpoints(pool, ids)),
     feature: new DataLoader((keys: readonly FeatureKey[]) => getFeatures(pool, keys), { cacheKeyFn: featureKey }),

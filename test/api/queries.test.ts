@@ -111,7 +111,7 @@ describe('features by board property', () => {
     for (const p of perCkpt) expect(edges.some((e) => Number(e.node.saeCheckpoint.id) === p.sae_checkpoint_id && Math.abs(e.alignment.f1 - p.f1) < 1e-6)).toBe(true);
   });
 
-  it('costs two SQL statements a page by name once the server knows the name, whatever its size: the page, the SAEs', async () => {
+  it('costs one SQL statement a page by name once the server holds the name and the SAEs, whatever its size', async () => {
     // The bench's question (bench/api-scale): edges with the alignment's property and the node's SAE.
     const query = `query($bsp: String!, $first: Int) { features(filter: { boardProperty: $bsp }, first: $first) {
       edges { alignment { f1 precision recall threshold boardProperty { name } } node { id index maxActivation sae { id name trainer layer } } }
@@ -130,10 +130,39 @@ describe('features by board property', () => {
       }
       return statements - before;
     };
-    // The first question with a name looks the name up (then the catalogue cache holds it).
-    expect(await count(1)).toBeLessThanOrEqual(3);
-    expect(await count(2)).toBe(2);
-    expect(await count(100)).toBe(2);
+    // The first question with a name looks the name and the page's SAEs up (then the process caches hold them).
+    // (Each a new question: the response cache would answer a repeated one with no statement.)
+    expect(await count(100)).toBeLessThanOrEqual(3);
+    expect(await count(2)).toBe(1);
+    expect(await count(99)).toBe(1);
+  });
+
+  it('sees a renamed SAE and a new checkpoint at the next requests (the process caches drop them on the results feed)', async () => {
+    const [s] = await sql(`SELECT id, name FROM saes ORDER BY id LIMIT 1`);
+    const q = `query($id: ID!) { sae(id: $id) { name checkpoints { step isFinal } } features(filter: { sae: $id, allCheckpoints: true }, first: 1) { edges { node { id } } } }`;
+    const before = (await ok(q, { id: String(s.id) })).sae;
+    expect(before.name).toBe(s.name);
+    await ok(q, { id: String(s.id) });
+    await sql(`UPDATE saes SET name = name || '-renamed' WHERE id = $1`, [s.id]);
+    const [last] = await sql(`SELECT * FROM sae_checkpoints WHERE sae_id = $1 ORDER BY step DESC LIMIT 1`, [s.id]);
+    await sql(
+      `INSERT INTO sae_checkpoints (sae_id, step, tokens_seen, is_final, path, weights_sha256) VALUES ($1, $2, $3, false, $4, $5)`,
+      [s.id, last.step + 1000, last.tokens_seen, `${last.path}-later`, last.weights_sha256],
+    );
+    try {
+      const until = Date.now() + 5000;
+      let now = before;
+      while (Date.now() < until) {
+        now = (await ok(q, { id: String(s.id) })).sae;
+        if (now.name === `${s.name}-renamed` && now.checkpoints.length === before.checkpoints.length + 1) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(now.name).toBe(`${s.name}-renamed`);
+      expect(now.checkpoints.map((c: { step: number }) => c.step)).toEqual([...before.checkpoints.map((c: { step: number }) => c.step), last.step + 1000]);
+    } finally {
+      await sql(`DELETE FROM sae_checkpoints WHERE sae_id = $1 AND step = $2`, [s.id, last.step + 1000]);
+      await sql(`UPDATE saes SET name = $2 WHERE id = $1`, [s.id, s.name]);
+    }
   });
 
   it('a name shared by two properties (two families) pages through both, merged in F1 order, equal to SQL', async () => {
