@@ -62,7 +62,6 @@ export async function leaderboard(
     limit: first, // per list: trained and random-init
     lowerIsBetter: LOWER_IS_BETTER.has(q.metric),
   });
-  for (const r of rows) loaders.sae.prime(r.sae_id, r.sae);
   const toEntry = (r: (typeof rows)[number], rank: number): LeaderboardEntryRecord => ({
     rank,
     saeId: r.sae_id,

@@ -332,8 +332,6 @@ export interface LeaderboardRow {
   value: number;
   eval_config_hash: string;
   l0: number | null;
-  /** The SAE itself (its row is read in the same statement, so a page's `sae` fields need no second one). */
-  sae: SaeRow;
 }
 
 /**
@@ -350,44 +348,41 @@ export async function leaderboardRows(
   const source =
     q.evalConfigHash === null
       ? `sae_current_metrics v
-     JOIN saes s ON s.id = v.sae_id
-     LEFT JOIN sae_current_metrics l0 ON l0.sae_id = v.sae_id AND l0.sae_checkpoint_id = v.sae_checkpoint_id AND l0.metric = 'l0' AND l0.family = ''`
+     JOIN saes s ON s.id = v.sae_id`
       : `saes s
      JOIN sae_checkpoints c ON c.sae_id = s.id AND c.is_final
      JOIN LATERAL (
        SELECT m.sae_checkpoint_id, m.value, m.eval_config_hash FROM metric_results m
        WHERE m.sae_checkpoint_id = c.id AND m.metric = $3 AND m.family = $4 AND m.eval_config_hash = $5
        ORDER BY m.created_at DESC, m.id DESC LIMIT 1
-     ) v ON true
-     LEFT JOIN LATERAL (
-       SELECT m.value FROM metric_results m WHERE m.sae_checkpoint_id = c.id AND m.metric = 'l0' AND m.family = ''
+     ) v ON true`;
+  const l0 =
+    q.evalConfigHash === null
+      ? `LEFT JOIN sae_current_metrics l0 ON l0.sae_id = r.sae_id AND l0.sae_checkpoint_id = r.sae_checkpoint_id AND l0.metric = 'l0' AND l0.family = ''`
+      : `LEFT JOIN LATERAL (
+       SELECT m.value FROM metric_results m WHERE m.sae_checkpoint_id = r.sae_checkpoint_id AND m.metric = 'l0' AND m.family = ''
        ORDER BY m.created_at DESC, m.id DESC LIMIT 1
      ) l0 ON true`;
   // ($5 appears in both forms: Postgres refuses a parameter it cannot type.)
   const current = q.evalConfigHash === null ? 'AND v.metric = $3 AND v.family = $4 AND v.is_final AND $5::text IS NULL' : '';
-  const { rows } = await db.query<SaeRow & Omit<LeaderboardRow, 'sae' | 'sae_id'> & { rank_in_list: number }>(
-    // Ranked within each list (trained / random-init LMs): \`limit\` rows of each, whatever the other holds.
-    `SELECT * FROM (
-     SELECT ${SAE_COLUMNS}, v.sae_checkpoint_id, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash, l0.value AS l0,
-            row_number() OVER (PARTITION BY lm.origin = 'random-init' ORDER BY v.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, s.id) AS rank_in_list
-     FROM ${source}
-     JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id
-     JOIN lm_models lm ON lm.id = lc.lm_model_id
-     WHERE lm.game = $1 AND ($2::int IS NULL OR s.layer = $2) ${current}
-     ) ranked
-     WHERE rank_in_list <= $6
-     ORDER BY value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, id`,
+  const { rows } = await db.query<LeaderboardRow>(
+    // Ranked within each list (trained / random-init LMs): \`limit\` rows of each, whatever the other
+    // holds. Narrow rows, and L0 read for the ranked rows only: the SAEs' own rows come from the
+    // API's process cache (sorting every candidate with its SAE's columns, and parsing them for
+    // every request, was most of a 100-entry leaderboard's cost at 1,000 SAEs).
+    `SELECT r.sae_id, r.sae_checkpoint_id, r.trainer, r.lm_model_id, r.lm_origin, r.value, r.eval_config_hash, l0.value AS l0
+     FROM (
+       SELECT s.id AS sae_id, s.trainer, v.sae_checkpoint_id, lm.id AS lm_model_id, lm.origin AS lm_origin, v.value, v.eval_config_hash,
+              row_number() OVER (PARTITION BY lm.origin = 'random-init' ORDER BY v.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, s.id) AS rank_in_list
+       FROM ${source}
+       JOIN lm_checkpoints lc ON lc.id = s.lm_checkpoint_id
+       JOIN lm_models lm ON lm.id = lc.lm_model_id
+       WHERE lm.game = $1 AND ($2::int IS NULL OR s.layer = $2) ${current}
+     ) r
+     ${l0}
+     WHERE r.rank_in_list <= $6
+     ORDER BY r.value ${q.lowerIsBetter ? 'ASC' : 'DESC'}, r.sae_id`,
     [q.game, q.layer, q.metric, q.family, q.evalConfigHash, q.limit],
   );
-  return rows.map(({ sae_checkpoint_id, lm_model_id, lm_origin, value, eval_config_hash, l0, rank_in_list: _rank, ...sae }) => ({
-    sae_id: sae.id,
-    sae_checkpoint_id,
-    trainer: sae.trainer,
-    lm_model_id,
-    lm_origin,
-    value,
-    eval_config_hash,
-    l0,
-    sae: sae as SaeRow,
-  }));
+  return rows;
 }
