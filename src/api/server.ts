@@ -72,7 +72,7 @@ export interface RunningServer {
   /** The response cache's counters; null when it is off. */
   cacheStats(): ResponseCacheStats | null;
   /** The process caches (what each holds) and the results feed they trust. */
-  catalogueStats(): { names: number; families: boolean; saes: number; saeCheckpointLists: number; live: boolean; listenerPid: number | null };
+  processCacheStats(): { names: number; families: boolean; saes: number; saeCheckpointLists: number; live: boolean; listenerPid: number | null };
   close(): Promise<void>;
 }
 
@@ -604,7 +604,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     httpServer,
     cacheStats: () => cache?.stats() ?? null,
-    catalogueStats: () => ({ ...caches.catalogue.size, saes: caches.saes.size, saeCheckpointLists: caches.checkpointsOfSae.size, live: resultsFeed.live, listenerPid: resultsFeed.backendPid }),
+    processCacheStats: () => ({ ...caches.catalogue.size, saes: caches.saes.size, saeCheckpointLists: caches.checkpointsOfSae.size, live: resultsFeed.live, listenerPid: resultsFeed.backendPid }),
     async close() {
       await ws.dispose();
       await apollo.stop();

@@ -46,7 +46,7 @@ describe('BSP catalogue cache', () => {
       return query(...a);
     };
     server = await startServer({ pool, port: 0, responseCacheBytes: 0 });
-    await eventually(() => server.catalogueStats().live);
+    await eventually(() => server.processCacheStats().live);
   });
   afterAll(async () => {
     await server.close();
@@ -108,9 +108,9 @@ describe('BSP catalogue cache', () => {
       expect(r.errors?.[0].message).toContain('"d4 is a valid move"');
     }
     expect(nameLookups()).toBe(3);
-    const held = server.catalogueStats().names;
+    const held = server.processCacheStats().names;
     await ask(BY_NAME, { name: 'still unknown' });
-    expect(server.catalogueStats().names).toBe(held);
+    expect(server.processCacheStats().names).toBe(held);
   });
 
   it('trusts nothing it holds while the LISTEN connection is down, and caches again once back', async () => {
@@ -119,8 +119,8 @@ describe('BSP catalogue cache', () => {
     await ask(BY_NAME, { name: 'c3 is a valid move' });
     expect(nameLookups()).toBe(0);
 
-    await db.pool.query('SELECT pg_terminate_backend($1)', [server.catalogueStats().listenerPid]);
-    await eventually(() => !server.catalogueStats().live);
+    await db.pool.query('SELECT pg_terminate_backend($1)', [server.processCacheStats().listenerPid]);
+    await eventually(() => !server.processCacheStats().live);
     // A write while nobody listens: seen at once, since nothing held is used.
     await db.pool.query(`UPDATE board_properties SET best_f1 = 0.5 WHERE game = 'othello' AND name = 'c3 is a valid move'`);
     statements.length = 0;
@@ -128,7 +128,7 @@ describe('BSP catalogue cache', () => {
     await ask(BY_NAME, { name: 'c3 is a valid move' });
     expect(nameLookups()).toBe(2);
 
-    await eventually(() => server.catalogueStats().live);
+    await eventually(() => server.processCacheStats().live);
     await ask(BY_NAME, { name: 'c3 is a valid move' });
     statements.length = 0;
     await ask(BY_NAME, { name: 'c3 is a valid move' });
