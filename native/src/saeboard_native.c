@@ -298,6 +298,37 @@ static bool use_own_gemm(void) {
   return v && strcmp(v, "own") == 0;
 }
 
+/* The GEMM libraries' own thread counts (both: the own SGEMM may be the one called). */
+static void set_gemm_threads(int n) {
+  openblas_set_num_threads(n);
+  saeboard_own_set_threads(n);
+}
+
+/* Products of at least this many multiply-adds are threaded by the library itself. */
+#define BATCH_SPLIT_MAX_WORK 3e7
+/* Multiply-adds each thread gets at least when a batch is split (~20-40 us of work: about what
+ * starting and joining a thread costs). */
+#define BATCH_SPLIT_MIN_PART 2e6
+
+typedef struct {
+  sgemm_fn gemm;
+  int transA, transB, M, N, K, lda, ldb, ldc;
+  const float *a;
+  const double *aOffs;
+  const float *b;
+  const double *bOffs;
+  float *c;
+  int64_t sizeC;
+} gemm_batch_ctx;
+
+static void gemm_batch_range(void *p, int64_t i0, int64_t i1, int part) {
+  (void)part;
+  const gemm_batch_ctx *g = (const gemm_batch_ctx *)p;
+  for (int64_t i = i0; i < i1; i++)
+    g->gemm(CblasRowMajor, g->transA, g->transB, g->M, g->N, g->K, 1.0f, g->a + (int64_t)g->aOffs[i], g->lda,
+            g->b + (int64_t)g->bOffs[i], g->ldb, 0.0f, g->c + i * g->sizeC, g->ldc);
+}
+
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   if (get_args(env, info, 11, argv, "sgemm")) return NULL;
@@ -338,12 +369,24 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const int lda = (int)(transA ? M : K), ldb = (int)(transB ? K : N), ldc = (int)N;
-  const sgemm_fn gemm = use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm;
-  for (size_t i = 0; i < batch; i++) {
-    gemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, 1.0f, A.data + (int64_t)aOffs[i], lda > 0 ? lda : 1,
-                B.data + (int64_t)bOffs[i], ldb > 0 ? ldb : 1, 0.0f, c0 + (int64_t)i * sizeC, ldc > 0 ? ldc : 1);
+  gemm_batch_ctx ctx = {use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm,
+                        transA ? CblasTrans : CblasNoTrans,
+                        transB ? CblasTrans : CblasNoTrans,
+                        (int)M, (int)N, (int)K,
+                        lda > 0 ? lda : 1, ldb > 0 ? ldb : 1, ldc > 0 ? ldc : 1,
+                        A.data, aOffs, B.data, bOffs, c0, sizeC};
+  const double work = (double)M * (double)N * (double)K;
+  if (batch < 2 || g_threads < 2 || work >= BATCH_SPLIT_MAX_WORK) {
+    gemm_batch_range(&ctx, 0, (int64_t)batch, 0);
+    return NULL;
   }
+  /* Many small products (attention's per-head Q·Kᵀ and P·V): a library threads each call on its
+   * own, or not at all below its threshold (OpenBLAS: 2.6e5 multiply-adds), so the batch runs one
+   * product at a time. Split the batch over the threads instead, each product single-threaded. */
+  const int64_t grain = work >= BATCH_SPLIT_MIN_PART ? 1 : (int64_t)ceil(BATCH_SPLIT_MIN_PART / work);
+  set_gemm_threads(1);
+  parallel_for((int64_t)batch, grain, gemm_batch_range, &ctx);
+  set_gemm_threads(g_threads);
   return NULL;
 }
 
@@ -946,8 +989,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   int64_t n;
   if (get_index(env, argv[0], "setThreads n", 1024, &n)) return NULL;
   if (n < 1) return throw_range(env, "setThreads: n must be >= 1");
-  openblas_set_num_threads((int)n);
-  saeboard_own_set_threads((int)n);
+  set_gemm_threads((int)n);
   g_threads = (int)n;
   return NULL;
 }

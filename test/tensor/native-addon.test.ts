@@ -77,6 +77,35 @@ describe.skipIf(!loaded.addon)('native addon', () => {
       expect(Array.from(heap.subarray(c0 + 3 * M * N))).toEqual(Array.from(before.subarray(c0 + 3 * M * N)));
     });
 
+    it('splits a batch of small products over the threads: every product right, thread count kept', () => {
+      // attention's shape: B·H products of [T, hd]·[hd, T]ᵀ, small enough for the batch split
+      const [batch, T, hd] = [48, 59, 32];
+      const a = randomArray(batch * T * hd, 31);
+      const b = randomArray(batch * T * hd, 32);
+      const offs = Float64Array.from({ length: batch }, (_, i) => i * T * hd);
+      const initialThreads = addon.info().threads;
+      try {
+        const run = (threads: number) => {
+          addon.setThreads(threads);
+          const c = new Float32Array(batch * T * T);
+          addon.sgemm(false, true, T, T, hd, a, offs, b, offs, c, 0);
+          expect(addon.info().threads).toBe(threads); // the split restores the libraries' threads
+          expect(addon.info().blasThreads).toBe(threads);
+          return c;
+        };
+        const one = run(1);
+        const two = run(2);
+        for (let i = 0; i < batch; i++) {
+          const ref = refMatMul(a.subarray(offs[i], offs[i] + T * hd), [T, hd], b.subarray(offs[i], offs[i] + T * hd), [T, hd], false, true);
+          expect(maxRelativeError(two.subarray(i * T * T, (i + 1) * T * T), ref.values, ref.scale), `product ${i}`).toBeLessThan(1e-4);
+        }
+        // each product is one single-threaded call either way: the same bits
+        expect(Array.from(two)).toEqual(Array.from(one));
+      } finally {
+        addon.setThreads(initialThreads);
+      }
+    });
+
     it('accepts an ArrayBuffer (the wasm heap) as well as Float32Arrays', () => {
       const buf = new ArrayBuffer(4 * 12);
       const view = new Float32Array(buf);
