@@ -4,7 +4,7 @@
  * (N = batch·time), the layout the matmul kernels are fastest on.
  */
 import { tf } from '../tensor/backend.js';
-import { gelu as geluTanhKernel, layerNorm as layerNormKernel } from '../tensor/kernels/ops.js';
+import { gelu as geluTanhKernel, geluErf as geluErfKernel, layerNorm as layerNormKernel } from '../tensor/kernels/ops.js';
 import type { Activation } from './config.js';
 
 /**
@@ -28,13 +28,9 @@ export function layerNorm(x_ND: tf.Tensor2D, w_D: tf.Tensor1D, b_D: tf.Tensor1D 
   return layerNormKernel(x_ND, w_D, b_D, eps);
 }
 
-/**
- * `gelu_new` (tanh approximation) runs as one native kernel on wasm+native; the exact erf GELU is
- * composed (wasm has an Erf kernel): 0.5·x·(1 + erf(x/√2)).
- */
+/** `gelu_new` (tanh approximation) or the exact erf GELU; each one native kernel on wasm+native. */
 export function gelu(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
-  if (kind === 'gelu_new') return geluTanhKernel(x);
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+  return kind === 'gelu_new' ? geluTanhKernel(x) : geluErfKernel(x);
 }
 
 /**

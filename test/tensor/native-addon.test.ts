@@ -10,6 +10,8 @@ import {
   maxRelativeError,
   randomArray,
   refGelu,
+  refGeluErf,
+  refGeluErfGrad,
   refGeluGrad,
   refLayerNorm,
   refMatMul,
@@ -244,6 +246,45 @@ describe.skipIf(!loaded.addon)('native addon', () => {
     });
   });
 
+  describe('geluErf (exact GELU)', () => {
+    it('matches x·Φ(x) and its derivative in float64, far into both tails', () => {
+      const n = 200_001;
+      const x = Float32Array.from({ length: n }, (_, i) => -12 + (24 * i) / (n - 1));
+      const y = new Float32Array(n);
+      addon.geluErf(x, 0, y, 0, n);
+      const dy = randomArray(n, 7);
+      const dx = new Float32Array(n);
+      addon.geluErfGrad(x, 0, dy, 0, dx, 0, n);
+      let maxAbs = 0;
+      let maxTailRel = 0;
+      let maxGradAbs = 0;
+      for (let i = 0; i < n; i++) {
+        const ref = refGeluErf(x[i]);
+        maxAbs = Math.max(maxAbs, Math.abs(y[i] - ref));
+        // the negative tail keeps its relative accuracy (no 1 + erf cancellation) down to x = −9
+        if (x[i] < -1 && x[i] > -9) maxTailRel = Math.max(maxTailRel, Math.abs(y[i] - ref) / Math.abs(ref));
+        maxGradAbs = Math.max(maxGradAbs, Math.abs(dx[i] - dy[i] * refGeluErfGrad(x[i])));
+      }
+      expect(maxAbs).toBeLessThan(1e-6); // ≤ ~1 ulp of 12
+      expect(maxTailRel).toBeLessThan(2e-5);
+      expect(maxGradAbs).toBeLessThan(1e-6);
+      expect(y[(n - 1) / 2]).toBe(0); // x = 0
+      for (const v of [-2, -0.3, 0.7, 2.5]) {
+        const h = 1e-5;
+        expect(refGeluErfGrad(v)).toBeCloseTo((refGeluErf(v + h) - refGeluErf(v - h)) / (2 * h), 6);
+      }
+    });
+
+    it('works in place and rejects bad ranges', () => {
+      const x = new Float32Array([1, -1]);
+      addon.geluErf(x, 0, x, 0, 2);
+      expect(x[0]).toBeCloseTo(0.841345, 5); // Φ(1) = 0.841345
+      expect(x[1]).toBeCloseTo(-0.158655, 5);
+      expect(() => addon.geluErf(x, 0, new Float32Array(1), 0, 2)).toThrow(/outside the buffer/);
+      expect(() => addon.geluErfGrad(x, 0, x, 0, new Float32Array(2), 1, 2)).toThrow(/outside the buffer/);
+    });
+  });
+
   it('splits large elementwise work across threads with the same results as one thread', () => {
     const initialThreads = addon.info().threads;
     try {
@@ -259,6 +300,10 @@ describe.skipIf(!loaded.addon)('native addon', () => {
         addon.gelu(x, 0, g, 0, x.length);
         const gg = new Float32Array(x.length);
         addon.geluGrad(x, 0, dy, 0, gg, 0, x.length);
+        const ge = new Float32Array(x.length);
+        addon.geluErf(x, 0, ge, 0, x.length);
+        const gge = new Float32Array(x.length);
+        addon.geluErfGrad(x, 0, dy, 0, gge, 0, x.length);
         const y = new Float32Array(x.length);
         const stats = new Float32Array(2 * rows);
         addon.layerNorm(x, 0, rows, cols, gamma, 0, bias, 0, 1e-5, y, 0, stats, 0);
@@ -268,11 +313,11 @@ describe.skipIf(!loaded.addon)('native addon', () => {
         addon.layerNormGrad(x, 0, dy, 0, rows, cols, gamma, 0, stats, 0, dx, 0, dgamma, 0, dbeta, 0);
         const ba = new Float32Array(x);
         addon.biasAct(ba, 0, rows, cols, 1, bias, 0, cols, 0, null, 0, 0);
-        return { g, gg, y, dx, dgamma, dbeta, ba };
+        return { g, gg, ge, gge, y, dx, dgamma, dbeta, ba };
       };
       const one = runAll(1);
       const two = runAll(2);
-      for (const key of ['g', 'gg', 'y', 'dx', 'ba'] as const) {
+      for (const key of ['g', 'gg', 'ge', 'gge', 'y', 'dx', 'ba'] as const) {
         let differing = 0;
         for (let i = 0; i < one[key].length; i++) if (!Object.is(one[key][i], two[key][i])) differing++;
         expect(differing, key).toBe(0); // row-wise kernels: bit-identical

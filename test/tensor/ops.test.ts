@@ -10,12 +10,14 @@ import {
   adamUpdateComposed,
   gelu,
   geluComposed,
+  geluErf,
+  geluErfComposed,
   installNativeOps,
   layerNorm,
   layerNormComposed,
   LAYER_NORM_KERNEL,
 } from '../../src/tensor/kernels/ops.js';
-import { maxRelativeError, randomArray, refGelu, refGeluGrad, refLayerNorm } from './reference.js';
+import { maxRelativeError, randomArray, refGelu, refGeluErf, refGeluErfGrad, refGeluGrad, refLayerNorm } from './reference.js';
 
 const native = loadNative();
 
@@ -73,6 +75,26 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     tf.dispose([x, w, yNative, yComposed, gNative, gComposed]);
   });
 
+  it('geluErf: native values and gradients match x·Φ(x) in float64 and the composed erf op', () => {
+    const data = randomArray(4 * 9 * 13, 8).map((v) => v * 6);
+    const x = tf.tensor(data, [4, 9, 13]);
+    const w = tf.tensor(randomArray(data.length, 9), [4, 9, 13]);
+    const f = (op: (t: tf.Tensor) => tf.Tensor) => (t: tf.Tensor) => tf.sum(tf.mul(op(t), w));
+    const yNative = geluErf(x);
+    expect(yNative.shape).toEqual([4, 9, 13]);
+    const expected = Array.from(data, refGeluErf);
+    expect(maxRelativeError(yNative.dataSync(), expected, unitScale(expected))).toBeLessThan(1e-6);
+    const yComposed = geluErfComposed(x); // tfjs' Erf: ~1.5e-7 absolute
+    expect(maxRelativeError(yNative.dataSync(), yComposed.dataSync(), unitScale(expected))).toBeLessThan(2e-6);
+    const gNative = tf.grad(f(geluErf))(x);
+    const wData = w.dataSync();
+    const gExpected = Array.from(data, (v, i) => wData[i] * refGeluErfGrad(v));
+    expect(maxRelativeError(gNative.dataSync(), gExpected, unitScale(gExpected))).toBeLessThan(1e-6);
+    const gComposed = tf.grad(f(geluErfComposed))(x);
+    expect(maxRelativeError(gNative.dataSync(), gComposed.dataSync(), unitScale(gExpected))).toBeLessThan(1e-5);
+    tf.dispose([x, w, yNative, yComposed, gNative, gComposed]);
+  });
+
   for (const variant of ['gamma+beta', 'gamma only', 'neither'] as const) {
     it(`layerNorm (${variant}): same values and gradients as the composed op`, () => {
       const [B, T, C] = [2, 5, 16];
@@ -109,7 +131,8 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     const run = () => {
       const [dx, dg, db] = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(gelu(layerNorm(a, g, b))))([x, gamma, beta]);
       tf.dispose([dx, dg, db]);
-      tf.dispose([gelu(x), layerNorm(x, gamma, beta)]);
+      tf.dispose([gelu(x), geluErf(x), layerNorm(x, gamma, beta)]);
+      tf.dispose(tf.grad((a: tf.Tensor) => tf.sum(geluErf(a)))(x));
     };
     run();
     const before = tf.memory().numTensors;

@@ -128,6 +128,42 @@ export function refGeluGrad(x: number): number {
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x);
 }
 
+/**
+ * erfc(z) in float64: the Maclaurin series of erf below 3 (erfc(3) ≈ 2e-5, so the cancellation in
+ * 1 − erf leaves ~1e-11 relative accuracy), the continued fraction of erfc above; erfc(−z) = 2 − erfc(z).
+ */
+export function refErfc(z: number): number {
+  if (z < 0) return 2 - refErfc(-z);
+  if (z < 3) {
+    let sum = z;
+    let term = z;
+    for (let k = 1; k < 200; k++) {
+      term *= (-z * z) / k;
+      const add = term / (2 * k + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = 0;
+  for (let k = 80; k >= 1; k--) f = k / 2 / (z + f);
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / (z + f);
+}
+
+/** The standard normal CDF Φ(x) in float64. */
+export function refNormalCdf(x: number): number {
+  return 0.5 * refErfc(-x / Math.SQRT2);
+}
+
+/** Exact GELU x·Φ(x) and its derivative Φ(x) + x·φ(x), float64. */
+export function refGeluErf(x: number): number {
+  return x * refNormalCdf(x);
+}
+
+export function refGeluErfGrad(x: number): number {
+  return refNormalCdf(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+}
+
 /** LayerNorm rows of `cols` in float64; returns y plus the per-row mean and rstd. */
 export function refLayerNorm(
   x: ArrayLike<number>,

@@ -84,6 +84,18 @@ export interface NativeAddon {
     dxOffset: number,
     n: number,
   ): void;
+  /** Y = gelu_erf(X) = X·Φ(X) over n elements (Y may be X). */
+  geluErf(X: NativeMemory, xOffset: number, Y: NativeMemory, yOffset: number, n: number): void;
+  /** DX = DY * gelu_erf'(X) over n elements. */
+  geluErfGrad(
+    X: NativeMemory,
+    xOffset: number,
+    DY: NativeMemory,
+    dyOffset: number,
+    DX: NativeMemory,
+    dxOffset: number,
+    n: number,
+  ): void;
   /** LayerNorm over rows of `cols`; writes Y and per-row (mean, rstd) pairs into stats (2·rows). */
   layerNorm(
     X: NativeMemory,
