@@ -718,6 +718,124 @@ static napi_value GeluGrad(napi_env env, napi_callback_info info) { return run_g
 static napi_value GeluErfGrad(napi_env env, napi_callback_info info) { return run_gelu_grad(env, info, gelu_erf_grad_range); }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Softmax over the last axis (attention's probabilities), and its gradient.                  */
+/* softmax(X, xOff, rows, cols, Y, yOff)                 Y = softmax(X) per row (Y may be X)  */
+/* softmaxGrad(Y, yOff, DY, dyOff, rows, cols, DX, dxOff) DX = Y ⊙ (DY − Σ_j DY·Y) per row    */
+/*   tfjs runs the forward as one wasm kernel and the gradient as four (Mul, Sum, Sub, Mul)   */
+/*   over the [H·B, T, S] scores; here each is one pass per row on every thread.              */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  const float *x, *dy;
+  float *out;
+  int64_t cols;
+} softmax_ctx;
+
+/* Σ v[j] with 16 running partial sums, so the loop vectorises without reassociation flags. */
+static inline float sum_lanes(const float *v, int64_t n) {
+  float acc[16] = {0};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++) acc[l] += v[j + l];
+  float s = 0;
+  for (; j < n; j++) s += v[j];
+  for (int l = 0; l < 16; l++) s += acc[l];
+  return s;
+}
+
+/* max_j v[j] (n ≥ 1) with 16 running maxima: a plain max reduction does not vectorise without
+ * -ffinite-math-only */
+static inline float max_lanes(const float *v, int64_t n) {
+  float acc[16];
+  for (int l = 0; l < 16; l++) acc[l] = v[0];
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++) acc[l] = v[j + l] > acc[l] ? v[j + l] : acc[l];
+  float m = v[0];
+  for (; j < n; j++) m = v[j] > m ? v[j] : m;
+  for (int l = 0; l < 16; l++) m = acc[l] > m ? acc[l] : m;
+  return m;
+}
+
+VECTOR_CLONES static void softmax_rows(void *p, int64_t r0, int64_t r1, int part) {
+  const softmax_ctx *k = (const softmax_ctx *)p;
+  const int64_t C = k->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = k->x + r * C;
+    float *y = k->out + r * C;
+    const float m = max_lanes(x, C);
+    /* below e^-87 is under float's normal range: exactly 0, as the causal mask's -1e9 needs */
+    for (int64_t j = 0; j < C; j++) {
+      const float d = x[j] - m;
+      y[j] = d < -87.0f ? 0.0f : exp_approx(d);
+    }
+    const float inv = 1.0f / sum_lanes(y, C);
+    for (int64_t j = 0; j < C; j++) y[j] *= inv;
+  }
+}
+
+VECTOR_CLONES static void softmax_grad_rows(void *p, int64_t r0, int64_t r1, int part) {
+  const softmax_ctx *k = (const softmax_ctx *)p;
+  const int64_t C = k->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *y = k->x + r * C;
+    const float *dy = k->dy + r * C;
+    float *dx = k->out + r * C;
+    float acc[16] = {0};
+    int64_t j = 0;
+    for (; j + 16 <= C; j += 16)
+      for (int l = 0; l < 16; l++) acc[l] += dy[j + l] * y[j + l];
+    float dot = 0;
+    for (; j < C; j++) dot += dy[j] * y[j];
+    for (int l = 0; l < 16; l++) dot += acc[l];
+    for (j = 0; j < C; j++) dx[j] = y[j] * (dy[j] - dot);
+  }
+}
+
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (get_args(env, info, 6, argv, "softmax")) return NULL;
+  fbuf X, Y;
+  int64_t xOff, rows, cols, yOff;
+  if (get_fbuf(env, argv[0], "softmax X", &X) || get_index(env, argv[1], "softmax xOffset", MAX_INDEX, &xOff) ||
+      get_index(env, argv[2], "softmax rows", MAX_INDEX, &rows) || get_index(env, argv[3], "softmax cols", INT32_MAX, &cols) ||
+      get_fbuf(env, argv[4], "softmax Y", &Y) || get_index(env, argv[5], "softmax yOffset", MAX_INDEX, &yOff))
+    return NULL;
+  if (cols == 0) return throw_range(env, "softmax: the softmax axis is empty");
+  if ((double)rows * (double)cols > MAX_INDEX) return throw_range(env, "softmax: input too large");
+  const int64_t n = rows * cols;
+  if (check_range(env, &X, xOff, n, "softmax X") || check_range(env, &Y, yOff, n, "softmax Y")) return NULL;
+  softmax_ctx k = {X.data + xOff, NULL, Y.data + yOff, cols};
+  if (k.x != k.out && overlaps(k.x, n, k.out, n)) return throw_range(env, "softmax: Y partially overlaps X");
+  parallel_for(rows, TRANSCENDENTAL_GRAIN / cols + 1, softmax_rows, &k);
+  return NULL;
+}
+
+static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (get_args(env, info, 8, argv, "softmaxGrad")) return NULL;
+  fbuf Y, DY, DX;
+  int64_t yOff, dyOff, rows, cols, dxOff;
+  if (get_fbuf(env, argv[0], "softmaxGrad Y", &Y) || get_index(env, argv[1], "softmaxGrad yOffset", MAX_INDEX, &yOff) ||
+      get_fbuf(env, argv[2], "softmaxGrad DY", &DY) || get_index(env, argv[3], "softmaxGrad dyOffset", MAX_INDEX, &dyOff) ||
+      get_index(env, argv[4], "softmaxGrad rows", MAX_INDEX, &rows) ||
+      get_index(env, argv[5], "softmaxGrad cols", INT32_MAX, &cols) || get_fbuf(env, argv[6], "softmaxGrad DX", &DX) ||
+      get_index(env, argv[7], "softmaxGrad dxOffset", MAX_INDEX, &dxOff))
+    return NULL;
+  if (cols == 0) return throw_range(env, "softmaxGrad: the softmax axis is empty");
+  if ((double)rows * (double)cols > MAX_INDEX) return throw_range(env, "softmaxGrad: input too large");
+  const int64_t n = rows * cols;
+  if (check_range(env, &Y, yOff, n, "softmaxGrad Y") || check_range(env, &DY, dyOff, n, "softmaxGrad DY") ||
+      check_range(env, &DX, dxOff, n, "softmaxGrad DX"))
+    return NULL;
+  softmax_ctx k = {Y.data + yOff, DY.data + dyOff, DX.data + dxOff, cols};
+  if ((k.x != k.out && overlaps(k.x, n, k.out, n)) || (k.dy != k.out && overlaps(k.dy, n, k.out, n)))
+    return throw_range(env, "softmaxGrad: DX partially overlaps an input");
+  parallel_for(rows, TRANSCENDENTAL_GRAIN / cols + 1, softmax_grad_rows, &k);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* LayerNorm over the last axis (C), as torch.nn.functional.layer_norm (biased variance).     */
 /* layerNorm(X, xOff, rows, cols, gamma|null, gOff, beta|null, bOff, eps, Y, yOff,            */
 /*           STATS, statsOff)                                                                 */
@@ -1074,6 +1192,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_default, NULL},
       {"geluErf", NULL, GeluErf, NULL, NULL, NULL, napi_default, NULL},
+      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_default, NULL},
       {"geluErfGrad", NULL, GeluErfGrad, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_default, NULL},

@@ -26,7 +26,7 @@
 import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { headDim, parseConfig, type GptConfig } from './config.js';
-import { causalMask, crossEntropy, embed, gelu, layerNorm, linear, ownedVariable } from './ops.js';
+import { causalMask, crossEntropy, embed, gelu, layerNorm, linear, ownedVariable, softmax } from './ops.js';
 import { checkParams, expectedParamShapes, type HostTensor } from './params.js';
 import { Rng } from './rng.js';
 
@@ -263,7 +263,7 @@ export class Gpt {
     if (attn.keep) attn.keep(layer, tf.keep(k_XSDh), tf.keep(v_XSDh));
     // scale q rather than the T×S scores: cheaper whenever T > Dh (chess: 1023 vs 64)
     const scores_XTS = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XSDh, false, true);
-    const probs_XTS = tf.softmax(tf.add(scores_XTS, attn.bias));
+    const probs_XTS = softmax(tf.add(scores_XTS, attn.bias) as tf.Tensor3D);
     const y_XTDh = tf.matMul(probs_XTS, v_XSDh);
     // [H, B, T, Dh] → [B, T, H, Dh] = [N, d] with head h in columns h·Dh..(h+1)·Dh
     const y_ND = y_XTDh.reshape([H, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B * T, d]) as tf.Tensor2D;

@@ -4,7 +4,7 @@
  * (N = batch·time), the layout the matmul kernels are fastest on.
  */
 import { tf } from '../tensor/backend.js';
-import { gelu as geluTanhKernel, geluErf as geluErfKernel, layerNorm as layerNormKernel } from '../tensor/kernels/ops.js';
+import { gelu as geluTanhKernel, geluErf as geluErfKernel, layerNorm as layerNormKernel, softmax as softmaxKernel } from '../tensor/kernels/ops.js';
 import type { Activation } from './config.js';
 
 /**
@@ -31,6 +31,11 @@ export function layerNorm(x_ND: tf.Tensor2D, w_D: tf.Tensor1D, b_D: tf.Tensor1D 
 /** `gelu_new` (tanh approximation) or the exact erf GELU; each one native kernel on wasm+native. */
 export function gelu(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
   return kind === 'gelu_new' ? geluTanhKernel(x) : geluErfKernel(x);
+}
+
+/** Attention probabilities: softmax over the last (key) axis; one native kernel each way on wasm+native. */
+export function softmax(scores_XTS: tf.Tensor3D): tf.Tensor3D {
+  return softmaxKernel(scores_XTS);
 }
 
 /**

@@ -285,6 +285,77 @@ describe.skipIf(!loaded.addon)('native addon', () => {
     });
   });
 
+  describe('softmax', () => {
+    const refSoftmaxRows = (x: Float32Array, cols: number) => {
+      const out = new Float64Array(x.length);
+      for (let r = 0; r < x.length / cols; r++) {
+        let m = -Infinity;
+        for (let j = 0; j < cols; j++) m = Math.max(m, x[r * cols + j]);
+        let sum = 0;
+        for (let j = 0; j < cols; j++) sum += out[r * cols + j] = Math.exp(x[r * cols + j] - m);
+        for (let j = 0; j < cols; j++) out[r * cols + j] /= sum;
+      }
+      return out;
+    };
+
+    it('matches float64 per row, masked entries are exactly 0, and rows sum to 1', () => {
+      for (const cols of [1, 5, 16, 59, 256]) {
+        const rows = 37;
+        const x = randomArray(rows * cols, cols).map((v) => v * 8);
+        for (let r = 0; r < rows; r++) for (let j = r % cols + 1; j < cols; j++) x[r * cols + j] += -1e9; // causal-style mask
+        const y = new Float32Array(x.length);
+        addon.softmax(x, 0, rows, cols, y, 0);
+        const ref = refSoftmaxRows(x, cols);
+        expect(maxRelativeError(y, ref, Array.from(ref, () => 1))).toBeLessThan(1e-6);
+        for (let r = 0; r < rows; r++) {
+          let sum = 0;
+          for (let j = 0; j < cols; j++) {
+            sum += y[r * cols + j];
+            if (j > r % cols) expect(y[r * cols + j]).toBe(0);
+          }
+          expect(Math.abs(sum - 1)).toBeLessThan(1e-5);
+        }
+      }
+    });
+
+    it('gradient is y·(dy − Σ dy·y) and matches finite differences of Σ w·softmax', () => {
+      const rows = 9;
+      const cols = 23;
+      const x = randomArray(rows * cols, 31).map((v) => v * 3);
+      const dy = randomArray(rows * cols, 32);
+      const y = new Float32Array(x.length);
+      addon.softmax(x, 0, rows, cols, y, 0);
+      const dx = new Float32Array(x.length);
+      addon.softmaxGrad(y, 0, dy, 0, rows, cols, dx, 0);
+      const ref = refSoftmaxRows(x, cols);
+      const loss = (xs: Float32Array) => refSoftmaxRows(xs, cols).reduce((acc, v, i) => acc + v * dy[i], 0);
+      for (const i of [0, 5, 44, 100, rows * cols - 1]) {
+        const r = Math.floor(i / cols);
+        let dot = 0;
+        for (let j = 0; j < cols; j++) dot += dy[r * cols + j] * ref[r * cols + j];
+        expect(dx[i]).toBeCloseTo(ref[i] * (dy[i] - dot), 6);
+        const h = 1e-3;
+        const plus = new Float32Array(x);
+        plus[i] += h;
+        const minus = new Float32Array(x);
+        minus[i] -= h;
+        expect(dx[i]).toBeCloseTo((loss(plus) - loss(minus)) / (2 * h), 3);
+      }
+    });
+
+    it('works in place and rejects bad arguments', () => {
+      const x = new Float32Array([0, Math.log(3)]);
+      addon.softmax(x, 0, 1, 2, x, 0);
+      expect(x[0]).toBeCloseTo(0.25, 6);
+      expect(x[1]).toBeCloseTo(0.75, 6);
+      expect(() => addon.softmax(x, 0, 1, 0, x, 0)).toThrow(/empty/);
+      expect(() => addon.softmax(x, 0, 2, 2, new Float32Array(4), 0)).toThrow(/outside the buffer/);
+      expect(() => addon.softmaxGrad(x, 0, x, 0, 1, 2, new Float32Array(2), 1)).toThrow(/outside the buffer/);
+      const big = new Float32Array(8);
+      expect(() => addon.softmax(big, 0, 1, 4, big, 2)).toThrow(/overlaps/);
+    });
+  });
+
   it('splits large elementwise work across threads with the same results as one thread', () => {
     const initialThreads = addon.info().threads;
     try {
@@ -304,6 +375,10 @@ describe.skipIf(!loaded.addon)('native addon', () => {
         addon.geluErf(x, 0, ge, 0, x.length);
         const gge = new Float32Array(x.length);
         addon.geluErfGrad(x, 0, dy, 0, gge, 0, x.length);
+        const sm = new Float32Array(x.length);
+        addon.softmax(x, 0, rows, cols, sm, 0);
+        const smg = new Float32Array(x.length);
+        addon.softmaxGrad(sm, 0, dy, 0, rows, cols, smg, 0);
         const y = new Float32Array(x.length);
         const stats = new Float32Array(2 * rows);
         addon.layerNorm(x, 0, rows, cols, gamma, 0, bias, 0, 1e-5, y, 0, stats, 0);
@@ -313,11 +388,11 @@ describe.skipIf(!loaded.addon)('native addon', () => {
         addon.layerNormGrad(x, 0, dy, 0, rows, cols, gamma, 0, stats, 0, dx, 0, dgamma, 0, dbeta, 0);
         const ba = new Float32Array(x);
         addon.biasAct(ba, 0, rows, cols, 1, bias, 0, cols, 0, null, 0, 0);
-        return { g, gg, ge, gge, y, dx, dgamma, dbeta, ba };
+        return { g, gg, ge, gge, sm, smg, y, dx, dgamma, dbeta, ba };
       };
       const one = runAll(1);
       const two = runAll(2);
-      for (const key of ['g', 'gg', 'ge', 'gge', 'y', 'dx', 'ba'] as const) {
+      for (const key of ['g', 'gg', 'ge', 'gge', 'sm', 'smg', 'y', 'dx', 'ba'] as const) {
         let differing = 0;
         for (let i = 0; i < one[key].length; i++) if (!Object.is(one[key][i], two[key][i])) differing++;
         expect(differing, key).toBe(0); // row-wise kernels: bit-identical

@@ -16,6 +16,8 @@ import {
   layerNorm,
   layerNormComposed,
   LAYER_NORM_KERNEL,
+  softmax,
+  SOFTMAX_KERNEL,
 } from '../../src/tensor/kernels/ops.js';
 import { maxRelativeError, randomArray, refGelu, refGeluErf, refGeluErfGrad, refGeluGrad, refLayerNorm } from './reference.js';
 
@@ -93,6 +95,28 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     const gComposed = tf.grad(f(geluErfComposed))(x);
     expect(maxRelativeError(gNative.dataSync(), gComposed.dataSync(), unitScale(gExpected))).toBeLessThan(1e-5);
     tf.dispose([x, w, yNative, yComposed, gNative, gComposed]);
+  });
+
+  it('softmax: native values and gradients match tf.softmax; the causal mask gives exact zeros', () => {
+    expect(tf.getKernel(SOFTMAX_KERNEL, tf.getBackend())).toBeTruthy();
+    const [X, T] = [6, 17];
+    const mask = tf.tensor2d(Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0)), [T, T]);
+    const x = tf.add(tf.tensor(randomArray(X * T * T, 12).map((v) => v * 4), [X, T, T]), mask);
+    const w = tf.tensor(randomArray(X * T * T, 13), [X, T, T]);
+    const f = (op: (t: tf.Tensor) => tf.Tensor) => (t: tf.Tensor) => tf.sum(tf.mul(op(t), w));
+    const yNative = softmax(x);
+    const yRef = tf.softmax(x);
+    const yn = yNative.dataSync();
+    expect(maxRelativeError(yn, yRef.dataSync(), Array.from(yn, () => 1))).toBeLessThan(1e-6);
+    for (let i = 0; i < yn.length; i++) if (i % T > Math.floor(i / T) % T) expect(yn[i]).toBe(0);
+    const gNative = tf.grad(f(softmax))(x);
+    const gRef = tf.grad(f((t) => tf.softmax(t)))(x);
+    expect(maxRelativeError(gNative.dataSync(), gRef.dataSync(), Array.from(yn, () => 1))).toBeLessThan(1e-5);
+    expect(() => softmax(tf.zeros([2, 0]))).toThrow(/non-empty last axis/);
+    const before = tf.memory().numTensors;
+    tf.dispose([softmax(x), tf.grad(f(softmax))(x)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([mask, x, w, yNative, yRef, gNative, gRef]);
   });
 
   for (const variant of ['gamma+beta', 'gamma only', 'neither'] as const) {

@@ -96,6 +96,19 @@ export interface NativeAddon {
     dxOffset: number,
     n: number,
   ): void;
+  /** Y = softmax of each row of `cols` (Y may be X). */
+  softmax(X: NativeMemory, xOffset: number, rows: number, cols: number, Y: NativeMemory, yOffset: number): void;
+  /** DX = Y ⊙ (DY − Σ_j DY·Y) per row of `cols`, Y the softmax output. */
+  softmaxGrad(
+    Y: NativeMemory,
+    yOffset: number,
+    DY: NativeMemory,
+    dyOffset: number,
+    rows: number,
+    cols: number,
+    DX: NativeMemory,
+    dxOffset: number,
+  ): void;
   /** LayerNorm over rows of `cols`; writes Y and per-row (mean, rstd) pairs into stats (2·rows). */
   layerNorm(
     X: NativeMemory,

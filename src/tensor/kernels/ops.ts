@@ -18,10 +18,12 @@ export const GELU_KERNEL = 'SaeboardGelu';
 export const GELU_GRAD_KERNEL = 'SaeboardGeluGrad';
 export const GELU_ERF_KERNEL = 'SaeboardGeluErf';
 export const GELU_ERF_GRAD_KERNEL = 'SaeboardGeluErfGrad';
+export const SOFTMAX_KERNEL = 'SaeboardSoftmax';
+export const SOFTMAX_GRAD_KERNEL = 'SaeboardSoftmaxGrad';
 export const LAYER_NORM_KERNEL = 'SaeboardLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'SaeboardLayerNormGrad';
 export const ADAM_KERNEL = 'SaeboardAdam';
-const ALL_KERNELS = [GELU_KERNEL, GELU_GRAD_KERNEL, GELU_ERF_KERNEL, GELU_ERF_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAM_KERNEL];
+const ALL_KERNELS = [GELU_KERNEL, GELU_GRAD_KERNEL, GELU_ERF_KERNEL, GELU_ERF_GRAD_KERNEL, SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAM_KERNEL];
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -83,6 +85,30 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
   const geluGrad = unaryGradKernel((...a) => addon.geluGrad(...a), 'gelu');
   const geluErf = unaryKernel((...a) => addon.geluErf(...a));
   const geluErfGrad = unaryGradKernel((...a) => addon.geluErfGrad(...a), 'gelu (erf)');
+  const softmax: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const x = input(args, 'x');
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    const out = b.makeOutput([...x.shape], 'float32');
+    return fillOutputs(b, out, () => {
+      const heap = wasmHeap(b);
+      addon.softmax(heap, heapOffset(b, x), sizeOf(x.shape) / cols, cols, heap, heapOffset(b, out));
+    });
+  };
+  const softmaxGrad: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const y = input(args, 'y');
+    const dy = input(args, 'dy');
+    if (sizeOf(dy.shape) !== sizeOf(y.shape)) throw new Error(`softmax gradient: dy [${dy.shape}] does not match y [${y.shape}]`);
+    const cols = y.shape[y.shape.length - 1] ?? 1;
+    const out = b.makeOutput([...y.shape], 'float32');
+    return fillOutputs(b, out, () => {
+      const heap = wasmHeap(b);
+      addon.softmaxGrad(heap, heapOffset(b, y), heap, heapOffset(b, dy), sizeOf(y.shape) / cols, cols, heap, heapOffset(b, out));
+    });
+  };
   const layerNorm: tf.KernelFunc = (raw) => {
     const args = raw as unknown as KernelArgs;
     const b = args.backend;
@@ -180,6 +206,8 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     { kernelName: GELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: geluGrad },
     { kernelName: GELU_ERF_KERNEL, backendName: 'wasm', kernelFunc: geluErf },
     { kernelName: GELU_ERF_GRAD_KERNEL, backendName: 'wasm', kernelFunc: geluErfGrad },
+    { kernelName: SOFTMAX_KERNEL, backendName: 'wasm', kernelFunc: softmax },
+    { kernelName: SOFTMAX_GRAD_KERNEL, backendName: 'wasm', kernelFunc: softmaxGrad },
     { kernelName: LAYER_NORM_KERNEL, backendName: 'wasm', kernelFunc: layerNorm },
     { kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'wasm', kernelFunc: layerNormGrad },
   ];
@@ -195,7 +223,7 @@ export function installNativeOps(addon: NativeAddon | null): string[] {
   }
   if (!addon) return [];
   for (const config of makeKernels(addon)) tf.registerKernel(config);
-  return ['Gelu', 'GeluErf', 'LayerNorm', 'Adam'];
+  return ['Gelu', 'GeluErf', 'Softmax', 'LayerNorm', 'Adam'];
 }
 
 function nativeKernelActive(name: string): boolean {
@@ -252,6 +280,30 @@ export function geluErfComposed(x: tf.Tensor): tf.Tensor {
 export function geluErf<T extends tf.Tensor>(x: T): T {
   if (x.dtype !== 'float32') throw new Error(`geluErf: expected a float32 tensor, got ${x.dtype}`);
   return (nativeKernelActive(GELU_ERF_KERNEL) ? geluErfNative(x) : geluErfComposed(x)) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax
+// ---------------------------------------------------------------------------------------------
+
+const softmaxNative = tf.customGrad((x, save) => {
+  const y = tf.engine().runKernel(SOFTMAX_KERNEL, { x: x as tf.Tensor }, {}) as tf.Tensor;
+  (save as tf.GradSaveFunc)([y]);
+  return {
+    value: y,
+    gradFunc: (dy, saved) => [tf.engine().runKernel(SOFTMAX_GRAD_KERNEL, { y: saved[0], dy: dy as tf.Tensor }, {}) as tf.Tensor],
+  };
+});
+
+/**
+ * Softmax over the last axis, differentiable. On wasm+native one native pass forward and one
+ * backward (dx = y·(dy − Σ dy·y)) instead of tfjs' Softmax plus the four kernels of its gradient;
+ * entries more than 87 below their row's maximum (the causal mask's −1e9) are exactly 0 in both.
+ */
+export function softmax<T extends tf.Tensor>(x: T): T {
+  if (x.rank < 1 || x.shape[x.rank - 1] === 0) throw new Error(`softmax: x must have a non-empty last axis, got shape [${x.shape}]`);
+  if (x.dtype !== 'float32' || !nativeKernelActive(SOFTMAX_KERNEL)) return tf.softmax(x) as T;
+  return softmaxNative(x) as T;
 }
 
 // ---------------------------------------------------------------------------------------------
