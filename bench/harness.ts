@@ -53,7 +53,17 @@ export interface Comparison {
   /** CPU others used meanwhile, in cores (null where it cannot be measured). */
   othersCores: number | null;
   loaded: boolean;
+  /** Idle milliseconds before each timed step (see COMPARE_SETTLE_MS). */
+  settleMs: number;
 }
+
+/**
+ * Idle time before each timed step of a comparison. BLAS thread pools (OpenBLAS's in the addon
+ * and in PyTorch alike) spin-wait for up to ~0.1 s after their last call before they sleep; back to
+ * back, one side's spinning threads take the cores from the other's next step (measured: the
+ * Othello GPT forward 189 ms alone, 254 ms right after a PyTorch step). `--settle-ms` overrides.
+ */
+export const COMPARE_SETTLE_MS = 250;
 
 /** A run counts as taken under load when the 1-minute load average exceeded this per core. */
 export const LOADED_PER_CORE = 0.5;
@@ -75,12 +85,13 @@ export const COMPARE_REPS = 5;
 
 /**
  * Runs the sides interleaved: `warmup` untimed rounds (each side once per round), then `reps`
- * timed rounds, each side once per round in the given order. `clock` and `load` are injectable
+ * timed rounds, each side once per round in the given order, each timed step after `settleMs` of
+ * idle time (0 here; Bench.compare passes COMPARE_SETTLE_MS). `clock` and `load` are injectable
  * for the harness test.
  */
 export async function interleave(
   sides: Side[],
-  opts: { reps?: number; warmup?: number; minSeconds?: number } = {},
+  opts: { reps?: number; warmup?: number; minSeconds?: number; settleMs?: number } = {},
   clock: () => number = () => performance.now(),
   load: () => number = () => os.loadavg()[0],
   cores: number = os.cpus().length,
@@ -99,8 +110,10 @@ export async function interleave(
   const minMs = (opts.minSeconds ?? 0) * 1000;
   const started = clock();
   const maxRounds = reps * 1000;
+  const settleMs = opts.settleMs ?? 0;
   for (let r = 0; r < reps || (r < maxRounds && clock() - started < minMs); r++) {
     for (const [i, s] of sides.entries()) {
+      if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
       const t0 = clock();
       const own = await s.step();
       const wall = clock() - t0;
@@ -122,6 +135,7 @@ export async function interleave(
     load1After: round(load1After, 2),
     othersCores: others,
     loaded: loadedBy(others, [load1Before, load1After], cores),
+    settleMs,
   };
 }
 
@@ -141,8 +155,8 @@ export function sideSummary(s: SideStats, digits = 1): Record<string, number> {
 }
 
 /** A comparison's load fields for a results line: one record carries the window it measured. */
-export function loadFields(c: Pick<Comparison, 'load1Before' | 'load1After' | 'othersCores' | 'loaded'>): Record<string, unknown> {
-  return { load1Before: c.load1Before, load1After: c.load1After, othersCores: c.othersCores, loaded: c.loaded };
+export function loadFields(c: Pick<Comparison, 'load1Before' | 'load1After' | 'othersCores' | 'loaded'> & { settleMs?: number }): Record<string, unknown> {
+  return { load1Before: c.load1Before, load1After: c.load1After, othersCores: c.othersCores, loaded: c.loaded, ...(c.settleMs ? { settleMs: c.settleMs } : {}) };
 }
 
 export interface Bench {
@@ -158,7 +172,7 @@ export interface Bench {
    * others' CPU can be judged over it) and returns per-side stats, the ratio of medians and the
    * load marking.
    */
-  compare(sides: Side[], opts?: { reps?: number; warmup?: number; minSeconds?: number }): Promise<Comparison>;
+  compare(sides: Side[], opts?: { reps?: number; warmup?: number; minSeconds?: number; settleMs?: number }): Promise<Comparison>;
   /**
    * Print and persist one result line. Unless the fields say otherwise, the line gets
    * `load1Before` (the load when the previous record, or the bench, started), `load1After` (now)
@@ -222,7 +236,10 @@ export function createBench(name: string, args: string[]): Bench {
       return sideStats(samples);
     },
     compare(sides, opts) {
-      return interleave(sides, { minSeconds: 1, ...opts });
+      const i = args.indexOf('--settle-ms');
+      const settleMs = i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : COMPARE_SETTLE_MS;
+      if (!(settleMs >= 0)) throw new Error(`--settle-ms: expected a number of milliseconds ≥ 0, got "${args[i + 1]}"`);
+      return interleave(sides, { minSeconds: 1, settleMs, ...opts });
     },
     record(caseName, fields) {
       const now = os.loadavg()[0];

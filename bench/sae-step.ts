@@ -102,7 +102,7 @@ export default async function bench(h: Bench): Promise<void> {
             ? await h.compare(sides, { reps: r, warmup: 1 })
             : await (async () => {
                 const t = await h.time(sides[0].step, { reps: r, warmup: 1 });
-                return { sides: { [sides[0].name]: t }, order: [], ratioOfMedians: 1, load1Before: undefined, load1After: undefined, loaded: undefined };
+                return { sides: { [sides[0].name]: t }, order: [], ratioOfMedians: 1, load1Before: undefined, load1After: undefined, loaded: undefined, settleMs: 0 };
               })();
         if (profileWanted(h)) {
           // a separate, untimed-by-compare pass: the phase timers cost a clock read per phase
@@ -134,6 +134,7 @@ export default async function bench(h: Bench): Promise<void> {
                   // > 1: saeboard is faster (ratio of the medians, interleaved in this run)
                   speedupVsTorch: Math.round((torch.median / s.median) * 100) / 100,
                   order: 'interleaved',
+                  settleMs: cmp.settleMs,
                 }
               : {}),
             ...(Object.keys(profiles[i]).length ? { profileMsPerStep: profiles[i] } : {}),

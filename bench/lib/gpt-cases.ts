@@ -79,6 +79,7 @@ export async function benchGptCases(
             // > 1: saeboard is faster (ratio of the medians, interleaved in this run)
             ratioVsTorch: cmp.ratioOfMedians,
             order: 'interleaved',
+            settleMs: cmp.settleMs,
             load1Before: cmp.load1Before,
             load1After: cmp.load1After,
             loaded: cmp.loaded,

@@ -126,6 +126,28 @@ describe('bench harness', () => {
     expect(plain.sides.a.reps).toBe(3);
   });
 
+  it('leaves the machine idle for settleMs before every timed step, outside the timing', async () => {
+    const { interleave } = await import('../../bench/harness.js');
+    const idleBefore: number[] = [];
+    let last = performance.now();
+    const step = () => {
+      idleBefore.push(performance.now() - last);
+      last = performance.now();
+    };
+    const sides = [
+      { name: 'a', step },
+      { name: 'b', step },
+    ];
+    const cmp = await interleave(sides, { reps: 2, warmup: 1, settleMs: 30 }, () => 0, () => 0, 2, () => null);
+    expect(cmp.settleMs).toBe(30);
+    expect(idleBefore).toHaveLength(6);
+    // warm-up steps run back to back; every timed step follows a pause of settleMs
+    for (const gap of idleBefore.slice(2)) expect(gap).toBeGreaterThanOrEqual(28);
+    expect(cmp.sides.a.median).toBe(0); // the pause is not in the measured time (clock stood still)
+    const plain = await interleave(sides, { reps: 2, warmup: 0 }, () => 0, () => 0, 2, () => null);
+    expect(plain.settleMs).toBe(0);
+  });
+
   it('judges load by the CPU others used meanwhile, not by the load average the benchmark raises itself', async () => {
     const { interleave, OTHERS_LOADED_CORES } = await import('../../bench/harness.js');
     const { othersCores, cpuSnapshot, postgresCpuMs } = await import('../../bench/lib/other-load.js');
