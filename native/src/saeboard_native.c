@@ -757,21 +757,22 @@ static inline float max_lanes(const float *v, int64_t n) {
   return m;
 }
 
+/* y[0..n) = softmax(x[0..n)) (n ≥ 1; y may be x). Below e^-87 is under float's normal range:
+ * exactly 0, as the causal mask's -1e9 needs. */
+static inline void softmax_row(const float *x, float *y, int64_t n) {
+  const float m = max_lanes(x, n);
+  for (int64_t j = 0; j < n; j++) {
+    const float d = x[j] - m;
+    y[j] = d < -87.0f ? 0.0f : exp_approx(d);
+  }
+  const float inv = 1.0f / sum_lanes(y, n);
+  for (int64_t j = 0; j < n; j++) y[j] *= inv;
+}
+
 VECTOR_CLONES static void softmax_rows(void *p, int64_t r0, int64_t r1, int part) {
   const softmax_ctx *k = (const softmax_ctx *)p;
   const int64_t C = k->cols;
-  for (int64_t r = r0; r < r1; r++) {
-    const float *x = k->x + r * C;
-    float *y = k->out + r * C;
-    const float m = max_lanes(x, C);
-    /* below e^-87 is under float's normal range: exactly 0, as the causal mask's -1e9 needs */
-    for (int64_t j = 0; j < C; j++) {
-      const float d = x[j] - m;
-      y[j] = d < -87.0f ? 0.0f : exp_approx(d);
-    }
-    const float inv = 1.0f / sum_lanes(y, C);
-    for (int64_t j = 0; j < C; j++) y[j] *= inv;
-  }
+  for (int64_t r = r0; r < r1; r++) softmax_row(k->x + r * C, k->out + r * C, C);
 }
 
 VECTOR_CLONES static void softmax_grad_rows(void *p, int64_t r0, int64_t r1, int part) {
@@ -832,6 +833,90 @@ static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
   if ((k.x != k.out && overlaps(k.x, n, k.out, n)) || (k.dy != k.out && overlaps(k.dy, n, k.out, n)))
     return throw_range(env, "softmaxGrad: DX partially overlaps an input");
   parallel_for(rows, TRANSCENDENTAL_GRAIN / cols + 1, softmax_grad_rows, &k);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* causalAttention(Q, qOff, K, kOff, V, vOff, B, H, T, Dh, scale, Y, yOff)                     */
+/*   Q, K, V, Y are [B, T, H, Dh] row-major (the [N, d] output of the q/k/v projections, as is: */
+/*   no transposes to a head-major layout). For every (batch, head) pair:                     */
+/*   Y = softmax(scale · Q Kᵀ + causal mask) V, the mask hiding keys after the query.          */
+/*   Blocks of ATTN_BLOCK query rows: block [r0, r1) needs keys 0..r1−1 only, so the masked    */
+/*   upper triangle is never multiplied (half of the T² work at T = 1023), and the [T, T]      */
+/*   scores never exist: one block's [ATTN_BLOCK, r1] scores stay in the thread's cache. The   */
+/*   (pair, block) tasks are split over the threads, each GEMM single-threaded.                */
+/* ------------------------------------------------------------------------------------------ */
+
+#define ATTN_BLOCK 64
+
+typedef struct {
+  sgemm_fn gemm;
+  const float *q, *k, *v;
+  float *y;
+  int64_t H, T, Dh, blocks;
+  float scale;
+  int failed;
+} attn_ctx;
+
+VECTOR_CLONES static void attn_tasks(void *p, int64_t t0, int64_t t1, int part) {
+  attn_ctx *a = (attn_ctx *)p;
+  const int64_t H = a->H, T = a->T, Dh = a->Dh, ld = H * Dh; /* a row of one head: stride H·Dh */
+  float *S = (float *)malloc(sizeof(float) * (size_t)(ATTN_BLOCK * T));
+  if (!S) {
+    a->failed = 1;
+    return;
+  }
+  for (int64_t t = t0; t < t1; t++) {
+    const int64_t pair = t / a->blocks, r0 = (t % a->blocks) * ATTN_BLOCK;
+    const int64_t r1 = r0 + ATTN_BLOCK < T ? r0 + ATTN_BLOCK : T, rows = r1 - r0;
+    const int64_t base = (pair / H) * T * ld + (pair % H) * Dh; /* (batch, head) → row 0 of that head */
+    const float *q = a->q + base + r0 * ld, *k = a->k + base, *v = a->v + base;
+    a->gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)r1, (int)Dh, a->scale, q, (int)ld, k, (int)ld, 0.0f, S,
+            (int)r1);
+    for (int64_t i = 0; i < rows; i++) {
+      float *row = S + i * r1;
+      const int64_t visible = r0 + i + 1; /* keys 0..r0+i */
+      softmax_row(row, row, visible);
+      for (int64_t j = visible; j < r1; j++) row[j] = 0.0f;
+    }
+    a->gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)Dh, (int)r1, 1.0f, S, (int)r1, v, (int)ld, 0.0f,
+            a->y + base + r0 * ld, (int)ld);
+  }
+  free(S);
+}
+
+static napi_value CausalAttention(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (get_args(env, info, 13, argv, "causalAttention")) return NULL;
+  fbuf Q, K, V, Y;
+  int64_t qOff, kOff, vOff, Bt, H, T, Dh, yOff;
+  double scale;
+  if (get_fbuf(env, argv[0], "causalAttention Q", &Q) || get_index(env, argv[1], "causalAttention qOffset", MAX_INDEX, &qOff) ||
+      get_fbuf(env, argv[2], "causalAttention K", &K) || get_index(env, argv[3], "causalAttention kOffset", MAX_INDEX, &kOff) ||
+      get_fbuf(env, argv[4], "causalAttention V", &V) || get_index(env, argv[5], "causalAttention vOffset", MAX_INDEX, &vOff) ||
+      get_index(env, argv[6], "causalAttention B", MAX_INDEX, &Bt) || get_index(env, argv[7], "causalAttention H", INT32_MAX, &H) ||
+      get_index(env, argv[8], "causalAttention T", INT32_MAX, &T) || get_index(env, argv[9], "causalAttention Dh", INT32_MAX, &Dh) ||
+      get_number(env, argv[10], "causalAttention scale", &scale) || get_fbuf(env, argv[11], "causalAttention Y", &Y) ||
+      get_index(env, argv[12], "causalAttention yOffset", MAX_INDEX, &yOff))
+    return NULL;
+  if (!isfinite(scale)) return throw_range(env, "causalAttention: scale must be finite");
+  if ((double)Bt * (double)H * (double)T * (double)Dh > MAX_INDEX || (double)H * (double)Dh > INT32_MAX)
+    return throw_range(env, "causalAttention: input too large");
+  const int64_t X = Bt * H, n = X * T * Dh;
+  if (check_range(env, &Q, qOff, n, "causalAttention Q") || check_range(env, &K, kOff, n, "causalAttention K") ||
+      check_range(env, &V, vOff, n, "causalAttention V") || check_range(env, &Y, yOff, n, "causalAttention Y"))
+    return NULL;
+  attn_ctx a = {use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm, Q.data + qOff, K.data + kOff, V.data + vOff, Y.data + yOff,
+                H, T, Dh, (T + ATTN_BLOCK - 1) / ATTN_BLOCK, (float)scale, 0};
+  if (overlaps(a.q, n, a.y, n) || overlaps(a.k, n, a.y, n) || overlaps(a.v, n, a.y, n))
+    return throw_range(env, "causalAttention: Y overlaps an input");
+  if (n == 0) return NULL;
+  if (Dh == 0 || T == 0) return NULL;
+  set_gemm_threads(1);
+  /* a task is one block: ~2·64·T·Dh multiply-adds on average, a few µs at T = 59 */
+  parallel_for(X * a.blocks, (int64_t)ceil(BATCH_SPLIT_MIN_PART / (double)(2 * ATTN_BLOCK * (T / 2 + 1) * Dh + 1)), attn_tasks, &a);
+  set_gemm_threads(g_threads);
+  if (a.failed) return throw_range(env, "causalAttention: out of memory");
   return NULL;
 }
 
@@ -1193,6 +1278,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_default, NULL},
       {"geluErf", NULL, GeluErf, NULL, NULL, NULL, napi_default, NULL},
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_default, NULL},
+      {"causalAttention", NULL, CausalAttention, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_default, NULL},
       {"geluErfGrad", NULL, GeluErfGrad, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_default, NULL},

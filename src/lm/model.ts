@@ -26,7 +26,7 @@
 import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { headDim, parseConfig, type GptConfig } from './config.js';
-import { causalMask, crossEntropy, embed, gelu, layerNorm, linear, ownedVariable, softmax } from './ops.js';
+import { causalAttention, causalMask, crossEntropy, embed, fusedCausalAttentionActive, gelu, layerNorm, linear, ownedVariable, softmax } from './ops.js';
 import { checkParams, expectedParamShapes, type HostTensor } from './params.js';
 import { Rng } from './rng.js';
 
@@ -51,6 +51,11 @@ export interface ForwardOptions {
 export interface AttentionContext {
   /** Additive bias broadcastable to [H·B, T, S]: 0 where a query may attend, −1e9 where not. */
   bias: tf.Tensor;
+  /**
+   * The bias is exactly the plain causal mask over S = T (no past): attention may then run as one
+   * fused kernel that never forms the scores (causalAttention).
+   */
+  causal?: boolean;
   /** [B, T] int32 position of every token (default 0..T−1 in every row). */
   positions_BT?: tf.Tensor2D;
   /** Per layer, keys and values [H·B, S − T, Dh] of the earlier positions. */
@@ -166,7 +171,7 @@ export class Gpt {
   forward(tokens_BT: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const T = tokens_BT.shape[1];
     if (T > this.config.nCtx) throw new UserInputError(`sequence length ${T} exceeds the model's context ${this.config.nCtx}`);
-    return this.run(tokens_BT, { bias: this.mask(T) }, opts);
+    return this.run(tokens_BT, { bias: this.mask(T), causal: true }, opts);
   }
 
   /**
@@ -252,21 +257,9 @@ export class Gpt {
 
     // --- attention
     const h_ND = layerNorm(x_ND, this.p(pre + 'ln1.w') as tf.Tensor1D, b('ln1.b'), c.lnEps);
-    // [N, d] → [B, T, H, Dh] → [H, B, T, Dh]: (head, batch) pairs form one batch axis X = H·B
-    const heads = (part: 'q' | 'k' | 'v') =>
-      linear(h_ND, w(`attn.w_${part}`), b(`attn.b_${part}`)).reshape([B, T, H, Dh]).transpose([2, 0, 1, 3]).reshape([H * B, T, Dh]) as tf.Tensor3D;
-    const q_XTDh = heads('q');
-    const past = attn.past?.[layer];
-    // keys/values of the S = past + T positions this call attends over
-    const k_XSDh = past ? (tf.concat([past.k, heads('k')], 1) as tf.Tensor3D) : heads('k');
-    const v_XSDh = past ? (tf.concat([past.v, heads('v')], 1) as tf.Tensor3D) : heads('v');
-    if (attn.keep) attn.keep(layer, tf.keep(k_XSDh), tf.keep(v_XSDh));
-    // scale q rather than the T×S scores: cheaper whenever T > Dh (chess: 1023 vs 64)
-    const scores_XTS = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XSDh, false, true);
-    const probs_XTS = softmax(tf.add(scores_XTS, attn.bias) as tf.Tensor3D);
-    const y_XTDh = tf.matMul(probs_XTS, v_XSDh);
-    // [H, B, T, Dh] → [B, T, H, Dh] = [N, d] with head h in columns h·Dh..(h+1)·Dh
-    const y_ND = y_XTDh.reshape([H, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B * T, d]) as tf.Tensor2D;
+    // inference on the plain causal mask: the fused kernel; training and cached decoding: composed
+    const fused = attn.causal && !attn.past && !attn.keep && fusedCausalAttentionActive();
+    const y_ND = fused ? this.causalSelfAttention(h_ND, layer, B, T) : this.attention(h_ND, layer, B, T, attn);
     const attnOut_ND = at(linear(y_ND, w('attn.w_o'), b('attn.b_o')), layer, 'attn_out');
     const mid_ND = at(tf.add(x_ND, attnOut_ND), layer, 'resid_mid');
 
@@ -275,6 +268,43 @@ export class Gpt {
     const post_NM = at(gelu(linear(h2_ND, w('mlp.w_in'), b('mlp.b_in')), c.activation), layer, 'mlp_post');
     const mlpOut_ND = at(linear(post_NM, w('mlp.w_out'), b('mlp.b_out')), layer, 'mlp_out');
     return at(tf.add(mid_ND, mlpOut_ND), layer, 'resid_post');
+  }
+
+  /** q, k or v of block `layer`: [N, d], head h in columns h·Dh..(h+1)·Dh. */
+  private projection(h_ND: tf.Tensor2D, layer: number, part: 'q' | 'k' | 'v'): tf.Tensor2D {
+    const pre = `blocks.${layer}.attn.`;
+    return linear(h_ND, this.p(`${pre}w_${part}`) as tf.Tensor2D, this.maybe(`${pre}b_${part}`) as tf.Tensor1D | undefined);
+  }
+
+  /** Plain causal self-attention (no cache): one fused kernel on the [B, T, d] projections. */
+  private causalSelfAttention(h_ND: tf.Tensor2D, layer: number, B: number, T: number): tf.Tensor2D {
+    const c = this.config;
+    const [q, k, v] = (['q', 'k', 'v'] as const).map((part) => this.projection(h_ND, layer, part).reshape([B, T, c.dModel]) as tf.Tensor3D);
+    return causalAttention(q, k, v, c.nHead, 1 / Math.sqrt(headDim(c))).reshape([B * T, c.dModel]) as tf.Tensor2D;
+  }
+
+  /**
+   * Attention under any additive bias, with cached keys/values of earlier positions (decoding):
+   * softmax(q·kᵀ/√Dh + bias)·v over (head, batch) pairs X = H·B.
+   */
+  private attention(h_ND: tf.Tensor2D, layer: number, B: number, T: number, attn: AttentionContext): tf.Tensor2D {
+    const c = this.config;
+    const H = c.nHead;
+    const Dh = headDim(c);
+    // [N, d] → [B, T, H, Dh] → [H, B, T, Dh]: (head, batch) pairs form one batch axis X = H·B
+    const heads = (part: 'q' | 'k' | 'v') =>
+      this.projection(h_ND, layer, part).reshape([B, T, H, Dh]).transpose([2, 0, 1, 3]).reshape([H * B, T, Dh]) as tf.Tensor3D;
+    const q_XTDh = heads('q');
+    const past = attn.past?.[layer];
+    // keys/values of the S = past + T positions this call attends over
+    const k_XSDh = past ? (tf.concat([past.k, heads('k')], 1) as tf.Tensor3D) : heads('k');
+    const v_XSDh = past ? (tf.concat([past.v, heads('v')], 1) as tf.Tensor3D) : heads('v');
+    if (attn.keep) attn.keep(layer, tf.keep(k_XSDh), tf.keep(v_XSDh));
+    // scale q rather than the T×S scores: cheaper whenever T > Dh
+    const scores_XTS = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XSDh, false, true);
+    const y_XTDh = tf.matMul(softmax(tf.add(scores_XTS, attn.bias) as tf.Tensor3D), v_XSDh);
+    // [H, B, T, Dh] → [B, T, H, Dh] = [N, d] with head h in columns h·Dh..(h+1)·Dh
+    return y_XTDh.reshape([H, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B * T, c.dModel]) as tf.Tensor2D;
   }
 
   /** Logits for host token rows: tokens is [B·T] row-major. */

@@ -4,7 +4,14 @@
  * (N = batch·time), the layout the matmul kernels are fastest on.
  */
 import { tf } from '../tensor/backend.js';
-import { gelu as geluTanhKernel, geluErf as geluErfKernel, layerNorm as layerNormKernel, softmax as softmaxKernel } from '../tensor/kernels/ops.js';
+import {
+  causalAttention as causalAttentionKernel,
+  fusedCausalAttentionActive,
+  gelu as geluTanhKernel,
+  geluErf as geluErfKernel,
+  layerNorm as layerNormKernel,
+  softmax as softmaxKernel,
+} from '../tensor/kernels/ops.js';
 import type { Activation } from './config.js';
 
 /**
@@ -37,6 +44,17 @@ export function gelu(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
 export function softmax(scores_XTS: tf.Tensor3D): tf.Tensor3D {
   return softmaxKernel(scores_XTS);
 }
+
+/**
+ * Causal multi-head self-attention on the projections' [B, T, d] outputs (heads side by side in
+ * d), returning [B, T, d]: one fused native kernel on wasm+native (no head transposes, no
+ * [H·B, T, T] scores, the masked half skipped), composed ops elsewhere.
+ */
+export function causalAttention(q_BTd: tf.Tensor3D, k_BTd: tf.Tensor3D, v_BTd: tf.Tensor3D, heads: number, scale: number): tf.Tensor3D {
+  return causalAttentionKernel(q_BTd, k_BTd, v_BTd, heads, scale);
+}
+
+export { fusedCausalAttentionActive };
 
 /**
  * Embedding lookup as a one-hot matmul: tfjs-wasm's GatherV2 takes ~100 ms for 3776 rows of 256

@@ -356,6 +356,86 @@ describe.skipIf(!loaded.addon)('native addon', () => {
     });
   });
 
+  describe('causalAttention', () => {
+    /** Per (batch, head) of [B, T, H, Dh] inputs: softmax(scale·q·kᵀ + causal mask)·v, float64. */
+    const refAttention = (q: Float32Array, k: Float32Array, v: Float32Array, B: number, H: number, T: number, Dh: number, scale: number) => {
+      const y = new Float64Array(B * T * H * Dh);
+      const at = (b: number, t: number, h: number, d: number) => ((b * T + t) * H + h) * Dh + d;
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < H; h++) {
+          for (let i = 0; i < T; i++) {
+            const s = new Float64Array(i + 1);
+            let m = -Infinity;
+            for (let j = 0; j <= i; j++) {
+              let dot = 0;
+              for (let d = 0; d < Dh; d++) dot += q[at(b, i, h, d)] * k[at(b, j, h, d)];
+              s[j] = dot * scale;
+              m = Math.max(m, s[j]);
+            }
+            let sum = 0;
+            for (let j = 0; j <= i; j++) sum += s[j] = Math.exp(s[j] - m);
+            for (let j = 0; j <= i; j++) for (let d = 0; d < Dh; d++) y[at(b, i, h, d)] += (s[j] / sum) * v[at(b, j, h, d)];
+          }
+        }
+      }
+      return y;
+    };
+
+    it('matches float64 on [B, T, H, Dh] layouts with block-straddling lengths; one thread gives the bits of two', () => {
+      const initialThreads = addon.info().threads;
+      try {
+        for (const [B, H, T, Dh] of [[3, 1, 1, 4], [2, 3, 5, 3], [1, 4, 64, 8], [3, 2, 65, 16], [2, 1, 130, 32], [1, 2, 200, 64]]) {
+          const n = B * H * T * Dh;
+          const q = randomArray(n, T + 1);
+          const k = randomArray(n, T + 2);
+          const v = randomArray(n, T + 3);
+          const scale = 1 / Math.sqrt(Dh);
+          const run = (threads: number) => {
+            addon.setThreads(threads);
+            const y = new Float32Array(n);
+            addon.causalAttention(q, 0, k, 0, v, 0, B, H, T, Dh, scale, y, 0);
+            return y;
+          };
+          const one = run(1);
+          const two = run(2);
+          const ref = refAttention(q, k, v, B, H, T, Dh, scale);
+          expect(maxRelativeError(two, ref, Array.from(ref, () => 1)), `[${B}, ${T}, ${H}, ${Dh}]`).toBeLessThan(1e-5);
+          expect(Array.from(two)).toEqual(Array.from(one));
+        }
+      } finally {
+        addon.setThreads(initialThreads);
+      }
+    });
+
+    it('is causal: later keys and values do not change earlier outputs', () => {
+      const [B, H, T, Dh] = [2, 2, 70, 8];
+      const row = H * Dh;
+      const n = B * T * row;
+      const q = randomArray(n, 41);
+      const k = randomArray(n, 42);
+      const v = randomArray(n, 43);
+      const y1 = new Float32Array(n);
+      addon.causalAttention(q, 0, k, 0, v, 0, B, H, T, Dh, 0.5, y1, 0);
+      const k2 = new Float32Array(k);
+      const v2 = new Float32Array(v);
+      for (let b = 0; b < B; b++) for (let i = 40 * row; i < T * row; i++) (k2[b * T * row + i] += 3), (v2[b * T * row + i] -= 2);
+      const y2 = new Float32Array(n);
+      addon.causalAttention(q, 0, k2, 0, v2, 0, B, H, T, Dh, 0.5, y2, 0);
+      for (let b = 0; b < B; b++) {
+        const first40 = (y: Float32Array) => Array.from(y.subarray(b * T * row, b * T * row + 40 * row));
+        expect(first40(y2)).toEqual(first40(y1));
+        expect(y2[b * T * row + 40 * row]).not.toBe(y1[b * T * row + 40 * row]);
+      }
+    });
+
+    it('rejects bad arguments', () => {
+      const a = new Float32Array(24);
+      expect(() => addon.causalAttention(a, 0, a, 0, a, 0, 2, 1, 3, 4, 1, new Float32Array(23), 0)).toThrow(/outside the buffer/);
+      expect(() => addon.causalAttention(a, 0, a, 0, a, 0, 1, 2, 3, 4, 1, a, 0)).toThrow(/overlaps/);
+      expect(() => addon.causalAttention(a, 0, a, 0, a, 0, 2, 1, 3, 4, Number.NaN, new Float32Array(24), 0)).toThrow(/finite/);
+    });
+  });
+
   it('splits large elementwise work across threads with the same results as one thread', () => {
     const initialThreads = addon.info().threads;
     try {

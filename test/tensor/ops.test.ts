@@ -8,6 +8,9 @@ import { loadNative } from '../../src/tensor/kernels/native.js';
 import {
   adamUpdate,
   adamUpdateComposed,
+  causalAttention,
+  causalAttentionComposed,
+  CAUSAL_ATTENTION_KERNEL,
   gelu,
   geluComposed,
   geluErf,
@@ -117,6 +120,35 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     tf.dispose([softmax(x), tf.grad(f(softmax))(x)]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([mask, x, w, yNative, yRef, gNative, gRef]);
+  });
+
+  it('causalAttention: the fused kernel matches the composed ops; training takes the composed path; no leaks', async () => {
+    expect(tf.getKernel(CAUSAL_ATTENTION_KERNEL, tf.getBackend())).toBeTruthy();
+    const [B, T, H, Dh] = [3, 70, 2, 16];
+    const d = H * Dh;
+    const [q, k, v, w] = [51, 52, 53, 54].map((seed) => tf.tensor3d(randomArray(B * T * d, seed), [B, T, d]));
+    const scale = 1 / Math.sqrt(Dh);
+    const yNative = causalAttention(q, k, v, H, scale);
+    expect(yNative.shape).toEqual([B, T, d]);
+    const yComposed = causalAttentionComposed(q, k, v, H, scale);
+    const unit = Array.from({ length: B * T * d }, () => 1);
+    expect(maxRelativeError(yNative.dataSync(), yComposed.dataSync(), unit)).toBeLessThan(1e-5);
+    // inference runs the fused kernel, training (gradients recorded) the composed ops
+    const kernelsOf = async (f: () => tf.TensorContainer) => (await tf.profile(f)).kernelNames;
+    expect(await kernelsOf(() => causalAttention(q, k, v, H, scale))).toContain(CAUSAL_ATTENTION_KERNEL);
+    const loss = (op: typeof causalAttention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(op(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, H, scale), w));
+    expect(await kernelsOf(() => tf.grads(loss(causalAttention))([q, k, v]))).not.toContain(CAUSAL_ATTENTION_KERNEL);
+    const gNative = tf.grads(loss(causalAttention))([q, k, v]);
+    const gComposed = tf.grads(loss(causalAttentionComposed))([q, k, v]);
+    for (let i = 0; i < 3; i++) expect(maxRelativeError(gNative[i].dataSync(), gComposed[i].dataSync(), unit), `gradient ${i}`).toBeLessThan(1e-5);
+    const odd = tf.zeros([B, T, d + 1]) as tf.Tensor3D;
+    expect(() => causalAttention(q, odd, v, H, scale)).toThrow(/share one/);
+    expect(() => causalAttention(odd, odd, odd, H, scale)).toThrow(/not divisible/);
+    const before = tf.memory().numTensors;
+    tf.dispose([causalAttention(q, k, v, H, scale), ...tf.grads(loss(causalAttention))([q, k, v])]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([q, k, v, w, odd, yNative, yComposed, ...gNative, ...gComposed]);
   });
 
   for (const variant of ['gamma+beta', 'gamma only', 'neither'] as const) {

@@ -109,6 +109,22 @@ export interface NativeAddon {
     DX: NativeMemory,
     dxOffset: number,
   ): void;
+  /** Per (batch, head): Y = softmax(scale·Q·Kᵀ + causal mask)·V, with Q, K, V, Y all [B, T, H, Dh]. */
+  causalAttention(
+    Q: NativeMemory,
+    qOffset: number,
+    K: NativeMemory,
+    kOffset: number,
+    V: NativeMemory,
+    vOffset: number,
+    B: number,
+    H: number,
+    T: number,
+    Dh: number,
+    scale: number,
+    Y: NativeMemory,
+    yOffset: number,
+  ): void;
   /** LayerNorm over rows of `cols`; writes Y and per-row (mean, rstd) pairs into stats (2·rows). */
   layerNorm(
     X: NativeMemory,
