@@ -52,10 +52,26 @@ export function positiveMask(t: tf.Tensor): tf.Tensor {
 
 /**
  * Column sums of a [B, C] matrix as [C]. Reductions over axis 0 transpose internally on wasm
- * (~10x slower than axis 1), so this is a [1, B] × [B, C] product instead.
+ * (~10x slower than axis 1), so with native kernels this is a [1, B] × [B, C] product. Without
+ * them (wasm+js) that product is slow too — XNNPACK repacks the whole [B, C] operand as weights:
+ * 61 ms for [2048, 4096] — so the sums run on the host there (in double, one pass: ~13 ms). Not
+ * differentiable; the trainers' gradients are written out by hand.
  */
 export function colSum(t_BC: tf.Tensor2D): tf.Tensor1D {
+  if (backendInfo()?.name === 'wasm+js') return hostColSum(t_BC);
   return tf.tidy(() => tf.reshape(mm(tf.ones([1, t_BC.shape[0]]) as tf.Tensor2D, t_BC), [t_BC.shape[1]]) as tf.Tensor1D);
+}
+
+/** colSum on the host (wasm+js); exported for its test. */
+export function hostColSum(t_BC: tf.Tensor2D): tf.Tensor1D {
+  const [B, C] = t_BC.shape;
+  const v = t_BC.dataSync();
+  const acc = new Float64Array(C);
+  for (let b = 0; b < B; b++) {
+    const row = b * C;
+    for (let c = 0; c < C; c++) acc[c] += v[row + c];
+  }
+  return tf.tensor1d(Float32Array.from(acc));
 }
 
 export function colMean(t_BC: tf.Tensor2D): tf.Tensor1D {

@@ -96,10 +96,12 @@ export function encoderBackward(
   W_enc: tf.Tensor2D,
   dPre_BF: tf.Tensor2D,
   dXHatSum_D: tf.Tensor,
-): { dW_enc: tf.Tensor2D; db_dec: tf.Tensor } {
+): { dW_enc: tf.Tensor2D; db_dec: tf.Tensor; dPreSum_F: tf.Tensor1D } {
   const dW_enc = mm(xc_BD, dPre_BF, true, false);
-  const dXc = mm(dPre_BF, W_enc, false, true);
-  return { dW_enc, db_dec: tf.sub(dXHatSum_D, colSum(dXc)) };
+  // Σ_rows (dPre·W_encᵀ) = W_enc·(Σ_rows dPre): a [D, F]·[F, 1] product instead of [B, F]·[F, D]
+  const dPreSum_F = colSum(dPre_BF);
+  const dXcSum_D = tf.reshape(mm(W_enc, tf.reshape(dPreSum_F, [-1, 1]) as tf.Tensor2D), [-1]);
+  return { dW_enc, db_dec: tf.sub(dXHatSum_D, dXcSum_D), dPreSum_F };
 }
 
 /** The top-k trainers' step 0: b_dec ← the geometric median of the first batch. */

@@ -12,15 +12,17 @@
  * automatically; SAEBOARD_BACKEND can force any of them ("wasm", "cpu") for debugging.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UserInputError } from '../errors.js';
 import { log } from '../log.js';
 import { installBroadcastMatMulGradient } from './kernels/gradients.js';
+import { gemmPool, startGemmPool } from './kernels/gemm_pool.js';
 import { installMatMulKernels } from './kernels/matmul.js';
 import { installNativeReductions } from './kernels/reduce.js';
 import { installSharedIdentity } from './kernels/identity.js';
-import { loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
+import { loadNative, NATIVE_HINT, threadsFromEnv, type NativeAddon } from './kernels/native.js';
 import { installNativeOps } from './kernels/ops.js';
 
 export { tf };
@@ -172,13 +174,24 @@ async function activate(name: BackendName): Promise<BackendInfo> {
         threads: info.threads,
       };
     }
-    case 'wasm+js':
+    case 'wasm+js': {
       await setTfBackend('wasm');
       installMatMulKernels('js');
       installNativeOps(null);
       installNativeReductions(null);
       installSharedIdentity(true);
-      return { name, tfBackend: tf.getBackend(), kernels: 'js-transpose(BatchMatMul,_FusedMatMul)' };
+      // tfjs-wasm's own threads do not start under Node: large matmuls go to a worker pool
+      const threads = threadsFromEnv() ?? (process.env.VITEST ? 1 : os.availableParallelism()); // as the addon's
+      let detail: string | undefined;
+      try {
+        const pool = await startGemmPool(threads);
+        detail = pool ? `large matmuls split over ${pool.threads} threads (worker pool)` : 'matmuls on 1 thread (SAEBOARD_THREADS=1)';
+      } catch (err) {
+        detail = `matmuls on 1 thread: the worker pool did not start (${(err as Error).message})`;
+        log.warn({ err: (err as Error).message }, 'compute backend: matmul worker pool did not start; matmuls run on one thread');
+      }
+      return { name, tfBackend: tf.getBackend(), kernels: 'js-transpose(BatchMatMul,_FusedMatMul)', detail, threads: gemmPool()?.threads ?? 1 };
+    }
     case 'wasm':
       await setTfBackend('wasm');
       installMatMulKernels('stock');

@@ -57,7 +57,8 @@ export function jumpReluLossAndGrads(
     const dW_enc = mm(xin, dPre, true, false);
     const db_enc = colSum(dPre);
     let db_dec: tf.Tensor = colSum(dXHat);
-    if (o.applyBDecToInput) db_dec = tf.sub(db_dec, colSum(mm(dPre, W_enc, false, true)));
+    // Σ_rows (dPre·W_encᵀ) = W_enc·(Σ_rows dPre)
+    if (o.applyBDecToInput) db_dec = tf.sub(db_dec, tf.reshape(mm(W_enc, tf.reshape(db_enc, [-1, 1]) as tf.Tensor2D), [-1]));
     return {
       grads: { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec, threshold: tf.add(dThetaJump, dThetaStep) },
       scalars: { loss, recon, sparsity, l0Step: l0, ...batchStats(x_BD, xHat, tf.sum(tf.step(tf.abs(f), 0)) as tf.Scalar) },

@@ -53,8 +53,7 @@ export function reluSaeLossAndGrads(params: Record<string, tf.Tensor>, x_BD: tf.
       const dSparse = tf.mul(tf.pow(tf.add(f, tf.sub(1, active)), pen.p - 1), (pen.lambda * pen.p) / B);
       dPre = tf.mul(tf.add(dF, dSparse), active) as tf.Tensor2D;
     }
-    const { dW_enc, db_dec } = encoderBackward(xc, W_enc, dPre, colSum(dXHat));
-    const db_enc = colSum(dPre);
+    const { dW_enc, db_dec, dPreSum_F: db_enc } = encoderBackward(xc, W_enc, dPre, colSum(dXHat));
 
     const scalars: Record<string, tf.Scalar> = { loss, recon, sparsity, lp, ...batchStats(x_BD, xHat, tf.sum(active) as tf.Scalar) };
     if (hasNextP(pen)) scalars.lpNext = lpOf(pen.nextP);

@@ -13,6 +13,7 @@
  * after the wasm backend has initialised (the stock kernels' setup has run by then).
  */
 import * as tf from '@tensorflow/tfjs';
+import { gemmPool, MIN_POOL_WORK } from './gemm_pool.js';
 import { broadcastShapes, planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
 import type { NativeAddon } from './native.js';
 import { fillOutputs, heapOffset, replaceWasmKernel, runWasmKernel, sizeOf, stockWasmKernel, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
@@ -242,12 +243,56 @@ function runStockOnPlainOperands(name: string, args: MatMulArgs, extraInputs: tf
   }
 }
 
+/** A view of a tensor's data in the wasm heap (valid until the next allocation). */
+function heapView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
+  return new Float32Array(wasmHeap(backend), heapOffset(backend, t) * 4, sizeOf(t.shape));
+}
+
+/**
+ * One large product split over the gemm pool's threads (gemm_pool.ts): the calling thread
+ * computes the first rows of C with the stock kernels while the workers compute the rest. Null
+ * when the pool does not take it (no pool, small or batched product, pool failed).
+ */
+function pooledMatMul(args: MatMulArgs, plan: MatMulPlan): tf.TensorInfo | null {
+  const pool = gemmPool();
+  if (!pool || plan.aOffsets.length !== 1 || plan.M < 2 || plan.M * plan.N * plan.K < MIN_POOL_WORK) return null;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const backend = args.backend;
+  const { M, N, K, transA, transB } = plan;
+  const out = backend.makeOutput(plan.outShape, 'float32');
+  const done = pool.matMul({
+    M,
+    N,
+    K,
+    transA,
+    transB,
+    a: heapView(backend, a), // after makeOutput: an allocation may replace the heap
+    b: heapView(backend, b),
+    computeHead: (m0) => {
+      const a2 = runWasmKernel(tf.Reshape, { x: a }, backend, { shape: transA ? [K, M] : [M, K] });
+      const b2 = runWasmKernel(tf.Reshape, { x: b }, backend, { shape: transB ? [N, K] : [K, N] });
+      const head = runWasmKernel(tf.Slice, { x: a2 }, backend, { begin: [0, 0], size: transA ? [K, m0] : [m0, K] });
+      try {
+        const c = runStockOnPlainOperands(tf.BatchMatMul, { inputs: { a: head, b: b2 }, backend, attrs: { transposeA: transA, transposeB: transB } });
+        heapView(backend, out).set(heapView(backend, c));
+        backend.disposeData(c.dataId);
+      } finally {
+        for (const t of [a2, b2, head]) backend.disposeData(t.dataId);
+      }
+    },
+    storeTail: (r0, rows) => heapView(backend, out).set(rows, r0 * N),
+  });
+  if (done) return out;
+  backend.disposeData(out.dataId);
+  return null;
+}
+
 function jsBatchMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const args = rawArgs as unknown as MatMulArgs;
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   if (!isFloat32(a, b)) return runStock(tf.BatchMatMul, args);
-  planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB)); // validates shapes
-  return runStockOnPlainOperands(tf.BatchMatMul, args);
+  const plan = planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB)); // validates shapes
+  return pooledMatMul(args, plan) ?? runStockOnPlainOperands(tf.BatchMatMul, args);
 }
 
 function jsFusedMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
@@ -255,6 +300,11 @@ function jsFusedMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { a, b, bias, preluActivationWeights: prelu } = args.inputs as Record<string, tf.TensorInfo>;
   if (!isFloat32(a, b, bias, prelu)) return runStock(tf._FusedMatMul, args);
   const plan = planBatchMatMul(a.shape, b.shape, Boolean(args.attrs.transposeA), Boolean(args.attrs.transposeB));
+  const pooled = pooledMatMul(args, plan);
+  if (pooled) {
+    const activation = String(args.attrs.activation ?? 'linear');
+    return applyBiasActivationWithKernels(args.backend, pooled, bias, activation, prelu, Number(args.attrs.leakyreluAlpha ?? 0.2));
+  }
   const batchCount = sizeOf(plan.outShape.slice(0, -2));
   // The stock fused kernel takes only rank-1 bias, and adds it wrongly when the batch is > 1
   // (tfjs 4.22); then do the product and the epilogue as separate wasm kernels.

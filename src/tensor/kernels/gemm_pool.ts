@@ -1,0 +1,288 @@
+/**
+ * Large matmuls split over worker threads, for installs without the native addon (no C compiler).
+ *
+ * tfjs-backend-wasm's own threads do not start under Node, so on `wasm+js` every GEMM ran on one
+ * core at ~29 GFLOPS (XNNPACK, SIMD). This pool runs `threads − 1` worker threads, each with its
+ * own tfjs wasm backend. A product C = op(A)·op(B) with at least MIN_POOL_WORK multiply-adds is
+ * split by rows of C: the caller (main thread) computes the first block with its own kernels while
+ * each worker computes one of the others from A and B copied into a SharedArrayBuffer, writing its
+ * rows of C there. The main thread waits with Atomics.wait (the kernels are synchronous).
+ *
+ *   await startGemmPool(2);          // once, after the wasm backend is up (initBackend does it)
+ *   gemmPool()?.matMul(...)           // from the js matmul kernels (matmul.ts)
+ *
+ * A worker that fails (or a pool that cannot start) turns the pool off with a logged reason; the
+ * matmuls then run on the main thread as before.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { PROJECT_ROOT } from '../../version.js';
+
+/** Products below this many multiply-adds stay on one thread (~1 ms of work at 29 GFLOPS). */
+export const MIN_POOL_WORK = 1 << 24;
+
+/** Per-worker control words in the shared Int32Array. */
+const SLOT = 16;
+const W_STATE = 0; // see State
+const W_GENERATION = 1; // which data buffer the job refers to
+const W_M0 = 2; // first row of C for this worker
+const W_M1 = 3; // one past its last row
+const W_M = 4;
+const W_N = 5;
+const W_K = 6;
+const W_TRANS_A = 7;
+const W_TRANS_B = 8;
+const W_A_OFF = 9; // in floats, within the data buffer
+const W_B_OFF = 10;
+const W_C_OFF = 11; // where row 0 of C would be: the worker writes rows M0..M1 from here + M0·N
+
+const enum State {
+  Starting = 0,
+  Idle = 1,
+  Job = 2,
+  Done = 3,
+  Failed = 4,
+}
+
+// The worker: plain CommonJS (eval: true), so it runs the same from src/ under tsx and from dist/.
+const WORKER_SOURCE = `
+const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');
+const { createRequire } = require('node:module');
+const req = createRequire(workerData.base);
+const tf = req('@tensorflow/tfjs');
+req('@tensorflow/tfjs-backend-wasm');
+const ctrl = new Int32Array(workerData.ctrl);
+const s = workerData.slot * ${SLOT};
+let data = null;
+let generation = -1;
+function run() {
+  const g = ctrl[s + ${W_GENERATION}];
+  while (generation !== g) {
+    const msg = receiveMessageOnPort(parentPort);
+    if (!msg) throw new Error('gemm worker: data buffer ' + g + ' was not sent');
+    data = new Float32Array(msg.message.data);
+    generation = msg.message.generation;
+  }
+  const m0 = ctrl[s + ${W_M0}], m1 = ctrl[s + ${W_M1}], Mtot = ctrl[s + ${W_M}], n = ctrl[s + ${W_N}], k = ctrl[s + ${W_K}];
+  const transA = ctrl[s + ${W_TRANS_A}] === 1, transB = ctrl[s + ${W_TRANS_B}] === 1;
+  const aOff = ctrl[s + ${W_A_OFF}], bOff = ctrl[s + ${W_B_OFF}], cOff = ctrl[s + ${W_C_OFF}];
+  const rows = m1 - m0;
+  tf.tidy(() => {
+    // rows m0..m1 of op(A), as a plain [rows, k] operand
+    // (the wasm backend copies a tensor's values into its heap when the tensor is made)
+    const a = transA
+      ? tf.transpose(tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), [k, Mtot]).slice([0, m0], [k, rows]))
+      : tf.tensor2d(data.subarray(aOff + m0 * k, aOff + m1 * k), [rows, k]);
+    const bRaw = tf.tensor2d(data.subarray(bOff, bOff + k * n), transB ? [n, k] : [k, n]);
+    // the stock wasm kernel is fast only for A·B: transpose explicitly
+    const c = tf.matMul(a, transB ? tf.transpose(bRaw) : bRaw);
+    // straight from the wasm heap into the shared buffer (dataSync would copy once more)
+    const backend = tf.backend();
+    const offset = backend.dataIdMap.get(c.dataId).memoryOffset;
+    data.set(new Float32Array(backend.wasm.HEAPU8.buffer, offset, rows * n), cOff + m0 * n);
+  });
+}
+(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  Atomics.store(ctrl, s + ${W_STATE}, ${State.Idle});
+  Atomics.notify(ctrl, s + ${W_STATE});
+  for (;;) {
+    // sleep until the main thread posts a job (from Done it first goes back to Idle)
+    for (let st = Atomics.load(ctrl, s + ${W_STATE}); st !== ${State.Job}; st = Atomics.load(ctrl, s + ${W_STATE})) {
+      Atomics.wait(ctrl, s + ${W_STATE}, st);
+    }
+    try {
+      run();
+      Atomics.store(ctrl, s + ${W_STATE}, ${State.Done});
+    } catch (err) {
+      process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
+      Atomics.store(ctrl, s + ${W_STATE}, ${State.Failed});
+    }
+    Atomics.notify(ctrl, s + ${W_STATE});
+  }
+})().catch((err) => {
+  process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
+  Atomics.store(ctrl, s + ${W_STATE}, ${State.Failed});
+  Atomics.notify(ctrl, s + ${W_STATE});
+});
+`;
+
+/** One product for the pool: the operands as stored (row-major), and the main thread's share. */
+export interface PoolProduct {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** A as stored: [M, K], or [K, M] when transA. */
+  a: Float32Array;
+  /** B as stored: [K, N], or [N, K] when transB. */
+  b: Float32Array;
+  /** Computes rows [0, m0) of C on the calling thread (and stores them); runs while the workers compute the rest. */
+  computeHead(m0: number): void;
+  /** Receives rows [r0, M) of C, row-major, from the workers. */
+  storeTail(r0: number, rows: Float32Array): void;
+}
+
+export class GemmPool {
+  private readonly ctrl: Int32Array;
+  private data: Float32Array = new Float32Array(new SharedArrayBuffer(4));
+  private generation = 0;
+  private failedReason: string | null = null;
+
+  private constructor(
+    private readonly workers: Worker[],
+    ctrlBuffer: SharedArrayBuffer,
+  ) {
+    this.ctrl = new Int32Array(ctrlBuffer);
+  }
+
+  /** Starts `threads − 1` workers and waits until each has its wasm backend up. */
+  static async start(threads: number): Promise<GemmPool> {
+    const count = Math.max(1, Math.min(threads, 64) - 1);
+    const ctrlBuffer = new SharedArrayBuffer(4 * SLOT * count);
+    const ctrl = new Int32Array(ctrlBuffer);
+    const base = path.join(PROJECT_ROOT, 'package.json');
+    createRequire(base).resolve('@tensorflow/tfjs-backend-wasm'); // fail here, not in a worker
+    const workers = Array.from({ length: count }, (_, slot) => {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { ctrl: ctrlBuffer, slot, base } });
+      w.unref(); // blocked in Atomics.wait for good: must not keep the process alive
+      return w;
+    });
+    const pool = new GemmPool(workers, ctrlBuffer);
+    const errors = workers.map(
+      (w, slot) =>
+        new Promise<never>((_, reject) => {
+          w.once('error', (err) => reject(new Error(`gemm worker ${slot}: ${err.message}`)));
+          w.once('exit', (code) => reject(new Error(`gemm worker ${slot} exited (code ${code}) while starting`)));
+        }),
+    );
+    const ready = Promise.all(
+      workers.map(async (_, slot) => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const state = Atomics.load(ctrl, slot * SLOT + W_STATE);
+          if (state === State.Idle) return;
+          if (state === State.Failed) throw new Error(`gemm worker ${slot} failed to start (see stderr)`);
+          if (Date.now() > deadline) throw new Error(`gemm worker ${slot} did not start within 60 s`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }),
+    );
+    try {
+      await Promise.race([ready, ...errors]);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    for (const e of errors) e.catch(() => undefined); // later exits are handled in matMul
+    return pool;
+  }
+
+  /** Threads a product uses: the caller plus the workers. */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Why the pool turned itself off, or null while it works. */
+  get failure(): string | null {
+    return this.failedReason;
+  }
+
+  private ensureData(floats: number): void {
+    if (this.data.length >= floats) return;
+    const size = Math.max(floats, Math.ceil(this.data.length * 1.5));
+    this.data = new Float32Array(new SharedArrayBuffer(4 * size));
+    this.generation++;
+    for (const w of this.workers) w.postMessage({ data: this.data.buffer, generation: this.generation });
+  }
+
+  /**
+   * C = op(A)·op(B), [M, N] row-major, split by rows over the caller and the workers; false when
+   * the pool has failed (the caller then computes it alone).
+   */
+  matMul(p: PoolProduct): boolean {
+    if (this.failedReason) return false;
+    const { M, N, K } = p;
+    const parts = Math.min(this.threads, M);
+    // an even split measured best (2 threads, SAE step: the caller's share at 0.8–1.2× of even)
+    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((M * i) / parts));
+    const aOff = 0;
+    const bOff = aOff + M * K;
+    const cOff = bOff + K * N;
+    this.ensureData(cOff + M * N);
+    this.data.set(p.a.subarray(0, M * K), aOff);
+    this.data.set(p.b.subarray(0, K * N), bOff);
+    const used = parts - 1;
+    for (let w = 0; w < used; w++) {
+      const s = w * SLOT;
+      const c = this.ctrl;
+      c[s + W_GENERATION] = this.generation;
+      c[s + W_M0] = bounds[w + 1];
+      c[s + W_M1] = bounds[w + 2];
+      c[s + W_M] = M;
+      c[s + W_N] = N;
+      c[s + W_K] = K;
+      c[s + W_TRANS_A] = p.transA ? 1 : 0;
+      c[s + W_TRANS_B] = p.transB ? 1 : 0;
+      c[s + W_A_OFF] = aOff;
+      c[s + W_B_OFF] = bOff;
+      c[s + W_C_OFF] = cOff;
+      Atomics.store(c, s + W_STATE, State.Job);
+      Atomics.notify(c, s + W_STATE);
+    }
+    try {
+      p.computeHead(bounds[1]);
+    } finally {
+      this.waitAll(used); // never leave a worker writing into a buffer we may replace
+    }
+    if (this.failedReason) return false;
+    p.storeTail(bounds[1], this.data.subarray(cOff + bounds[1] * N, cOff + M * N));
+    return true;
+  }
+
+  private waitAll(used: number): void {
+    for (let w = 0; w < used; w++) {
+      const s = w * SLOT + W_STATE;
+      let state = Atomics.load(this.ctrl, s);
+      while (state === State.Job) {
+        // a worker that died mid-job never answers: give up on the pool after a minute
+        if (Atomics.wait(this.ctrl, s, State.Job, 60_000) === 'timed-out') {
+          this.failedReason = `gemm worker ${w} did not answer within 60 s`;
+          return;
+        }
+        state = Atomics.load(this.ctrl, s);
+      }
+      if (state === State.Failed) this.failedReason ??= `gemm worker ${w} failed (see stderr)`;
+      else Atomics.store(this.ctrl, s, State.Idle);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.failedReason ??= 'closed';
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+let pool: GemmPool | null = null;
+
+/** The running pool, or null (not started, single-threaded, or failed). */
+export function gemmPool(): GemmPool | null {
+  return pool && !pool.failure ? pool : null;
+}
+
+/** Starts the pool for `threads` threads (no pool for 1); replaces a running one. */
+export async function startGemmPool(threads: number): Promise<GemmPool | null> {
+  await stopGemmPool();
+  if (threads < 2) return null;
+  pool = await GemmPool.start(threads);
+  return pool;
+}
+
+export async function stopGemmPool(): Promise<void> {
+  const p = pool;
+  pool = null;
+  if (p) await p.close();
+}

@@ -1,0 +1,115 @@
+/**
+ * The matmul worker pool of the no-compiler path (wasm+js): large products split by rows over the
+ * caller and a worker thread with its own tfjs wasm backend. Against the single-threaded js kernels
+ * (bit for bit: each row block is the same stock A·B) and a float64 reference, for every transpose
+ * form, a fused bias + activation, and products the pool must leave alone; no leaked tensors; and a
+ * fresh process on wasm+js with 2 threads starts the pool and says so.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../../src/tensor/backend.js';
+import { gemmPool, MIN_POOL_WORK, startGemmPool, stopGemmPool } from '../../src/tensor/kernels/gemm_pool.js';
+import { installedMatMulKernels, installMatMulKernels, type MatMulKernelSet } from '../../src/tensor/kernels/matmul.js';
+import { loadNative } from '../../src/tensor/kernels/native.js';
+import { PROJECT_ROOT } from '../../src/version.js';
+import { maxRelativeError, randomArray, refMatMul } from './reference.js';
+
+const native = loadNative();
+let initial: MatMulKernelSet = 'stock';
+
+beforeAll(async () => {
+  await initBackend();
+  initial = installedMatMulKernels();
+  installMatMulKernels('js');
+}, 60_000);
+
+afterAll(async () => {
+  await stopGemmPool();
+  installMatMulKernels(initial, native.addon);
+});
+
+// 300·256·260 ≈ 2·10⁷ multiply-adds: above MIN_POOL_WORK; odd sizes so the row split is uneven
+const [M, K, N] = [301, 256, 261];
+
+function operands(transA: boolean, transB: boolean) {
+  const aData = randomArray(M * K, 1);
+  const bData = randomArray(K * N, 2);
+  const a = tf.tensor2d(aData, transA ? [K, M] : [M, K]);
+  const b = tf.tensor2d(bData, transB ? [N, K] : [K, N]);
+  return { a, b, ref: refMatMul(aData, a.shape, bData, b.shape, transA, transB).values };
+}
+
+describe('gemm pool (wasm+js)', () => {
+  it('splits large products of every transpose form, bit-identical to one thread and right against float64', async () => {
+    expect(M * N * K).toBeGreaterThanOrEqual(MIN_POOL_WORK);
+    const forms: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+    const single = forms.map(([ta, tb]) => {
+      const { a, b } = operands(ta, tb);
+      const c = tf.matMul(a, b, ta, tb);
+      const out = c.dataSync().slice();
+      tf.dispose([a, b, c]);
+      return out;
+    });
+    const pool = await startGemmPool(2);
+    expect(pool?.threads).toBe(2);
+    expect(gemmPool()).toBe(pool);
+    for (const [i, [ta, tb]] of forms.entries()) {
+      const { a, b, ref } = operands(ta, tb);
+      const before = tf.memory().numTensors;
+      const c = tf.matMul(a, b, ta, tb);
+      expect(c.shape).toEqual([M, N]);
+      const got = c.dataSync();
+      expect(Array.from(got), `transA ${ta}, transB ${tb}`).toEqual(Array.from(single[i]));
+      expect(maxRelativeError(got, ref, Array.from(ref, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+      c.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([a, b]);
+    }
+  }, 60_000);
+
+  it('applies a fused bias and activation after the split product', async () => {
+    if (!gemmPool()) await startGemmPool(2);
+    const { a, b, ref } = operands(false, false);
+    const biasData = randomArray(N, 3);
+    const bias = tf.tensor1d(biasData);
+    const c = tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'relu' });
+    const expected = Array.from(ref, (v, i) => Math.max(v + biasData[i % N], 0));
+    expect(maxRelativeError(c.dataSync(), expected, expected.map((v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+    tf.dispose([a, b, bias, c]);
+  });
+
+  it('leaves small and batched products to the calling thread, with the same results', async () => {
+    if (!gemmPool()) await startGemmPool(2);
+    const small = [tf.tensor2d(randomArray(8 * 5, 4), [8, 5]), tf.tensor2d(randomArray(5 * 3, 5), [5, 3])];
+    const c = tf.matMul(small[0], small[1]);
+    const ref = refMatMul(small[0].dataSync(), [8, 5], small[1].dataSync(), [5, 3], false, false).values;
+    expect(maxRelativeError(c.dataSync(), ref, Array.from(ref, () => 1))).toBeLessThan(1e-5);
+    const batched = tf.matMul(tf.stack([small[0], small[0]]), tf.stack([small[1], small[1]]));
+    expect(Array.from(batched.dataSync().slice(0, 24))).toEqual(Array.from(c.dataSync()));
+    tf.dispose([...small, c, batched]);
+  });
+
+  it('stops cleanly and the kernels fall back to one thread', async () => {
+    await stopGemmPool();
+    expect(gemmPool()).toBeNull();
+    const { a, b, ref } = operands(false, true);
+    const c = tf.matMul(a, b, false, true);
+    expect(maxRelativeError(c.dataSync(), ref, Array.from(ref, (v) => Math.max(Math.abs(v), 1)))).toBeLessThan(1e-5);
+    tf.dispose([a, b, c]);
+    expect(await startGemmPool(1)).toBeNull(); // one thread: no pool
+  });
+
+  it('a fresh process on wasm+js with 2 threads starts the pool and reports it', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SAEBOARD_LOG_LEVEL: 'silent', SAEBOARD_NATIVE: 'off', SAEBOARD_THREADS: '2' };
+    delete env.SAEBOARD_BACKEND;
+    const script = path.join(PROJECT_ROOT, 'test', 'tensor', 'fixtures', 'print-backend.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+    expect(out.ok, r.stderr).toBe(true);
+    expect(out.info.name).toBe('wasm+js');
+    expect(out.info.threads).toBe(2);
+    expect(out.info.detail).toMatch(/large matmuls split over 2 threads \(worker pool\)/);
+    expect(out.product).toEqual([1, 9, 2, 12]);
+  }, 60_000);
+});
