@@ -48,6 +48,13 @@ let reason = '';
 
 export function loadSaeNative(): SaeNativeAddon | null {
   if (addon !== undefined) return addon;
+  const flag = (process.env.SAEBOARD_NATIVE ?? '').toLowerCase();
+  if (['off', '0', 'false', 'no'].includes(flag)) {
+    // as for the compute addon: pretend it is absent (what an install without a C compiler gets)
+    reason = `disabled by SAEBOARD_NATIVE=${process.env.SAEBOARD_NATIVE}`;
+    addon = null;
+    return addon;
+  }
   const file = process.env.SAEBOARD_SAE_NATIVE_PATH ?? SAE_NATIVE_PATH;
   if (!existsSync(file)) {
     reason = `${path.relative(PROJECT_ROOT, file)} not built (npm run build:native)`;

@@ -7,8 +7,9 @@
  *   native-openblas   the native addon over OpenBLAS (GEMM near the machine's limit)
  *   native-own-sgemm  the native addon with saeboard's own cache-blocked, vectorised SGEMM (no
  *                     libopenblas at build time; goal ≤ 2x the OpenBLAS time)
- *   wasm-js           no native addon (no C compiler): tfjs wasm with SIMD, one thread (wasm
- *                     threads do not work under Node), transposes done explicitly
+ *   wasm-js           no native addon (no C compiler): tfjs wasm with SIMD (its own threads do not
+ *                     work under Node), large matmuls split over a worker-thread pool, transposes
+ *                     done explicitly
  * tfjs-node(-gpu) rank above all of them when installed; stock wasm and cpu are debugging only.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -95,7 +96,7 @@ export function describeComputePath(info: BackendInfo): ComputePath {
       const compiler = hasCompiler();
       return {
         id: 'wasm-js',
-        label: 'tfjs wasm (SIMD, 1 thread: wasm threads do not work under Node) with pure-JS matmul kernels, no native addon',
+        label: `tfjs wasm (SIMD) with pure-JS matmul kernels, large matmuls on ${info.threads ?? 1} thread${(info.threads ?? 1) > 1 ? 's (worker pool)' : ''}, no native addon`,
         best: false,
         fix: compiler ? OPENBLAS_FIX : TOOLCHAIN_FIX,
         why: (() => {

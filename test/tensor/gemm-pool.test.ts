@@ -29,8 +29,11 @@ afterAll(async () => {
   installMatMulKernels(initial, native.addon);
 });
 
-// 300·256·260 ≈ 2·10⁷ multiply-adds: above MIN_POOL_WORK; odd sizes so the row split is uneven
-const [M, K, N] = [301, 256, 261];
+// ≈ 2·10⁷ multiply-adds: above MIN_POOL_WORK; odd sizes so the split is uneven. C taller than
+// wide is split by rows, C wider than tall by columns.
+const TALL = [301, 256, 261] as const;
+const WIDE = [131, 256, 517] as const;
+let [M, K, N]: readonly number[] = TALL;
 
 function operands(transA: boolean, transB: boolean) {
   const aData = randomArray(M * K, 1);
@@ -41,7 +44,12 @@ function operands(transA: boolean, transB: boolean) {
 }
 
 describe('gemm pool (wasm+js)', () => {
-  it('splits large products of every transpose form, bit-identical to one thread and right against float64', async () => {
+  it.each([
+    ['by rows', TALL],
+    ['by columns', WIDE],
+  ])('splits large products of every transpose form %s, bit-identical to one thread and right against float64', async (_, shape) => {
+    await stopGemmPool();
+    [M, K, N] = shape;
     expect(M * N * K).toBeGreaterThanOrEqual(MIN_POOL_WORK);
     const forms: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
     const single = forms.map(([ta, tb]) => {
@@ -70,6 +78,7 @@ describe('gemm pool (wasm+js)', () => {
 
   it('applies a fused bias and activation after the split product', async () => {
     if (!gemmPool()) await startGemmPool(2);
+    [M, K, N] = WIDE;
     const { a, b, ref } = operands(false, false);
     const biasData = randomArray(N, 3);
     const bias = tf.tensor1d(biasData);

@@ -4,9 +4,9 @@
  * tfjs-backend-wasm's own threads do not start under Node, so on `wasm+js` every GEMM ran on one
  * core at ~29 GFLOPS (XNNPACK, SIMD). This pool runs `threads − 1` worker threads, each with its
  * own tfjs wasm backend. A product C = op(A)·op(B) with at least MIN_POOL_WORK multiply-adds is
- * split by rows of C: the caller (main thread) computes the first block with its own kernels while
- * each worker computes one of the others from A and B copied into a SharedArrayBuffer, writing its
- * rows of C there. The main thread waits with Atomics.wait (the kernels are synchronous).
+ * split by rows of C (or by columns, when C is wider than tall): the caller (main thread) computes
+ * the first block with its own kernels while each worker computes one of the others from A and B
+ * copied into a SharedArrayBuffer, writing its block of C there. The main thread waits with Atomics.wait (the kernels are synchronous).
  *
  *   await startGemmPool(2);          // once, after the wasm backend is up (initBackend does it)
  *   gemmPool()?.matMul(...)           // from the js matmul kernels (matmul.ts)
@@ -35,7 +35,8 @@ const W_TRANS_A = 7;
 const W_TRANS_B = 8;
 const W_A_OFF = 9; // in floats, within the data buffer
 const W_B_OFF = 10;
-const W_C_OFF = 11; // where row 0 of C would be: the worker writes rows M0..M1 from here + M0·N
+const W_C_OFF = 11; // the workers' blocks of C: rows lo..hi at + lo·N, columns lo..hi at + M·lo
+const W_SPLIT_COLS = 12; // 1: the worker's lo..hi (W_M0, W_M1) are columns of C, not rows
 
 const enum State {
   Starting = 0,
@@ -67,20 +68,33 @@ function run() {
   const m0 = ctrl[s + ${W_M0}], m1 = ctrl[s + ${W_M1}], Mtot = ctrl[s + ${W_M}], n = ctrl[s + ${W_N}], k = ctrl[s + ${W_K}];
   const transA = ctrl[s + ${W_TRANS_A}] === 1, transB = ctrl[s + ${W_TRANS_B}] === 1;
   const aOff = ctrl[s + ${W_A_OFF}], bOff = ctrl[s + ${W_B_OFF}], cOff = ctrl[s + ${W_C_OFF}];
-  const rows = m1 - m0;
+  const splitCols = ctrl[s + ${W_SPLIT_COLS}] === 1;
+  const part = m1 - m0;
   tf.tidy(() => {
-    // rows m0..m1 of op(A), as a plain [rows, k] operand
+    // plain operands for the stock kernel, fast only for A·B: transposes made explicit
     // (the wasm backend copies a tensor's values into its heap when the tensor is made)
-    const a = transA
-      ? tf.transpose(tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), [k, Mtot]).slice([0, m0], [k, rows]))
-      : tf.tensor2d(data.subarray(aOff + m0 * k, aOff + m1 * k), [rows, k]);
-    const bRaw = tf.tensor2d(data.subarray(bOff, bOff + k * n), transB ? [n, k] : [k, n]);
-    // the stock wasm kernel is fast only for A·B: transpose explicitly
-    const c = tf.matMul(a, transB ? tf.transpose(bRaw) : bRaw);
+    let a, b;
+    if (!splitCols) {
+      // rows m0..m1 of op(A), all of op(B)
+      a = transA
+        ? tf.transpose(tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), [k, Mtot]).slice([0, m0], [k, part]))
+        : tf.tensor2d(data.subarray(aOff + m0 * k, aOff + m1 * k), [part, k]);
+      const bRaw = tf.tensor2d(data.subarray(bOff, bOff + k * n), transB ? [n, k] : [k, n]);
+      b = transB ? tf.transpose(bRaw) : bRaw;
+    } else {
+      // all of op(A), columns m0..m1 of op(B)
+      const aRaw = tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), transA ? [k, Mtot] : [Mtot, k]);
+      a = transA ? tf.transpose(aRaw) : aRaw;
+      b = transB
+        ? tf.transpose(tf.tensor2d(data.subarray(bOff + m0 * k, bOff + m1 * k), [part, k]))
+        : tf.tensor2d(data.subarray(bOff, bOff + k * n), [k, n]).slice([0, m0], [k, part]);
+    }
+    const c = tf.matMul(a, b);
     // straight from the wasm heap into the shared buffer (dataSync would copy once more)
     const backend = tf.backend();
     const offset = backend.dataIdMap.get(c.dataId).memoryOffset;
-    data.set(new Float32Array(backend.wasm.HEAPU8.buffer, offset, rows * n), cOff + m0 * n);
+    const size = splitCols ? Mtot * part : part * n;
+    data.set(new Float32Array(backend.wasm.HEAPU8.buffer, offset, size), cOff + (splitCols ? Mtot * m0 : m0 * n));
   });
 }
 (async () => {
@@ -120,10 +134,16 @@ export interface PoolProduct {
   a: Float32Array;
   /** B as stored: [K, N], or [N, K] when transB. */
   b: Float32Array;
-  /** Computes rows [0, m0) of C on the calling thread (and stores them); runs while the workers compute the rest. */
-  computeHead(m0: number): void;
-  /** Receives rows [r0, M) of C, row-major, from the workers. */
-  storeTail(r0: number, rows: Float32Array): void;
+  /**
+   * Computes C's first block on the calling thread (and stores it) while the workers compute the
+   * rest: rows [0, end), or columns [0, end) when `cols`.
+   */
+  computeHead(end: number, cols: boolean): void;
+  /**
+   * Receives a worker's block: rows [lo, hi) of C ([hi − lo, N] row-major), or columns [lo, hi)
+   * when `cols` ([M, hi − lo] row-major).
+   */
+  storeBlock(lo: number, hi: number, cols: boolean, block: Float32Array): void;
 }
 
 export class GemmPool {
@@ -206,9 +226,13 @@ export class GemmPool {
   matMul(p: PoolProduct): boolean {
     if (this.failedReason) return false;
     const { M, N, K } = p;
-    const parts = Math.min(this.threads, M);
+    // Split the longer side of C: with few rows (the SAE's dW_enc = xᵀ·dPre, 512 × 4096) every
+    // worker would otherwise take in (and XNNPACK repack) all of a large op(B).
+    const cols = N > M;
+    const extent = cols ? N : M;
+    const parts = Math.min(this.threads, extent);
     // an even split measured best (2 threads, SAE step: the caller's share at 0.8–1.2× of even)
-    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((M * i) / parts));
+    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((extent * i) / parts));
     const aOff = 0;
     const bOff = aOff + M * K;
     const cOff = bOff + K * N;
@@ -230,16 +254,21 @@ export class GemmPool {
       c[s + W_A_OFF] = aOff;
       c[s + W_B_OFF] = bOff;
       c[s + W_C_OFF] = cOff;
+      c[s + W_SPLIT_COLS] = cols ? 1 : 0;
       Atomics.store(c, s + W_STATE, State.Job);
       Atomics.notify(c, s + W_STATE);
     }
     try {
-      p.computeHead(bounds[1]);
+      p.computeHead(bounds[1], cols);
     } finally {
       this.waitAll(used); // never leave a worker writing into a buffer we may replace
     }
     if (this.failedReason) return false;
-    p.storeTail(bounds[1], this.data.subarray(cOff + bounds[1] * N, cOff + M * N));
+    for (let w = 1; w < parts; w++) {
+      const [lo, hi] = [bounds[w], bounds[w + 1]];
+      const at = cOff + (cols ? M * lo : lo * N);
+      p.storeBlock(lo, hi, cols, this.data.subarray(at, at + (hi - lo) * (cols ? M : N)));
+    }
     return true;
   }
 

@@ -248,6 +248,13 @@ function heapView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
   return new Float32Array(wasmHeap(backend), heapOffset(backend, t) * 4, sizeOf(t.shape));
 }
 
+/** Writes a [rows, hi − lo] block into columns [lo, hi) of a row-major [rows, n] matrix. */
+function storeColumns(c: Float32Array, n: number, lo: number, hi: number, block: Float32Array): void {
+  const w = hi - lo;
+  const rows = block.length / w;
+  for (let r = 0; r < rows; r++) c.set(block.subarray(r * w, (r + 1) * w), r * n + lo);
+}
+
 /**
  * One large product split over the gemm pool's threads (gemm_pool.ts): the calling thread
  * computes the first rows of C with the stock kernels while the workers compute the rest. Null
@@ -268,19 +275,28 @@ function pooledMatMul(args: MatMulArgs, plan: MatMulPlan): tf.TensorInfo | null 
     transB,
     a: heapView(backend, a), // after makeOutput: an allocation may replace the heap
     b: heapView(backend, b),
-    computeHead: (m0) => {
+    computeHead: (end, cols) => {
       const a2 = runWasmKernel(tf.Reshape, { x: a }, backend, { shape: transA ? [K, M] : [M, K] });
       const b2 = runWasmKernel(tf.Reshape, { x: b }, backend, { shape: transB ? [N, K] : [K, N] });
-      const head = runWasmKernel(tf.Slice, { x: a2 }, backend, { begin: [0, 0], size: transA ? [K, m0] : [m0, K] });
+      // rows [0, end) of op(A), or columns [0, end) of op(B)
+      const head = cols
+        ? runWasmKernel(tf.Slice, { x: b2 }, backend, { begin: [0, 0], size: transB ? [end, K] : [K, end] })
+        : runWasmKernel(tf.Slice, { x: a2 }, backend, { begin: [0, 0], size: transA ? [K, end] : [end, K] });
       try {
-        const c = runStockOnPlainOperands(tf.BatchMatMul, { inputs: { a: head, b: b2 }, backend, attrs: { transposeA: transA, transposeB: transB } });
-        heapView(backend, out).set(heapView(backend, c));
+        const inputs = cols ? { a: a2, b: head } : { a: head, b: b2 };
+        const c = runStockOnPlainOperands(tf.BatchMatMul, { inputs, backend, attrs: { transposeA: transA, transposeB: transB } });
+        const block = heapView(backend, c);
+        if (cols) storeColumns(heapView(backend, out), N, 0, end, block);
+        else heapView(backend, out).set(block);
         backend.disposeData(c.dataId);
       } finally {
         for (const t of [a2, b2, head]) backend.disposeData(t.dataId);
       }
     },
-    storeTail: (r0, rows) => heapView(backend, out).set(rows, r0 * N),
+    storeBlock: (lo, hi, cols, block) => {
+      if (cols) storeColumns(heapView(backend, out), N, lo, hi, block);
+      else heapView(backend, out).set(block, lo * N);
+    },
   });
   if (done) return out;
   backend.disposeData(out.dataId);
