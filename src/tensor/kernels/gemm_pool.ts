@@ -57,6 +57,12 @@ const ctrl = new Int32Array(workerData.ctrl);
 const s = workerData.slot * ${SLOT};
 let data = null;
 let generation = -1;
+/** Columns c0..c0+width of the [rows, cols] matrix at data[off], gathered row by row. */
+function columns(off, rows, cols, c0, width) {
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(data.subarray(off + r * cols + c0, off + r * cols + c0 + width), r * width);
+  return out;
+}
 function run() {
   const g = ctrl[s + ${W_GENERATION}];
   while (generation !== g) {
@@ -77,7 +83,7 @@ function run() {
     if (!splitCols) {
       // rows m0..m1 of op(A), all of op(B)
       a = transA
-        ? tf.transpose(tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), [k, Mtot]).slice([0, m0], [k, part]))
+        ? tf.transpose(tf.tensor2d(columns(aOff, k, Mtot, m0, part), [k, part]))
         : tf.tensor2d(data.subarray(aOff + m0 * k, aOff + m1 * k), [part, k]);
       const bRaw = tf.tensor2d(data.subarray(bOff, bOff + k * n), transB ? [n, k] : [k, n]);
       b = transB ? tf.transpose(bRaw) : bRaw;
@@ -87,7 +93,7 @@ function run() {
       a = transA ? tf.transpose(aRaw) : aRaw;
       b = transB
         ? tf.transpose(tf.tensor2d(data.subarray(bOff + m0 * k, bOff + m1 * k), [part, k]))
-        : tf.tensor2d(data.subarray(bOff, bOff + k * n), [k, n]).slice([0, m0], [k, part]);
+        : tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]);
     }
     const c = tf.matMul(a, b);
     // straight from the wasm heap into the shared buffer (dataSync would copy once more)
@@ -237,8 +243,13 @@ export class GemmPool {
     const bOff = aOff + M * K;
     const cOff = bOff + K * N;
     this.ensureData(cOff + M * N);
-    this.data.set(p.a.subarray(0, M * K), aOff);
-    this.data.set(p.b.subarray(0, K * N), bOff);
+    // only what the workers read: the rows of A after the caller's when split by rows (and A is
+    // not transposed), the rows of Bᵀ after the caller's when split by columns of op(B) = Bᵀ
+    const first = bounds[1];
+    if (!cols && !p.transA) this.data.set(p.a.subarray(first * K, M * K), aOff + first * K);
+    else this.data.set(p.a.subarray(0, M * K), aOff);
+    if (cols && p.transB) this.data.set(p.b.subarray(first * K, N * K), bOff + first * K);
+    else this.data.set(p.b.subarray(0, K * N), bOff);
     const used = parts - 1;
     for (let w = 0; w < used; w++) {
       const s = w * SLOT;

@@ -13,6 +13,19 @@ import { PROJECT_ROOT } from '../../version.js';
 /** Memory the addon can work in: the wasm heap (an ArrayBuffer) or a Float32Array. */
 export type NativeMemory = ArrayBuffer | Float32Array;
 
+/** Y = f(X) elementwise over n elements. */
+export type NativeUnary = (X: NativeMemory, xOffset: number, Y: NativeMemory, yOffset: number, n: number) => void;
+/** DX = DY · f'(X) elementwise over n elements. */
+export type NativeUnaryGrad = (
+  X: NativeMemory,
+  xOffset: number,
+  DY: NativeMemory,
+  dyOffset: number,
+  DX: NativeMemory,
+  dxOffset: number,
+  n: number,
+) => void;
+
 export interface NativeInfo {
   /** openblas_get_config(), e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
   config: string;
@@ -73,29 +86,13 @@ export interface NativeAddon {
     preluLen: number,
   ): void;
   /** Y = gelu_tanh(X) over n elements (Y may be X). */
-  gelu(X: NativeMemory, xOffset: number, Y: NativeMemory, yOffset: number, n: number): void;
+  gelu: NativeUnary;
   /** DX = DY * gelu_tanh'(X) over n elements. */
-  geluGrad(
-    X: NativeMemory,
-    xOffset: number,
-    DY: NativeMemory,
-    dyOffset: number,
-    DX: NativeMemory,
-    dxOffset: number,
-    n: number,
-  ): void;
+  geluGrad: NativeUnaryGrad;
   /** Y = gelu_erf(X) = X·Φ(X) over n elements (Y may be X). */
-  geluErf(X: NativeMemory, xOffset: number, Y: NativeMemory, yOffset: number, n: number): void;
+  geluErf: NativeUnary;
   /** DX = DY * gelu_erf'(X) over n elements. */
-  geluErfGrad(
-    X: NativeMemory,
-    xOffset: number,
-    DY: NativeMemory,
-    dyOffset: number,
-    DX: NativeMemory,
-    dxOffset: number,
-    n: number,
-  ): void;
+  geluErfGrad: NativeUnaryGrad;
   /** Y = softmax of each row of `cols` (Y may be X). */
   softmax(X: NativeMemory, xOffset: number, rows: number, cols: number, Y: NativeMemory, yOffset: number): void;
   /** DX = Y ⊙ (DY − Σ_j DY·Y) per row of `cols`, Y the softmax output. */

@@ -11,7 +11,7 @@
  *   const y_BTC = layerNorm(x_BTC, ln_weight_C, ln_bias_C); // eps 1e-5 as torch.nn.LayerNorm
  */
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon, NativeMemory } from './native.js';
+import type { NativeAddon, NativeUnary, NativeUnaryGrad } from './native.js';
 import { fillOutputs, heapOffset, sizeOf, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
 
 export const GELU_KERNEL = 'SaeboardGelu';
@@ -46,13 +46,8 @@ function optionalInput(args: KernelArgs, name: string): tf.TensorInfo | undefine
   return args.inputs[name] ? input(args, name) : undefined;
 }
 
-type UnaryNative = (X: NativeMemory, xOffset: number, Y: NativeMemory, yOffset: number, n: number) => void;
-type UnaryGradNative = (
-  X: NativeMemory, xOffset: number, DY: NativeMemory, dyOffset: number, DX: NativeMemory, dxOffset: number, n: number,
-) => void;
-
 /** y = f(x) elementwise by a native function (the two GELUs). */
-function unaryKernel(fn: UnaryNative): tf.KernelFunc {
+function unaryKernel(fn: NativeUnary): tf.KernelFunc {
   return (raw) => {
     const args = raw as unknown as KernelArgs;
     const b = args.backend;
@@ -66,7 +61,7 @@ function unaryKernel(fn: UnaryNative): tf.KernelFunc {
 }
 
 /** dx = dy · f'(x) elementwise by a native function. */
-function unaryGradKernel(fn: UnaryGradNative, what: string): tf.KernelFunc {
+function unaryGradKernel(fn: NativeUnaryGrad, what: string): tf.KernelFunc {
   return (raw) => {
     const args = raw as unknown as KernelArgs;
     const b = args.backend;
