@@ -19,6 +19,16 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../../version.js';
 
+/**
+ * Split by columns with A transposed and B not (the SAE's dW_enc = xᵀ·dPre, 512 × 4096 from
+ * K = 2048), each block is computed flipped, (B blockᵀ·A)ᵀ: XNNPACK packs its right operand as
+ * weights for every call, and [K, M] = 2048 × 512 packs and streams far better than a
+ * [K, N/2] = 2048 × 2048 block used by only 512 rows (278 → ~200 ms a block, with the transposes).
+ */
+export function flipProduct(cols: boolean, transA: boolean, transB: boolean): boolean {
+  return cols && transA && !transB;
+}
+
 /** Products below this many multiply-adds stay on one thread (~1 ms of work at 29 GFLOPS). */
 export const MIN_POOL_WORK = 1 << 24;
 
@@ -90,12 +100,19 @@ function run() {
     } else {
       // all of op(A), columns m0..m1 of op(B)
       const aRaw = tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), transA ? [k, Mtot] : [Mtot, k]);
-      a = transA ? tf.transpose(aRaw) : aRaw;
-      b = transB
-        ? tf.transpose(tf.tensor2d(data.subarray(bOff + m0 * k, bOff + m1 * k), [part, k]))
-        : tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]);
+      if (transA && !transB) {
+        // flipped (see flipProduct): C block = (B blockᵀ · A)ᵀ, the small A as XNNPACK's weights
+        a = tf.transpose(tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]));
+        b = aRaw;
+      } else {
+        a = transA ? tf.transpose(aRaw) : aRaw;
+        b = transB
+          ? tf.transpose(tf.tensor2d(data.subarray(bOff + m0 * k, bOff + m1 * k), [part, k]))
+          : tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]);
+      }
     }
-    const c = tf.matMul(a, b);
+    const product = tf.matMul(a, b);
+    const c = splitCols && transA && !transB ? tf.transpose(product) : product;
     // straight from the wasm heap into the shared buffer (dataSync would copy once more)
     const backend = tf.backend();
     const offset = backend.dataIdMap.get(c.dataId).memoryOffset;

@@ -13,7 +13,7 @@
  * after the wasm backend has initialised (the stock kernels' setup has run by then).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gemmPool, MIN_POOL_WORK } from './gemm_pool.js';
+import { flipProduct, gemmPool, MIN_POOL_WORK } from './gemm_pool.js';
 import { broadcastShapes, planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
 import type { NativeAddon } from './native.js';
 import { fillOutputs, heapOffset, replaceWasmKernel, runWasmKernel, sizeOf, stockWasmKernel, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
@@ -283,8 +283,16 @@ function pooledMatMul(args: MatMulArgs, plan: MatMulPlan): tf.TensorInfo | null 
         ? runWasmKernel(tf.Slice, { x: b2 }, backend, { begin: [0, 0], size: transB ? [end, K] : [K, end] })
         : runWasmKernel(tf.Slice, { x: a2 }, backend, { begin: [0, 0], size: transA ? [K, end] : [end, K] });
       try {
-        const inputs = cols ? { a: a2, b: head } : { a: head, b: b2 };
-        const c = runStockOnPlainOperands(tf.BatchMatMul, { inputs, backend, attrs: { transposeA: transA, transposeB: transB } });
+        let c: tf.TensorInfo;
+        if (flipProduct(cols, transA, transB)) {
+          // (B headᵀ · A)ᵀ, as the workers do (gemm_pool.ts)
+          const flipped = runStockOnPlainOperands(tf.BatchMatMul, { inputs: { a: head, b: a2 }, backend, attrs: { transposeA: true, transposeB: false } });
+          c = runWasmKernel(tf.Transpose, { x: flipped }, backend, { perm: [1, 0] });
+          backend.disposeData(flipped.dataId);
+        } else {
+          const inputs = cols ? { a: a2, b: head } : { a: head, b: b2 };
+          c = runStockOnPlainOperands(tf.BatchMatMul, { inputs, backend, attrs: { transposeA: transA, transposeB: transB } });
+        }
         const block = heapView(backend, c);
         if (cols) storeColumns(heapView(backend, out), N, 0, end, block);
         else heapView(backend, out).set(block);
