@@ -7,9 +7,13 @@
  * same OpenBLAS environment).
  *
  *   npm run bench -- sae-step [--batches 2048,8192] [--trainers standard,gated,p_anneal,top_k] [--reps 5]
- *                             [--engines native,tfjs] [--no-peer] [--profile]
+ *                             [--engines native,tfjs] [--no-peer] [--no-addon] [--profile]
  *   (also gated_anneal, batch_top_k, jump_relu: timed without a PyTorch peer)
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench -- sae-step     # the AVX-512 kernel
+ *
+ * --no-addon adds the no-compiler path as a side: a child process with SAEBOARD_NATIVE=off
+ * (bench/peers/sae_step_no_addon.ts: wasm+js with the matmul worker pool, the tfjs step), and
+ * records its time over each engine's (`noAddonVsThis`; the issue's goal: ≤ 4× the OpenBLAS step).
  *
  * Each trainer's engines and the peer run interleaved (A, B, A, B, …, Bench.compare), 5 steps each
  * by default; --profile adds the native step's time per phase (GEMMs, element-wise, Adam, copies,
@@ -27,11 +31,11 @@ import { Rng } from '../src/sae/rng.js';
 import { createTrainer } from '../src/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../src/version.js';
 import { COMPARE_REPS, sideSummary, type Bench, type Side } from './harness.js';
-import { startTorchPeer } from './lib/peer.js';
+import { PeerProcess, startTorchPeer } from './lib/peer.js';
 
 const PEER_TRAINERS = ['standard', 'gated', 'p_anneal', 'top_k'];
 
-function trainerConfig(trainer: string, B: number, d: number, F: number) {
+export function trainerConfig(trainer: string, B: number, d: number, F: number) {
   const base = { dIn: d, dictSize: F, batchSize: B, steps: 1000, warmupSteps: 0 };
   switch (trainer) {
     case 'standard':
@@ -71,6 +75,14 @@ export default async function bench(h: Bench): Promise<void> {
   const started = h.args.includes('--no-peer') || peerTrainers.length === 0 ? null : await startTorchPeer(path.join(PROJECT_ROOT, 'bench', 'peers', 'torch_sae_step.py'));
   if (started?.error) h.record('torch peer', { error: started.error });
   const peer = started?.peer ?? null;
+  // --no-addon: the no-compiler path (SAEBOARD_NATIVE=off: wasm+js, worker pool, tfjs step) in a
+  // child process, interleaved with the in-process engines
+  const noAddon = h.args.includes('--no-addon')
+    ? new PeerProcess(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'peers', 'sae_step_no_addon.ts')], {
+        ...process.env,
+        SAEBOARD_NATIVE: 'off',
+      })
+    : null;
   const saved = process.env.SAEBOARD_SAE_ENGINE;
   try {
     for (const [bi, B] of batches.entries()) {
@@ -94,6 +106,11 @@ export default async function bench(h: Bench): Promise<void> {
           meta = await peer.setup({ trainer: name, B, d, F });
           sides.push({ name: 'torch', step: () => peer.step() });
         }
+        let noAddonMeta: Record<string, unknown> | null = null;
+        if (noAddon) {
+          noAddonMeta = await noAddon.setup({ trainer: name, B, d, F });
+          sides.push({ name: 'no-addon', step: () => noAddon.step() });
+        }
         const before = tf.memory().numTensors;
         const r = reps[bi] ?? reps[reps.length - 1];
         const profiles = made.map(() => ({}) as Record<string, unknown>);
@@ -114,6 +131,7 @@ export default async function bench(h: Bench): Promise<void> {
         const leak = tf.memory().numTensors - before;
         for (const m of made) m.trainer.dispose();
         const torch = cmp.sides.torch;
+        const noAddonSide = cmp.sides['no-addon'];
         for (const [i, { engine }] of made.entries()) {
           const s = cmp.sides[engine];
           h.record(`${name} B=${B} ${engine}`, {
@@ -137,6 +155,15 @@ export default async function bench(h: Bench): Promise<void> {
                   settleMs: cmp.settleMs,
                 }
               : {}),
+            ...(noAddonSide
+              ? {
+                  noAddon: { ...noAddonMeta, ready: undefined, ...sideSummary(noAddonSide), gflopsMedian: gflops(noAddonSide.median) },
+                  // the no-compiler path's time over this engine's (interleaved in this run); goal ≤ 4
+                  noAddonVsThis: Math.round((noAddonSide.median / s.median) * 100) / 100,
+                  order: 'interleaved',
+                  settleMs: cmp.settleMs,
+                }
+              : {}),
             ...(Object.keys(profiles[i]).length ? { profileMsPerStep: profiles[i] } : {}),
             ...(cmp.loaded !== undefined ? { load1Before: cmp.load1Before, load1After: cmp.load1After, loaded: cmp.loaded } : {}),
           });
@@ -150,6 +177,7 @@ export default async function bench(h: Bench): Promise<void> {
     if (saved === undefined) delete process.env.SAEBOARD_SAE_ENGINE;
     else process.env.SAEBOARD_SAE_ENGINE = saved;
     await peer?.close();
+    await noAddon?.close();
   }
 }
 
