@@ -4,7 +4,7 @@
  * tfjs-backend-wasm's own threads do not start under Node, so on `wasm+js` every GEMM ran on one
  * core at ~29 GFLOPS (XNNPACK, SIMD). This pool runs `threads − 1` worker threads, each with its
  * own tfjs wasm backend. A product C = op(A)·op(B) with at least MIN_POOL_WORK multiply-adds is
- * split by rows of C (or by columns, when C is wider than tall): the caller (main thread) computes
+ * split by rows of C (by columns, or along K: chooseSplit): the caller (main thread) computes
  * the first block with its own kernels while each worker computes one of the others from A and B
  * copied into a SharedArrayBuffer, writing its block of C there. The main thread waits with Atomics.wait (the kernels are synchronous).
  *
@@ -19,14 +19,31 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../../version.js';
 
+/** How a product is split: by rows of C, by columns of C, or along the reduction axis K. */
+export type Split = 'rows' | 'cols' | 'k';
+const SPLIT_CODE: Record<Split, number> = { rows: 0, cols: 1, k: 2 };
+
+/**
+ * Rows of C by default; columns when C is wider than tall (with few rows, as the SAE's
+ * dW_enc = xᵀ·dPre, 512 × 4096, every worker would otherwise take in, and XNNPACK repack, all of a
+ * large op(B)); K when the reduction is the longest axis (the SAE's x̂ = f·W_dec, K = 4096): each
+ * thread then packs half of op(B) as weights, and side by side such halves ran ~15 % faster than
+ * row halves ([2048, 2048]·[2048, 512] vs [1024, 4096]·[4096, 512], two processes at once). The
+ * K partials are summed by the caller.
+ */
+export function chooseSplit(M: number, N: number, K: number): Split {
+  if (K > M && K > N) return 'k';
+  return N > M ? 'cols' : 'rows';
+}
+
 /**
  * Split by columns with A transposed and B not (the SAE's dW_enc = xᵀ·dPre, 512 × 4096 from
  * K = 2048), each block is computed flipped, (B blockᵀ·A)ᵀ: XNNPACK packs its right operand as
  * weights for every call, and [K, M] = 2048 × 512 packs and streams far better than a
  * [K, N/2] = 2048 × 2048 block used by only 512 rows (278 → ~200 ms a block, with the transposes).
  */
-export function flipProduct(cols: boolean, transA: boolean, transB: boolean): boolean {
-  return cols && transA && !transB;
+export function flipProduct(split: Split, transA: boolean, transB: boolean): boolean {
+  return split === 'cols' && transA && !transB;
 }
 
 /** Products below this many multiply-adds stay on one thread (~1 ms of work at 29 GFLOPS). */
@@ -46,7 +63,7 @@ const W_TRANS_B = 8;
 const W_A_OFF = 9; // in floats, within the data buffer
 const W_B_OFF = 10;
 const W_C_OFF = 11; // the workers' blocks of C: rows lo..hi at + lo·N, columns lo..hi at + M·lo
-const W_SPLIT_COLS = 12; // 1: the worker's lo..hi (W_M0, W_M1) are columns of C, not rows
+const W_SPLIT = 12; // how the worker's lo..hi (W_M0, W_M1) split the product: a SplitCode
 
 const enum State {
   Starting = 0,
@@ -84,13 +101,22 @@ function run() {
   const m0 = ctrl[s + ${W_M0}], m1 = ctrl[s + ${W_M1}], Mtot = ctrl[s + ${W_M}], n = ctrl[s + ${W_N}], k = ctrl[s + ${W_K}];
   const transA = ctrl[s + ${W_TRANS_A}] === 1, transB = ctrl[s + ${W_TRANS_B}] === 1;
   const aOff = ctrl[s + ${W_A_OFF}], bOff = ctrl[s + ${W_B_OFF}], cOff = ctrl[s + ${W_C_OFF}];
-  const splitCols = ctrl[s + ${W_SPLIT_COLS}] === 1;
+  const split = ctrl[s + ${W_SPLIT}]; // ${SPLIT_CODE.rows} rows, ${SPLIT_CODE.cols} columns, ${SPLIT_CODE.k} K
+  const splitCols = split === ${SPLIT_CODE.cols};
   const part = m1 - m0;
   tf.tidy(() => {
     // plain operands for the stock kernel, fast only for A·B: transposes made explicit
     // (the wasm backend copies a tensor's values into its heap when the tensor is made)
     let a, b;
-    if (!splitCols) {
+    if (split === ${SPLIT_CODE.k}) {
+      // columns m0..m1 of op(A), rows m0..m1 of op(B): a partial product over that stretch of K
+      a = transA
+        ? tf.transpose(tf.tensor2d(data.subarray(aOff + m0 * Mtot, aOff + m1 * Mtot), [part, Mtot]))
+        : tf.tensor2d(columns(aOff, Mtot, k, m0, part), [Mtot, part]);
+      b = transB
+        ? tf.transpose(tf.tensor2d(columns(bOff, n, k, m0, part), [n, part]))
+        : tf.tensor2d(data.subarray(bOff + m0 * n, bOff + m1 * n), [part, n]);
+    } else if (!splitCols) {
       // rows m0..m1 of op(A), all of op(B)
       a = transA
         ? tf.transpose(tf.tensor2d(columns(aOff, k, Mtot, m0, part), [k, part]))
@@ -116,8 +142,10 @@ function run() {
     // straight from the wasm heap into the shared buffer (dataSync would copy once more)
     const backend = tf.backend();
     const offset = backend.dataIdMap.get(c.dataId).memoryOffset;
-    const size = splitCols ? Mtot * part : part * n;
-    data.set(new Float32Array(backend.wasm.HEAPU8.buffer, offset, size), cOff + (splitCols ? Mtot * m0 : m0 * n));
+    // rows/columns: the block's place in C; K: this worker's own [M, N] partial (cOff is per worker)
+    const size = split === ${SPLIT_CODE.k} ? Mtot * n : splitCols ? Mtot * part : part * n;
+    const at = split === ${SPLIT_CODE.k} ? cOff : cOff + (splitCols ? Mtot * m0 : m0 * n);
+    data.set(new Float32Array(backend.wasm.HEAPU8.buffer, offset, size), at);
   });
 }
 (async () => {
@@ -159,14 +187,14 @@ export interface PoolProduct {
   b: Float32Array;
   /**
    * Computes C's first block on the calling thread (and stores it) while the workers compute the
-   * rest: rows [0, end), or columns [0, end) when `cols`.
+   * rest: rows [0, end) of C, columns [0, end), or (split 'k') all of C over K's [0, end).
    */
-  computeHead(end: number, cols: boolean): void;
+  computeHead(end: number, split: Split): void;
   /**
-   * Receives a worker's block: rows [lo, hi) of C ([hi − lo, N] row-major), or columns [lo, hi)
-   * when `cols` ([M, hi − lo] row-major).
+   * Receives a worker's block: rows [lo, hi) of C ([hi − lo, N] row-major), columns [lo, hi)
+   * ([M, hi − lo] row-major), or (split 'k') a partial [M, N] over K's [lo, hi) to add.
    */
-  storeBlock(lo: number, hi: number, cols: boolean, block: Float32Array): void;
+  storeBlock(lo: number, hi: number, split: Split, block: Float32Array): void;
 }
 
 export class GemmPool {
@@ -249,25 +277,25 @@ export class GemmPool {
   matMul(p: PoolProduct): boolean {
     if (this.failedReason) return false;
     const { M, N, K } = p;
-    // Split the longer side of C: with few rows (the SAE's dW_enc = xᵀ·dPre, 512 × 4096) every
-    // worker would otherwise take in (and XNNPACK repack) all of a large op(B).
-    const cols = N > M;
-    const extent = cols ? N : M;
+    const split = chooseSplit(M, N, K);
+    const cols = split === 'cols';
+    const extent = split === 'k' ? K : cols ? N : M;
     const parts = Math.min(this.threads, extent);
     // an even split measured best (2 threads, SAE step: the caller's share at 0.8–1.2× of even)
     const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((extent * i) / parts));
+    const used = parts - 1;
     const aOff = 0;
     const bOff = aOff + M * K;
     const cOff = bOff + K * N;
-    this.ensureData(cOff + M * N);
+    // K: one [M, N] partial per worker; otherwise C's blocks in place
+    this.ensureData(cOff + M * N * (split === 'k' ? Math.max(used, 1) : 1));
     // only what the workers read: the rows of A after the caller's when split by rows (and A is
     // not transposed), the rows of Bᵀ after the caller's when split by columns of op(B) = Bᵀ
     const first = bounds[1];
-    if (!cols && !p.transA) this.data.set(p.a.subarray(first * K, M * K), aOff + first * K);
+    if (split === 'rows' && !p.transA) this.data.set(p.a.subarray(first * K, M * K), aOff + first * K);
     else this.data.set(p.a.subarray(0, M * K), aOff);
     if (cols && p.transB) this.data.set(p.b.subarray(first * K, N * K), bOff + first * K);
     else this.data.set(p.b.subarray(0, K * N), bOff);
-    const used = parts - 1;
     for (let w = 0; w < used; w++) {
       const s = w * SLOT;
       const c = this.ctrl;
@@ -281,21 +309,22 @@ export class GemmPool {
       c[s + W_TRANS_B] = p.transB ? 1 : 0;
       c[s + W_A_OFF] = aOff;
       c[s + W_B_OFF] = bOff;
-      c[s + W_C_OFF] = cOff;
-      c[s + W_SPLIT_COLS] = cols ? 1 : 0;
+      c[s + W_C_OFF] = split === 'k' ? cOff + w * M * N : cOff;
+      c[s + W_SPLIT] = SPLIT_CODE[split];
       Atomics.store(c, s + W_STATE, State.Job);
       Atomics.notify(c, s + W_STATE);
     }
     try {
-      p.computeHead(bounds[1], cols);
+      p.computeHead(bounds[1], split);
     } finally {
       this.waitAll(used); // never leave a worker writing into a buffer we may replace
     }
     if (this.failedReason) return false;
     for (let w = 1; w < parts; w++) {
       const [lo, hi] = [bounds[w], bounds[w + 1]];
-      const at = cOff + (cols ? M * lo : lo * N);
-      p.storeBlock(lo, hi, cols, this.data.subarray(at, at + (hi - lo) * (cols ? M : N)));
+      const at = split === 'k' ? cOff + (w - 1) * M * N : cOff + (cols ? M * lo : lo * N);
+      const size = split === 'k' ? M * N : (hi - lo) * (cols ? M : N);
+      p.storeBlock(lo, hi, split, this.data.subarray(at, at + size));
     }
     return true;
   }

@@ -275,35 +275,39 @@ function pooledMatMul(args: MatMulArgs, plan: MatMulPlan): tf.TensorInfo | null 
     transB,
     a: heapView(backend, a), // after makeOutput: an allocation may replace the heap
     b: heapView(backend, b),
-    computeHead: (end, cols) => {
+    computeHead: (end, split) => {
       const a2 = runWasmKernel(tf.Reshape, { x: a }, backend, { shape: transA ? [K, M] : [M, K] });
       const b2 = runWasmKernel(tf.Reshape, { x: b }, backend, { shape: transB ? [N, K] : [K, N] });
-      // rows [0, end) of op(A), or columns [0, end) of op(B)
-      const head = cols
-        ? runWasmKernel(tf.Slice, { x: b2 }, backend, { begin: [0, 0], size: transB ? [end, K] : [K, end] })
-        : runWasmKernel(tf.Slice, { x: a2 }, backend, { begin: [0, 0], size: transA ? [K, end] : [end, K] });
+      const slice = (x: tf.TensorInfo, size: number[]) => runWasmKernel(tf.Slice, { x }, backend, { begin: [0, 0], size });
+      // the caller's part of the operands: rows [0, end) of op(A) (split 'rows'), columns
+      // [0, end) of op(B) ('cols'), or K's [0, end) of both ('k')
+      const aHead = split === 'cols' ? null : split === 'rows' ? slice(a2, transA ? [K, end] : [end, K]) : slice(a2, transA ? [end, M] : [M, end]);
+      const bHead = split === 'rows' ? null : split === 'cols' ? slice(b2, transB ? [end, K] : [K, end]) : slice(b2, transB ? [N, end] : [end, N]);
+      const temps = [a2, b2, aHead, bHead].filter((t): t is tf.TensorInfo => t !== null);
       try {
         let c: tf.TensorInfo;
-        if (flipProduct(cols, transA, transB)) {
+        if (flipProduct(split, transA, transB)) {
           // (B headᵀ · A)ᵀ, as the workers do (gemm_pool.ts)
-          const flipped = runStockOnPlainOperands(tf.BatchMatMul, { inputs: { a: head, b: a2 }, backend, attrs: { transposeA: true, transposeB: false } });
+          const flipped = runStockOnPlainOperands(tf.BatchMatMul, { inputs: { a: bHead!, b: a2 }, backend, attrs: { transposeA: true, transposeB: false } });
           c = runWasmKernel(tf.Transpose, { x: flipped }, backend, { perm: [1, 0] });
           backend.disposeData(flipped.dataId);
         } else {
-          const inputs = cols ? { a: a2, b: head } : { a: head, b: b2 };
+          const inputs = { a: aHead ?? a2, b: bHead ?? b2 };
           c = runStockOnPlainOperands(tf.BatchMatMul, { inputs, backend, attrs: { transposeA: transA, transposeB: transB } });
         }
         const block = heapView(backend, c);
-        if (cols) storeColumns(heapView(backend, out), N, 0, end, block);
-        else heapView(backend, out).set(block);
+        if (split === 'cols') storeColumns(heapView(backend, out), N, 0, end, block);
+        else heapView(backend, out).set(block); // rows [0, end), or the caller's K partial
         backend.disposeData(c.dataId);
       } finally {
-        for (const t of [a2, b2, head]) backend.disposeData(t.dataId);
+        for (const t of temps) backend.disposeData(t.dataId);
       }
     },
-    storeBlock: (lo, hi, cols, block) => {
-      if (cols) storeColumns(heapView(backend, out), N, lo, hi, block);
-      else heapView(backend, out).set(block, lo * N);
+    storeBlock: (lo, hi, split, block) => {
+      const c = heapView(backend, out);
+      if (split === 'cols') storeColumns(c, N, lo, hi, block);
+      else if (split === 'rows') c.set(block, lo * N);
+      else for (let i = 0; i < block.length; i++) c[i] += block[i];
     },
   });
   if (done) return out;
