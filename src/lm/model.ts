@@ -249,9 +249,6 @@ export class Gpt {
     const pre = `blocks.${layer}.`;
     const w = (n: string) => this.p(pre + n) as tf.Tensor2D;
     const b = (n: string) => this.maybe(pre + n) as tf.Tensor1D | undefined;
-    const H = c.nHead;
-    const Dh = headDim(c);
-    const d = c.dModel;
 
     x_ND = at(x_ND, layer, 'resid_pre');
 
