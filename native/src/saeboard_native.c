@@ -743,6 +743,18 @@ static inline float sum_lanes(const float *v, int64_t n) {
   return s;
 }
 
+/* Σ a[j]·b[j] with 16 running partial sums (as sum_lanes). */
+static inline float dot_lanes(const float *a, const float *b, int64_t n) {
+  float acc[16] = {0};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++) acc[l] += a[j + l] * b[j + l];
+  float s = 0;
+  for (; j < n; j++) s += a[j] * b[j];
+  for (int l = 0; l < 16; l++) s += acc[l];
+  return s;
+}
+
 /* max_j v[j] (n ≥ 1) with 16 running maxima: a plain max reduction does not vectorise without
  * -ffinite-math-only */
 static inline float max_lanes(const float *v, int64_t n) {
@@ -782,14 +794,8 @@ VECTOR_CLONES static void softmax_grad_rows(void *p, int64_t r0, int64_t r1, int
     const float *y = k->x + r * C;
     const float *dy = k->dy + r * C;
     float *dx = k->out + r * C;
-    float acc[16] = {0};
-    int64_t j = 0;
-    for (; j + 16 <= C; j += 16)
-      for (int l = 0; l < 16; l++) acc[l] += dy[j + l] * y[j + l];
-    float dot = 0;
-    for (; j < C; j++) dot += dy[j] * y[j];
-    for (int l = 0; l < 16; l++) dot += acc[l];
-    for (j = 0; j < C; j++) dx[j] = y[j] * (dy[j] - dot);
+    const float dot = dot_lanes(dy, y, C);
+    for (int64_t j = 0; j < C; j++) dx[j] = y[j] * (dy[j] - dot);
   }
 }
 
@@ -911,7 +917,6 @@ static napi_value CausalAttention(napi_env env, napi_callback_info info) {
   if (overlaps(a.q, n, a.y, n) || overlaps(a.k, n, a.y, n) || overlaps(a.v, n, a.y, n))
     return throw_range(env, "causalAttention: Y overlaps an input");
   if (n == 0) return NULL;
-  if (Dh == 0 || T == 0) return NULL;
   set_gemm_threads(1);
   /* a task is one block: ~2·64·T·Dh multiply-adds on average, a few µs at T = 59 */
   parallel_for(X * a.blocks, (int64_t)ceil(BATCH_SPLIT_MIN_PART / (double)(2 * ATTN_BLOCK * (T / 2 + 1) * Dh + 1)), attn_tasks, &a);
@@ -1308,10 +1313,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_default, NULL},
       {"geluErf", NULL, GeluErf, NULL, NULL, NULL, napi_default, NULL},
-      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_default, NULL},
-      {"causalAttention", NULL, CausalAttention, NULL, NULL, NULL, napi_default, NULL},
-      {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_default, NULL},
       {"geluErfGrad", NULL, GeluErfGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"causalAttention", NULL, CausalAttention, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
