@@ -26,7 +26,20 @@
 import { tf } from '../tensor/backend.js';
 import { UserInputError } from '../errors.js';
 import { headDim, parseConfig, type GptConfig } from './config.js';
-import { causalAttention, causalMask, crossEntropy, embed, fusedCausalAttentionActive, gelu, layerNorm, linear, ownedVariable, softmax } from './ops.js';
+import {
+  causalAttention,
+  causalMask,
+  crossEntropy,
+  embed,
+  fromHeads,
+  fusedCausalAttentionActive,
+  gelu,
+  layerNorm,
+  linear,
+  ownedVariable,
+  softmax,
+  toHeads,
+} from './ops.js';
 import { checkParams, expectedParamShapes, type HostTensor } from './params.js';
 import { Rng } from './rng.js';
 
@@ -287,10 +300,8 @@ export class Gpt {
   private attention(h_ND: tf.Tensor2D, layer: number, B: number, T: number, attn: AttentionContext): tf.Tensor2D {
     const c = this.config;
     const H = c.nHead;
-    const Dh = headDim(c);
-    // [N, d] → [B, T, H, Dh] → [H, B, T, Dh]: (head, batch) pairs form one batch axis X = H·B
-    const heads = (part: 'q' | 'k' | 'v') =>
-      this.projection(h_ND, layer, part).reshape([B, T, H, Dh]).transpose([2, 0, 1, 3]).reshape([H * B, T, Dh]) as tf.Tensor3D;
+    // [N, d] → [H·B, T, Dh]: (head, batch) pairs form one batch axis X = H·B
+    const heads = (part: 'q' | 'k' | 'v') => toHeads(this.projection(h_ND, layer, part).reshape([B, T, c.dModel]) as tf.Tensor3D, H);
     const q_XTDh = heads('q');
     const past = attn.past?.[layer];
     // keys/values of the S = past + T positions this call attends over
@@ -298,10 +309,10 @@ export class Gpt {
     const v_XSDh = past ? (tf.concat([past.v, heads('v')], 1) as tf.Tensor3D) : heads('v');
     if (attn.keep) attn.keep(layer, tf.keep(k_XSDh), tf.keep(v_XSDh));
     // scale q rather than the T×S scores: cheaper whenever T > Dh
-    const scores_XTS = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(Dh)), k_XSDh, false, true);
+    const scores_XTS = tf.matMul(tf.mul(q_XTDh, 1 / Math.sqrt(headDim(c))), k_XSDh, false, true);
     const y_XTDh = tf.matMul(softmax(tf.add(scores_XTS, attn.bias) as tf.Tensor3D), v_XSDh);
-    // [H, B, T, Dh] → [B, T, H, Dh] = [N, d] with head h in columns h·Dh..(h+1)·Dh
-    return y_XTDh.reshape([H, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B * T, c.dModel]) as tf.Tensor2D;
+    // back to [N, d] with head h in columns h·Dh..(h+1)·Dh
+    return fromHeads(y_XTDh as tf.Tensor3D, H).reshape([B * T, c.dModel]) as tf.Tensor2D;
   }
 
   /** Logits for host token rows: tokens is [B·T] row-major. */

@@ -6,11 +6,14 @@
 import { tf } from '../tensor/backend.js';
 import {
   causalAttention as causalAttentionKernel,
+  causalMask,
+  fromHeads,
   fusedCausalAttentionActive,
   gelu as geluTanhKernel,
   geluErf as geluErfKernel,
   layerNorm as layerNormKernel,
   softmax as softmaxKernel,
+  toHeads,
 } from '../tensor/kernels/ops.js';
 import type { Activation } from './config.js';
 
@@ -54,7 +57,7 @@ export function causalAttention(q_BTd: tf.Tensor3D, k_BTd: tf.Tensor3D, v_BTd: t
   return causalAttentionKernel(q_BTd, k_BTd, v_BTd, heads, scale);
 }
 
-export { fusedCausalAttentionActive };
+export { causalMask, fromHeads, fusedCausalAttentionActive, toHeads };
 
 /**
  * Embedding lookup as a one-hot matmul: tfjs-wasm's GatherV2 takes ~100 ms for 3776 rows of 256
@@ -72,13 +75,6 @@ export function embed(wte_VD: tf.Tensor2D, idx_N: tf.Tensor1D): tf.Tensor2D {
  */
 export function oneHotF32(idx_N: tf.Tensor1D, depth: number): tf.Tensor2D {
   return tf.tidy(() => tf.cast(tf.oneHot(idx_N.toInt(), depth), 'float32') as tf.Tensor2D);
-}
-
-/** Additive causal mask: 0 on and below the diagonal, -1e9 above (exp underflows to exactly 0). */
-export function causalMask(t: number): tf.Tensor2D {
-  const m = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) m[i * t + j] = -1e9;
-  return tf.tensor2d(m, [t, t]);
 }
 
 /**

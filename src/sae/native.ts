@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { tf } from '../tensor/backend.js';
+import { nativeDisabledReason } from '../tensor/kernels/native.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from '../tensor/kernels/wasm_backend.js';
 import { setTopKMaskNative } from './ops.js';
 import type { Adam } from './optim.js';
@@ -48,10 +49,9 @@ let reason = '';
 
 export function loadSaeNative(): SaeNativeAddon | null {
   if (addon !== undefined) return addon;
-  const flag = (process.env.SAEBOARD_NATIVE ?? '').toLowerCase();
-  if (['off', '0', 'false', 'no'].includes(flag)) {
-    // as for the compute addon: pretend it is absent (what an install without a C compiler gets)
-    reason = `disabled by SAEBOARD_NATIVE=${process.env.SAEBOARD_NATIVE}`;
+  const disabled = nativeDisabledReason();
+  if (disabled) {
+    reason = disabled;
     addon = null;
     return addon;
   }

@@ -6,7 +6,8 @@
  * own tfjs wasm backend. A product C = op(A)·op(B) with at least MIN_POOL_WORK multiply-adds is
  * split by rows of C (by columns, or along K: chooseSplit): the caller (main thread) computes
  * the first block with its own kernels while each worker computes one of the others from A and B
- * copied into a SharedArrayBuffer, writing its block of C there. The main thread waits with Atomics.wait (the kernels are synchronous).
+ * copied into a SharedArrayBuffer, writing its block of C there. The main thread waits with
+ * Atomics.wait (the kernels are synchronous).
  *
  *   await startGemmPool(2);          // once, after the wasm backend is up (initBackend does it)
  *   gemmPool()?.matMul(...)           // from the js matmul kernels (matmul.ts)
@@ -53,8 +54,8 @@ export const MIN_POOL_WORK = 1 << 24;
 const SLOT = 16;
 const W_STATE = 0; // see State
 const W_GENERATION = 1; // which data buffer the job refers to
-const W_M0 = 2; // first row of C for this worker
-const W_M1 = 3; // one past its last row
+const W_M0 = 2; // the start of this worker's part: a row or column of C, or an index of K
+const W_M1 = 3; // one past its end
 const W_M = 4;
 const W_N = 5;
 const W_K = 6;
@@ -63,7 +64,8 @@ const W_TRANS_B = 8;
 const W_A_OFF = 9; // in floats, within the data buffer
 const W_B_OFF = 10;
 const W_C_OFF = 11; // the workers' blocks of C: rows lo..hi at + lo·N, columns lo..hi at + M·lo
-const W_SPLIT = 12; // how the worker's lo..hi (W_M0, W_M1) split the product: a SplitCode
+const W_SPLIT = 12; // how the worker's lo..hi (W_M0, W_M1) split the product: a SPLIT_CODE
+const W_FLIP = 13; // 1: compute the block flipped (flipProduct)
 
 const enum State {
   Starting = 0,
@@ -103,6 +105,7 @@ function run() {
   const aOff = ctrl[s + ${W_A_OFF}], bOff = ctrl[s + ${W_B_OFF}], cOff = ctrl[s + ${W_C_OFF}];
   const split = ctrl[s + ${W_SPLIT}]; // ${SPLIT_CODE.rows} rows, ${SPLIT_CODE.cols} columns, ${SPLIT_CODE.k} K
   const splitCols = split === ${SPLIT_CODE.cols};
+  const flip = ctrl[s + ${W_FLIP}] === 1;
   const part = m1 - m0;
   tf.tidy(() => {
     // plain operands for the stock kernel, fast only for A·B: transposes made explicit
@@ -126,8 +129,8 @@ function run() {
     } else {
       // all of op(A), columns m0..m1 of op(B)
       const aRaw = tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), transA ? [k, Mtot] : [Mtot, k]);
-      if (transA && !transB) {
-        // flipped (see flipProduct): C block = (B blockᵀ · A)ᵀ, the small A as XNNPACK's weights
+      if (flip) {
+        // C block = (B blockᵀ · A)ᵀ, the small A as XNNPACK's weights
         a = tf.transpose(tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]));
         b = aRaw;
       } else {
@@ -138,7 +141,7 @@ function run() {
       }
     }
     const product = tf.matMul(a, b);
-    const c = splitCols && transA && !transB ? tf.transpose(product) : product;
+    const c = flip ? tf.transpose(product) : product;
     // straight from the wasm heap into the shared buffer (dataSync would copy once more)
     const backend = tf.backend();
     const offset = backend.dataIdMap.get(c.dataId).memoryOffset;
@@ -311,6 +314,7 @@ export class GemmPool {
       c[s + W_B_OFF] = bOff;
       c[s + W_C_OFF] = split === 'k' ? cOff + w * M * N : cOff;
       c[s + W_SPLIT] = SPLIT_CODE[split];
+      c[s + W_FLIP] = flipProduct(split, p.transA, p.transB) ? 1 : 0;
       Atomics.store(c, s + W_STATE, State.Job);
       Atomics.notify(c, s + W_STATE);
     }

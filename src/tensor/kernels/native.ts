@@ -211,6 +211,15 @@ export function threadsFromEnv(): number | undefined {
 }
 
 /**
+ * 'disabled by SAEBOARD_NATIVE=…' when SAEBOARD_NATIVE turns the native addons off (both: the
+ * compute kernels and the SAE step, as an install without a C compiler has neither), else null.
+ */
+export function nativeDisabledReason(): string | null {
+  const raw = process.env.SAEBOARD_NATIVE;
+  return ['off', '0', 'false', 'no'].includes((raw ?? '').toLowerCase()) ? `disabled by SAEBOARD_NATIVE=${raw}` : null;
+}
+
+/**
  * Loads the addon once. SAEBOARD_NATIVE=off pretends it is absent (to exercise the fallback);
  * SAEBOARD_NATIVE_PATH points at another build. SAEBOARD_OPENBLAS_CORETYPE=auto drops a
  * machine-wide OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE override for this process (OpenBLAS reads them
@@ -219,9 +228,9 @@ export function threadsFromEnv(): number | undefined {
 export function loadNative(): NativeLoad {
   if (loaded) return loaded;
   const threads = threadsFromEnv();
-  const flag = (process.env.SAEBOARD_NATIVE ?? '').toLowerCase();
-  if (['off', '0', 'false', 'no'].includes(flag)) {
-    loaded = { addon: null, reason: 'disabled by SAEBOARD_NATIVE=' + process.env.SAEBOARD_NATIVE };
+  const disabled = nativeDisabledReason();
+  if (disabled) {
+    loaded = { addon: null, reason: disabled };
     return loaded;
   }
   const file = process.env.SAEBOARD_NATIVE_PATH ?? NATIVE_ADDON_PATH;

@@ -324,21 +324,21 @@ export function softmax<T extends tf.Tensor>(x: T): T {
 // Causal attention
 // ---------------------------------------------------------------------------------------------
 
-/** Additive causal mask [T, T]: 0 on and below the diagonal, −1e9 above. */
-function causalBias(T: number): tf.Tensor2D {
+/** Additive causal mask [T, T]: 0 on and below the diagonal, −1e9 above (exp underflows to exactly 0). */
+export function causalMask(T: number): tf.Tensor2D {
   const m = new Float32Array(T * T);
   for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = -1e9;
   return tf.tensor2d(m, [T, T]);
 }
 
 /** [B, T, H·Dh] → [H·B, T, Dh]: (head, batch) pairs as one batch axis. */
-function toHeads(x_BTd: tf.Tensor3D, heads: number): tf.Tensor3D {
+export function toHeads(x_BTd: tf.Tensor3D, heads: number): tf.Tensor3D {
   const [B, T, d] = x_BTd.shape;
   return x_BTd.reshape([B, T, heads, d / heads]).transpose([2, 0, 1, 3]).reshape([heads * B, T, d / heads]);
 }
 
 /** [H·B, T, Dh] → [B, T, H·Dh], head h in columns h·Dh..(h+1)·Dh. */
-function fromHeads(x_XTDh: tf.Tensor3D, heads: number): tf.Tensor3D {
+export function fromHeads(x_XTDh: tf.Tensor3D, heads: number): tf.Tensor3D {
   const [X, T, Dh] = x_XTDh.shape;
   const B = X / heads;
   return x_XTDh.reshape([heads, B, T, Dh]).transpose([1, 2, 0, 3]).reshape([B, T, heads * Dh]);
@@ -349,7 +349,7 @@ export function causalAttentionComposed(q_BTd: tf.Tensor3D, k_BTd: tf.Tensor3D, 
   return tf.tidy(() => {
     // scale q rather than the T×T scores: cheaper whenever T > Dh
     const scores = tf.matMul(tf.mul(toHeads(q_BTd, heads), scale), toHeads(k_BTd, heads), false, true);
-    const probs = softmax(tf.add(scores, causalBias(q_BTd.shape[1])) as tf.Tensor3D);
+    const probs = softmax(tf.add(scores, causalMask(q_BTd.shape[1])) as tf.Tensor3D);
     return fromHeads(tf.matMul(probs, toHeads(v_BTd, heads)), heads);
   });
 }
