@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { tf } from '../tensor/backend.js';
-import { nativeDisabledReason } from '../tensor/kernels/native.js';
+import { configuredThreads, nativeDisabledReason } from '../tensor/kernels/native.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from '../tensor/kernels/wasm_backend.js';
 import { setTopKMaskNative } from './ops.js';
 import type { Adam } from './optim.js';
@@ -61,10 +61,10 @@ export function loadSaeNative(): SaeNativeAddon | null {
     addon = null;
     return addon;
   }
+  const threads = configuredThreads(); // a bad SAEBOARD_THREADS is the caller's error, not a load failure
   try {
     addon = createRequire(import.meta.url)(file) as SaeNativeAddon;
-    const threads = Number(process.env.SAEBOARD_THREADS ?? (process.env.VITEST ? 1 : 0));
-    if (threads > 0) addon.setThreads(threads);
+    if (threads !== undefined) addon.setThreads(threads);
     const a = addon;
     // per-row top-k masks by a threaded quickselect (tfjs-wasm's TopK kernel is the top-k
     // trainer's bottleneck); same result as the reference (≥ the row's k-th largest)

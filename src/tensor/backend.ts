@@ -22,7 +22,7 @@ import { gemmPool, startGemmPool } from './kernels/gemm_pool.js';
 import { installMatMulKernels } from './kernels/matmul.js';
 import { installNativeReductions } from './kernels/reduce.js';
 import { installSharedIdentity } from './kernels/identity.js';
-import { loadNative, NATIVE_HINT, threadsFromEnv, type NativeAddon } from './kernels/native.js';
+import { configuredThreads, loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
 import { installNativeOps } from './kernels/ops.js';
 
 export { tf };
@@ -181,7 +181,7 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       installNativeReductions(null);
       installSharedIdentity(true);
       // tfjs-wasm's own threads do not start under Node: large matmuls go to a worker pool
-      const threads = threadsFromEnv() ?? (process.env.VITEST ? 1 : os.availableParallelism()); // as the addon's
+      const threads = configuredThreads() ?? os.availableParallelism();
       let detail: string | undefined;
       try {
         const pool = await startGemmPool(threads);

@@ -211,6 +211,16 @@ export function threadsFromEnv(): number | undefined {
 }
 
 /**
+ * Threads for the parallel compute paths (native kernels, the SAE step, the wasm matmul pool):
+ * SAEBOARD_THREADS, else 1 under vitest — test runners run files in parallel worker processes (2
+ * on the 2-core reference machines), and multi-threaded kernels in each would oversubscribe the
+ * cores — else undefined: all cores.
+ */
+export function configuredThreads(): number | undefined {
+  return threadsFromEnv() ?? (process.env.VITEST ? 1 : undefined);
+}
+
+/**
  * 'disabled by SAEBOARD_NATIVE=…' when SAEBOARD_NATIVE turns the native addons off (both: the
  * compute kernels and the SAE step, as an install without a C compiler has neither), else null.
  */
@@ -227,7 +237,7 @@ export function nativeDisabledReason(): string | null {
  */
 export function loadNative(): NativeLoad {
   if (loaded) return loaded;
-  const threads = threadsFromEnv();
+  const threads = configuredThreads();
   const disabled = nativeDisabledReason();
   if (disabled) {
     loaded = { addon: null, reason: disabled };
@@ -250,9 +260,6 @@ export function loadNative(): NativeLoad {
     loaded = { addon: null, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
     return loaded;
   }
-  // Test runners run files in parallel worker processes (2 on the 2-core reference machines):
-  // multi-threaded GEMMs in each would oversubscribe the cores, so tests default to one thread.
-  const effective = threads ?? (process.env.VITEST ? 1 : undefined);
-  if (effective !== undefined) loaded.addon.setThreads(effective);
+  if (threads !== undefined) loaded.addon.setThreads(threads);
   return loaded;
 }
