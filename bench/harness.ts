@@ -210,6 +210,16 @@ export function stats(samples: number[]): TimingStats {
 
 export const RESULTS_FILE = process.env.SAEBOARD_BENCH_RESULTS ?? path.join(PROJECT_ROOT, 'bench', 'results.jsonl');
 
+/** A bench file's leading doc comment as plain text (its usage), or null when it has none. */
+export function benchUsage(source: string): string | null {
+  const m = /^\s*(?:import[^\n]*\n\s*)*\/\*\*([\s\S]*?)\*\//.exec(source);
+  if (!m) return null;
+  const lines = m[1].split('\n').map((line) => line.replace(/^\s*\* ?/, '').trimEnd());
+  while (lines.length > 0 && lines[0] === '') lines.shift();
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines.length > 0 ? `${lines.join('\n')}\n` : null;
+}
+
 export function createBench(name: string, args: string[]): Bench {
   const m = machine();
   const commit = codeVersionString();

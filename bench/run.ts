@@ -1,7 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createBench } from './harness.js';
+import { benchUsage, createBench } from './harness.js';
 import { PROJECT_ROOT } from '../src/version.js';
 
 const [name, ...args] = process.argv.slice(2);
@@ -18,6 +18,12 @@ const file = path.join(dir, `${name}.ts`);
 if (!existsSync(file)) {
   process.stderr.write(`bench: unknown benchmark "${name}" (available: ${available.join(', ')})\n`);
   process.exit(2);
+}
+// `npm run bench -- <name> --help` prints what the bench measures and its options (the file's doc
+// comment) instead of running it: a run takes minutes and appends to results.jsonl.
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(benchUsage(readFileSync(file, 'utf8')) ?? `usage: npm run bench -- ${name}\n`);
+  process.exit(0);
 }
 // The API benches measure the server as `saeboard serve` runs it (bin/saeboard.js): set before
 // graphql-js loads, which picks its instanceof checks then.

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -204,5 +205,24 @@ describe('bench harness', () => {
     expect(auto.othersCores === null || typeof auto.othersCores === 'number').toBe(true);
     expect(auto.loaded).toBe(loadedBy(auto.othersCores, [auto.load1Before, auto.load1After], os.cpus().length));
     expect([explicit.load1Before, explicit.load1After, explicit.loaded]).toEqual([9, 9, true]);
+  });
+
+  it('prints a bench\'s usage for --help without running it or writing a record', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-')), 'results.jsonl');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'sae-step', '--help'], {
+      encoding: 'utf8',
+      env: { ...process.env, SAEBOARD_BENCH_RESULTS: file },
+    });
+    expect(out).toMatch(/^bench\/sae-step: ms per SAE training step/);
+    expect(out).toContain('npm run bench -- sae-step [--batches 2048,8192]');
+    expect(out).not.toMatch(/^\s*\*|\/\*\*|\*\//m);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('takes the usage from the leading doc comment only, after any imports', async () => {
+    const { benchUsage } = await import('../../bench/harness.js');
+    expect(benchUsage("import x from 'y';\n/**\n * Line one.\n *   npm run bench -- x [--n 3]\n */\nconst a = 1;\n/** later */"))
+      .toBe('Line one.\n  npm run bench -- x [--n 3]\n');
+    expect(benchUsage('const a = 1;\n/** not leading */')).toBeNull();
   });
 });
