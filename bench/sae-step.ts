@@ -7,13 +7,16 @@
  * same OpenBLAS environment).
  *
  *   npm run bench -- sae-step [--batches 2048,8192] [--trainers standard,gated,p_anneal,top_k] [--reps 5]
- *                             [--engines native,tfjs] [--no-peer] [--no-addon] [--profile]
+ *                             [--engines native,tfjs] [--no-peer] [--no-addon] [--prebuilt] [--profile]
  *   (also gated_anneal, batch_top_k, jump_relu: timed without a PyTorch peer)
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench -- sae-step     # the AVX-512 kernel
  *
- * --no-addon adds the no-compiler path as a side: a child process with SAEBOARD_NATIVE=off
- * (bench/peers/sae_step_no_addon.ts: wasm+js with the matmul worker pool, the tfjs step), and
- * records its time over each engine's (`noAddonVsThis`; the issue's goal: ≤ 4× the OpenBLAS step).
+ * --no-addon and --prebuilt add another install's path as a side, in a child process
+ * (bench/peers/sae_step_child.ts): --no-addon with SAEBOARD_NATIVE=off (wasm+js with the matmul
+ * worker pool, the tfjs step: no compiler and no usable prebuilt addon), --prebuilt with
+ * SAEBOARD_PREBUILT=only (the committed prebuilt addons, own SGEMM: no compiler on linux-x64). Each
+ * records its time over each engine's (`noAddonVsThis`, `prebuiltVsThis`; the issue's goal for an
+ * install without a compiler: ≤ 4× the OpenBLAS step).
  *
  * Each trainer's engines and the peer run interleaved (A, B, A, B, …, Bench.compare), 5 steps each
  * by default; --profile adds the native step's time per phase (GEMMs, element-wise, Adam, copies,
@@ -75,14 +78,12 @@ export default async function bench(h: Bench): Promise<void> {
   const started = h.args.includes('--no-peer') || peerTrainers.length === 0 ? null : await startTorchPeer(path.join(PROJECT_ROOT, 'bench', 'peers', 'torch_sae_step.py'));
   if (started?.error) h.record('torch peer', { error: started.error });
   const peer = started?.peer ?? null;
-  // --no-addon: the no-compiler path (SAEBOARD_NATIVE=off: wasm+js, worker pool, tfjs step) in a
-  // child process, interleaved with the in-process engines
-  const noAddon = h.args.includes('--no-addon')
-    ? new PeerProcess(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'peers', 'sae_step_no_addon.ts')], {
-        ...process.env,
-        SAEBOARD_NATIVE: 'off',
-      })
-    : null;
+  // --no-addon / --prebuilt: another install's path in a child process, interleaved with the
+  // in-process engines (CHILD_SIDES)
+  const children = CHILD_SIDES.filter((c) => h.args.includes(c.flag)).map((c) => ({
+    ...c,
+    peer: new PeerProcess(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'peers', 'sae_step_child.ts')], { ...process.env, ...c.env }),
+  }));
   const saved = process.env.SAEBOARD_SAE_ENGINE;
   try {
     for (const [bi, B] of batches.entries()) {
@@ -106,10 +107,10 @@ export default async function bench(h: Bench): Promise<void> {
           meta = await peer.setup({ trainer: name, B, d, F });
           sides.push({ name: 'torch', step: () => peer.step() });
         }
-        let noAddonMeta: Record<string, unknown> | null = null;
-        if (noAddon) {
-          noAddonMeta = await noAddon.setup({ trainer: name, B, d, F });
-          sides.push({ name: 'no-addon', step: () => noAddon.step() });
+        const childMeta: Record<string, Record<string, unknown>> = {};
+        for (const c of children) {
+          childMeta[c.name] = await c.peer.setup({ trainer: name, B, d, F });
+          sides.push({ name: c.name, step: () => c.peer.step() });
         }
         const before = tf.memory().numTensors;
         const r = reps[bi] ?? reps[reps.length - 1];
@@ -131,7 +132,6 @@ export default async function bench(h: Bench): Promise<void> {
         const leak = tf.memory().numTensors - before;
         for (const m of made) m.trainer.dispose();
         const torch = cmp.sides.torch;
-        const noAddonSide = cmp.sides['no-addon'];
         for (const [i, { engine }] of made.entries()) {
           const s = cmp.sides[engine];
           h.record(`${name} B=${B} ${engine}`, {
@@ -155,15 +155,18 @@ export default async function bench(h: Bench): Promise<void> {
                   settleMs: cmp.settleMs,
                 }
               : {}),
-            ...(noAddonSide
-              ? {
-                  noAddon: { ...noAddonMeta, ready: undefined, ...sideSummary(noAddonSide), gflopsMedian: gflops(noAddonSide.median) },
-                  // the no-compiler path's time over this engine's (interleaved in this run); goal ≤ 4
-                  noAddonVsThis: Math.round((noAddonSide.median / s.median) * 100) / 100,
-                  order: 'interleaved',
-                  settleMs: cmp.settleMs,
-                }
-              : {}),
+            // each child side's time over this engine's (interleaved in this run): noAddonVsThis
+            // (goal ≤ 4), prebuiltVsThis
+            ...Object.fromEntries(
+              children.flatMap((c) => {
+                const side = cmp.sides[c.name];
+                return [
+                  [c.key, { ...childMeta[c.name], ready: undefined, ...sideSummary(side), gflopsMedian: gflops(side.median) }],
+                  [`${c.key}VsThis`, Math.round((side.median / s.median) * 100) / 100],
+                ];
+              }),
+            ),
+            ...(children.length > 0 ? { order: 'interleaved', settleMs: cmp.settleMs } : {}),
             ...(Object.keys(profiles[i]).length ? { profileMsPerStep: profiles[i] } : {}),
             ...(cmp.loaded !== undefined ? { load1Before: cmp.load1Before, load1After: cmp.load1After, loaded: cmp.loaded } : {}),
           });
@@ -177,13 +180,21 @@ export default async function bench(h: Bench): Promise<void> {
     if (saved === undefined) delete process.env.SAEBOARD_SAE_ENGINE;
     else process.env.SAEBOARD_SAE_ENGINE = saved;
     await peer?.close();
-    await noAddon?.close();
+    for (const c of children) await c.peer.close();
   }
 }
 
 function profileWanted(h: Bench): boolean {
   return h.args.includes('--profile');
 }
+
+/** Sides that run in a child process (bench/peers/sae_step_child.ts) with their own environment. */
+const CHILD_SIDES = [
+  // the path of an install with no compiler and no usable prebuilt addon: wasm+js, the tfjs step
+  { flag: '--no-addon', name: 'no-addon', key: 'noAddon', env: { SAEBOARD_NATIVE: 'off' } },
+  // the path of an install without a C compiler on linux-x64: the committed prebuilt addons
+  { flag: '--prebuilt', name: 'prebuilt', key: 'prebuilt', env: { SAEBOARD_PREBUILT: 'only' } },
+] as const;
 
 type Engine = 'native' | 'native-own-gemm' | 'native-dense' | 'tfjs';
 const ENGINES: Engine[] = ['native', 'native-own-gemm', 'native-dense', 'tfjs'];

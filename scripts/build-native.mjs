@@ -9,7 +9,8 @@
 //
 // Run by `npm install` (the package's "install" script) and by `npm run build:native` (--force).
 // It must never fail the install: without a C compiler or Node headers it prints ONE line saying
-// how to get the fast path and exits 0, and saeboard falls back to its pure-JS kernels. Full
+// how to get the fast path and exits 0, and saeboard loads the committed prebuilt addons
+// (native/prebuilt.mjs: own SGEMM, linux-x64 with glibc ≥ 2.34) or else its pure-JS kernels. Full
 // compiler output goes to native/build.log (or <out>/build.log).
 //
 // Options: --force        rebuild even when the addon is up to date
@@ -25,10 +26,11 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, wri
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NATIVE_SOURCE_DIRS, prebuiltStatus } from '../native/prebuilt.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = path.join(root, 'native');
-const SOURCE_DIRS = ['src', 'sae', 'gemm'];
+const SOURCE_DIRS = NATIVE_SOURCE_DIRS;
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const valueOf = (name) => {
@@ -53,7 +55,13 @@ function say(line) {
 }
 
 function giveUp(reason) {
-  say(`native kernels not built (${reason}); using the slower pure-JS kernels. ${HINT}`);
+  // an install without a compiler still runs native when the committed prebuilt addons fit here
+  const prebuilt = outArg || (process.env.SAEBOARD_PREBUILT ?? '').toLowerCase() === 'off' ? { ok: false } : prebuiltStatus();
+  say(
+    prebuilt.ok
+      ? `native kernels not built (${reason}); using the prebuilt ones (native/prebuilt, saeboard's own SGEMM). For OpenBLAS GEMMs: apt-get install libopenblas-dev build-essential python3, then npm run build:native`
+      : `native kernels not built (${reason}); using the slower pure-JS kernels. ${HINT}`,
+  );
   process.exit(0);
 }
 

@@ -1,21 +1,19 @@
 /**
  * The fused native SAE step (native/sae/sae_step.c, built with the other native kernels by
- * scripts/build-native.mjs into native/build/Release/saeboard_sae.node): forward + backward + ConstrainedAdam of the ReLU SAE in
+ * scripts/build-native.mjs into native/build/Release/saeboard_sae.node, or the committed prebuilt
+ * one in native/prebuilt on installs without a compiler): forward + backward + ConstrainedAdam of the ReLU SAE in
  * one call working in place on the tfjs wasm heap. Used by every trainer (standard, p-annealing,
  * gated, gated-annealing, top-k, batch-top-k, JumpReLU) when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
  * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses. SAEBOARD_SAE_GEMM=own makes
  * the native step use saeboard's own SGEMM (native/gemm/own_sgemm.c) instead of the build's BLAS.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { tf } from '../tensor/backend.js';
-import { configuredThreads, nativeDisabledReason } from '../tensor/kernels/native.js';
+import { configuredThreads, nativeDisabledReason, resolveAddonFile } from '../tensor/kernels/native.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from '../tensor/kernels/wasm_backend.js';
 import { setTopKMaskNative } from './ops.js';
 import type { Adam } from './optim.js';
 import { UserInputError } from '../errors.js';
-import { PROJECT_ROOT } from '../version.js';
 
 export interface SaeNativeAddon {
   reluStep(heap: ArrayBuffer, offsets: Float64Array, dims: Float64Array, hyper: Float64Array, stats: Float64Array, fired: Float32Array): void;
@@ -40,8 +38,6 @@ export interface SaeNativeAddon {
   profile?(on: boolean): { phases: Record<string, number>; kinds: Record<string, number> };
 }
 
-export const SAE_NATIVE_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_sae.node');
-
 export type SaeEngine = 'tfjs' | 'native';
 
 let addon: SaeNativeAddon | null | undefined;
@@ -55,15 +51,15 @@ export function loadSaeNative(): SaeNativeAddon | null {
     addon = null;
     return addon;
   }
-  const file = process.env.SAEBOARD_SAE_NATIVE_PATH ?? SAE_NATIVE_PATH;
-  if (!existsSync(file)) {
-    reason = `${path.relative(PROJECT_ROOT, file)} not built (npm run build:native)`;
+  const found = resolveAddonFile('saeboard_sae', process.env.SAEBOARD_SAE_NATIVE_PATH);
+  if (!('file' in found)) {
+    reason = `the SAE step addon is ${found.reason}`;
     addon = null;
     return addon;
   }
   const threads = configuredThreads(); // a bad SAEBOARD_THREADS is the caller's error, not a load failure
   try {
-    addon = createRequire(import.meta.url)(file) as SaeNativeAddon;
+    addon = createRequire(import.meta.url)(found.file) as SaeNativeAddon;
     if (threads !== undefined) addon.setThreads(threads);
     const a = addon;
     // per-row top-k masks by a threaded quickselect (tfjs-wasm's TopK kernel is the top-k

@@ -6,7 +6,8 @@
  *   1. tfjs-node-gpu  optional peer dependency; only when installed and a GPU is visible
  *   2. tfjs-node      optional peer dependency (libtensorflow CPU)
  *   3. wasm+native    tfjs wasm backend with saeboard's native addon as BatchMatMul/_FusedMatMul
- *                     (OpenBLAS, or its own SGEMM when built without libopenblas)
+ *                     (OpenBLAS, or its own SGEMM when built without libopenblas; without a
+ *                     compiler, the committed prebuilt addon with the own SGEMM)
  *   4. wasm+js        tfjs wasm backend with pure-JS overrides (explicit transpose, then stock A·B)
  * Stock wasm (transposed matmuls at 1–4 GFLOPS) and the cpu backend (~0.8 GFLOPS) are never picked
  * automatically; SAEBOARD_BACKEND can force any of them ("wasm", "cpu") for debugging.
@@ -159,7 +160,8 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       return { name, tfBackend: tf.getBackend(), kernels: 'none' };
     case 'wasm+native': {
       await setTfBackend('wasm');
-      const addon = loadNative().addon as NativeAddon;
+      const native = loadNative();
+      const addon = native.addon as NativeAddon;
       installMatMulKernels('native', addon);
       const opKernels = [...installNativeOps(addon), ...installNativeReductions(addon)];
       installSharedIdentity(true);
@@ -169,7 +171,7 @@ async function activate(name: BackendName): Promise<BackendInfo> {
         tfBackend: tf.getBackend(),
         // "own-sgemm(...)": the addon was built without OpenBLAS (native/gemm/own_sgemm.c)
         kernels: `${info.blas === 'own' ? 'own-sgemm' : 'openblas'}(${['BatchMatMul', '_FusedMatMul', ...opKernels].join(',')})`,
-        detail: `${info.config}; ${info.blasThreads} BLAS threads`,
+        detail: `${info.config}; ${info.blasThreads} BLAS threads${native.addon && native.prebuilt ? '; prebuilt addon (native/prebuilt: no local build)' : ''}`,
         blasCore: info.corename,
         threads: info.threads,
       };

@@ -6,7 +6,8 @@
  * The paths, best first (for CPU machines like ours; see ../../docs/compute-backend.md):
  *   native-openblas   the native addon over OpenBLAS (GEMM near the machine's limit)
  *   native-own-sgemm  the native addon with saeboard's own cache-blocked, vectorised SGEMM (no
- *                     libopenblas at build time; goal ≤ 2x the OpenBLAS time)
+ *                     libopenblas at build time, or no compiler: the committed prebuilt addon;
+ *                     goal ≤ 2x the OpenBLAS time)
  *   wasm-js           no native addon (no C compiler): tfjs wasm with SIMD (its own threads do not
  *                     work under Node), large matmuls split over a worker-thread pool, transposes
  *                     done explicitly
@@ -65,6 +66,17 @@ export function describeComputePath(info: BackendInfo): ComputePath {
       const native = loadNative();
       const addon = native.addon as NativeAddon;
       const i = addon.info();
+      if (native.addon && native.prebuilt) {
+        // no local build: the install had no compiler (or its build failed), so the committed one runs
+        const compiler = hasCompiler();
+        return {
+          id: 'native-own-sgemm',
+          label: `native addon, prebuilt in native/prebuilt, own SGEMM (${i.corename}), ${i.threads} threads`,
+          best: false,
+          fix: !compiler ? TOOLCHAIN_FIX : openblasInstalled() ? 'npm run build:native' : OPENBLAS_FIX,
+          why: compiler ? 'the addon is not built on this machine' : 'no C compiler: the prebuilt addon has saeboard\'s own SGEMM, not OpenBLAS',
+        };
+      }
       if (addonBlas(addon) === 'own') {
         const installed = openblasInstalled();
         return {

@@ -4,8 +4,8 @@
  * builds into a temporary directory with scripts/build-native.mjs --out (the default build in
  * native/build is left alone) — the own variant the way a machine without libopenblas-dev gets it
  * (--blas=auto with SAEBOARD_PRETEND_NO_OPENBLAS=1). Compared: the raw sgemm in every transpose form and with edge tiles,
- * the fused SAE steps (standard, top-k: losses and weights after three steps) and a GPT forward.
- * Skipped when there is no C compiler or when only one variant can be built (no libopenblas).
+ * the fused SAE steps (standard, top-k: losses and weights after three steps) and a GPT forward;
+ * the steps and the forward also on the committed prebuilt addons (native/prebuilt). Skipped when there is no C compiler or when only one variant can be built (no libopenblas).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PREBUILT_DIR, prebuiltStatus } from '../../native/prebuilt.mjs';
 import { NATIVE_ADDON_PATH, type NativeAddon } from '../../src/tensor/kernels/native.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 
@@ -136,6 +137,8 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
         blas: string;
+        prebuilt: boolean;
+        path: string;
         sae: Record<string, { losses: number[]; weights: Record<string, number[]> }>;
         logits: number[];
       };
@@ -150,7 +153,16 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
     const avx2 = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'avx2' });
     const generic = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'generic' });
     expect([a.blas, b.blas].sort()).toEqual(['openblas', 'own']);
+    expect([a.prebuilt, b.prebuilt]).toEqual([false, false]);
+    // the committed prebuilt addons (native/prebuilt), as an install without a compiler loads them
+    const prebuilt = prebuiltStatus().ok ? run('', '', { SAEBOARD_PREBUILT: 'only' }) : null;
+    if (prebuilt) {
+      expect(prebuilt.prebuilt).toBe(true);
+      expect(prebuilt.path).toBe(path.join(PREBUILT_DIR, 'saeboard_native.node'));
+      expect(prebuilt.blas).toBe('own');
+    }
     const variants = [
+      ...(prebuilt ? [['prebuilt addons (native/prebuilt)', prebuilt] as const] : []),
       ['other build', b],
       ['SAEBOARD_GEMM=own (tfjs matmuls and the SAE step)', c],
       ['dense top-k backward', dense],

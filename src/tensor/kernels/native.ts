@@ -1,12 +1,14 @@
 /**
  * Loader for saeboard's N-API addon (native/, built by `npm install` or `npm run build:native`):
  * OpenBLAS sgemm plus a few fused elementwise kernels that read and write caller memory in place.
- * The addon is optional: when it is missing (no compiler or libopenblas-dev at install time),
- * `loadNative()` returns null with a reason and the backend falls back to pure-JS kernels.
+ * The addon is optional: when neither the local build nor the committed prebuilt one
+ * (native/prebuilt, own SGEMM, for installs without a C compiler) can load, `loadNative()` returns
+ * null with a reason and the backend falls back to pure-JS kernels.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { prebuiltStatus } from '../../../native/prebuilt.mjs';
 import { UserInputError } from '../../errors.js';
 import { PROJECT_ROOT } from '../../version.js';
 
@@ -195,7 +197,29 @@ export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Rel
 export const NATIVE_HINT =
   'for the fast native path: apt-get install libopenblas-dev build-essential python3, then npm run build:native';
 
-export type NativeLoad = { addon: NativeAddon; path: string } | { addon: null; reason: string };
+/** `prebuilt`: the addon came from native/prebuilt (no local build), not from this machine's compiler. */
+export type NativeLoad = { addon: NativeAddon; path: string; prebuilt: boolean } | { addon: null; reason: string };
+
+/**
+ * The file to load for one of the two addons: the explicit path when one is given
+ * (SAEBOARD_NATIVE_PATH, SAEBOARD_SAE_NATIVE_PATH), else the local build (`npm install`,
+ * `npm run build:native`), else the committed prebuilt build when it matches this checkout's
+ * sources and runs here. SAEBOARD_PREBUILT=only skips the local build (what an install without a
+ * compiler has), =off never takes the prebuilt one.
+ */
+export function resolveAddonFile(name: 'saeboard_native' | 'saeboard_sae', explicit: string | undefined): { file: string; prebuilt: boolean } | { reason: string } {
+  if (explicit) return existsSync(explicit) ? { file: explicit, prebuilt: false } : { reason: `${explicit} missing` };
+  const mode = (process.env.SAEBOARD_PREBUILT ?? 'auto').toLowerCase();
+  if (!['auto', 'only', 'off'].includes(mode)) {
+    throw new UserInputError(`SAEBOARD_PREBUILT must be auto, only or off, got "${process.env.SAEBOARD_PREBUILT}"`);
+  }
+  const local = path.join(PROJECT_ROOT, 'native', 'build', 'Release', `${name}.node`);
+  if (mode !== 'only' && existsSync(local)) return { file: local, prebuilt: false };
+  const notBuilt = mode === 'only' ? 'local build skipped (SAEBOARD_PREBUILT=only)' : `not built (${path.relative(PROJECT_ROOT, local)} missing)`;
+  if (mode === 'off') return { reason: `${notBuilt}; prebuilt kernels off (SAEBOARD_PREBUILT=off)` };
+  const prebuilt = prebuiltStatus();
+  return prebuilt.ok ? { file: path.join(prebuilt.dir, `${name}.node`), prebuilt: true } : { reason: `${notBuilt}; ${prebuilt.reason}` };
+}
 
 let loaded: NativeLoad | undefined;
 
@@ -230,8 +254,8 @@ export function nativeDisabledReason(): string | null {
 }
 
 /**
- * Loads the addon once. SAEBOARD_NATIVE=off pretends it is absent (to exercise the fallback);
- * SAEBOARD_NATIVE_PATH points at another build. SAEBOARD_OPENBLAS_CORETYPE=auto drops a
+ * Loads the addon once (resolveAddonFile says which file). SAEBOARD_NATIVE=off pretends it is
+ * absent (to exercise the fallback); SAEBOARD_NATIVE_PATH points at another build. SAEBOARD_OPENBLAS_CORETYPE=auto drops a
  * machine-wide OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE override for this process (OpenBLAS reads them
  * when the library loads, so this must happen before the first load).
  */
@@ -243,9 +267,9 @@ export function loadNative(): NativeLoad {
     loaded = { addon: null, reason: disabled };
     return loaded;
   }
-  const file = process.env.SAEBOARD_NATIVE_PATH ?? NATIVE_ADDON_PATH;
-  if (!existsSync(file)) {
-    loaded = { addon: null, reason: `native addon not built (${path.relative(PROJECT_ROOT, file) || file} missing)` };
+  const found = resolveAddonFile('saeboard_native', process.env.SAEBOARD_NATIVE_PATH);
+  if (!('file' in found)) {
+    loaded = { addon: null, reason: `native addon ${found.reason}` };
     return loaded;
   }
   if ((process.env.SAEBOARD_OPENBLAS_CORETYPE ?? '').toLowerCase() === 'auto') {
@@ -254,8 +278,8 @@ export function loadNative(): NativeLoad {
   }
   try {
     const require = createRequire(import.meta.url);
-    const addon = require(file) as NativeAddon;
-    loaded = { addon, path: file };
+    const addon = require(found.file) as NativeAddon;
+    loaded = { addon, path: found.file, prebuilt: found.prebuilt };
   } catch (err) {
     loaded = { addon: null, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
     return loaded;

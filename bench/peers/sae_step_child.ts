@@ -1,8 +1,12 @@
 /**
- * The no-compiler path as a peer of bench/sae-step (`--no-addon`): this process runs with
- * SAEBOARD_NATIVE=off, so initBackend picks wasm+js (large matmuls on the worker pool) and the SAE
- * step is the tfjs engine — what an install without a C compiler gets. Driven one step at a time
- * over JSON lines (bench/lib/peer.ts), so the bench interleaves it with the native step.
+ * An SAE step in a child process with its own environment, as a side of bench/sae-step:
+ *   --no-addon  SAEBOARD_NATIVE=off: initBackend picks wasm+js (large matmuls on the worker pool)
+ *               and the SAE step is the tfjs engine — what an install gets with no compiler and no
+ *               usable prebuilt addon;
+ *   --prebuilt  SAEBOARD_PREBUILT=only: the committed prebuilt addons (own SGEMM) instead of the
+ *               local build — what an install without a C compiler gets on linux-x64.
+ * Driven one step at a time over JSON lines (bench/lib/peer.ts), so the bench interleaves it with
+ * the in-process engines.
  */
 import { createInterface } from 'node:readline';
 import { backendInfo, initBackend, tf } from '../../src/tensor/backend.js';
