@@ -159,7 +159,7 @@ typedef struct {
   int64_t B, D, F;
   const float *x;
   const float *W_enc, *b_enc, *W_dec, *b_dec;
-  float *xc, *f, *d, *e, *dxc; /* scratch: f holds f, then dF → dPre in d */
+  float *xc, *f, *d, *e; /* scratch: f holds f, then dF → dPre in d */
   double lambda, p, next_p;
   /* per-thread partial reductions */
   double part[64][8];
@@ -369,15 +369,6 @@ static void k_masked_grad(void *vc, int tid, int64_t b0, int64_t b1) {
     }
     masked_row_p(fr, dr, col, F, lg.kp, lg.pm1);
   }
-}
-
-static void k_colsum_d(void *vc, int tid, int64_t b0, int64_t b1) {
-  step_ctx *c = (step_ctx *)vc;
-  const int64_t D = c->D;
-  float *col = c->cold + (size_t)tid * 2 * D;
-  memset(col, 0, D * sizeof(float));
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t j = 0; j < D; j++) col[j] += c->dxc[b * D + j];
 }
 
 typedef struct {
@@ -729,13 +720,57 @@ static bool sum_residual_cols(const float *x, int64_t B, int64_t D, double *cold
   return true;
 }
 
-/* ∂b_dec = Σ_b ∂/∂x̂ − Σ_b ∂/∂(x − b_dec) (dxc [B,D], NULL when the input is not centred); colE is scratch */
-static void bdec_grad(const double *dbd, const float *dxc, double *colE, int64_t B, int64_t D, float *dbdec) {
-  memset(colE, 0, D * sizeof(double));
-  if (dxc)
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t j = 0; j < D; j++) colE[j] += dxc[b * D + j];
-  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - colE[j]);
+typedef struct {
+  const float *G, *W;
+  int64_t B, F, D;
+  double *s, *out;
+} colsum_ctx;
+
+/* s[k] = Σ_b G[b,k] for the columns k0..k1 (in double) */
+static void k_colsum_cols(void *vc, int tid, int64_t k0, int64_t k1) {
+  colsum_ctx *c = (colsum_ctx *)vc;
+  (void)tid;
+  memset(c->s + k0, 0, (size_t)(k1 - k0) * sizeof(double));
+  for (int64_t b = 0; b < c->B; b++) {
+    const float *g = c->G + b * c->F;
+    for (int64_t k = k0; k < k1; k++) c->s[k] += g[k];
+  }
+}
+
+/* out[j] = Σ_k W[j,k]·s[k] for the rows j0..j1 of W [D,F] */
+static void k_rows_dot_s(void *vc, int tid, int64_t j0, int64_t j1) {
+  colsum_ctx *c = (colsum_ctx *)vc;
+  (void)tid;
+  for (int64_t j = j0; j < j1; j++) {
+    const float *w = c->W + j * c->F;
+    double acc = 0;
+    for (int64_t k = 0; k < c->F; k++) acc += w[k] * c->s[k];
+    c->out[j] = acc;
+  }
+}
+
+/*
+ * Σ_b ∂/∂xc[b,:] for ∂xc = G·W_encᵀ (G = ∂pre [B,F], W_enc [D,F]) without forming ∂xc: it feeds
+ * only ∂b_dec, and Σ_b G·W_encᵀ = W_enc·(Σ_b G), so B·F + D·F work replaces a 2·B·D·F-flop
+ * GEMM (the sixth of the standard step's six). gsum: Σ_b G when the step has it already (∂b_enc),
+ * else NULL and it is summed here. In double; false when out of memory.
+ */
+static bool centred_colsum(const float *G, const float *gsum, int64_t B, int64_t F, const float *W_enc, int64_t D, double *out) {
+  double *s = (double *)malloc((size_t)F * sizeof(double));
+  if (!s) return false;
+  colsum_ctx c = {G, W_enc, B, F, D, s, out};
+  if (gsum)
+    for (int64_t k = 0; k < F; k++) s[k] = gsum[k];
+  else
+    par_for(F, 256, k_colsum_cols, &c);
+  par_for(D, 16, k_rows_dot_s, &c);
+  free(s);
+  return true;
+}
+
+/* ∂b_dec = Σ_b ∂/∂x̂ − Σ_b ∂/∂(x − b_dec) (dxc_sum [D] from centred_colsum, NULL when the input is not centred) */
+static void bdec_grad(const double *dbd, const double *dxc_sum, int64_t D, float *dbdec) {
+  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - (dxc_sum ? dxc_sum[j] : 0.0));
 }
 
 /*
@@ -757,14 +792,14 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   double *stats = a.stats;
   float *fired = a.fired;
   const int T = n_threads();
-  /* scratch: xc [B,D] | f [B,F] | d [B,F] | e [B,D] | dxc [B,D] | grads dWenc [D,F], dWdec [F,D], dbenc [F], dbdec [D] | colf [T,F] | cold [T,2D] */
-  size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + F + D + (size_t)T * F + (size_t)T * 2 * D;
+  /* scratch: xc [B,D] | f [B,F] | d [B,F] | e [B,D] | grads dWenc [D,F], dWdec [F,D], dbenc [F], dbdec [D] | colf [T,F] | cold [T,2D] */
+  size_t need = (size_t)B * D * 2 + (size_t)B * F * 2 + (size_t)D * F * 2 + F + D + (size_t)T * F + (size_t)T * 2 * D;
   float *s = get_scratch(need);
   if (!s) return throw_err(env, "reluStep: out of memory for scratch buffers");
-  float *xc = s, *f = xc + B * D, *d = f + B * F, *e = d + B * F, *dxc = e + B * D;
-  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *colf = dbdec + D;
+  float *xc = s, *f = xc + B * D, *d = f + B * F, *e = d + B * F;
+  float *dWenc = e + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *colf = dbdec + D;
   step_ctx c = {.B = B, .D = D, .F = F, .x = a.x, .W_enc = a.param[0], .b_enc = a.param[1], .W_dec = a.param[2], .b_dec = a.param[3],
-                .xc = xc, .f = f, .d = d, .e = e, .dxc = dxc, .lambda = hyper[0], .p = hyper[1], .next_p = hyper[2],
+                .xc = xc, .f = f, .d = d, .e = e, .lambda = hyper[0], .p = hyper[1], .next_p = hyper[2],
                 .colf = colf, .cold = colf + (size_t)T * F};
   const int64_t rows_min = 16;
 
@@ -821,11 +856,14 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   sum_parts(dbenc, c.colf, used, F, F);
   gemm(Trans, NoTrans, D, F, B, c.xc, c.d, 0.0f, dWenc);
   TICK("gemm dWenc");
-  gemm(NoTrans, Trans, B, D, F, c.d, c.W_enc, 0.0f, c.dxc);
-  TICK("gemm dXc");
-  used = par_for(B, rows_min, k_colsum_d, &c);
-  for (int i = 0; i < used; i++)
-    for (int64_t j = 0; j < D; j++) dbdec[j] -= c.cold[(size_t)i * 2 * D + j];
+  double *dxc_sum = (double *)malloc((size_t)D * sizeof(double));
+  if (!dxc_sum || !centred_colsum(c.d, dbenc, B, F, c.W_enc, D, dxc_sum)) {
+    free(dxc_sum);
+    return throw_err(env, "reluStep: out of memory");
+  }
+  for (int64_t j = 0; j < D; j++) dbdec[j] = (float)((double)dbdec[j] - dxc_sum[j]);
+  free(dxc_sum);
+  TICK("sum dXc");
 
   /* stats (before the update, as the reference reports them) */
   const double lambda = c.lambda;
@@ -976,7 +1014,8 @@ HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t
 
 /*
  * Sparse products for the top-k backward: f and ∂/∂pre have k of F entries per row, so
- * ∂W_dec = fᵀ·e, ∂W_enc = xcᵀ·∂pre and ∂xc = ∂pre·W_encᵀ cost B·k·D each instead of B·F·D.
+ * ∂W_dec = fᵀ·e and ∂W_enc = xcᵀ·∂pre cost B·k·D each instead of B·F·D (∂xc is never formed:
+ * centred_colsum).
  * The matrix is indexed once by rows (CSR) and by columns (CSC); every product is split over
  * threads by output rows, so no two threads write the same memory.
  */
@@ -1088,18 +1127,6 @@ static void k_sp_tn(void *vc, int tid, int64_t q0, int64_t q1) {
   }
 }
 
-/* out[b,:] = Σ_{(q,v) in row b} v·E[q,:]  (out = M·E with E [F,D], out [B,D]) */
-static void k_sp_rows(void *vc, int tid, int64_t b0, int64_t b1) {
-  sp_ctx *c = (sp_ctx *)vc;
-  (void)tid;
-  const sparse_t *s = c->s;
-  for (int64_t b = b0; b < b1; b++) {
-    float *o = c->out + b * c->D;
-    memset(o, 0, c->D * sizeof(float));
-    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) axpy_f(o, c->E + (int64_t)s->ci[n] * c->D, s->rv[n], c->D);
-  }
-}
-
 typedef struct {
   const float *src;
   int64_t rows, cols;
@@ -1124,7 +1151,8 @@ static void transpose(const float *src, int64_t rows, int64_t cols, float *dst) 
 /*
  * Same maths as src/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only
  * touch the k selected features per row (x̂ = f W_dec, the AuxK decode, ∂/∂f at the selected
- * entries) are sparse row loops instead of dense GEMMs: 4–5 GEMMs instead of 6–9.
+ * entries) are sparse row loops instead of dense GEMMs, and ∂xc is reduced to its column sums
+ * (centred_colsum): 3–4 GEMMs instead of 6–9.
  */
 typedef struct {
   int64_t B, D, F;
@@ -1365,17 +1393,17 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   const int batch = hyper[0] != 0.0;
   const int64_t k = (int64_t)hyper[1];
   const int T = n_threads();
-  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F]
-     | fd1, fd2 [F,D] (the sparse backward's ∂preᵀ·xc and W_encᵀ) */
-  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 4 + (size_t)F * 2 + D + (size_t)T * F * 2;
+  /* scratch: xc [B,D] | P, Fm, A [B,F] | e, eh [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc [F] | dbdec [D] | dead [F] | tmp, colf [T,F]
+     | fd1 [F,D] (the sparse backward's ∂preᵀ·xc) */
+  size_t need = (size_t)B * D * 3 + (size_t)B * F * 3 + (size_t)D * F * 3 + (size_t)F * 2 + D + (size_t)T * F * 2;
   float *s;
   double *cold;
   if (!alloc_step_buffers(env, &topk_spec, need, T, D, &s, &cold)) return NULL;
   double *varD = cold + (size_t)T * 2 * D; /* [D] TotVar_d, then [D] column sums of e */
   float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3];
-  float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D, *dxc = eh + B * D;
-  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
-  float *tmp = dead + F, *colf = tmp + (size_t)T * F, *fd1 = colf + (size_t)T * F, *fd2 = fd1 + F * D;
+  float *xc = s, *P = xc + B * D, *Fm = P + B * F, *A = Fm + B * F, *e = A + B * F, *eh = e + B * D;
+  float *dWenc = eh + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dbdec = dbenc + F, *dead = dbdec + D;
+  float *tmp = dead + F, *colf = tmp + (size_t)T * F, *fd1 = colf + (size_t)T * F;
   const int64_t rows_min = 8;
   PROFILE_START;
 
@@ -1504,21 +1532,17 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
     par_for(F, 16, k_sp_tn, &sc);
     TICK("gemm dWenc");
     transpose(fd1, F, D, dWenc);
-    TICK("xpose dWenc");
-    transpose(W_enc, D, F, fd2); /* W_encᵀ [F,D] */
-    TICK("xpose W_enc");
-    sp_ctx sr = {&sp, fd2, D, dxc};
-    par_for(B, rows_min, k_sp_rows, &sr);
     sparse_free(&sp);
-    TICK("gemm dXc");
+    TICK("xpose dWenc");
   } else {
     gemm(Trans, NoTrans, D, F, B, xc, A, 0.0f, dWenc);
     TICK("gemm dWenc");
-    gemm(NoTrans, Trans, B, D, F, A, W_enc, 0.0f, dxc);
-    TICK("gemm dXc");
   }
-  bdec_grad(dbd, dxc, colE, B, D, dbdec);
+  const bool summed = centred_colsum(A, dbenc, B, F, W_enc, D, colE);
+  TICK("sum dXc");
+  if (summed) bdec_grad(dbd, colE, D, dbdec);
   free(cold);
+  if (!summed) return throw_err(env, "topkStep: out of memory");
 
   /* top_k: clip, then remove the decoder-parallel part (rows unit already);
      batch_top_k: remove it (rows normalised with eps), then clip; Adam; batch_top_k renormalises */
@@ -1688,14 +1712,14 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   float *fired = a.fired;
   float *W_enc = a.param[0], *r_mag = a.param[1], *b_gate = a.param[2], *b_mag = a.param[3], *W_dec = a.param[4], *b_dec = a.param[5];
   const int T = n_threads();
-  /* scratch: xc [B,D] | Z [B,F] | FG [2B,F] | XH [2B,D] | dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dr, dbg, dbm [F] | dbdec [D] | expR [F] | colf [T,3F] */
-  size_t need = (size_t)B * D * 4 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 4 + D + (size_t)T * 3 * F;
+  /* scratch: xc [B,D] | Z [B,F] | FG [2B,F] | XH [2B,D] | dWenc [D,F] | dWdec [F,D] | dr, dbg, dbm [F] | dbdec [D] | expR [F] | colf [T,3F] */
+  size_t need = (size_t)B * D * 3 + (size_t)B * F * 3 + (size_t)D * F * 2 + (size_t)F * 4 + D + (size_t)T * 3 * F;
   float *s;
   double *cold;
   if (!alloc_step_buffers(env, &gated_spec, need, T, D, &s, &cold)) return NULL;
   double *varD = cold + (size_t)T * 2 * D, *colE = varD + D;
-  float *xc = s, *Z = xc + B * D, *FG = Z + B * F, *XH = FG + 2 * B * F, *dxc = XH + 2 * B * D;
-  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dr = dWdec + F * D, *dbg = dr + F, *dbm = dbg + F, *dbdec = dbm + F, *expR = dbdec + D;
+  float *xc = s, *Z = xc + B * D, *FG = Z + B * F, *XH = FG + 2 * B * F;
+  float *dWenc = XH + 2 * B * D, *dWdec = dWenc + D * F, *dr = dWdec + F * D, *dbg = dr + F, *dbm = dbg + F, *dbdec = dbm + F, *expR = dbdec + D;
   float *colf = expR + F;
   for (int64_t i = 0; i < F; i++) expR[i] = expf(r_mag[i]);
   const int64_t rows_min = 8;
@@ -1758,10 +1782,11 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   sum_parts(dbg, colf + 2 * F, used, 3 * F, F);
   TICK("gate bwd");
   gemm(Trans, NoTrans, D, F, B, xc, Z, 0.0f, dWenc);
-  gemm(NoTrans, Trans, B, D, F, Z, W_enc, 0.0f, dxc);
+  const bool summed = centred_colsum(Z, NULL, B, F, W_enc, D, colE);
   TICK("gemm enc bw");
-  bdec_grad(dbd, dxc, colE, B, D, dbdec);
+  if (summed) bdec_grad(dbd, colE, D, dbdec);
   free(cold);
+  if (!summed) return throw_err(env, "gatedStep: out of memory");
 
   /* ConstrainedAdam: project the decoder gradient, Adam on all six, renormalise the decoder rows */
   float *grads[6] = {dWenc, dr, dbg, dbm, dWdec, dbdec};
@@ -1884,14 +1909,14 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   float *W_enc = a.param[0], *b_enc = a.param[1], *W_dec = a.param[2], *b_dec = a.param[3], *theta = a.param[4];
   const bool center = hyper[0] != 0.0;
   const int T = n_threads();
-  /* scratch: xc [B,D] | P, Fm [B,F] | XH, dxc [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc, dth [F] | dbdec [D] | colf [T,3F] */
-  size_t need = (size_t)B * D * 3 + (size_t)B * F * 2 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * 3 * F;
+  /* scratch: xc [B,D] | P, Fm [B,F] | XH [B,D] | dWenc [D,F] | dWdec [F,D] | dbenc, dth [F] | dbdec [D] | colf [T,3F] */
+  size_t need = (size_t)B * D * 2 + (size_t)B * F * 2 + (size_t)D * F * 2 + (size_t)F * 2 + D + (size_t)T * 3 * F;
   float *s;
   double *cold;
   if (!alloc_step_buffers(env, &jump_relu_spec, need, T, D, &s, &cold)) return NULL;
   double *varD = cold + (size_t)T * 2 * D, *colE = varD + D;
-  float *xc = s, *P = xc + B * D, *Fm = P + B * F, *XH = Fm + B * F, *dxc = XH + B * D;
-  float *dWenc = dxc + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dth = dbenc + F, *dbdec = dth + F, *colf = dbdec + D;
+  float *xc = s, *P = xc + B * D, *Fm = P + B * F, *XH = Fm + B * F;
+  float *dWenc = XH + B * D, *dWdec = dWenc + D * F, *dbenc = dWdec + F * D, *dth = dbenc + F, *dbdec = dth + F, *colf = dbdec + D;
   const int64_t rows_min = 8;
   PROFILE_START;
 
@@ -1954,9 +1979,10 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
     dth[q] = jsum * (theta[q] / (float)(-hyper[1])) + dth[q] * step_coef;
   }
   gemm(Trans, NoTrans, D, F, B, xin, P, 0.0f, dWenc);
-  if (center) gemm(NoTrans, Trans, B, D, F, P, W_enc, 0.0f, dxc);
-  bdec_grad(dbd, center ? dxc : NULL, colE, B, D, dbdec);
+  const bool summed = !center || centred_colsum(P, dbenc, B, F, W_enc, D, colE);
+  if (summed) bdec_grad(dbd, center ? colE : NULL, D, dbdec);
   free(cold);
+  if (!summed) return throw_err(env, "jumpReluStep: out of memory");
   TICK("gemm enc bw");
 
   /* remove the decoder-parallel gradient, clip the global norm, Adam, renormalise decoder rows */
