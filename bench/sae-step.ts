@@ -8,6 +8,7 @@
  *
  *   npm run bench -- sae-step [--batches 2048,8192] [--trainers standard,gated,p_anneal,top_k] [--reps 5]
  *                             [--engines native,tfjs] [--no-peer] [--no-addon] [--prebuilt] [--profile]
+ *                             [--l0 64]
  *   (also gated_anneal, batch_top_k, jump_relu: timed without a PyTorch peer)
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npm run bench -- sae-step     # the AVX-512 kernel
  *
@@ -24,6 +25,12 @@
  * native,native-own-gemm times the fused step on the build's BLAS and on saeboard's own SGEMM;
  * native-dense is the top-k step with dense GEMMs in its backward (the sparse products' baseline).
  *
+ * --l0 N (standard and p_anneal only) times the step at a trained SAE's sparsity instead of at
+ * initialisation, where about half of f is nonzero: each side sets every feature's encoder bias so
+ * that N features fire per row on the bench batch (per feature, the threshold between its
+ * (B·N/F)-th and next largest pre-activation), the same rule in the PyTorch peer. The native ReLU
+ * step then takes its sparse decoder path (f ≤ 1/16 dense); PyTorch's step stays dense.
+ *
  * The GEMM floor at ~470 GFLOPS (research/perf.md §4) is 109 ms (B=2048) / 437 ms (B=8192).
  */
 import path from 'node:path';
@@ -31,7 +38,8 @@ import { backendInfo, initBackend, tf } from '../src/tensor/backend.js';
 import { resolveTrainerConfig } from '../src/sae/config.js';
 import { loadSaeNative, saeNativeUnavailableReason } from '../src/sae/native.js';
 import { Rng } from '../src/sae/rng.js';
-import { createTrainer } from '../src/sae/trainers/index.js';
+import { createDictionary } from '../src/sae/dictionary.js';
+import { createTrainer, initDictionary } from '../src/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../src/version.js';
 import { COMPARE_REPS, sideSummary, type Bench, type Side } from './harness.js';
 import { PeerProcess, startTorchPeer } from './lib/peer.js';
@@ -84,6 +92,12 @@ export default async function bench(h: Bench): Promise<void> {
     ...c,
     peer: new PeerProcess(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'peers', 'sae_step_child.ts')], { ...process.env, ...c.env }),
   }));
+  const l0 = h.option('l0', '') === '' ? null : Number(h.option('l0', ''));
+  if (l0 !== null) {
+    if (!(l0 > 0 && l0 < F)) throw new Error(`sae-step: --l0 must be between 0 and F = ${F}, got ${h.option('l0', '')}`);
+    const others = trainers.filter((t) => !L0_TRAINERS.includes(t));
+    if (others.length > 0) throw new Error(`sae-step: --l0 applies to ${L0_TRAINERS.join(' and ')} only, not ${others.join(', ')}`);
+  }
   const saved = process.env.SAEBOARD_SAE_ENGINE;
   try {
     for (const [bi, B] of batches.entries()) {
@@ -93,7 +107,8 @@ export default async function bench(h: Bench): Promise<void> {
       for (const name of trainers) {
         const made = engines.map((engine) => {
           process.env.SAEBOARD_SAE_ENGINE = engine === 'tfjs' ? 'tfjs' : 'native';
-          return { engine, trainer: createTrainer(trainerConfig(name, B, d, F)) };
+          const cfg = trainerConfig(name, B, d, F);
+          return { engine, trainer: createTrainer(cfg, l0 === null ? undefined : sparseDictionary(cfg, x, l0)) };
         });
         const sides: Side[] = made.map(({ engine, trainer }) => ({
           name: engine,
@@ -104,12 +119,12 @@ export default async function bench(h: Bench): Promise<void> {
         }));
         let meta: Record<string, unknown> | null = null;
         if (peer && PEER_TRAINERS.includes(name)) {
-          meta = await peer.setup({ trainer: name, B, d, F });
+          meta = await peer.setup({ trainer: name, B, d, F, ...(l0 === null ? {} : { l0 }) });
           sides.push({ name: 'torch', step: () => peer.step() });
         }
         const childMeta: Record<string, Record<string, unknown>> = {};
         for (const c of children) {
-          childMeta[c.name] = await c.peer.setup({ trainer: name, B, d, F });
+          childMeta[c.name] = await c.peer.setup({ trainer: name, B, d, F, ...(l0 === null ? {} : { l0 }) });
           sides.push({ name: c.name, step: () => c.peer.step() });
         }
         const before = tf.memory().numTensors;
@@ -134,8 +149,9 @@ export default async function bench(h: Bench): Promise<void> {
         const torch = cmp.sides.torch;
         for (const [i, { engine }] of made.entries()) {
           const s = cmp.sides[engine];
-          h.record(`${name} B=${B} ${engine}`, {
+          h.record(`${name} B=${B}${l0 === null ? '' : ` L0=${l0}`} ${engine}`, {
             engine,
+            ...(l0 === null ? {} : { l0Target: l0 }),
             backend: info?.name,
             kernels: info?.kernels,
             blasCore: info?.blasCore,
@@ -186,6 +202,30 @@ export default async function bench(h: Bench): Promise<void> {
 
 function profileWanted(h: Bench): boolean {
   return h.args.includes('--profile');
+}
+
+const L0_TRAINERS = ['standard', 'p_anneal'];
+
+/**
+ * A fresh ReLU dictionary for `cfg` whose encoder biases make `l0` features fire per row of x:
+ * each feature's bias is minus the midpoint of its (B·l0/F)-th and next largest pre-activation on
+ * x, so that many rows fire it, as in an SAE whose L0 training has brought down.
+ */
+export function sparseDictionary(cfg: ReturnType<typeof trainerConfig>, x_BD: tf.Tensor2D, l0: number) {
+  const init = initDictionary(cfg);
+  const tensors = Object.fromEntries(Object.entries(init.toHost()).map(([k, v]) => [k, v.data]));
+  init.dispose();
+  const B = x_BD.shape[0];
+  const rows = Math.max(1, Math.min(B - 1, Math.round((B * l0) / cfg.dictSize)));
+  const thresholds_F = tf.tidy(() => {
+    const pre_FB = tf.matMul(x_BD.sub(tf.tensor1d(tensors.b_dec)), tf.tensor2d(tensors.W_enc, [cfg.dIn, cfg.dictSize])).transpose();
+    const { values } = tf.topk(pre_FB, rows + 1);
+    return values.slice([0, rows - 1], [-1, 1]).add(values.slice([0, rows], [-1, 1])).div(2).reshape([-1]);
+  });
+  const t = thresholds_F.dataSync();
+  thresholds_F.dispose();
+  for (let k = 0; k < cfg.dictSize; k++) tensors.b_enc[k] = -t[k];
+  return createDictionary(cfg.dictionary, cfg.dIn, cfg.dictSize, tensors);
 }
 
 /** Sides that run in a child process (bench/peers/sae_step_child.ts) with their own environment. */

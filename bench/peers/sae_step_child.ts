@@ -13,7 +13,7 @@ import { backendInfo, initBackend, tf } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/sae/rng.js';
 import { createTrainer } from '../../src/sae/trainers/index.js';
 import type { Trainer } from '../../src/sae/trainer.js';
-import { trainerConfig } from '../sae-step.js';
+import { sparseDictionary, trainerConfig } from '../sae-step.js';
 
 const out = (msg: Record<string, unknown>) => process.stdout.write(JSON.stringify(msg) + '\n');
 
@@ -22,13 +22,14 @@ let trainer: Trainer | null = null;
 let x: tf.Tensor2D | null = null;
 for await (const line of createInterface({ input: process.stdin })) {
   try {
-    const msg = JSON.parse(line) as { setup?: { trainer: string; B: number; d: number; F: number }; step?: boolean };
+    const msg = JSON.parse(line) as { setup?: { trainer: string; B: number; d: number; F: number; l0?: number }; step?: boolean };
     if (msg.setup) {
       trainer?.dispose();
       x?.dispose();
-      const { trainer: name, B, d, F } = msg.setup;
+      const { trainer: name, B, d, F, l0 } = msg.setup;
       x = tf.tensor2d(new Rng(1).fillNormal(new Float32Array(B * d)), [B, d]);
-      trainer = createTrainer(trainerConfig(name, B, d, F));
+      const cfg = trainerConfig(name, B, d, F);
+      trainer = createTrainer(cfg, l0 === undefined ? undefined : sparseDictionary(cfg, x, l0));
       const info = backendInfo();
       out({ ready: true, backend: info?.name, kernels: info?.kernels, detail: info?.detail, threads: info?.threads });
     } else if (msg.step) {

@@ -4,7 +4,7 @@
 # ../shared/research/perf/torch_bench.py (sae_bench). Prints one JSON line per case.
 #   /usr/bin/python3 bench/peers/torch_sae_step.py --d 512 --f 4096 --batches 2048,8192 --trainers standard,gated,p_anneal,top_k
 # With --serve it is driven one step at a time over JSON lines on stdin/stdout (bench/lib/peer.ts):
-#   {"setup": {"trainer": "standard", "B": 2048, "d": 512, "F": 4096}} -> {"ready": true, "torch": ..., "threads": ...}
+#   {"setup": {"trainer": "standard", "B": 2048, "d": 512, "F": 4096[, "l0": 64]}} -> {"ready": true, "torch": ..., "threads": ...}
 #   {"step": true} -> {"ms": <this step's time>}
 # so the bench can interleave it with its own steps.
 import argparse, json, os, statistics, sys, time
@@ -61,10 +61,17 @@ def constrained_adam(params, W):  # ConstrainedAdam: project, Adam step, renorma
     return opt, step
 
 
-def make(trainer, B):
+def make(trainer, B, l0=None):
     x = torch.randn(B, D)
     if trainer in ('standard', 'p_anneal'):
         ae = AutoEncoder(); opt, ostep = constrained_adam(ae.parameters(), ae.decoder.weight)
+        if l0 is not None:  # bench/sae-step --l0: l0 features fire per row, the bench's sparseDictionary rule
+            with torch.no_grad():
+                ae.encoder.bias.zero_()
+                pre = ae.encoder(x - ae.bias)
+                rows = max(1, min(B - 1, round(B * l0 / M)))
+                v = pre.T.topk(rows + 1, dim=1).values
+                ae.encoder.bias.copy_(-(v[:, rows - 1] + v[:, rows]) / 2)
         p_exp = 1.0 if trainer == 'standard' else 0.5
         def step():
             opt.zero_grad(set_to_none=True)
@@ -110,7 +117,7 @@ def handler():
         if 'setup' in req:
             c = req['setup']
             D, M = int(c.get('d', D)), int(c.get('F', M))
-            step = make(c['trainer'], int(c['B']))
+            step = make(c['trainer'], int(c['B']), c.get('l0'))
             return {'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads(),
                     'openblas_coretype': os.environ.get('OPENBLAS_CORETYPE')}
         if 'step' in req:

@@ -773,6 +773,202 @@ static void bdec_grad(const double *dbd, const double *dxc_sum, int64_t D, float
   for (int64_t j = 0; j < D; j++) dbdec[j] = (float)(dbd[j] - (dxc_sum ? dxc_sum[j] : 0.0));
 }
 
+/* y += a·w and a·b over n floats: the sparse decodes and ∂/∂f entries of the top-k and sparse
+   ReLU steps (float, reassociated into SIMD lanes like the GEMMs they replace) */
+HOT static void axpy_f(float *restrict y, const float *restrict w, float a, int64_t n) {
+  for (int64_t j = 0; j < n; j++) y[j] += a * w[j];
+}
+
+HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t n) {
+  float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t j = 0; j < n; j++) s += a[j] * b[j];
+  return s;
+}
+
+/*
+ * Sparse products for the top-k backward (f and ∂/∂pre have k of F entries per row) and for the
+ * ReLU step once training has made f sparse (L0 of a trained SAE is a few % of F): ∂W_dec = fᵀ·e,
+ * ∂W_enc = xcᵀ·∂pre, and for ReLU also x̂ = f·W_dec and ∂/∂f at f's nonzeros cost nnz·D each
+ * instead of B·F·D (∂xc is never formed: centred_colsum).
+ * The matrix is indexed once by rows (CSR) and by columns (CSC, with `at`: the CSC position of
+ * each CSR entry, so values computed in row order can replace the column-order ones); every
+ * product is split over threads by output rows, so no two threads write the same memory.
+ */
+typedef struct {
+  int64_t B, F, nnz;
+  const float *M;
+  int64_t *rp; /* [B+1] */
+  int32_t *ci; /* [nnz] column of each entry, row order */
+  float *rv;   /* [nnz] */
+  int64_t *cp; /* [F+1] */
+  int32_t *ri; /* [nnz] row of each entry, column order */
+  float *cv;   /* [nnz] */
+  int64_t *at; /* [nnz] CSC position of each CSR entry */
+} sparse_t;
+
+static void k_sp_count(void *vc, int tid, int64_t b0, int64_t b1) {
+  sparse_t *s = (sparse_t *)vc;
+  (void)tid;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *m = s->M + b * s->F;
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->F; i++) n += m[i] != 0.0f;
+    s->rp[b + 1] = n;
+  }
+}
+
+static void k_sp_fill(void *vc, int tid, int64_t b0, int64_t b1) {
+  sparse_t *s = (sparse_t *)vc;
+  (void)tid;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *m = s->M + b * s->F;
+    int64_t n = s->rp[b];
+    for (int64_t i = 0; i < s->F; i++)
+      if (m[i] != 0.0f) {
+        s->ci[n] = (int32_t)i;
+        s->rv[n++] = m[i];
+      }
+  }
+}
+
+static void sparse_free(sparse_t *s) {
+  free(s->rp);
+  free(s->ci);
+  free(s->rv);
+  free(s->cp);
+  free(s->ri);
+  free(s->cv);
+  free(s->at);
+  memset(s, 0, sizeof *s);
+}
+
+/* indexes the nonzeros of M [B,F]; false (nothing allocated) when there are more than max_nnz or
+   memory runs out: the caller then takes the dense GEMMs */
+static bool sparse_build(const float *M, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
+  memset(s, 0, sizeof *s);
+  s->B = B;
+  s->F = F;
+  s->M = M;
+  s->rp = (int64_t *)malloc((size_t)(B + 1) * sizeof(int64_t));
+  if (!s->rp) return false;
+  s->rp[0] = 0;
+  par_for(B, 16, k_sp_count, s);
+  for (int64_t b = 0; b < B; b++) s->rp[b + 1] += s->rp[b];
+  s->nnz = s->rp[B];
+  if (s->nnz > max_nnz) {
+    sparse_free(s);
+    return false;
+  }
+  const size_t n = (size_t)(s->nnz > 0 ? s->nnz : 1);
+  s->ci = (int32_t *)malloc(n * sizeof(int32_t));
+  s->rv = (float *)malloc(n * sizeof(float));
+  s->cp = (int64_t *)calloc((size_t)F + 1, sizeof(int64_t));
+  s->ri = (int32_t *)malloc(n * sizeof(int32_t));
+  s->cv = (float *)malloc(n * sizeof(float));
+  s->at = (int64_t *)malloc(n * sizeof(int64_t));
+  int64_t *pos = (int64_t *)malloc((size_t)F * sizeof(int64_t));
+  if (!s->ci || !s->rv || !s->cp || !s->ri || !s->cv || !s->at || !pos) {
+    free(pos);
+    sparse_free(s);
+    return false;
+  }
+  par_for(B, 16, k_sp_fill, s);
+  for (int64_t q = 0; q < s->nnz; q++) s->cp[s->ci[q] + 1]++;
+  for (int64_t q = 0; q < F; q++) s->cp[q + 1] += s->cp[q];
+  memcpy(pos, s->cp, (size_t)F * sizeof(int64_t));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t q = s->rp[b]; q < s->rp[b + 1]; q++) {
+      int64_t at = pos[s->ci[q]]++;
+      s->ri[at] = (int32_t)b;
+      s->cv[at] = s->rv[q];
+      s->at[q] = at;
+    }
+  free(pos);
+  return true;
+}
+
+typedef struct {
+  const sparse_t *s;
+  const float *E; /* [B,D] (tn) or [F,D] (rows) */
+  int64_t D;
+  float *out;
+} sp_ctx;
+
+/* out[q,:] = Σ_{(b,v) in column q} v·E[b,:]  (out = Mᵀ·E, [F,D]) */
+static void k_sp_tn(void *vc, int tid, int64_t q0, int64_t q1) {
+  sp_ctx *c = (sp_ctx *)vc;
+  (void)tid;
+  const sparse_t *s = c->s;
+  for (int64_t q = q0; q < q1; q++) {
+    float *o = c->out + q * c->D;
+    memset(o, 0, c->D * sizeof(float));
+    for (int64_t n = s->cp[q]; n < s->cp[q + 1]; n++) axpy_f(o, c->E + (int64_t)s->ri[n] * c->D, s->cv[n], c->D);
+  }
+}
+
+/* out[b,:] = Σ_{(q,v) in row b} v·E[q,:]  (out = M·E with E [F,D], out [B,D]) */
+static void k_sp_rows(void *vc, int tid, int64_t b0, int64_t b1) {
+  sp_ctx *c = (sp_ctx *)vc;
+  (void)tid;
+  const sparse_t *s = c->s;
+  for (int64_t b = b0; b < b1; b++) {
+    float *o = c->out + b * c->D;
+    memset(o, 0, c->D * sizeof(float));
+    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) axpy_f(o, c->E + (int64_t)s->ci[n] * c->D, s->rv[n], c->D);
+  }
+}
+
+typedef struct {
+  const float *src;
+  int64_t rows, cols;
+  float *dst;
+} tr_ctx;
+
+/* dst [cols,rows] = srcᵀ, in 32×32 tiles; split over blocks of source rows */
+static void k_transpose(void *vc, int tid, int64_t blk0, int64_t blk1) {
+  tr_ctx *c = (tr_ctx *)vc;
+  (void)tid;
+  for (int64_t i0 = blk0 * 32; i0 < blk1 * 32 && i0 < c->rows; i0 += 32)
+    for (int64_t j0 = 0; j0 < c->cols; j0 += 32)
+      for (int64_t i = i0; i < i0 + 32 && i < c->rows; i++)
+        for (int64_t j = j0; j < j0 + 32 && j < c->cols; j++) c->dst[j * c->rows + i] = c->src[i * c->cols + j];
+}
+
+static void transpose(const float *src, int64_t rows, int64_t cols, float *dst) {
+  tr_ctx c = {src, rows, cols, dst};
+  par_for((rows + 31) / 32, 1, k_transpose, &c);
+}
+
+typedef struct {
+  sparse_t *s;
+  const float *E, *W; /* ∂/∂x̂ [B,D], W_dec [F,D] */
+  int64_t D, F;
+  float *colf; /* [threads][F] */
+  lp_grad lg;
+} relu_sp_ctx;
+
+/* ∂pre at f's nonzeros = e_b·W_dec[q] + the penalty's gradient at f (as masked_row_p1/_p), in
+   row order, stored over f's column-order values (spent once ∂W_dec is made) at their CSC
+   position; column sums into colf */
+static void k_sp_relu_dpre(void *vc, int tid, int64_t b0, int64_t b1) {
+  relu_sp_ctx *c = (relu_sp_ctx *)vc;
+  sparse_t *s = c->s;
+  const int64_t D = c->D;
+  float *col = c->colf + (size_t)tid * c->F;
+  memset(col, 0, c->F * sizeof(float));
+  for (int64_t b = b0; b < b1; b++) {
+    const float *e = c->E + b * D;
+    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) {
+      const int32_t q = s->ci[n];
+      const float pen = c->lg.p1 ? c->lg.k1 : c->lg.kp * pow_pos(s->rv[n], c->lg.pm1);
+      const float g = dot_f(e, c->W + (int64_t)q * D, D) + pen;
+      s->cv[s->at[n]] = g;
+      col[q] += g;
+    }
+  }
+}
+
 /*
  * reluStep(heap: ArrayBuffer, offsets: Float64Array[13], dims: Float64Array[3],
  *          hyper: Float64Array[9], stats: Float64Array[8], fired: Float32Array[F])
@@ -820,12 +1016,25 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
   sum_parts(fired, c.colf, used, F, F);
   for (int64_t k = 0; k < F; k++) fired[k] = fired[k] > 0.0f ? 1.0f : 0.0f;
   TICK("reduce f");
-  gemm(NoTrans, NoTrans, B, D, F, c.f, c.W_dec, 0.0f, c.e);
-  TICK("gemm dec");
+  /* once training has made f sparse (≤ 1/16 of its entries; l0 counted them), the decoder side
+     works on f's nonzeros: x̂, ∂W_dec, ∂/∂f where it matters, ∂W_enc (SAEBOARD_SAE_SPARSE=0: dense) */
+  const char *sp_env = getenv("SAEBOARD_SAE_SPARSE");
+  const int64_t max_nnz = B * F / 16;
+  sparse_t sp;
+  const bool sparse = !(sp_env && strcmp(sp_env, "0") == 0) && l0 <= (double)max_nnz && sparse_build(c.f, B, F, max_nnz, &sp);
+  if (sparse) {
+    sp_ctx sr = {&sp, c.W_dec, D, c.e};
+    par_for(B, rows_min, k_sp_rows, &sr);
+    TICK("sparse dec");
+  } else {
+    gemm(NoTrans, NoTrans, B, D, F, c.f, c.W_dec, 0.0f, c.e);
+    TICK("gemm dec");
+  }
   /* the FVE needs Var(x) */
   double *colE = (double *)calloc((size_t)D, sizeof(double)); /* Var(x) per column, then column sums of e */
   if (!colE || !col_var(c.x, B, D, colE)) {
     free(colE);
+    if (sparse) sparse_free(&sp);
     return throw_err(env, "reluStep: out of memory");
   }
   double varx = 0;
@@ -847,17 +1056,39 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
 
   /* backward: c.e now holds ∂/∂x̂ */
   TICK("residual");
-  gemm(Trans, NoTrans, F, D, B, c.f, c.e, 0.0f, dWdec);
-  TICK("gemm dWdec");
-  gemm(NoTrans, Trans, B, F, D, c.e, c.W_dec, 0.0f, c.d);
-  TICK("gemm dF");
-  used = par_for(B, rows_min, k_masked_grad, &c);
-  TICK("masked grad");
-  sum_parts(dbenc, c.colf, used, F, F);
-  gemm(Trans, NoTrans, D, F, B, c.xc, c.d, 0.0f, dWenc);
-  TICK("gemm dWenc");
+  if (sparse) {
+    sp_ctx sc = {&sp, c.e, D, dWdec};
+    par_for(F, 16, k_sp_tn, &sc);
+    TICK("sparse dWdec");
+    relu_sp_ctx rc = {&sp, c.e, c.W_dec, D, F, c.colf, lp_grad_of(c.lambda, c.p, B)};
+    used = par_for(B, rows_min, k_sp_relu_dpre, &rc);
+    sum_parts(dbenc, c.colf, used, F, F);
+    TICK("sparse dF+mask");
+    /* (xcᵀ·∂pre)ᵀ = ∂preᵀ·xc [F,D], in d's room when it fits (the dense ∂F is not needed) */
+    float *fd = B >= D ? c.d : (float *)malloc((size_t)F * D * sizeof(float));
+    if (!fd) {
+      sparse_free(&sp);
+      return throw_err(env, "reluStep: out of memory");
+    }
+    sp_ctx se = {&sp, c.xc, D, fd};
+    par_for(F, 16, k_sp_tn, &se);
+    transpose(fd, F, D, dWenc);
+    if (fd != c.d) free(fd);
+    sparse_free(&sp);
+    TICK("sparse dWenc");
+  } else {
+    gemm(Trans, NoTrans, F, D, B, c.f, c.e, 0.0f, dWdec);
+    TICK("gemm dWdec");
+    gemm(NoTrans, Trans, B, F, D, c.e, c.W_dec, 0.0f, c.d);
+    TICK("gemm dF");
+    used = par_for(B, rows_min, k_masked_grad, &c);
+    TICK("masked grad");
+    sum_parts(dbenc, c.colf, used, F, F);
+    gemm(Trans, NoTrans, D, F, B, c.xc, c.d, 0.0f, dWenc);
+    TICK("gemm dWenc");
+  }
   double *dxc_sum = (double *)malloc((size_t)D * sizeof(double));
-  if (!dxc_sum || !centred_colsum(c.d, dbenc, B, F, c.W_enc, D, dxc_sum)) {
+  if (!dxc_sum || !centred_colsum(NULL, dbenc, B, F, c.W_enc, D, dxc_sum)) {
     free(dxc_sum);
     return throw_err(env, "reluStep: out of memory");
   }
@@ -999,154 +1230,7 @@ static napi_value TopkMask(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------------------------------ */
 /* the top-k and batch-top-k step                                                             */
 
-/* y += a·w and a·b over n floats: the sparse decodes and ∂/∂f entries of the top-k step
-   (float, reassociated into SIMD lanes like the GEMMs they replace) */
-HOT static void axpy_f(float *restrict y, const float *restrict w, float a, int64_t n) {
-  for (int64_t j = 0; j < n; j++) y[j] += a * w[j];
-}
 
-HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int64_t j = 0; j < n; j++) s += a[j] * b[j];
-  return s;
-}
-
-/*
- * Sparse products for the top-k backward: f and ∂/∂pre have k of F entries per row, so
- * ∂W_dec = fᵀ·e and ∂W_enc = xcᵀ·∂pre cost B·k·D each instead of B·F·D (∂xc is never formed:
- * centred_colsum).
- * The matrix is indexed once by rows (CSR) and by columns (CSC); every product is split over
- * threads by output rows, so no two threads write the same memory.
- */
-typedef struct {
-  int64_t B, F, nnz;
-  const float *M;
-  int64_t *rp; /* [B+1] */
-  int32_t *ci; /* [nnz] column of each entry, row order */
-  float *rv;   /* [nnz] */
-  int64_t *cp; /* [F+1] */
-  int32_t *ri; /* [nnz] row of each entry, column order */
-  float *cv;   /* [nnz] */
-} sparse_t;
-
-static void k_sp_count(void *vc, int tid, int64_t b0, int64_t b1) {
-  sparse_t *s = (sparse_t *)vc;
-  (void)tid;
-  for (int64_t b = b0; b < b1; b++) {
-    const float *m = s->M + b * s->F;
-    int64_t n = 0;
-    for (int64_t i = 0; i < s->F; i++) n += m[i] != 0.0f;
-    s->rp[b + 1] = n;
-  }
-}
-
-static void k_sp_fill(void *vc, int tid, int64_t b0, int64_t b1) {
-  sparse_t *s = (sparse_t *)vc;
-  (void)tid;
-  for (int64_t b = b0; b < b1; b++) {
-    const float *m = s->M + b * s->F;
-    int64_t n = s->rp[b];
-    for (int64_t i = 0; i < s->F; i++)
-      if (m[i] != 0.0f) {
-        s->ci[n] = (int32_t)i;
-        s->rv[n++] = m[i];
-      }
-  }
-}
-
-static void sparse_free(sparse_t *s) {
-  free(s->rp);
-  free(s->ci);
-  free(s->rv);
-  free(s->cp);
-  free(s->ri);
-  free(s->cv);
-  memset(s, 0, sizeof *s);
-}
-
-/* indexes the nonzeros of M [B,F]; false (nothing allocated) when there are more than max_nnz or
-   memory runs out: the caller then takes the dense GEMMs */
-static bool sparse_build(const float *M, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
-  memset(s, 0, sizeof *s);
-  s->B = B;
-  s->F = F;
-  s->M = M;
-  s->rp = (int64_t *)malloc((size_t)(B + 1) * sizeof(int64_t));
-  if (!s->rp) return false;
-  s->rp[0] = 0;
-  par_for(B, 16, k_sp_count, s);
-  for (int64_t b = 0; b < B; b++) s->rp[b + 1] += s->rp[b];
-  s->nnz = s->rp[B];
-  if (s->nnz > max_nnz) {
-    sparse_free(s);
-    return false;
-  }
-  const size_t n = (size_t)(s->nnz > 0 ? s->nnz : 1);
-  s->ci = (int32_t *)malloc(n * sizeof(int32_t));
-  s->rv = (float *)malloc(n * sizeof(float));
-  s->cp = (int64_t *)calloc((size_t)F + 1, sizeof(int64_t));
-  s->ri = (int32_t *)malloc(n * sizeof(int32_t));
-  s->cv = (float *)malloc(n * sizeof(float));
-  int64_t *pos = (int64_t *)malloc((size_t)F * sizeof(int64_t));
-  if (!s->ci || !s->rv || !s->cp || !s->ri || !s->cv || !pos) {
-    free(pos);
-    sparse_free(s);
-    return false;
-  }
-  par_for(B, 16, k_sp_fill, s);
-  for (int64_t q = 0; q < s->nnz; q++) s->cp[s->ci[q] + 1]++;
-  for (int64_t q = 0; q < F; q++) s->cp[q + 1] += s->cp[q];
-  memcpy(pos, s->cp, (size_t)F * sizeof(int64_t));
-  for (int64_t b = 0; b < B; b++)
-    for (int64_t q = s->rp[b]; q < s->rp[b + 1]; q++) {
-      int64_t at = pos[s->ci[q]]++;
-      s->ri[at] = (int32_t)b;
-      s->cv[at] = s->rv[q];
-    }
-  free(pos);
-  return true;
-}
-
-typedef struct {
-  const sparse_t *s;
-  const float *E; /* [B,D] (tn) or [F,D] (rows) */
-  int64_t D;
-  float *out;
-} sp_ctx;
-
-/* out[q,:] = Σ_{(b,v) in column q} v·E[b,:]  (out = Mᵀ·E, [F,D]) */
-static void k_sp_tn(void *vc, int tid, int64_t q0, int64_t q1) {
-  sp_ctx *c = (sp_ctx *)vc;
-  (void)tid;
-  const sparse_t *s = c->s;
-  for (int64_t q = q0; q < q1; q++) {
-    float *o = c->out + q * c->D;
-    memset(o, 0, c->D * sizeof(float));
-    for (int64_t n = s->cp[q]; n < s->cp[q + 1]; n++) axpy_f(o, c->E + (int64_t)s->ri[n] * c->D, s->cv[n], c->D);
-  }
-}
-
-typedef struct {
-  const float *src;
-  int64_t rows, cols;
-  float *dst;
-} tr_ctx;
-
-/* dst [cols,rows] = srcᵀ, in 32×32 tiles; split over blocks of source rows */
-static void k_transpose(void *vc, int tid, int64_t blk0, int64_t blk1) {
-  tr_ctx *c = (tr_ctx *)vc;
-  (void)tid;
-  for (int64_t i0 = blk0 * 32; i0 < blk1 * 32 && i0 < c->rows; i0 += 32)
-    for (int64_t j0 = 0; j0 < c->cols; j0 += 32)
-      for (int64_t i = i0; i < i0 + 32 && i < c->rows; i++)
-        for (int64_t j = j0; j < j0 + 32 && j < c->cols; j++) c->dst[j * c->rows + i] = c->src[i * c->cols + j];
-}
-
-static void transpose(const float *src, int64_t rows, int64_t cols, float *dst) {
-  tr_ctx c = {src, rows, cols, dst};
-  par_for((rows + 31) / 32, 1, k_transpose, &c);
-}
 
 /*
  * Same maths as src/sae/trainers/topK.ts and batchTopK.ts. The decoder products that only

@@ -183,6 +183,57 @@ describe('fused native SAE step', () => {
     });
   }
 
+  it('standard and p-annealing once f is sparse (L0 ≤ F/16, as after training): the sparse decoder path gives the reference\'s curve and weights, and the dense path\'s', (ctx) => {
+    if (!available) ctx.skip();
+    const addon = loadSaeNative()!;
+    const cfgs = [
+      { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 },
+      { trainer: 'p_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 },
+    ];
+    for (const cfg of cfgs) {
+      // a negative encoder bias: a few % of the features fire, as in a trained SAE
+      const sparseDict = () => {
+        const init = initDictionary(resolveTrainerConfig(cfg));
+        const tensors = Object.fromEntries(Object.entries(init.toHost()).map(([k, v]) => [k, v.data]));
+        init.dispose();
+        tensors.b_enc.fill(-1);
+        return createDictionary('relu', 24, 96, tensors);
+      };
+      const run = (engine: 'tfjs' | 'native', sparse = true) => {
+        process.env.SAEBOARD_SAE_ENGINE = engine;
+        if (!sparse) process.env.SAEBOARD_SAE_SPARSE = '0';
+        try {
+          return trainRun(engine, cfg, 20, sparseDict());
+        } finally {
+          delete process.env.SAEBOARD_SAE_SPARSE;
+        }
+      };
+      const ref = run('tfjs');
+      // every step in the sparse regime, and some features firing
+      for (const s of ref.stats) expect(s.l0).toBeGreaterThan(1);
+      for (const s of ref.stats) expect(s.l0).toBeLessThanOrEqual(96 / 16);
+      addon.profile!(true);
+      const sparse = run('native');
+      const phases = addon.profile!(false).phases;
+      expect(Object.keys(phases)).toEqual(expect.arrayContaining(['sparse dec', 'sparse dWdec', 'sparse dF+mask', 'sparse dWenc']));
+      expect(Object.keys(phases)).not.toContain('gemm dF');
+      const dense = run('native', false);
+      addon.setThreads(2); // the sparse products split over rows and features
+      let twoThreads: Run;
+      try {
+        twoThreads = run('native');
+      } finally {
+        addon.setThreads(Number(process.env.SAEBOARD_THREADS ?? 1) || 1);
+      }
+      sameCurve(ref.stats, sparse.stats);
+      sameWeights(ref, sparse, 1e-4);
+      sameCurve(dense.stats, sparse.stats);
+      sameWeights(dense, sparse, 1e-4);
+      sameCurve(sparse.stats, twoThreads.stats);
+      sameWeights(sparse, twoThreads, 1e-4);
+    }
+  });
+
   it('on two threads (row splits, per-thread partial sums, the threaded batch histogram): same curves and weights', (ctx) => {
     if (!available) ctx.skip();
     const addon = loadSaeNative()!;
