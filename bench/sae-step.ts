@@ -25,11 +25,12 @@
  * native,native-own-gemm times the fused step on the build's BLAS and on saeboard's own SGEMM;
  * native-dense is the top-k step with dense GEMMs in its backward (the sparse products' baseline).
  *
- * --l0 N (standard and p_anneal only) times the step at a trained SAE's sparsity instead of at
- * initialisation, where about half of f is nonzero: each side sets every feature's encoder bias so
- * that N features fire per row on the bench batch (per feature, the threshold between its
- * (B·N/F)-th and next largest pre-activation), the same rule in the PyTorch peer. The native ReLU
- * step then takes its sparse decoder path (f ≤ 1/16 dense); PyTorch's step stays dense.
+ * --l0 N (standard, p_anneal, gated) times the step at a trained SAE's sparsity instead of at
+ * initialisation, where about half of f is nonzero: each side sets every feature's encoder bias
+ * (the gate's bias, for gated) so that N features fire per row on the bench batch (per feature,
+ * the threshold between its (B·N/F)-th and next largest pre-activation), the same rule in the
+ * PyTorch peer. The native steps then take their sparse decoder paths (f ≤ 1/16 dense); PyTorch's
+ * steps stay dense.
  *
  * The GEMM floor at ~470 GFLOPS (research/perf.md §4) is 109 ms (B=2048) / 437 ms (B=8192).
  */
@@ -204,12 +205,13 @@ function profileWanted(h: Bench): boolean {
   return h.args.includes('--profile');
 }
 
-const L0_TRAINERS = ['standard', 'p_anneal'];
+const L0_TRAINERS = ['standard', 'p_anneal', 'gated'];
 
 /**
- * A fresh ReLU dictionary for `cfg` whose encoder biases make `l0` features fire per row of x:
- * each feature's bias is minus the midpoint of its (B·l0/F)-th and next largest pre-activation on
- * x, so that many rows fire it, as in an SAE whose L0 training has brought down.
+ * A fresh ReLU or gated dictionary for `cfg` whose encoder biases (the gate's, for gated) make
+ * `l0` features fire per row of x: each feature's bias is minus the midpoint of its (B·l0/F)-th
+ * and next largest value of (x − b_dec)·W_enc, so that many rows fire it, as in an SAE whose L0
+ * training has brought down.
  */
 export function sparseDictionary(cfg: ReturnType<typeof trainerConfig>, x_BD: tf.Tensor2D, l0: number) {
   const init = initDictionary(cfg);
@@ -224,7 +226,8 @@ export function sparseDictionary(cfg: ReturnType<typeof trainerConfig>, x_BD: tf
   });
   const t = thresholds_F.dataSync();
   thresholds_F.dispose();
-  for (let k = 0; k < cfg.dictSize; k++) tensors.b_enc[k] = -t[k];
+  const bias = cfg.dictionary === 'gated' ? tensors.b_gate : tensors.b_enc;
+  for (let k = 0; k < cfg.dictSize; k++) bias[k] = -t[k];
   return createDictionary(cfg.dictionary, cfg.dIn, cfg.dictSize, tensors);
 }
 

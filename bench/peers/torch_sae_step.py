@@ -61,6 +61,13 @@ def constrained_adam(params, W):  # ConstrainedAdam: project, Adam step, renorma
     return opt, step
 
 
+def bias_for_l0(pre, B, l0):
+    # per feature, the midpoint of its (B·l0/M)-th and next largest value over the batch
+    rows = max(1, min(B - 1, round(B * l0 / M)))
+    v = pre.T.topk(rows + 1, dim=1).values
+    return (v[:, rows - 1] + v[:, rows]) / 2
+
+
 def make(trainer, B, l0=None):
     x = torch.randn(B, D)
     if trainer in ('standard', 'p_anneal'):
@@ -68,10 +75,7 @@ def make(trainer, B, l0=None):
         if l0 is not None:  # bench/sae-step --l0: l0 features fire per row, the bench's sparseDictionary rule
             with torch.no_grad():
                 ae.encoder.bias.zero_()
-                pre = ae.encoder(x - ae.bias)
-                rows = max(1, min(B - 1, round(B * l0 / M)))
-                v = pre.T.topk(rows + 1, dim=1).values
-                ae.encoder.bias.copy_(-(v[:, rows - 1] + v[:, rows]) / 2)
+                ae.encoder.bias.copy_(-bias_for_l0(ae.encoder(x - ae.bias), B, l0))
         p_exp = 1.0 if trainer == 'standard' else 0.5
         def step():
             opt.zero_grad(set_to_none=True)
@@ -82,6 +86,9 @@ def make(trainer, B, l0=None):
     elif trainer == 'gated':
         ae = Gated(); opt = torch.optim.Adam(ae.parameters(), lr=3e-4, betas=(0.0, 0.999))
         W = ae.decoder.weight
+        if l0 is not None:  # the same rule on the gate's bias
+            with torch.no_grad():
+                ae.gate_bias.copy_(-bias_for_l0(ae.encoder(x - ae.decoder_bias), B, l0))
         def step():
             opt.zero_grad(set_to_none=True)
             z = ae.encoder(x - ae.decoder_bias); pg = z + ae.gate_bias

@@ -1779,6 +1779,85 @@ static void k_g_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
 }
 
 /*
+ * The gated step once the gate is sparse (g = ReLU(π_gate) ≤ 1/16 nonzero, as after training;
+ * f's support lies inside g's): its decodes, ∂W_dec, ∂f and ∂g where they matter and ∂W_enc work
+ * on the gate's nonzeros (sparse_t over g) instead of 2B-row GEMMs.
+ */
+typedef struct {
+  sparse_t *s; /* the gate's support, values g */
+  const float *FG, *W, *Z, *b_mag, *expR; /* f over g [2B,F], W_dec [F,D], z [B,F] */
+  float *XH;                              /* [2B,D] x̂ over x̂_aux, then their gradients */
+  float *out;                             /* ∂W_dec [F,D] */
+  float *colf;                            /* [T][3F] */
+  int64_t B, D, F;
+  lp_grad lg;
+} g_sp_ctx;
+
+/* x̂_b = Σ f[b,q]·W_dec[q], x̂_aux,b = Σ g[b,q]·W_dec[q] over the gate's support of row b */
+static void k_g_sp_dec(void *vc, int tid, int64_t b0, int64_t b1) {
+  g_sp_ctx *c = (g_sp_ctx *)vc;
+  (void)tid;
+  const sparse_t *s = c->s;
+  const int64_t D = c->D, F = c->F;
+  for (int64_t b = b0; b < b1; b++) {
+    float *xh = c->XH + b * D, *xa = c->XH + (c->B + b) * D;
+    memset(xh, 0, D * sizeof(float));
+    memset(xa, 0, D * sizeof(float));
+    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) {
+      const int32_t q = s->ci[n];
+      const float *w = c->W + (int64_t)q * D;
+      const float fv = c->FG[b * F + q];
+      if (fv != 0.0f) axpy_f(xh, w, fv, D);
+      axpy_f(xa, w, s->rv[n], D);
+    }
+  }
+}
+
+/* ∂W_dec = fᵀ·∂x̂ over the gate's support, by columns (the aux decode is a stop-gradient copy) */
+static void k_g_sp_dwdec(void *vc, int tid, int64_t q0, int64_t q1) {
+  g_sp_ctx *c = (g_sp_ctx *)vc;
+  (void)tid;
+  const sparse_t *s = c->s;
+  const int64_t D = c->D, F = c->F;
+  for (int64_t q = q0; q < q1; q++) {
+    float *o = c->out + q * D;
+    memset(o, 0, D * sizeof(float));
+    for (int64_t n = s->cp[q]; n < s->cp[q + 1]; n++) {
+      const int64_t b = s->ri[n];
+      const float fv = c->FG[b * F + q];
+      if (fv != 0.0f) axpy_f(o, c->XH + b * D, fv, D);
+    }
+  }
+}
+
+/* ∂z on the gate's support, as k_g_bwd (∂f = ∂x̂·W_dec[q] where π_mag > 0, ∂g = ∂x̂_aux·W_dec[q]
+   plus the penalty's gradient), stored over the CSC values at their position; column sums for
+   r_mag, b_mag, b_gate */
+static void k_g_sp_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
+  g_sp_ctx *c = (g_sp_ctx *)vc;
+  sparse_t *s = c->s;
+  const int64_t D = c->D, F = c->F;
+  float *cr = c->colf + (size_t)tid * 3 * F, *cm = cr + F, *cg = cm + F;
+  memset(cr, 0, 3 * F * sizeof(float));
+  for (int64_t b = b0; b < b1; b++) {
+    const float *e = c->XH + b * D, *ea = c->XH + (c->B + b) * D, *z = c->Z + b * F;
+    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) {
+      const int32_t q = s->ci[n];
+      const float *w = c->W + (int64_t)q * D;
+      const float zv = z[q], er = c->expR[q];
+      const float dmag = zv * er + c->b_mag[q] > 0.0f ? dot_f(e, w, D) : 0.0f;
+      const float pen = c->lg.p1 ? c->lg.k1 : c->lg.kp * pow_pos(s->rv[n], c->lg.pm1);
+      const float dgate = dot_f(ea, w, D) + pen;
+      const float dmp = dmag * er;
+      s->cv[s->at[n]] = dgate + dmp;
+      cr[q] += dmp * zv;
+      cm[q] += dmag;
+      cg[q] += dgate;
+    }
+  }
+}
+
+/*
  * gatedStep(heap, offsets[19], dims[3], hyper[9], stats[10], fired: Float32Array[F])
  * offsets: x, W_enc, r_mag, b_gate, b_mag, W_dec, b_dec, then Adam (m, v) of the six parameters
  * hyper: lambda, p, next_p (< 0: none), beta1, beta2, eps, stepSize, bc2Sqrt, (unused)
@@ -1825,8 +1904,21 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
       if (colf[(size_t)i * 3 * F + q] > 0.0f) fired[q] = 1.0f;
   }
   TICK("gate fwd");
-  gemm(NoTrans, NoTrans, 2 * B, D, F, FG, W_dec, 0.0f, XH);
-  TICK("gemm dec");
+  /* a sparse gate (l0 counts f, whose support lies in g's, so it only rules out): the sparse path
+     (SAEBOARD_SAE_SPARSE=0: dense) */
+  const char *sp_env = getenv("SAEBOARD_SAE_SPARSE");
+  const int64_t max_nnz = B * F / 16;
+  sparse_t sp;
+  const bool sparse = !(sp_env && strcmp(sp_env, "0") == 0) && l0 <= (double)max_nnz && sparse_build(FG + B * F, B, F, max_nnz, &sp);
+  g_sp_ctx gc = {.s = &sp, .FG = FG, .W = W_dec, .Z = Z, .b_mag = b_mag, .expR = expR, .XH = XH, .out = dWdec, .colf = colf,
+                 .B = B, .D = D, .F = F, .lg = lp_grad_of(c.lambda, c.p, B)};
+  if (sparse) {
+    par_for(B, rows_min, k_g_sp_dec, &gc);
+    TICK("sparse dec");
+  } else {
+    gemm(NoTrans, NoTrans, 2 * B, D, F, FG, W_dec, 0.0f, XH);
+    TICK("gemm dec");
+  }
   used = par_for(2 * B, rows_min, k_g_resid, &c);
   double sse = 0, sseAux = 0, varx = 0;
   for (int i = 0; i < used; i++) {
@@ -1835,6 +1927,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   }
   if (!sum_residual_cols(a.x, B, D, cold, T, used, &varx)) {
     free(cold);
+    if (sparse) sparse_free(&sp);
     return throw_err(env, "gatedStep: out of memory");
   }
   double *dbd = varD; /* Σ ∂/∂x̂ per column */
@@ -1852,22 +1945,49 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   stats[9] = 0;
   if (!isfinite(stats[0])) {
     free(cold);
+    if (sparse) sparse_free(&sp);
     return NULL; /* the caller sees the non-finite loss; parameters untouched */
   }
   TICK("resid");
 
   /* backward: the aux decode is a stop-gradient copy, so only f feeds ∂W_dec and ∂b_dec */
-  gemm(Trans, NoTrans, F, D, B, FG, XH, 0.0f, dWdec);
-  gemm(NoTrans, Trans, 2 * B, F, D, XH, W_dec, 0.0f, FG);
-  TICK("gemm dec bw");
-  used = par_for(B, rows_min, k_g_bwd, &c);
-  sum_parts(dr, colf, used, 3 * F, F);
-  sum_parts(dbm, colf + F, used, 3 * F, F);
-  sum_parts(dbg, colf + 2 * F, used, 3 * F, F);
-  TICK("gate bwd");
-  gemm(Trans, NoTrans, D, F, B, xc, Z, 0.0f, dWenc);
-  const bool summed = centred_colsum(Z, NULL, B, F, W_enc, D, colE);
-  TICK("gemm enc bw");
+  bool summed;
+  if (sparse) {
+    par_for(F, 16, k_g_sp_dwdec, &gc);
+    TICK("sparse dWdec");
+    used = par_for(B, rows_min, k_g_sp_bwd, &gc);
+    sum_parts(dr, colf, used, 3 * F, F);
+    sum_parts(dbm, colf + F, used, 3 * F, F);
+    sum_parts(dbg, colf + 2 * F, used, 3 * F, F);
+    TICK("sparse gate bwd");
+    /* (xcᵀ·∂z)ᵀ = ∂zᵀ·xc [F,D] in Z's room when it fits (z is spent); Σ_b ∂z = ∂b_gate + e^{r_mag} ∂b_mag */
+    float *fd = B >= D ? Z : (float *)malloc((size_t)F * D * sizeof(float));
+    float *gsum = (float *)malloc((size_t)F * sizeof(float));
+    summed = fd && gsum;
+    if (summed) {
+      sp_ctx se = {&sp, xc, D, fd};
+      par_for(F, 16, k_sp_tn, &se);
+      transpose(fd, F, D, dWenc);
+      for (int64_t q = 0; q < F; q++) gsum[q] = dbg[q] + expR[q] * dbm[q];
+      summed = centred_colsum(NULL, gsum, B, F, W_enc, D, colE);
+    }
+    if (fd && fd != Z) free(fd);
+    free(gsum);
+    sparse_free(&sp);
+    TICK("sparse dWenc");
+  } else {
+    gemm(Trans, NoTrans, F, D, B, FG, XH, 0.0f, dWdec);
+    gemm(NoTrans, Trans, 2 * B, F, D, XH, W_dec, 0.0f, FG);
+    TICK("gemm dec bw");
+    used = par_for(B, rows_min, k_g_bwd, &c);
+    sum_parts(dr, colf, used, 3 * F, F);
+    sum_parts(dbm, colf + F, used, 3 * F, F);
+    sum_parts(dbg, colf + 2 * F, used, 3 * F, F);
+    TICK("gate bwd");
+    gemm(Trans, NoTrans, D, F, B, xc, Z, 0.0f, dWenc);
+    summed = centred_colsum(Z, NULL, B, F, W_enc, D, colE);
+    TICK("gemm enc bw");
+  }
   if (summed) bdec_grad(dbd, colE, D, dbdec);
   free(cold);
   if (!summed) return throw_err(env, "gatedStep: out of memory");
