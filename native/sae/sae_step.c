@@ -1601,18 +1601,22 @@ static napi_value TopkStep(napi_env env, napi_callback_info info) {
   if (sparse) {
     sp_ctx sc = {&sp, e, D, dWdec};
     par_for(F, 16, k_sp_tn, &sc);
-    sparse_free(&sp);
   } else {
     gemm(Trans, NoTrans, F, D, B, Fm, e, 0.0f, dWdec);
     if (c.aux) gemm(Trans, NoTrans, F, D, B, A, eh, 1.0f, dWdec);
   }
   TICK("gemm dWdec");
-  used = par_for(B, rows_min, k_tk_dpre, &c);
+  if (sparse) {
+    /* ∂pre has f's support (no AuxK here): on f's index, as the ReLU step (no penalty term) */
+    relu_sp_ctx rc = {&sp, e, W_dec, D, F, colf, (lp_grad){.p1 = true, .k1 = 0.0f}};
+    used = par_for(B, rows_min, k_sp_relu_dpre, &rc);
+  } else {
+    used = par_for(B, rows_min, k_tk_dpre, &c);
+  }
   sum_parts(dbenc, colf, used, F, F);
   TICK("dpre");
-  if (sparse && sparse_build(A, B, F, max_nnz, &sp)) {
+  if (sparse) {
     sp_ctx sc = {&sp, xc, D, fd1}; /* (xcᵀ·∂pre)ᵀ = ∂preᵀ·xc [F,D] */
-    TICK("sparse index");
     par_for(F, 16, k_sp_tn, &sc);
     TICK("gemm dWenc");
     transpose(fd1, F, D, dWenc);
