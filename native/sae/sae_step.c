@@ -1791,13 +1791,16 @@ typedef struct {
   sparse_t *s; /* the gate's support, values g */
   const float *FG, *W, *Z, *b_mag, *expR; /* f over g [2B,F], W_dec [F,D], z [B,F] */
   float *XH;                              /* [2B,D] x̂ over x̂_aux, then their gradients */
+  float *fcol;                            /* [nnz] f at the support's entries, column order */
   float *out;                             /* ∂W_dec [F,D] */
   float *colf;                            /* [T][3F] */
   int64_t B, D, F;
   lp_grad lg;
 } g_sp_ctx;
 
-/* x̂_b = Σ f[b,q]·W_dec[q], x̂_aux,b = Σ g[b,q]·W_dec[q] over the gate's support of row b */
+/* x̂_b = Σ f[b,q]·W_dec[q], x̂_aux,b = Σ g[b,q]·W_dec[q] over the gate's support of row b; f's
+   values also go to fcol in column order, for ∂W_dec's column walk (f read by rows there would
+   miss the cache on every entry) */
 static void k_g_sp_dec(void *vc, int tid, int64_t b0, int64_t b1) {
   g_sp_ctx *c = (g_sp_ctx *)vc;
   (void)tid;
@@ -1811,6 +1814,7 @@ static void k_g_sp_dec(void *vc, int tid, int64_t b0, int64_t b1) {
       const int32_t q = s->ci[n];
       const float *w = c->W + (int64_t)q * D;
       const float fv = c->FG[b * F + q];
+      c->fcol[s->at[n]] = fv;
       if (fv != 0.0f) axpy_f(xh, w, fv, D);
       axpy_f(xa, w, s->rv[n], D);
     }
@@ -1822,14 +1826,13 @@ static void k_g_sp_dwdec(void *vc, int tid, int64_t q0, int64_t q1) {
   g_sp_ctx *c = (g_sp_ctx *)vc;
   (void)tid;
   const sparse_t *s = c->s;
-  const int64_t D = c->D, F = c->F;
+  const int64_t D = c->D;
   for (int64_t q = q0; q < q1; q++) {
     float *o = c->out + q * D;
     memset(o, 0, D * sizeof(float));
     for (int64_t n = s->cp[q]; n < s->cp[q + 1]; n++) {
-      const int64_t b = s->ri[n];
-      const float fv = c->FG[b * F + q];
-      if (fv != 0.0f) axpy_f(o, c->XH + b * D, fv, D);
+      const float fv = c->fcol[n];
+      if (fv != 0.0f) axpy_f(o, c->XH + (int64_t)s->ri[n] * D, fv, D);
     }
   }
 }
@@ -1913,8 +1916,13 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   const char *sp_env = getenv("SAEBOARD_SAE_SPARSE");
   const int64_t max_nnz = B * F / 16;
   sparse_t sp;
-  const bool sparse = !(sp_env && strcmp(sp_env, "0") == 0) && l0 <= (double)max_nnz && sparse_build(FG + B * F, B, F, max_nnz, &sp);
-  g_sp_ctx gc = {.s = &sp, .FG = FG, .W = W_dec, .Z = Z, .b_mag = b_mag, .expR = expR, .XH = XH, .out = dWdec, .colf = colf,
+  bool sparse = !(sp_env && strcmp(sp_env, "0") == 0) && l0 <= (double)max_nnz && sparse_build(FG + B * F, B, F, max_nnz, &sp);
+  float *fcol = sparse ? (float *)malloc((size_t)(sp.nnz > 0 ? sp.nnz : 1) * sizeof(float)) : NULL;
+  if (sparse && !fcol) {
+    sparse_free(&sp);
+    sparse = false; /* the dense path needs no more memory */
+  }
+  g_sp_ctx gc = {.s = &sp, .FG = FG, .W = W_dec, .Z = Z, .b_mag = b_mag, .expR = expR, .XH = XH, .fcol = fcol, .out = dWdec, .colf = colf,
                  .B = B, .D = D, .F = F, .lg = lp_grad_of(c.lambda, c.p, B)};
   if (sparse) {
     par_for(B, rows_min, k_g_sp_dec, &gc);
@@ -1932,6 +1940,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   if (!sum_residual_cols(a.x, B, D, cold, T, used, &varx)) {
     free(cold);
     if (sparse) sparse_free(&sp);
+    free(fcol);
     return throw_err(env, "gatedStep: out of memory");
   }
   double *dbd = varD; /* Σ ∂/∂x̂ per column */
@@ -1950,6 +1959,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
   if (!isfinite(stats[0])) {
     free(cold);
     if (sparse) sparse_free(&sp);
+    free(fcol);
     return NULL; /* the caller sees the non-finite loss; parameters untouched */
   }
   TICK("resid");
@@ -1977,6 +1987,7 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
     }
     if (fd && fd != Z) free(fd);
     free(gsum);
+    free(fcol);
     sparse_free(&sp);
     TICK("sparse dWenc");
   } else {
