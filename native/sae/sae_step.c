@@ -895,28 +895,28 @@ typedef struct {
   float *out;
 } sp_ctx;
 
-/* out[q,:] = Σ_{(b,v) in column q} v·E[b,:]  (out = Mᵀ·E, [F,D]) */
-static void k_sp_tn(void *vc, int tid, int64_t q0, int64_t q1) {
-  sp_ctx *c = (sp_ctx *)vc;
-  (void)tid;
-  const sparse_t *s = c->s;
-  for (int64_t q = q0; q < q1; q++) {
-    float *o = c->out + q * c->D;
-    memset(o, 0, c->D * sizeof(float));
-    for (int64_t n = s->cp[q]; n < s->cp[q + 1]; n++) axpy_f(o, c->E + (int64_t)s->ri[n] * c->D, s->cv[n], c->D);
+/* out[i,:] = Σ_n val[n]·E[idx[n],:] over n in ptr[i]..ptr[i+1], for i0 ≤ i < i1: one side of the
+   index (CSC: out = Mᵀ·E; CSR: out = M·E) */
+static void sp_gather(const int64_t *ptr, const int32_t *idx, const float *val, const float *E, int64_t D, float *out, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) {
+    float *o = out + i * D;
+    memset(o, 0, D * sizeof(float));
+    for (int64_t n = ptr[i]; n < ptr[i + 1]; n++) axpy_f(o, E + (int64_t)idx[n] * D, val[n], D);
   }
 }
 
-/* out[b,:] = Σ_{(q,v) in row b} v·E[q,:]  (out = M·E with E [F,D], out [B,D]) */
+/* out = Mᵀ·E [F,D] (E [B,D]), split by columns q */
+static void k_sp_tn(void *vc, int tid, int64_t q0, int64_t q1) {
+  sp_ctx *c = (sp_ctx *)vc;
+  (void)tid;
+  sp_gather(c->s->cp, c->s->ri, c->s->cv, c->E, c->D, c->out, q0, q1);
+}
+
+/* out = M·E [B,D] (E [F,D]), split by rows b */
 static void k_sp_rows(void *vc, int tid, int64_t b0, int64_t b1) {
   sp_ctx *c = (sp_ctx *)vc;
   (void)tid;
-  const sparse_t *s = c->s;
-  for (int64_t b = b0; b < b1; b++) {
-    float *o = c->out + b * c->D;
-    memset(o, 0, c->D * sizeof(float));
-    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) axpy_f(o, c->E + (int64_t)s->ci[n] * c->D, s->rv[n], c->D);
-  }
+  sp_gather(c->s->rp, c->s->ci, c->s->rv, c->E, c->D, c->out, b0, b1);
 }
 
 typedef struct {
