@@ -1183,6 +1183,29 @@ static float kth_largest_heap(const float *a, int64_t n, int64_t k, float *h) {
   return h[0];
 }
 
+/*
+ * The k-th largest of a[0..n) for k ≤ n/8 without a heap pass over every entry: a threshold from a
+ * strided sample of 256 (its (2·k·256/n + 2)-th largest, so about twice k entries of the row reach
+ * it), the entries at or above it gathered (branch-free), and a select among those. The result is
+ * the heap's exactly: when at least k entries reach the threshold, the k-th largest does too, and
+ * so do all entries above it; when fewer do (an unlucky sample), the heap runs. tmp: n floats.
+ */
+static float kth_largest_filtered(const float *a, int64_t n, int64_t k, float *tmp) {
+  enum { S = 256 };
+  if (n < 4 * S) return kth_largest_heap(a, n, k, tmp);
+  const int64_t stride = n / S;
+  for (int64_t i = 0; i < S; i++) tmp[i] = a[i * stride];
+  int64_t ks = 2 * k * S / n + 2;
+  ks = ks > S ? S : ks;
+  const float t = kth_largest(tmp, S, ks);
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; i++) {
+    tmp[m] = a[i];
+    m += a[i] >= t;
+  }
+  return m >= k ? kth_largest(tmp, m, k) : kth_largest_heap(a, n, k, tmp);
+}
+
 static void k_topk_mask(void *vc, int tid, int64_t r0, int64_t r1) {
   topk_ctx *c = (topk_ctx *)vc;
   float *tmp = c->scratch + (size_t)tid * c->cols;
@@ -1190,7 +1213,7 @@ static void k_topk_mask(void *vc, int tid, int64_t r0, int64_t r1) {
     const float *row = c->v + r * c->cols;
     float kth;
     if (c->k * 8 <= c->cols) {
-      kth = kth_largest_heap(row, c->cols, c->k, tmp);
+      kth = kth_largest_filtered(row, c->cols, c->k, tmp);
     } else {
       memcpy(tmp, row, c->cols * sizeof(float));
       kth = kth_largest(tmp, c->cols, c->k);
@@ -1272,7 +1295,7 @@ static void k_tk_relu(void *vc, int tid, int64_t b0, int64_t b1) {
 }
 
 static float row_kth(const float *row, int64_t n, int64_t k, float *tmp) {
-  if (k * 8 <= n) return kth_largest_heap(row, n, k, tmp);
+  if (k * 8 <= n) return kth_largest_filtered(row, n, k, tmp);
   memcpy(tmp, row, n * sizeof(float));
   return kth_largest(tmp, n, k);
 }

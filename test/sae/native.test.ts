@@ -278,6 +278,27 @@ describe('fused native SAE step', () => {
       tf.dispose([ref, nat]);
     }
     v.dispose();
+    // rows of 4096 (k ≤ F/8: the sampled-threshold select): mostly zeros, a row with fewer positive
+    // entries than k, an all-zero row, a row whose large entries all sit between the sample points
+    // (every 16th), and one whose sample points are its only large entries (k 512: too few reach
+    // the sample's threshold, the heap decides)
+    const F = 4096;
+    const wide = new Float32Array(7 * F);
+    const normals = rng.fillNormal(new Float32Array(7 * F));
+    for (let i = 0; i < 3 * F; i++) wide[i] = Math.max(0, normals[i] - 1.2);
+    for (let i = 0; i < 5; i++) wide[3 * F + i * 97] = 1 + i;
+    for (let i = 0; i < F; i++) wide[5 * F + i] = i % 16 === 0 ? 0.01 : 1 + normals[5 * F + i] * 0.01;
+    for (let i = 0; i < F; i++) wide[6 * F + i] = i % 16 === 0 ? 2 + normals[6 * F + i] * 0.01 : Math.abs(normals[6 * F + i]) * 0.1;
+    const w = tf.tensor2d(wide, [7, F]);
+    for (const k of [1, 8, 64, 512]) {
+      process.env.SAEBOARD_SAE_ENGINE = 'tfjs';
+      const ref = topKMask(w, k);
+      process.env.SAEBOARD_SAE_ENGINE = 'native';
+      const nat = topKMask(w, k);
+      expect(Array.from(nat.dataSync()), `k ${k}`).toEqual(Array.from(ref.dataSync()));
+      tf.dispose([ref, nat]);
+    }
+    w.dispose();
   });
 
   it('the fused steps reject bad offsets, dims and arguments with a JS error', (ctx) => {
