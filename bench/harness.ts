@@ -9,12 +9,15 @@
  * load hits both sides alike; it reports median, min and spread per side and the ratio of medians.
  * Every record carries the 1-minute load average before and after and `loaded: true` when others
  * used more than OTHERS_LOADED_CORES of CPU during it (bench/lib/other-load.ts; the load average
- * rule, LOADED_PER_CORE, where that cannot be measured): such figures are not for the README.
+ * rule, LOADED_PER_CORE, where that cannot be measured), or when the host probe around its
+ * comparison ran in a slow spell of the host (`hostSlow`, bench/lib/host-probe.ts): such figures
+ * are not for the README.
  */
 import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { codeVersionString, PROJECT_ROOT } from '../src/version.js';
+import { hostVerdict, startHostProbe, type HostProbe } from './lib/host-probe.js';
 import { cpuSnapshot, othersCores, OTHERS_LOADED_CORES, type CpuSnapshot } from './lib/other-load.js';
 
 export { OTHERS_LOADED_CORES };
@@ -55,6 +58,12 @@ export interface Comparison {
   loaded: boolean;
   /** Idle milliseconds before each timed step (see COMPARE_SETTLE_MS). */
   settleMs: number;
+  /** The host probe before and after (ms; bench/lib/host-probe.ts), when Bench.compare ran it. */
+  hostProbeMs?: [number, number];
+  /** The fastest probe this process has seen (ms). */
+  hostFastestMs?: number;
+  /** A probe took > HOST_SLOW_FACTOR × the fastest: the window was (in part) a slow spell of the host; `loaded` says so too. */
+  hostSlow?: boolean;
 }
 
 /**
@@ -226,6 +235,11 @@ export function createBench(name: string, args: string[]): Bench {
   let load1Since = os.loadavg()[0];
   let cpuSince = cpuSnapshot();
   let windowStart: CpuSnapshot | null = cpuSince;
+  // the host probe (one worker per core), started by the first comparison
+  let probe: Promise<HostProbe> | null = null;
+  let fastestProbe = Infinity;
+  // the last comparison's host verdict, for the records written from it
+  let host: Pick<Comparison, 'hostProbeMs' | 'hostFastestMs' | 'hostSlow'> | null = null;
   return {
     name,
     args,
@@ -249,7 +263,17 @@ export function createBench(name: string, args: string[]): Bench {
       const i = args.indexOf('--settle-ms');
       const settleMs = i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : COMPARE_SETTLE_MS;
       if (!(settleMs >= 0)) throw new Error(`--settle-ms: expected a number of milliseconds ≥ 0, got "${args[i + 1]}"`);
-      return interleave(sides, { minSeconds: 1, settleMs, ...opts });
+      return (async () => {
+        probe ??= startHostProbe();
+        const p = await probe;
+        const before = await p.measure();
+        const c = await interleave(sides, { minSeconds: 1, settleMs, ...opts });
+        const after = await p.measure();
+        const verdict = hostVerdict(before, after, fastestProbe);
+        fastestProbe = verdict.hostFastestMs;
+        host = verdict;
+        return { ...c, ...verdict, loaded: c.loaded || verdict.hostSlow };
+      })();
     },
     record(caseName, fields) {
       const now = os.loadavg()[0];
@@ -263,7 +287,8 @@ export function createBench(name: string, args: string[]): Bench {
       if (!('load1Before' in fields)) load.load1Before = round(load1Since, 2);
       if (!('load1After' in fields)) load.load1After = round(now, 2);
       if (!('othersCores' in fields)) load.othersCores = others;
-      if (!('loaded' in fields)) load.loaded = loadedBy(others, [load1Since, now], os.cpus().length);
+      if (!('loaded' in fields)) load.loaded = loadedBy(others, [load1Since, now], os.cpus().length) || Boolean(host?.hostSlow);
+      if (host && !('hostProbeMs' in fields)) Object.assign(load, host);
       load1Since = now;
       cpuSince = cpuNow;
       const line = JSON.stringify({ bench: name, case: caseName, ...fields, ...load, machine: m, commit, at: new Date().toISOString() });

@@ -232,4 +232,49 @@ describe('bench harness', () => {
       .toBe('Line one.\n  npm run bench -- x [--n 3]\n');
     expect(benchUsage('const a = 1;\n/** not leading */')).toBeNull();
   });
+
+  it('marks a window as a slow spell of the host when a probe around it took > 1.25× the fastest probe seen', async () => {
+    const { hostVerdict, HOST_SLOW_FACTOR } = await import('../../bench/lib/host-probe.js');
+    expect(HOST_SLOW_FACTOR).toBe(1.25);
+    expect(hostVerdict(20, 21, Infinity)).toEqual({ hostProbeMs: [20, 21], hostFastestMs: 20, hostSlow: false });
+    // slower after than before (the spell began during the run), or both slower than earlier windows
+    expect(hostVerdict(20, 30, Infinity).hostSlow).toBe(true);
+    expect(hostVerdict(26, 26, 20)).toEqual({ hostProbeMs: [26, 26], hostFastestMs: 20, hostSlow: true });
+    expect(hostVerdict(24, 25, 20).hostSlow).toBe(false);
+    // a faster probe becomes the new reference
+    expect(hostVerdict(15, 16, 20).hostFastestMs).toBe(15);
+  });
+
+  it('probes the host around every comparison and puts the verdict in the comparison and its records', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'saeboard-bench-')), 'results.jsonl');
+    vi.stubEnv('SAEBOARD_BENCH_RESULTS', file);
+    vi.resetModules();
+    const { createBench } = await import('../../bench/harness.js');
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const h = createBench('unit', ['--settle-ms', '0']);
+      const sides = [
+        { name: 'a', step: () => 1 },
+        { name: 'b', step: () => 2 },
+      ];
+      const c1 = await h.compare(sides, { reps: 2, minSeconds: 0 });
+      const c2 = await h.compare(sides, { reps: 2, minSeconds: 0 });
+      for (const c of [c1, c2]) {
+        expect(c.hostProbeMs).toHaveLength(2);
+        for (const ms of c.hostProbeMs!) expect(ms).toBeGreaterThan(0);
+        expect(c.hostSlow).toBe(Math.max(...c.hostProbeMs!) > 1.25 * c.hostFastestMs!);
+        if (c.hostSlow) expect(c.loaded).toBe(true);
+      }
+      // the reference is the fastest probe of the process, across comparisons
+      expect(c2.hostFastestMs).toBe(Math.min(...c1.hostProbeMs!, ...c2.hostProbeMs!));
+      h.record('after-compare', { value: 1 });
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const line = JSON.parse(readFileSync(file, 'utf8').trim());
+    expect(line.hostProbeMs).toHaveLength(2);
+    expect(typeof line.hostSlow).toBe('boolean');
+    if (line.hostSlow) expect(line.loaded).toBe(true);
+  });
 });
