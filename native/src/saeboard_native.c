@@ -859,6 +859,7 @@ typedef struct {
   sgemm_fn gemm;
   const float *q, *k, *v;
   float *y;
+  float *p; /* causalAttentionTrain: the [B·H, T, T] probabilities (else NULL: a scratch block) */
   int64_t H, T, Dh, blocks;
   float scale;
   int failed;
@@ -867,8 +868,8 @@ typedef struct {
 VECTOR_CLONES static void attn_tasks(void *p, int64_t t0, int64_t t1, int part) {
   attn_ctx *a = (attn_ctx *)p;
   const int64_t H = a->H, T = a->T, Dh = a->Dh, ld = H * Dh; /* a row of one head: stride H·Dh */
-  float *S = (float *)malloc(sizeof(float) * (size_t)(ATTN_BLOCK * T));
-  if (!S) {
+  float *S = a->p ? NULL : (float *)malloc(sizeof(float) * (size_t)(ATTN_BLOCK * T));
+  if (!a->p && !S) {
     a->failed = 1;
     return;
   }
@@ -877,15 +878,18 @@ VECTOR_CLONES static void attn_tasks(void *p, int64_t t0, int64_t t1, int part) 
     const int64_t r1 = r0 + ATTN_BLOCK < T ? r0 + ATTN_BLOCK : T, rows = r1 - r0;
     const int64_t base = (pair / H) * T * ld + (pair % H) * Dh; /* (batch, head) → row 0 of that head */
     const float *q = a->q + base + r0 * ld, *k = a->k + base, *v = a->v + base;
-    a->gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)r1, (int)Dh, a->scale, q, (int)ld, k, (int)ld, 0.0f, S,
-            (int)r1);
+    /* the block's scores, then probabilities: rows r0..r1 of the pair's saved [T, T] when training */
+    float *s = a->p ? a->p + pair * T * T + r0 * T : S;
+    const int64_t lds = a->p ? T : r1, width = a->p ? T : r1;
+    a->gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)r1, (int)Dh, a->scale, q, (int)ld, k, (int)ld, 0.0f, s,
+            (int)lds);
     for (int64_t i = 0; i < rows; i++) {
-      float *row = S + i * r1;
+      float *row = s + i * lds;
       const int64_t visible = r0 + i + 1; /* keys 0..r0+i */
       softmax_row(row, row, visible);
-      for (int64_t j = visible; j < r1; j++) row[j] = 0.0f;
+      for (int64_t j = visible; j < width; j++) row[j] = 0.0f;
     }
-    a->gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)Dh, (int)r1, 1.0f, S, (int)r1, v, (int)ld, 0.0f,
+    a->gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)Dh, (int)r1, 1.0f, s, (int)lds, v, (int)ld, 0.0f,
             a->y + base + r0 * ld, (int)ld);
   }
   free(S);
@@ -913,7 +917,7 @@ static napi_value CausalAttention(napi_env env, napi_callback_info info) {
       check_range(env, &V, vOff, n, "causalAttention V") || check_range(env, &Y, yOff, n, "causalAttention Y"))
     return NULL;
   attn_ctx a = {use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm, Q.data + qOff, K.data + kOff, V.data + vOff, Y.data + yOff,
-                H, T, Dh, (T + ATTN_BLOCK - 1) / ATTN_BLOCK, (float)scale, 0};
+                NULL, H, T, Dh, (T + ATTN_BLOCK - 1) / ATTN_BLOCK, (float)scale, 0};
   if (overlaps(a.q, n, a.y, n) || overlaps(a.k, n, a.y, n) || overlaps(a.v, n, a.y, n))
     return throw_range(env, "causalAttention: Y overlaps an input");
   if (n == 0) return NULL;
@@ -922,6 +926,167 @@ static napi_value CausalAttention(napi_env env, napi_callback_info info) {
   parallel_for(X * a.blocks, (int64_t)ceil(BATCH_SPLIT_MIN_PART / (double)(2 * ATTN_BLOCK * (T / 2 + 1) * Dh + 1)), attn_tasks, &a);
   set_gemm_threads(g_threads);
   if (a.failed) return throw_range(env, "causalAttention: out of memory");
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Causal attention for training: the forward keeps the probabilities, the backward uses them. */
+/* causalAttentionTrain(B, H, T, Dh, scale, Q, qOff, K, kOff, V, vOff, Y, yOff, P, pOff)       */
+/*   as causalAttention, and P [B·H, T, T] (pair = batch·H + head) receives the probabilities  */
+/*   (zero above the diagonal) for the backward.                                               */
+/* causalAttentionGrad(B, H, T, Dh, scale, Q, qOff, K, kOff, V, vOff, P, pOff, DY, dyOff,      */
+/*                     DQ, dqOff, DK, dkOff, DV, dvOff)                                        */
+/*   per pair, with dS = P ⊙ (dY·Vᵀ − rowsum(P ⊙ dY·Vᵀ)) (the softmax gradient):               */
+/*   dV = Pᵀ·dY, dQ = scale·dS·K, dK = scale·dSᵀ·Q — the heads read and written in place in    */
+/*   the [B, T, H·Dh] layout (no transposes), in blocks of ATTN_BLOCK query rows that skip the */
+/*   masked half as the forward does, one pair a task (dK and dV sum over all of a pair's      */
+/*   query rows), each GEMM single-threaded.                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t B, H, T, Dh, X, n, nP; /* X = B·H pairs; n = B·T·H·Dh floats of Q/K/V/Y; nP = X·T·T */
+  double scale;
+} attn_dims;
+
+/* argv[0..4] = B, H, T, Dh, scale */
+static int get_attn_dims(napi_env env, napi_value *argv, const char *name, attn_dims *d) {
+  char what[64];
+  const char *names[4] = {"B", "H", "T", "Dh"};
+  int64_t *dst[4] = {&d->B, &d->H, &d->T, &d->Dh};
+  for (int i = 0; i < 4; i++) {
+    snprintf(what, sizeof what, "%s %s", name, names[i]);
+    if (get_index(env, argv[i], what, i == 0 ? MAX_INDEX : INT32_MAX, dst[i])) return -1;
+  }
+  snprintf(what, sizeof what, "%s scale", name);
+  if (get_number(env, argv[4], what, &d->scale)) return -1;
+  if (!isfinite(d->scale)) {
+    throw_range(env, "%s: scale must be finite", name);
+    return -1;
+  }
+  if ((double)d->B * d->H * d->T * d->Dh > MAX_INDEX || (double)d->H * d->Dh > INT32_MAX || (double)d->B * d->H * d->T * d->T > MAX_INDEX) {
+    throw_range(env, "%s: input too large", name);
+    return -1;
+  }
+  d->X = d->B * d->H;
+  d->n = d->X * d->T * d->Dh;
+  d->nP = d->X * d->T * d->T;
+  return 0;
+}
+
+/* argv[0], argv[1] = buffer, offset of a tensor named `what`, checked to hold n floats */
+static int get_tensor(napi_env env, napi_value *argv, const char *name, const char *what, int64_t n, float **out) {
+  char label[64];
+  fbuf b;
+  int64_t off;
+  snprintf(label, sizeof label, "%s %s", name, what);
+  if (get_fbuf(env, argv[0], label, &b)) return -1;
+  char olabel[72];
+  snprintf(olabel, sizeof olabel, "%s offset", label);
+  if (get_index(env, argv[1], olabel, MAX_INDEX, &off) || check_range(env, &b, off, n, label)) return -1;
+  *out = b.data + off;
+  return 0;
+}
+
+static napi_value CausalAttentionTrain(napi_env env, napi_callback_info info) {
+  const char *name = "causalAttentionTrain";
+  napi_value argv[15];
+  if (get_args(env, info, 15, argv, name)) return NULL;
+  attn_dims d;
+  float *q, *k, *v, *y, *p;
+  if (get_attn_dims(env, argv, name, &d) || get_tensor(env, argv + 5, name, "Q", d.n, &q) || get_tensor(env, argv + 7, name, "K", d.n, &k) ||
+      get_tensor(env, argv + 9, name, "V", d.n, &v) || get_tensor(env, argv + 11, name, "Y", d.n, &y) ||
+      get_tensor(env, argv + 13, name, "P", d.nP, &p))
+    return NULL;
+  const float *ins[3] = {q, k, v};
+  for (int i = 0; i < 3; i++)
+    if (overlaps(ins[i], d.n, y, d.n) || overlaps(ins[i], d.n, p, d.nP)) return throw_range(env, "%s: Y or P overlaps an input", name);
+  if (overlaps(y, d.n, p, d.nP)) return throw_range(env, "%s: Y overlaps P", name);
+  if (d.n == 0 || d.T == 0) return NULL;
+  attn_ctx a = {use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm, q, k, v, y, p, d.H, d.T, d.Dh, (d.T + ATTN_BLOCK - 1) / ATTN_BLOCK, (float)d.scale, 0};
+  set_gemm_threads(1);
+  parallel_for(d.X * a.blocks, (int64_t)ceil(BATCH_SPLIT_MIN_PART / (double)(2 * ATTN_BLOCK * (d.T / 2 + 1) * d.Dh + 1)), attn_tasks, &a);
+  set_gemm_threads(g_threads);
+  if (a.failed) return throw_range(env, "%s: out of memory", name);
+  return NULL;
+}
+
+typedef struct {
+  sgemm_fn gemm;
+  const float *q, *k, *v, *p, *dy;
+  float *dq, *dk, *dv;
+  int64_t H, T, Dh;
+  float scale;
+  int failed;
+} attn_grad_ctx;
+
+VECTOR_CLONES static void attn_grad_tasks(void *pp, int64_t x0, int64_t x1, int part) {
+  attn_grad_ctx *a = (attn_grad_ctx *)pp;
+  const int64_t H = a->H, T = a->T, Dh = a->Dh, ld = H * Dh;
+  float *dS = (float *)malloc(sizeof(float) * (size_t)(ATTN_BLOCK * T));
+  if (!dS) {
+    a->failed = 1;
+    return;
+  }
+  for (int64_t pair = x0; pair < x1; pair++) {
+    const int64_t base = (pair / H) * T * ld + (pair % H) * Dh;
+    const float *P = a->p + pair * T * T, *dy = a->dy + base, *q = a->q + base, *k = a->k + base, *v = a->v + base;
+    float *dq = a->dq + base, *dk = a->dk + base, *dv = a->dv + base;
+    for (int64_t t = 0; t < T; t++) {
+      memset(dk + t * ld, 0, Dh * sizeof(float));
+      memset(dv + t * ld, 0, Dh * sizeof(float));
+    }
+    /* blocks of query rows [r0, r1): they see keys 0..r1−1 only, so the masked half of every
+       product is skipped; dK and dV sum the blocks' contributions */
+    for (int64_t r0 = 0; r0 < T; r0 += ATTN_BLOCK) {
+      const int64_t r1 = r0 + ATTN_BLOCK < T ? r0 + ATTN_BLOCK : T, rows = r1 - r0;
+      const float *Pb = P + r0 * T;
+      /* dV[0:r1] += P[r0:r1, 0:r1]ᵀ·dY[r0:r1] */
+      a->gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r1, (int)Dh, (int)rows, 1.0f, Pb, (int)T, dy + r0 * ld, (int)ld, 1.0f, dv, (int)ld);
+      /* dP = dY[r0:r1]·V[0:r1]ᵀ, then dS = P ⊙ (dP − Σ_j P·dP) in place */
+      a->gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)r1, (int)Dh, 1.0f, dy + r0 * ld, (int)ld, v, (int)ld, 0.0f, dS, (int)r1);
+      for (int64_t i = 0; i < rows; i++) {
+        float *row = dS + i * r1;
+        const float *prow = Pb + i * T;
+        const int64_t visible = r0 + i + 1;
+        const float r = dot_lanes(row, prow, visible);
+        for (int64_t j = 0; j < visible; j++) row[j] = prow[j] * (row[j] - r);
+        for (int64_t j = visible; j < r1; j++) row[j] = 0.0f;
+      }
+      /* dQ[r0:r1] = scale·dS·K[0:r1];  dK[0:r1] += scale·dSᵀ·Q[r0:r1] */
+      a->gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)Dh, (int)r1, a->scale, dS, (int)r1, k, (int)ld, 0.0f, dq + r0 * ld, (int)ld);
+      a->gemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r1, (int)Dh, (int)rows, a->scale, dS, (int)r1, q + r0 * ld, (int)ld, 1.0f, dk, (int)ld);
+    }
+  }
+  free(dS);
+}
+
+static napi_value CausalAttentionGrad(napi_env env, napi_callback_info info) {
+  const char *name = "causalAttentionGrad";
+  napi_value argv[21];
+  if (get_args(env, info, 21, argv, name)) return NULL;
+  attn_dims d;
+  float *q, *k, *v, *p, *dy, *dq, *dk, *dv;
+  if (get_attn_dims(env, argv, name, &d) || get_tensor(env, argv + 5, name, "Q", d.n, &q) || get_tensor(env, argv + 7, name, "K", d.n, &k) ||
+      get_tensor(env, argv + 9, name, "V", d.n, &v) || get_tensor(env, argv + 11, name, "P", d.nP, &p) ||
+      get_tensor(env, argv + 13, name, "DY", d.n, &dy) || get_tensor(env, argv + 15, name, "DQ", d.n, &dq) ||
+      get_tensor(env, argv + 17, name, "DK", d.n, &dk) || get_tensor(env, argv + 19, name, "DV", d.n, &dv))
+    return NULL;
+  const float *ins[5] = {q, k, v, dy, p};
+  const int64_t in_n[5] = {d.n, d.n, d.n, d.n, d.nP};
+  float *outs[3] = {dq, dk, dv};
+  for (int o = 0; o < 3; o++) {
+    for (int i = 0; i < 5; i++)
+      if (overlaps(ins[i], in_n[i], outs[o], d.n)) return throw_range(env, "%s: an output overlaps an input", name);
+    for (int o2 = o + 1; o2 < 3; o2++)
+      if (overlaps(outs[o], d.n, outs[o2], d.n)) return throw_range(env, "%s: the outputs overlap", name);
+  }
+  if (d.n == 0 || d.T == 0) return NULL;
+  attn_grad_ctx a = {use_own_gemm() ? saeboard_own_sgemm : cblas_sgemm, q, k, v, p, dy, dq, dk, dv, d.H, d.T, d.Dh, (float)d.scale, 0};
+  set_gemm_threads(1);
+  /* a task is one pair: four products of about T²/2 × Dh multiply-adds */
+  parallel_for(d.X, (int64_t)ceil(BATCH_SPLIT_MIN_PART / (double)(4 * d.T * (d.T / 2 + 1) * d.Dh + 1)), attn_grad_tasks, &a);
+  set_gemm_threads(g_threads);
+  if (a.failed) return throw_range(env, "%s: out of memory", name);
   return NULL;
 }
 
@@ -1317,6 +1482,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_default, NULL},
       {"causalAttention", NULL, CausalAttention, NULL, NULL, NULL, napi_default, NULL},
+      {"causalAttentionTrain", NULL, CausalAttentionTrain, NULL, NULL, NULL, napi_default, NULL},
+      {"causalAttentionGrad", NULL, CausalAttentionGrad, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},

@@ -436,6 +436,100 @@ describe.skipIf(!loaded.addon)('native addon', () => {
     });
   });
 
+  describe('causalAttentionTrain / causalAttentionGrad', () => {
+    /** float64 reference: probabilities P [B·H, T, T] and, for an upstream dY, dQ, dK, dV. */
+    const reference = (q: Float32Array, k: Float32Array, v: Float32Array, dy: Float32Array, B: number, H: number, T: number, Dh: number, scale: number) => {
+      const at = (b: number, t: number, h: number, d: number) => ((b * T + t) * H + h) * Dh + d;
+      const n = B * T * H * Dh;
+      const P = new Float64Array(B * H * T * T);
+      const [dq, dk, dv] = [0, 1, 2].map(() => new Float64Array(n));
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < H; h++) {
+          const pp = (b * H + h) * T * T;
+          for (let i = 0; i < T; i++) {
+            let m = -Infinity;
+            const s = new Float64Array(i + 1);
+            for (let j = 0; j <= i; j++) {
+              let dot = 0;
+              for (let d = 0; d < Dh; d++) dot += q[at(b, i, h, d)] * k[at(b, j, h, d)];
+              m = Math.max(m, (s[j] = dot * scale));
+            }
+            let sum = 0;
+            for (let j = 0; j <= i; j++) sum += s[j] = Math.exp(s[j] - m);
+            for (let j = 0; j <= i; j++) P[pp + i * T + j] = s[j] / sum;
+          }
+          for (let i = 0; i < T; i++) {
+            const dP = new Float64Array(i + 1);
+            let r = 0;
+            for (let j = 0; j <= i; j++) {
+              for (let d = 0; d < Dh; d++) dP[j] += dy[at(b, i, h, d)] * v[at(b, j, h, d)];
+              r += dP[j] * P[pp + i * T + j];
+            }
+            for (let j = 0; j <= i; j++) {
+              const p = P[pp + i * T + j];
+              const dS = p * (dP[j] - r) * scale;
+              for (let d = 0; d < Dh; d++) {
+                dv[at(b, j, h, d)] += p * dy[at(b, i, h, d)];
+                dq[at(b, i, h, d)] += dS * k[at(b, j, h, d)];
+                dk[at(b, j, h, d)] += dS * q[at(b, i, h, d)];
+              }
+            }
+          }
+        }
+      }
+      return { P, dq, dk, dv };
+    };
+
+    it('match float64 (probabilities, dQ, dK, dV) across block-straddling lengths; the forward equals causalAttention; one thread gives the bits of two', () => {
+      const initialThreads = addon.info().threads;
+      try {
+        for (const [B, H, T, Dh] of [[2, 3, 5, 3], [3, 2, 65, 16], [1, 2, 130, 32]]) {
+          const n = B * H * T * Dh;
+          const [q, k, v, dy] = [1, 2, 3, 4].map((s) => randomArray(n, T * 10 + s));
+          const scale = 1 / Math.sqrt(Dh);
+          const run = (threads: number) => {
+            addon.setThreads(threads);
+            const y = new Float32Array(n);
+            const P = new Float32Array(B * H * T * T);
+            addon.causalAttentionTrain(B, H, T, Dh, scale, q, 0, k, 0, v, 0, y, 0, P, 0);
+            const [dq, dk, dv] = [0, 1, 2].map(() => new Float32Array(n));
+            addon.causalAttentionGrad(B, H, T, Dh, scale, q, 0, k, 0, v, 0, P, 0, dy, 0, dq, 0, dk, 0, dv, 0);
+            return { y, P, dq, dk, dv };
+          };
+          const one = run(1);
+          const two = run(2);
+          const ref = reference(q, k, v, dy, B, H, T, Dh, scale);
+          const label = `[${B}, ${T}, ${H}, ${Dh}]`;
+          expect(maxRelativeError(two.P, ref.P, Array.from(ref.P, () => 1)), `${label} P`).toBeLessThan(1e-5);
+          for (const g of ['dq', 'dk', 'dv'] as const) {
+            expect(maxRelativeError(two[g], ref[g], Array.from(ref[g], () => 1)), `${label} ${g}`).toBeLessThan(1e-4);
+            expect(Array.from(two[g]), `${label} ${g}: one thread vs two`).toEqual(Array.from(one[g]));
+          }
+          const y = new Float32Array(n);
+          addon.causalAttention(q, 0, k, 0, v, 0, B, H, T, Dh, scale, y, 0);
+          expect(maxRelativeError(two.y, y, Array.from(y, () => 1)), `${label} Y`).toBeLessThan(1e-6);
+          // above the diagonal P is exactly zero
+          for (let x = 0; x < B * H; x++) for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) expect(two.P[(x * T + i) * T + j]).toBe(0);
+        }
+      } finally {
+        addon.setThreads(initialThreads);
+      }
+    });
+
+    it('reject bad arguments', () => {
+      const a = new Float32Array(24);
+      const P = new Float32Array(2 * 9);
+      const y = new Float32Array(24);
+      expect(() => addon.causalAttentionTrain(2, 1, 3, 4, 1, a, 0, a, 0, a, 0, y, 0, new Float32Array(17), 0)).toThrow(/causalAttentionTrain P: .*outside the buffer/);
+      expect(() => addon.causalAttentionTrain(2, 1, 3, 4, 1, a, 0, a, 0, a, 0, a, 0, P, 0)).toThrow(/overlaps/);
+      expect(() => addon.causalAttentionTrain(2, 1, 3, 4, Number.NaN, a, 0, a, 0, a, 0, y, 0, P, 0)).toThrow(/finite/);
+      const [dq, dk] = [new Float32Array(24), new Float32Array(24)];
+      expect(() => addon.causalAttentionGrad(2, 1, 3, 4, 1, a, 0, a, 0, a, 0, P, 0, a, 0, dq, 0, dk, 0, dq, 0)).toThrow(/outputs overlap/);
+      expect(() => addon.causalAttentionGrad(2, 1, 3, 4, 1, a, 0, a, 0, a, 0, P, 0, a, 0, dq, 0, dk, 0, a, 0)).toThrow(/overlaps an input/);
+      expect(() => addon.causalAttentionGrad(2, 1, 3, 4, 1, a, 0, a, 0, a, 0, P, 0)).toThrow(/expected 21 arguments/);
+    });
+  });
+
   it('splits large elementwise work across threads with the same results as one thread', () => {
     const initialThreads = addon.info().threads;
     try {

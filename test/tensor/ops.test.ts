@@ -10,7 +10,10 @@ import {
   adamUpdateComposed,
   causalAttention,
   causalAttentionComposed,
+  CAUSAL_ATTENTION_GRAD_KERNEL,
   CAUSAL_ATTENTION_KERNEL,
+  CAUSAL_ATTENTION_TRAIN_KERNEL,
+  FUSED_TRAINING_MIN_T,
   gelu,
   geluComposed,
   geluErf,
@@ -20,6 +23,7 @@ import {
   layerNormComposed,
   LAYER_NORM_KERNEL,
   softmax,
+  SOFTMAX_GRAD_KERNEL,
   SOFTMAX_KERNEL,
 } from '../../src/tensor/kernels/ops.js';
 import { maxRelativeError, randomArray, refGelu, refGeluErf, refGeluErfGrad, refGeluGrad, refLayerNorm } from './reference.js';
@@ -122,7 +126,7 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     tf.dispose([mask, x, w, yNative, yRef, gNative, gRef]);
   });
 
-  it('causalAttention: the fused kernel matches the composed ops; training takes the composed path; no leaks', async () => {
+  it('causalAttention: the fused kernels match the composed ops, forward and (training) gradients; no leaks', async () => {
     expect(tf.getKernel(CAUSAL_ATTENTION_KERNEL, tf.getBackend())).toBeTruthy();
     const [B, T, H, Dh] = [3, 70, 2, 16];
     const d = H * Dh;
@@ -133,15 +137,37 @@ describe.skipIf(!native.addon)('native gelu/layerNorm kernels on wasm+native', (
     const yComposed = causalAttentionComposed(q, k, v, H, scale);
     const unit = Array.from({ length: B * T * d }, () => 1);
     expect(maxRelativeError(yNative.dataSync(), yComposed.dataSync(), unit)).toBeLessThan(1e-5);
-    // inference runs the fused kernel, training (gradients recorded) the composed ops
+    // inference runs the fused kernel; training (gradients recorded) the training kernel, which
+    // keeps the probabilities, and its native gradient — no transposes or softmax kernels
     const kernelsOf = async (f: () => tf.TensorContainer) => (await tf.profile(f)).kernelNames;
     expect(await kernelsOf(() => causalAttention(q, k, v, H, scale))).toContain(CAUSAL_ATTENTION_KERNEL);
     const loss = (op: typeof causalAttention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
       tf.sum(tf.mul(op(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, H, scale), w));
-    expect(await kernelsOf(() => tf.grads(loss(causalAttention))([q, k, v]))).not.toContain(CAUSAL_ATTENTION_KERNEL);
+    const training = await kernelsOf(() => tf.grads(loss(causalAttention))([q, k, v]));
+    expect(training).toEqual(expect.arrayContaining([CAUSAL_ATTENTION_TRAIN_KERNEL, CAUSAL_ATTENTION_GRAD_KERNEL]));
+    expect(training).not.toContain(CAUSAL_ATTENTION_KERNEL);
+    expect(training).not.toContain('Transpose');
+    expect(training).not.toContain(SOFTMAX_GRAD_KERNEL);
+    // a context within one 64-row block trains on the composed ops (nothing masked to skip)
+    const [qs, ks, vs] = [q, k, v].map((t) => t.slice([0, 0, 0], [B, FUSED_TRAINING_MIN_T, d]));
+    const short = await kernelsOf(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(causalAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, H, scale)))([qs, ks, vs]));
+    expect(short).not.toContain(CAUSAL_ATTENTION_TRAIN_KERNEL);
+    expect(short).toContain(SOFTMAX_GRAD_KERNEL);
+    tf.dispose([qs, ks, vs]);
     const gNative = tf.grads(loss(causalAttention))([q, k, v]);
     const gComposed = tf.grads(loss(causalAttentionComposed))([q, k, v]);
     for (let i = 0; i < 3; i++) expect(maxRelativeError(gNative[i].dataSync(), gComposed[i].dataSync(), unit), `gradient ${i}`).toBeLessThan(1e-5);
+    // the same value under gradient recording as outside it
+    const [yTrain] = (() => {
+      let out: tf.Tensor | null = null;
+      tf.grads((a: tf.Tensor) => {
+        out = tf.keep(causalAttention(a as tf.Tensor3D, k, v, H, scale));
+        return tf.sum(out);
+      })([q]).forEach((g) => g.dispose());
+      return [out! as tf.Tensor];
+    })();
+    expect(maxRelativeError(yTrain.dataSync(), yComposed.dataSync(), unit)).toBeLessThan(1e-5);
+    yTrain.dispose();
     const odd = tf.zeros([B, T, d + 1]) as tf.Tensor3D;
     expect(() => causalAttention(q, odd, v, H, scale)).toThrow(/share one/);
     expect(() => causalAttention(odd, odd, odd, H, scale)).toThrow(/not divisible/);

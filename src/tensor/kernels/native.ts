@@ -124,6 +124,17 @@ export interface NativeAddon {
     Y: NativeMemory,
     yOffset: number,
   ): void;
+  /**
+   * causalAttention for training: also writes the probabilities into P [B·H, T, T] (pair =
+   * batch·H + head; zero above the diagonal) for causalAttentionGrad. Memory arguments are
+   * (buffer, offset) pairs after the dimensions.
+   */
+  causalAttentionTrain(B: number, H: number, T: number, Dh: number, scale: number, ...tensors: (NativeMemory | number)[]): void;
+  /**
+   * The gradients of causalAttentionTrain: (B, H, T, Dh, scale, Q, qOff, K, kOff, V, vOff, P, pOff,
+   * DY, dyOff, DQ, dqOff, DK, dkOff, DV, dvOff); dQ, dK, dV in the [B, T, H·Dh] layout of Q, K, V.
+   */
+  causalAttentionGrad(B: number, H: number, T: number, Dh: number, scale: number, ...tensors: (NativeMemory | number)[]): void;
   /** LayerNorm over rows of `cols`; writes Y and per-row (mean, rstd) pairs into stats (2·rows). */
   layerNorm(
     X: NativeMemory,

@@ -21,10 +21,12 @@ export const GELU_ERF_GRAD_KERNEL = 'SaeboardGeluErfGrad';
 export const SOFTMAX_KERNEL = 'SaeboardSoftmax';
 export const SOFTMAX_GRAD_KERNEL = 'SaeboardSoftmaxGrad';
 export const CAUSAL_ATTENTION_KERNEL = 'SaeboardCausalAttention';
+export const CAUSAL_ATTENTION_TRAIN_KERNEL = 'SaeboardCausalAttentionTrain';
+export const CAUSAL_ATTENTION_GRAD_KERNEL = 'SaeboardCausalAttentionGrad';
 export const LAYER_NORM_KERNEL = 'SaeboardLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'SaeboardLayerNormGrad';
 export const ADAM_KERNEL = 'SaeboardAdam';
-const ALL_KERNELS = [GELU_KERNEL, GELU_GRAD_KERNEL, GELU_ERF_KERNEL, GELU_ERF_GRAD_KERNEL, SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, CAUSAL_ATTENTION_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAM_KERNEL];
+const ALL_KERNELS = [GELU_KERNEL, GELU_GRAD_KERNEL, GELU_ERF_KERNEL, GELU_ERF_GRAD_KERNEL, SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, CAUSAL_ATTENTION_KERNEL, CAUSAL_ATTENTION_TRAIN_KERNEL, CAUSAL_ATTENTION_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAM_KERNEL];
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -105,21 +107,49 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
       addon.softmaxGrad(heap, heapOffset(b, y), heap, heapOffset(b, dy), sizeOf(y.shape) / cols, cols, heap, heapOffset(b, out));
     });
   };
+  /** q, k, v (and more inputs of q's shape) as one [B, T, d] shape with d = heads · Dh. */
+  const attentionDims = (args: KernelArgs, names: string[]) => {
+    const [q, ...rest] = names.map((name) => input(args, name));
+    const heads = Number(args.attrs.heads);
+    const [B, T, d] = q.shape;
+    if (q.shape.length !== 3 || rest.some((t) => t.shape.join() !== q.shape.join()) || !(heads >= 1) || d % heads !== 0) {
+      throw new Error(`causalAttention: ${names.join(', ')} must share one [B, T, d] shape with d divisible by ${heads} heads, got ${[q, ...rest].map((t) => `[${t.shape}]`).join(', ')}`);
+    }
+    return { tensors: [q, ...rest], B, T, d, heads, scale: Number(args.attrs.scale) };
+  };
   const causalAttention: tf.KernelFunc = (raw) => {
     const args = raw as unknown as KernelArgs;
     const b = args.backend;
-    const [q, k, v] = ['q', 'k', 'v'].map((name) => input(args, name));
-    const heads = Number(args.attrs.heads);
-    const [B, T, d] = q.shape;
-    if (q.shape.length !== 3 || [k, v].some((t) => t.shape.join() !== q.shape.join()) || !(heads >= 1) || d % heads !== 0) {
-      throw new Error(`causalAttention: q, k and v must share one [B, T, d] shape with d divisible by ${heads} heads, got [${q.shape}], [${k.shape}], [${v.shape}]`);
-    }
+    const { tensors, B, T, d, heads, scale } = attentionDims(args, ['q', 'k', 'v']);
+    const [q, k, v] = tensors;
     const y = b.makeOutput([B, T, d], 'float32');
     return fillOutputs(b, y, () => {
       const heap = wasmHeap(b);
-      addon.causalAttention(
-        heap, heapOffset(b, q), heap, heapOffset(b, k), heap, heapOffset(b, v), B, heads, T, d / heads, Number(args.attrs.scale), heap, heapOffset(b, y),
-      );
+      addon.causalAttention(heap, heapOffset(b, q), heap, heapOffset(b, k), heap, heapOffset(b, v), B, heads, T, d / heads, scale, heap, heapOffset(b, y));
+    });
+  };
+  const causalAttentionTrain: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const { tensors, B, T, d, heads, scale } = attentionDims(args, ['q', 'k', 'v']);
+    const y = b.makeOutput([B, T, d], 'float32');
+    const p = b.makeOutput([B * heads, T, T], 'float32');
+    return fillOutputs(b, [y, p], () => {
+      const heap = wasmHeap(b);
+      addon.causalAttentionTrain(B, heads, T, d / heads, scale, ...[...tensors, y, p].flatMap((t) => [heap, heapOffset(b, t)]));
+    });
+  };
+  const causalAttentionGrad: tf.KernelFunc = (raw) => {
+    const args = raw as unknown as KernelArgs;
+    const b = args.backend;
+    const { tensors, B, T, d, heads, scale } = attentionDims(args, ['q', 'k', 'v', 'dy']);
+    const [q, k, v, dy] = tensors;
+    const p = input(args, 'p');
+    if (p.shape.join() !== [B * heads, T, T].join()) throw new Error(`causalAttention gradient: p has shape [${p.shape}], expected [${[B * heads, T, T]}]`);
+    const outs = [0, 1, 2].map(() => b.makeOutput([B, T, d], 'float32'));
+    return fillOutputs(b, outs, () => {
+      const heap = wasmHeap(b);
+      addon.causalAttentionGrad(B, heads, T, d / heads, scale, ...[q, k, v, p, dy, ...outs].flatMap((t) => [heap, heapOffset(b, t)]));
     });
   };
   const layerNorm: tf.KernelFunc = (raw) => {
@@ -222,6 +252,8 @@ function makeKernels(addon: NativeAddon): tf.KernelConfig[] {
     { kernelName: SOFTMAX_KERNEL, backendName: 'wasm', kernelFunc: softmax },
     { kernelName: SOFTMAX_GRAD_KERNEL, backendName: 'wasm', kernelFunc: softmaxGrad },
     { kernelName: CAUSAL_ATTENTION_KERNEL, backendName: 'wasm', kernelFunc: causalAttention },
+    { kernelName: CAUSAL_ATTENTION_TRAIN_KERNEL, backendName: 'wasm', kernelFunc: causalAttentionTrain },
+    { kernelName: CAUSAL_ATTENTION_GRAD_KERNEL, backendName: 'wasm', kernelFunc: causalAttentionGrad },
     { kernelName: LAYER_NORM_KERNEL, backendName: 'wasm', kernelFunc: layerNorm },
     { kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'wasm', kernelFunc: layerNormGrad },
   ];
@@ -359,9 +391,34 @@ function recordingGradients(): boolean {
   return tf.engine().state.gradientDepth > 0;
 }
 
-/** Whether causalAttention would run the fused native kernel right now (see there). */
+/**
+ * Whether causalAttention would run native kernels right now (see there): the inference kernel,
+ * or while gradients are recorded the training pair.
+ */
 export function fusedCausalAttentionActive(): boolean {
-  return nativeKernelActive(CAUSAL_ATTENTION_KERNEL) && !recordingGradients();
+  return recordingGradients() ? nativeKernelActive(CAUSAL_ATTENTION_TRAIN_KERNEL) : nativeKernelActive(CAUSAL_ATTENTION_KERNEL);
+}
+
+/** Context lengths up to this train with the composed attention ops (see causalAttention). */
+export const FUSED_TRAINING_MIN_T = 64;
+
+/**
+ * The fused training path: the native forward keeps the probabilities [B·H, T, T] (what the
+ * composed ops' autodiff keeps too) and the native backward gives dq, dk, dv from them, with the
+ * heads read and written in place — no head transposes, scale, mask or softmax kernels.
+ */
+function causalAttentionTrainable(heads: number, scale: number) {
+  return tf.customGrad((q, k, v, save) => {
+    const [y, p] = tf.engine().runKernel(CAUSAL_ATTENTION_TRAIN_KERNEL, { q: q as tf.Tensor, k: k as tf.Tensor, v: v as tf.Tensor }, { heads, scale }) as tf.Tensor[];
+    (save as tf.GradSaveFunc)([q as tf.Tensor, k as tf.Tensor, v as tf.Tensor, p]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [sq, sk, sv, sp] = saved;
+        return tf.engine().runKernel(CAUSAL_ATTENTION_GRAD_KERNEL, { q: sq, k: sk, v: sv, p: sp, dy: dy as tf.Tensor }, { heads, scale }) as tf.Tensor[];
+      },
+    };
+  });
 }
 
 /**
@@ -372,9 +429,10 @@ export function fusedCausalAttentionActive(): boolean {
  * On wasm+native, outside gradient recording (inference, activation extraction), one native
  * kernel reads the heads in place (no transposes), works block by block without forming the
  * [H·B, T, T] scores and skips the masked half of both products. While gradients are recorded
- * (training) it runs the composed ops, whose autodiff keeps the probabilities for the backward:
- * a fused forward would have to recompute them there, which costs more than it saves
- * (chess-small training step 1,190 → 1,389 ms when tried).
+ * (training) a native forward also writes the probabilities, which its native backward uses
+ * (causalAttentionTrainable): recomputing them in the backward cost more than it saved
+ * (chess-small training step 1,190 → 1,389 ms when tried with the composed ops). Elsewhere the
+ * composed ops.
  */
 export function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: number, scale: number): tf.Tensor3D {
   if (q.rank !== 3 || k.shape.join() !== q.shape.join() || v.shape.join() !== q.shape.join()) {
@@ -383,8 +441,12 @@ export function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, 
   if (!Number.isInteger(heads) || heads < 1 || q.shape[2] % heads !== 0) {
     throw new Error(`causalAttention: d = ${q.shape[2]} is not divisible into ${heads} heads`);
   }
-  const fused = fusedCausalAttentionActive() && [q, k, v].every((t) => t.dtype === 'float32');
-  if (!fused) return causalAttentionComposed(q, k, v, heads, scale);
+  const float32 = [q, k, v].every((t) => t.dtype === 'float32');
+  if (!float32 || !fusedCausalAttentionActive()) return causalAttentionComposed(q, k, v, heads, scale);
+  if (recordingGradients()) {
+    // within one 64-row block there is no masked half to skip, and the composed ops were as fast
+    return q.shape[1] > FUSED_TRAINING_MIN_T ? (causalAttentionTrainable(heads, scale)(q, k, v) as tf.Tensor3D) : causalAttentionComposed(q, k, v, heads, scale);
+  }
   return tf.engine().runKernel(CAUSAL_ATTENTION_KERNEL, { q, k, v }, { heads, scale }) as tf.Tensor3D;
 }
 
