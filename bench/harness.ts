@@ -266,8 +266,12 @@ export function createBench(name: string, args: string[]): Bench {
       return (async () => {
         probe ??= startHostProbe();
         const p = await probe;
+        // the probe too waits out the BLAS threads that spin after a step (ours and a peer's)
+        const settle = () => new Promise((resolve) => setTimeout(resolve, Math.max(settleMs, COMPARE_SETTLE_MS)));
+        await settle();
         const before = await p.measure();
         const c = await interleave(sides, { minSeconds: 1, settleMs, ...opts });
+        await settle();
         const after = await p.measure();
         const verdict = hostVerdict(before, after, fastestProbe);
         fastestProbe = verdict.hostFastestMs;

@@ -41,8 +41,16 @@ export async function startHostProbe(threads = os.availableParallelism(), rounds
   for (const w of workers) w.unref();
   const runOnce = (w: Worker) =>
     new Promise<void>((resolve, reject) => {
-      w.once('message', () => resolve());
-      w.once('error', reject);
+      const onError = (err: Error) => {
+        w.off('message', onMessage);
+        reject(err);
+      };
+      const onMessage = () => {
+        w.off('error', onError);
+        resolve();
+      };
+      w.once('message', onMessage);
+      w.once('error', onError);
       w.postMessage(rounds);
     });
   const runAll = async () => {
