@@ -41,6 +41,7 @@ import { registerBspCatalogue } from '../src/jobs/datasets.js';
 import { createDictionary, dictionaryConfig, initDictionaryTensors, Rng, saveDictionary } from '../src/sae/index.js';
 import { initBackend } from '../src/tensor/backend.js';
 import { PROJECT_ROOT } from '../src/version.js';
+import { Sfc32 } from '../src/util/sfc32.js';
 
 const LOADED_AT = 1.5;
 const TRAINERS = ['standard', 'gated', 'p_anneal', 'top_k', 'batch_top_k', 'jump_relu'];
@@ -59,20 +60,10 @@ interface Bsp {
   short_name: string;
 }
 
-/** Deterministic uniform [0, 1) stream. */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-
 /** One synthetic but realistically shaped evaluation of a checkpoint with F features. */
 function syntheticEvaluation(ckptId: number, seed: number, F: number, bsps: readonly Bsp[], families: readonly string[]): EvaluationWrite {
-  const rnd = uniform(seed * 2654435761);
+  const rng = new Sfc32(seed);
+  const rnd = () => rng.next();
   const n = F * BSPS_PER_FEATURE * THRESHOLDS_PER_PAIR;
   const a = {
     count: n,
