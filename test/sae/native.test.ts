@@ -192,15 +192,18 @@ describe('fused native SAE step', () => {
       { bias: 'b_enc', cfg: { trainer: 'p_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 } },
       { bias: 'b_gate', cfg: { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 64, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 } },
       { bias: 'b_gate', cfg: { trainer: 'gated_anneal', dIn: 24, dictSize: 96, steps: 20, batchSize: 64, warmupSteps: 2, lr: 3e-3, initialSparsityPenalty: 0.1, annealStart: 4, nSparsityUpdates: 6, sparsityQueueLength: 3 } },
+      // batches smaller than d: ∂W_enc's [F, d] scratch does not fit in the dense buffers' room
+      { bias: 'b_enc', cfg: { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 16, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 } },
+      { bias: 'b_gate', fill: -1.3, cfg: { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 16, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 } },
     ];
-    for (const { bias, cfg } of cases) {
+    for (const { bias, cfg, fill } of cases as { bias: string; cfg: Record<string, unknown>; fill?: number }[]) {
       // a negative bias: a few % of the features fire, as in a trained SAE
       const sparseDict = () => {
         const resolved = resolveTrainerConfig(cfg);
         const init = initDictionary(resolved);
         const tensors = Object.fromEntries(Object.entries(init.toHost()).map(([k, v]) => [k, v.data]));
         init.dispose();
-        tensors[bias].fill(-1);
+        tensors[bias].fill(fill ?? -1);
         // gated: a magnitude path that is off for part of the open gates (∂f = 0 there)
         if (bias === 'b_gate') tensors.b_mag.fill(-1.2);
         return createDictionary(resolved.dictionary, 24, 96, tensors);
