@@ -196,7 +196,7 @@ describe('fused native SAE step', () => {
       { bias: 'b_enc', cfg: { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 16, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 } },
       { bias: 'b_gate', fill: -1.3, cfg: { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 16, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 } },
     ];
-    for (const { bias, cfg, fill } of cases as { bias: string; cfg: Record<string, unknown>; fill?: number }[]) {
+    for (const { bias, cfg, fill } of cases as { bias: string; cfg: Record<string, unknown> & { trainer: string }; fill?: number }[]) {
       // a negative bias: a few % of the features fire, as in a trained SAE
       const sparseDict = () => {
         const resolved = resolveTrainerConfig(cfg);
