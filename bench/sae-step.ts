@@ -25,9 +25,10 @@
  * native,native-own-gemm times the fused step on the build's BLAS and on saeboard's own SGEMM;
  * native-dense is the top-k step with dense GEMMs in its backward (the sparse products' baseline).
  *
- * --l0 N (standard, p_anneal, gated) times the step at a trained SAE's sparsity instead of at
- * initialisation, where about half of f is nonzero: each side sets every feature's encoder bias
- * (the gate's bias, for gated) so that N features fire per row on the bench batch (per feature,
+ * --l0 N (standard, p_anneal, gated, jump_relu) times the step at a trained SAE's sparsity instead
+ * of at initialisation, where about half of f is nonzero: each side sets every feature's encoder
+ * bias (the gate's bias for gated, the threshold for JumpReLU) so that N features fire per row on
+ * the bench batch (per feature,
  * the threshold between its (B·N/F)-th and next largest pre-activation), the same rule in the
  * PyTorch peer. The native steps then take their sparse decoder paths (f ≤ 1/16 dense); PyTorch's
  * steps stay dense.
@@ -205,7 +206,7 @@ function profileWanted(h: Bench): boolean {
   return h.args.includes('--profile');
 }
 
-const L0_TRAINERS = ['standard', 'p_anneal', 'gated'];
+const L0_TRAINERS = ['standard', 'p_anneal', 'gated', 'jump_relu'];
 
 /**
  * A fresh ReLU or gated dictionary for `cfg` whose encoder biases (the gate's, for gated) make
@@ -226,8 +227,14 @@ export function sparseDictionary(cfg: ReturnType<typeof trainerConfig>, x_BD: tf
   });
   const t = thresholds_F.dataSync();
   thresholds_F.dispose();
-  const bias = cfg.dictionary === 'gated' ? tensors.b_gate : tensors.b_enc;
-  for (let k = 0; k < cfg.dictSize; k++) bias[k] = -t[k];
+  if (cfg.dictionary === 'jump_relu') {
+    // JumpReLU fires where the pre-activation passes its threshold: the threshold is the midpoint
+    tensors.b_enc.fill(0);
+    for (let k = 0; k < cfg.dictSize; k++) tensors.threshold[k] = t[k];
+  } else {
+    const bias = cfg.dictionary === 'gated' ? tensors.b_gate : tensors.b_enc;
+    for (let k = 0; k < cfg.dictSize; k++) bias[k] = -t[k];
+  }
   return createDictionary(cfg.dictionary, cfg.dIn, cfg.dictSize, tensors);
 }
 

@@ -798,6 +798,10 @@ HOT static float dot_f(const float *restrict a, const float *restrict b, int64_t
 typedef struct {
   int64_t B, F, nnz;
   const float *M;
+  /* JumpReLU (sparse_build_window): M is the pre-activation; an entry belongs when pre > θ or
+     rect((pre − θ)/bw), and its value is V's (f) */
+  const float *theta, *V;
+  float bw;
   int64_t *rp; /* [B+1] */
   int32_t *ci; /* [nnz] column of each entry, row order */
   float *rv;   /* [nnz] */
@@ -807,13 +811,24 @@ typedef struct {
   int64_t *at; /* [nnz] CSC position of each CSR entry */
 } sparse_t;
 
+/* JumpReLU's straight-through window: rect(u) = 1 for −½ < u < ½ (strict); & rather than &&:
+   no short-circuit branch, so the loops that use it vectorise */
+static inline bool rect(float u) { return (u + 0.5f > 0.0f) & (0.5f - u > 0.0f); }
+
+/* whether entry i of row m belongs to the index */
+static inline bool sp_member(const sparse_t *s, const float *m, int64_t i) {
+  if (!s->theta) return m[i] != 0.0f;
+  const float pmt = m[i] - s->theta[i];
+  return (pmt > 0.0f) | rect(pmt / s->bw);
+}
+
 static void k_sp_count(void *vc, int tid, int64_t b0, int64_t b1) {
   sparse_t *s = (sparse_t *)vc;
   (void)tid;
   for (int64_t b = b0; b < b1; b++) {
     const float *m = s->M + b * s->F;
     int64_t n = 0;
-    for (int64_t i = 0; i < s->F; i++) n += m[i] != 0.0f;
+    for (int64_t i = 0; i < s->F; i++) n += sp_member(s, m, i);
     s->rp[b + 1] = n;
   }
 }
@@ -822,12 +837,12 @@ static void k_sp_fill(void *vc, int tid, int64_t b0, int64_t b1) {
   sparse_t *s = (sparse_t *)vc;
   (void)tid;
   for (int64_t b = b0; b < b1; b++) {
-    const float *m = s->M + b * s->F;
+    const float *m = s->M + b * s->F, *val = (s->V ? s->V : s->M) + b * s->F;
     int64_t n = s->rp[b];
     for (int64_t i = 0; i < s->F; i++)
-      if (m[i] != 0.0f) {
+      if (sp_member(s, m, i)) {
         s->ci[n] = (int32_t)i;
-        s->rv[n++] = m[i];
+        s->rv[n++] = val[i];
       }
   }
 }
@@ -843,13 +858,17 @@ static void sparse_free(sparse_t *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* indexes the nonzeros of M [B,F]; false (nothing allocated) when there are more than max_nnz or
-   memory runs out: the caller then takes the dense GEMMs */
-static bool sparse_build(const float *M, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
+/* indexes the members of M [B,F] (its nonzeros, or sp_member's window rule when theta is given);
+   false (nothing allocated) when there are more than max_nnz or memory runs out: the caller
+   then takes the dense GEMMs */
+static bool sparse_build_on(const float *M, const float *theta, const float *V, float bw, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
   memset(s, 0, sizeof *s);
   s->B = B;
   s->F = F;
   s->M = M;
+  s->theta = theta;
+  s->V = V;
+  s->bw = bw;
   s->rp = (int64_t *)malloc((size_t)(B + 1) * sizeof(int64_t));
   if (!s->rp) return false;
   s->rp[0] = 0;
@@ -886,6 +905,15 @@ static bool sparse_build(const float *M, int64_t B, int64_t F, int64_t max_nnz, 
     }
   free(pos);
   return true;
+}
+
+static bool sparse_build(const float *M, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
+  return sparse_build_on(M, NULL, NULL, 0.0f, B, F, max_nnz, s);
+}
+
+/* JumpReLU: the entries with pre > θ (f's nonzeros) or inside θ's rect window, valued f */
+static bool sparse_build_window(const float *pre, const float *f, const float *theta, float bw, int64_t B, int64_t F, int64_t max_nnz, sparse_t *s) {
+  return sparse_build_on(pre, theta, f, bw, B, F, max_nnz, s);
 }
 
 typedef struct {
@@ -2065,8 +2093,7 @@ typedef struct {
   double part[64][8];
 } jr_ctx;
 
-/* & rather than &&: no short-circuit branch, so the loops that use it vectorise */
-static inline bool rect(float u) { return (u + 0.5f > 0.0f) & (0.5f - u > 0.0f); }
+
 
 /* f = pre ⊙ 1[pre > θ]; counts: f ≠ 0, f > θ (the L0 in the loss); column sums of f (fired)
    and of rect((f − θ)/ε) (the L0 step function's θ gradient) */
@@ -2149,6 +2176,37 @@ static void k_jr_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; b++) jr_bwd_row(c->P + b * F, c->theta, c->Fm + b * F, cb, ct, F, c->bw);
 }
 
+/* the sparse backward: on the index of f's nonzeros and θ's windows, ∂f = ∂x̂_b·W_dec[q];
+   ∂pre = ∂f ⊙ 1[pre > θ] stored over the CSC values at their position; column sums of ∂pre and of
+   rect((pre − θ)/ε) ∂f, as k_jr_bwd */
+typedef struct {
+  sparse_t *s;
+  const float *P, *XH, *W, *theta; /* pre [B,F], ∂x̂ [B,D], W_dec [F,D] */
+  float *colf;                     /* [T][3F] */
+  int64_t D, F;
+  float bw;
+} jr_sp_ctx;
+
+static void k_jr_sp_bwd(void *vc, int tid, int64_t b0, int64_t b1) {
+  jr_sp_ctx *c = (jr_sp_ctx *)vc;
+  sparse_t *s = c->s;
+  const int64_t D = c->D, F = c->F;
+  float *cb = c->colf + (size_t)tid * 3 * F, *ct = cb + F;
+  memset(cb, 0, 2 * F * sizeof(float));
+  for (int64_t b = b0; b < b1; b++) {
+    const float *e = c->XH + b * D, *pre = c->P + b * F;
+    for (int64_t n = s->rp[b]; n < s->rp[b + 1]; n++) {
+      const int32_t q = s->ci[n];
+      const float df = dot_f(e, c->W + (int64_t)q * D, D);
+      const float pmt = pre[q] - c->theta[q];
+      const float g = pmt > 0.0f ? df : 0.0f;
+      if (rect(pmt / c->bw)) ct[q] += df;
+      s->cv[s->at[n]] = g;
+      cb[q] += g;
+    }
+  }
+}
+
 /*
  * jumpReluStep(heap, offsets[16], dims[3], hyper[13], stats[8], fired: Float32Array[F])
  * offsets: x, W_enc, b_enc, W_dec, b_dec, threshold, then Adam (m, v) of the five parameters
@@ -2203,13 +2261,26 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   sum_parts(dth, colf + F, used, 3 * F, F); /* Σ_b rect((f − θ)/ε) until the end */
   for (int64_t q = 0; q < F; q++) fired[q] = fired[q] > 0.0f ? 1.0f : 0.0f;
   TICK("fwd");
-  gemm(NoTrans, NoTrans, B, D, F, Fm, W_dec, 0.0f, XH);
-  TICK("gemm dec");
+  /* a sparse f (nz counted f's nonzeros; the window entries come on top): the decoder side on the
+     index of f's nonzeros and θ's rect windows (SAEBOARD_SAE_SPARSE=0: dense) */
+  const char *sp_env = getenv("SAEBOARD_SAE_SPARSE");
+  const int64_t max_nnz = B * F / 16;
+  sparse_t sp;
+  const bool sparse = !(sp_env && strcmp(sp_env, "0") == 0) && nz <= (double)max_nnz && sparse_build_window(P, Fm, theta, c.bw, B, F, max_nnz, &sp);
+  if (sparse) {
+    sp_ctx sr = {&sp, W_dec, D, XH};
+    par_for(B, rows_min, k_sp_rows, &sr);
+    TICK("sparse dec");
+  } else {
+    gemm(NoTrans, NoTrans, B, D, F, Fm, W_dec, 0.0f, XH);
+    TICK("gemm dec");
+  }
   used = par_for(B, rows_min, k_jr_resid, &c);
   double sse = 0, varx = 0;
   for (int i = 0; i < used; i++) sse += c.part[i][2];
   if (!sum_residual_cols(a.x, B, D, cold, T, used, &varx)) {
     free(cold);
+    if (sparse) sparse_free(&sp);
     return throw_err(env, "jumpReluStep: out of memory");
   }
   double *dbd = varD; /* Σ ∂/∂x̂ per column */
@@ -2227,14 +2298,24 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   stats[7] = vare;
   if (!isfinite(stats[0])) {
     free(cold);
+    if (sparse) sparse_free(&sp);
     return NULL; /* the caller sees the non-finite loss; parameters untouched */
   }
 
   /* backward */
-  gemm(Trans, NoTrans, F, D, B, Fm, XH, 0.0f, dWdec);
-  gemm(NoTrans, Trans, B, F, D, XH, W_dec, 0.0f, Fm);
-  TICK("gemm dec bw");
-  used = par_for(B, rows_min, k_jr_bwd, &c);
+  if (sparse) {
+    sp_ctx sc = {&sp, XH, D, dWdec};
+    par_for(F, 16, k_sp_tn, &sc);
+    TICK("sparse dWdec");
+    jr_sp_ctx jc = {&sp, P, XH, W_dec, theta, colf, D, F, c.bw};
+    used = par_for(B, rows_min, k_jr_sp_bwd, &jc);
+    TICK("sparse bwd");
+  } else {
+    gemm(Trans, NoTrans, F, D, B, Fm, XH, 0.0f, dWdec);
+    gemm(NoTrans, Trans, B, F, D, XH, W_dec, 0.0f, Fm);
+    TICK("gemm dec bw");
+    used = par_for(B, rows_min, k_jr_bwd, &c);
+  }
   const float gl0 = (float)(dev * (2.0 * coeff * sscale) / target / (double)B);
   const float step_coef = gl0 * (float)(-1.0 / hyper[1]);
   sum_parts(dbenc, colf, used, 3 * F, F);
@@ -2243,8 +2324,23 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
     for (int i = 0; i < used; i++) jsum += colf[(size_t)i * 3 * F + F + q];
     dth[q] = jsum * (theta[q] / (float)(-hyper[1])) + dth[q] * step_coef;
   }
-  gemm(Trans, NoTrans, D, F, B, xin, P, 0.0f, dWenc);
-  const bool summed = !center || centred_colsum(P, dbenc, B, F, W_enc, D, colE);
+  bool summed = true;
+  if (sparse) {
+    /* (xinᵀ·∂pre)ᵀ = ∂preᵀ·xin [F,D], in Fm's room when it fits (f is spent) */
+    float *fd = B >= D ? Fm : (float *)malloc((size_t)F * D * sizeof(float));
+    summed = fd != NULL;
+    if (fd) {
+      sp_ctx se = {&sp, xin, D, fd};
+      par_for(F, 16, k_sp_tn, &se);
+      transpose(fd, F, D, dWenc);
+      if (fd != Fm) free(fd);
+    }
+    sparse_free(&sp);
+    TICK("sparse dWenc");
+  } else {
+    gemm(Trans, NoTrans, D, F, B, xin, P, 0.0f, dWenc);
+  }
+  summed = summed && (!center || centred_colsum(NULL, dbenc, B, F, W_enc, D, colE));
   if (summed) bdec_grad(dbd, center ? colE : NULL, D, dbdec);
   free(cold);
   if (!summed) return throw_err(env, "jumpReluStep: out of memory");

@@ -183,7 +183,7 @@ describe('fused native SAE step', () => {
     });
   }
 
-  it('standard, p-annealing, gated and gated-annealing once f is sparse (L0 ≤ F/16, as after training): the sparse decoder path gives the reference\'s curve and weights, and the dense path\'s', (ctx) => {
+  it('standard, p-annealing, gated, gated-annealing and JumpReLU once f is sparse (L0 ≤ F/16, as after training): the sparse decoder path gives the reference\'s curve and weights, and the dense path\'s', (ctx) => {
     if (!available) ctx.skip();
     const addon = loadSaeNative()!;
     // the bias that decides which features fire: the ReLU encoder's, the gate's
@@ -195,8 +195,11 @@ describe('fused native SAE step', () => {
       // batches smaller than d: ∂W_enc's [F, d] scratch does not fit in the dense buffers' room
       { bias: 'b_enc', cfg: { trainer: 'standard', dIn: 24, dictSize: 96, steps: 100, batchSize: 16, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.05 } },
       { bias: 'b_gate', fill: -1.3, cfg: { trainer: 'gated', dIn: 24, dictSize: 96, steps: 100, batchSize: 16, warmupSteps: 5, lr: 3e-3, l1Penalty: 0.3 } },
+      // JumpReLU: a high threshold; its wide rect windows (bandwidth 0.5) join the index too
+      ...[true, false].map((applyBDecToInput) => ({ bias: 'threshold', fill: 2, meta: { applyBDecToInput }, cfg: jumpReluCfg })),
     ];
-    for (const { bias, cfg, fill } of cases as { bias: string; cfg: Record<string, unknown> & { trainer: string }; fill?: number }[]) {
+    type SparseCase = { bias: string; cfg: Record<string, unknown> & { trainer: string }; fill?: number; meta?: Record<string, unknown> };
+    for (const { bias, cfg, fill, meta } of cases as SparseCase[]) {
       // a negative bias: a few % of the features fire, as in a trained SAE
       const sparseDict = () => {
         const resolved = resolveTrainerConfig(cfg);
@@ -206,7 +209,7 @@ describe('fused native SAE step', () => {
         tensors[bias].fill(fill ?? -1);
         // gated: a magnitude path that is off for part of the open gates (∂f = 0 there)
         if (bias === 'b_gate') tensors.b_mag.fill(-1.2);
-        return createDictionary(resolved.dictionary, 24, 96, tensors);
+        return createDictionary(resolved.dictionary, 24, 96, tensors, meta);
       };
       const run = (engine: 'tfjs' | 'native', sparse = true) => {
         process.env.SAEBOARD_SAE_ENGINE = engine;
