@@ -400,7 +400,7 @@ export function fusedCausalAttentionActive(): boolean {
 }
 
 /** Context lengths up to this train with the composed attention ops (see causalAttention). */
-export const FUSED_TRAINING_MIN_T = 64;
+export const COMPOSED_TRAINING_MAX_T = 64;
 
 /**
  * The fused training path: the native forward keeps the probabilities [B·H, T, T] (what the
@@ -445,7 +445,7 @@ export function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, 
   if (!float32 || !fusedCausalAttentionActive()) return causalAttentionComposed(q, k, v, heads, scale);
   if (recordingGradients()) {
     // within one 64-row block there is no masked half to skip, and the composed ops were as fast
-    return q.shape[1] > FUSED_TRAINING_MIN_T ? (causalAttentionTrainable(heads, scale)(q, k, v) as tf.Tensor3D) : causalAttentionComposed(q, k, v, heads, scale);
+    return q.shape[1] > COMPOSED_TRAINING_MAX_T ? (causalAttentionTrainable(heads, scale)(q, k, v) as tf.Tensor3D) : causalAttentionComposed(q, k, v, heads, scale);
   }
   return tf.engine().runKernel(CAUSAL_ATTENTION_KERNEL, { q, k, v }, { heads, scale }) as tf.Tensor3D;
 }
