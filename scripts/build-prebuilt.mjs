@@ -9,9 +9,10 @@
 //   npm run build:prebuilt
 //
 // Written to a temporary folder next to the target and renamed over it, so a failed build never
-// leaves a half-replaced prebuilt.
+// leaves a half-replaced prebuilt. The build is reproducible (same sources and compiler, same
+// bytes): when nothing changed, the committed folder is kept as it is.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,10 +74,21 @@ try {
     compiler: run('cc', ['--version']).split('\n')[0],
     builtAt: new Date().toISOString(),
   };
-  writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  rmSync(PREBUILT_DIR, { recursive: true, force: true });
-  renameSync(staging, PREBUILT_DIR);
-  process.stdout.write(`build:prebuilt: ${path.relative(root, PREBUILT_DIR)} (own SGEMM, glibc ≥ ${manifest.glibc}, sources ${manifest.sourceHash.slice(0, 12)})\n`);
+  // the build is reproducible: the same sources give the same bytes, so keep the committed folder
+  // (and its builtAt) when nothing changed, instead of a manifest-only diff
+  const same =
+    existsSync(path.join(PREBUILT_DIR, 'manifest.json')) &&
+    JSON.parse(readFileSync(path.join(PREBUILT_DIR, 'manifest.json'), 'utf8')).sourceHash === manifest.sourceHash &&
+    PREBUILT_FILES.every((f) => existsSync(path.join(PREBUILT_DIR, f)) && readFileSync(path.join(PREBUILT_DIR, f)).equals(readFileSync(path.join(staging, f))));
+  if (same) {
+    rmSync(staging, { recursive: true, force: true });
+    process.stdout.write(`build:prebuilt: ${path.relative(root, PREBUILT_DIR)} is up to date (the same sources build the same bytes)\n`);
+  } else {
+    writeFileSync(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    rmSync(PREBUILT_DIR, { recursive: true, force: true });
+    renameSync(staging, PREBUILT_DIR);
+    process.stdout.write(`build:prebuilt: ${path.relative(root, PREBUILT_DIR)} (own SGEMM, glibc ≥ ${manifest.glibc}, sources ${manifest.sourceHash.slice(0, 12)})\n`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
