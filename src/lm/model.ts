@@ -267,8 +267,9 @@ export class Gpt {
 
     // --- attention
     const h_ND = layerNorm(x_ND, this.p(pre + 'ln1.w') as tf.Tensor1D, b('ln1.b'), c.lnEps);
-    // inference on the plain causal mask: the fused kernel; training and cached decoding: composed
-    const fused = attn.causal && !attn.past && !attn.keep && fusedCausalAttentionActive();
+    // the plain causal mask where native kernels take it (inference; training beyond ctx 64);
+    // otherwise, and for cached decoding, the composed attention over the cached mask
+    const fused = attn.causal && !attn.past && !attn.keep && fusedCausalAttentionActive(T);
     const y_ND = fused ? this.causalSelfAttention(h_ND, layer, B, T) : this.attention(h_ND, layer, B, T, attn);
     const attnOut_ND = at(linear(y_ND, w('attn.w_o'), b('attn.b_o')), layer, 'attn_out');
     const mid_ND = at(tf.add(x_ND, attnOut_ND), layer, 'resid_mid');

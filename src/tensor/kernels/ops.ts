@@ -391,16 +391,18 @@ function recordingGradients(): boolean {
   return tf.engine().state.gradientDepth > 0;
 }
 
-/**
- * Whether causalAttention would run native kernels right now (see there): the inference kernel,
- * or while gradients are recorded the training pair.
- */
-export function fusedCausalAttentionActive(): boolean {
-  return recordingGradients() ? nativeKernelActive(CAUSAL_ATTENTION_TRAIN_KERNEL) : nativeKernelActive(CAUSAL_ATTENTION_KERNEL);
-}
-
 /** Context lengths up to this train with the composed attention ops (see causalAttention). */
 export const COMPOSED_TRAINING_MAX_T = 64;
+
+/**
+ * Whether causalAttention would run native kernels right now for context length T (see there):
+ * the inference kernel, or while gradients are recorded the training pair, for T beyond one
+ * 64-row block (within one there is no masked half to skip, and the composed ops were as fast).
+ */
+export function fusedCausalAttentionActive(T: number): boolean {
+  if (!recordingGradients()) return nativeKernelActive(CAUSAL_ATTENTION_KERNEL);
+  return T > COMPOSED_TRAINING_MAX_T && nativeKernelActive(CAUSAL_ATTENTION_TRAIN_KERNEL);
+}
 
 /**
  * The fused training path: the native forward keeps the probabilities [B·H, T, T] (what the
@@ -442,11 +444,8 @@ export function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, 
     throw new Error(`causalAttention: d = ${q.shape[2]} is not divisible into ${heads} heads`);
   }
   const float32 = [q, k, v].every((t) => t.dtype === 'float32');
-  if (!float32 || !fusedCausalAttentionActive()) return causalAttentionComposed(q, k, v, heads, scale);
-  if (recordingGradients()) {
-    // within one 64-row block there is no masked half to skip, and the composed ops were as fast
-    return q.shape[1] > COMPOSED_TRAINING_MAX_T ? (causalAttentionTrainable(heads, scale)(q, k, v) as tf.Tensor3D) : causalAttentionComposed(q, k, v, heads, scale);
-  }
+  if (!float32 || !fusedCausalAttentionActive(q.shape[1])) return causalAttentionComposed(q, k, v, heads, scale);
+  if (recordingGradients()) return causalAttentionTrainable(heads, scale)(q, k, v) as tf.Tensor3D;
   return tf.engine().runKernel(CAUSAL_ATTENTION_KERNEL, { q, k, v }, { heads, scale }) as tf.Tensor3D;
 }
 
