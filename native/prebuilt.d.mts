@@ -17,4 +17,5 @@ export declare const PREBUILT_DIR: string;
 export declare const PREBUILT_FILES: string[];
 export declare function nativeSourceHash(): string;
 export declare function runtimeGlibc(): string | null;
+export declare function compareVersions(x: string, y: string): number;
 export declare function prebuiltStatus(): { ok: true; dir: string; manifest: PrebuiltManifest } | { ok: false; reason: string };

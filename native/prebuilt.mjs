@@ -45,13 +45,14 @@ export function runtimeGlibc() {
   return header?.glibcVersionRuntime ?? null;
 }
 
-function versionAtLeast(have, need) {
-  const a = have.split('.').map(Number);
-  const b = need.split('.').map(Number);
+/** Orders dotted versions ("2.34" < "2.36" < "2.36.1"): negative, zero or positive, as for sort. */
+export function compareVersions(x, y) {
+  const a = x.split('.').map(Number);
+  const b = y.split('.').map(Number);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
   }
-  return true;
+  return 0;
 }
 
 /**
@@ -76,7 +77,7 @@ export function prebuiltStatus() {
   if (manifest.glibc) {
     const glibc = runtimeGlibc();
     if (glibc === null) return { ok: false, reason: `the prebuilt native kernels need glibc ≥ ${manifest.glibc} (this system has none)` };
-    if (!versionAtLeast(glibc, manifest.glibc)) {
+    if (compareVersions(glibc, manifest.glibc) < 0) {
       return { ok: false, reason: `the prebuilt native kernels need glibc ≥ ${manifest.glibc} (this system has ${glibc})` };
     }
   }

@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nativeSourceHash, PREBUILT_DIR, PREBUILT_FILES } from '../native/prebuilt.mjs';
+import { compareVersions, nativeSourceHash, PREBUILT_DIR, PREBUILT_FILES } from '../native/prebuilt.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,16 +59,11 @@ try {
     if (foreign.length > 0) fail(`${path.basename(f)} needs ${foreign.join(', ')}: a prebuilt addon may only need libc and libm`);
     for (const m of run('objdump', ['-T', target]).matchAll(/GLIBC_(\d+(?:\.\d+)+)/g)) glibcVersions.push(m[1]);
   }
-  const byVersion = (a, b) => {
-    const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
-    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-    return 0;
-  };
   const manifest = {
     sourceHash: hashBefore,
     platform: process.platform,
     arch: process.arch,
-    glibc: glibcVersions.sort(byVersion).at(-1) ?? null,
+    glibc: glibcVersions.sort(compareVersions).at(-1) ?? null,
     blas: 'own',
     napiVersion: 8,
     compiler: run('cc', ['--version']).split('\n')[0],

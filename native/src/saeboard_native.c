@@ -880,14 +880,14 @@ VECTOR_CLONES static void attn_tasks(void *p, int64_t t0, int64_t t1, int part) 
     const float *q = a->q + base + r0 * ld, *k = a->k + base, *v = a->v + base;
     /* the block's scores, then probabilities: rows r0..r1 of the pair's saved [T, T] when training */
     float *s = a->p ? a->p + pair * T * T + r0 * T : S;
-    const int64_t lds = a->p ? T : r1, width = a->p ? T : r1;
+    const int64_t lds = a->p ? T : r1; /* also the width to zero beyond the visible keys */
     a->gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)r1, (int)Dh, a->scale, q, (int)ld, k, (int)ld, 0.0f, s,
             (int)lds);
     for (int64_t i = 0; i < rows; i++) {
       float *row = s + i * lds;
       const int64_t visible = r0 + i + 1; /* keys 0..r0+i */
       softmax_row(row, row, visible);
-      for (int64_t j = visible; j < width; j++) row[j] = 0.0f;
+      for (int64_t j = visible; j < lds; j++) row[j] = 0.0f;
     }
     a->gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)Dh, (int)r1, 1.0f, s, (int)lds, v, (int)ld, 0.0f,
             a->y + base + r0 * ld, (int)ld);

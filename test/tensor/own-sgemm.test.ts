@@ -14,11 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREBUILT_DIR, prebuiltStatus } from '../../native/prebuilt.mjs';
-import { NATIVE_ADDON_PATH, type NativeAddon } from '../../src/tensor/kernels/native.js';
+import { localAddonPath, NATIVE_ADDON_PATH, type NativeAddon } from '../../src/tensor/kernels/native.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 
 const TSX = import.meta.resolve('tsx');
-const DEFAULT_SAE = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_sae.node');
+const DEFAULT_SAE = localAddonPath('saeboard_sae');
 const req = createRequire(import.meta.url);
 const defaultAddon = existsSync(NATIVE_ADDON_PATH) ? (req(NATIVE_ADDON_PATH) as NativeAddon) : null;
 const defaultBlas = defaultAddon?.info().blas ?? 'openblas';

@@ -201,8 +201,13 @@ export interface NativeAddon {
   setThreads(n: number): void;
 }
 
-/** Where `npm install` / `npm run build:native` puts the addon. */
-export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'saeboard_native.node');
+/** Where `npm install` / `npm run build:native` puts an addon. */
+export function localAddonPath(name: 'saeboard_native' | 'saeboard_sae'): string {
+  return path.join(PROJECT_ROOT, 'native', 'build', 'Release', `${name}.node`);
+}
+
+/** The local build of the compute addon. */
+export const NATIVE_ADDON_PATH = localAddonPath('saeboard_native');
 
 /** Printed when the fast path is unavailable. */
 export const NATIVE_HINT =
@@ -224,7 +229,7 @@ export function resolveAddonFile(name: 'saeboard_native' | 'saeboard_sae', expli
   if (!['auto', 'only', 'off'].includes(mode)) {
     throw new UserInputError(`SAEBOARD_PREBUILT must be auto, only or off, got "${process.env.SAEBOARD_PREBUILT}"`);
   }
-  const local = path.join(PROJECT_ROOT, 'native', 'build', 'Release', `${name}.node`);
+  const local = localAddonPath(name);
   if (mode !== 'only' && existsSync(local)) return { file: local, prebuilt: false };
   const notBuilt = mode === 'only' ? 'local build skipped (SAEBOARD_PREBUILT=only)' : `not built (${path.relative(PROJECT_ROOT, local)} missing)`;
   if (mode === 'off') return { reason: `${notBuilt}; prebuilt kernels off (SAEBOARD_PREBUILT=off)` };
