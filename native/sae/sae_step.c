@@ -968,6 +968,19 @@ static void transpose(const float *src, int64_t rows, int64_t cols, float *dst) 
   par_for((rows + 31) / 32, 1, k_transpose, &c);
 }
 
+/* ∂W_enc [D,F] = Xᵀ·∂pre on the index (its CSC values hold ∂pre), as (∂preᵀ·X)ᵀ through an [F,D]
+   scratch: `room` (room_floats the step no longer needs) when it holds F·D, else allocated;
+   false when out of memory */
+static bool sparse_dwenc(const sparse_t *sp, const float *X, int64_t D, int64_t F, float *room, int64_t room_floats, float *dWenc) {
+  float *fd = room_floats >= F * D ? room : (float *)malloc((size_t)F * D * sizeof(float));
+  if (!fd) return false;
+  sp_ctx se = {sp, X, D, fd};
+  par_for(F, 16, k_sp_tn, &se);
+  transpose(fd, F, D, dWenc);
+  if (fd != room) free(fd);
+  return true;
+}
+
 typedef struct {
   sparse_t *s;
   const float *E, *W; /* ∂/∂x̂ [B,D], W_dec [F,D] */
@@ -1092,17 +1105,10 @@ static napi_value ReluStep(napi_env env, napi_callback_info info) {
     used = par_for(B, rows_min, k_sp_relu_dpre, &rc);
     sum_parts(dbenc, c.colf, used, F, F);
     TICK("sparse dF+mask");
-    /* (xcᵀ·∂pre)ᵀ = ∂preᵀ·xc [F,D], in d's room when it fits (the dense ∂F is not needed) */
-    float *fd = B >= D ? c.d : (float *)malloc((size_t)F * D * sizeof(float));
-    if (!fd) {
-      sparse_free(&sp);
-      return throw_err(env, "reluStep: out of memory");
-    }
-    sp_ctx se = {&sp, c.xc, D, fd};
-    par_for(F, 16, k_sp_tn, &se);
-    transpose(fd, F, D, dWenc);
-    if (fd != c.d) free(fd);
+    /* in d's room (the dense ∂F is not needed) */
+    const bool done = sparse_dwenc(&sp, c.xc, D, F, c.d, B * F, dWenc);
     sparse_free(&sp);
+    if (!done) return throw_err(env, "reluStep: out of memory");
     TICK("sparse dWenc");
   } else {
     gemm(Trans, NoTrans, F, D, B, c.f, c.e, 0.0f, dWdec);
@@ -2033,18 +2039,13 @@ static napi_value GatedStep(napi_env env, napi_callback_info info) {
     sum_parts(dbm, colf + F, used, 3 * F, F);
     sum_parts(dbg, colf + 2 * F, used, 3 * F, F);
     TICK("sparse gate bwd");
-    /* (xcᵀ·∂z)ᵀ = ∂zᵀ·xc [F,D] in Z's room when it fits (z is spent); Σ_b ∂z = ∂b_gate + e^{r_mag} ∂b_mag */
-    float *fd = B >= D ? Z : (float *)malloc((size_t)F * D * sizeof(float));
+    /* ∂W_enc in Z's room (z is spent); Σ_b ∂z = ∂b_gate + e^{r_mag} ∂b_mag */
     float *gsum = (float *)malloc((size_t)F * sizeof(float));
-    summed = fd && gsum;
+    summed = gsum && sparse_dwenc(&sp, xc, D, F, Z, B * F, dWenc);
     if (summed) {
-      sp_ctx se = {&sp, xc, D, fd};
-      par_for(F, 16, k_sp_tn, &se);
-      transpose(fd, F, D, dWenc);
       for (int64_t q = 0; q < F; q++) gsum[q] = dbg[q] + expR[q] * dbm[q];
       summed = centred_colsum(NULL, gsum, B, F, W_enc, D, colE);
     }
-    if (fd && fd != Z) free(fd);
     free(gsum);
     free(fcol);
     sparse_free(&sp);
@@ -2326,15 +2327,8 @@ static napi_value JumpReluStep(napi_env env, napi_callback_info info) {
   }
   bool summed = true;
   if (sparse) {
-    /* (xinᵀ·∂pre)ᵀ = ∂preᵀ·xin [F,D], in Fm's room when it fits (f is spent) */
-    float *fd = B >= D ? Fm : (float *)malloc((size_t)F * D * sizeof(float));
-    summed = fd != NULL;
-    if (fd) {
-      sp_ctx se = {&sp, xin, D, fd};
-      par_for(F, 16, k_sp_tn, &se);
-      transpose(fd, F, D, dWenc);
-      if (fd != Fm) free(fd);
-    }
+    /* in Fm's room (f is spent) */
+    summed = sparse_dwenc(&sp, xin, D, F, Fm, B * F, dWenc);
     sparse_free(&sp);
     TICK("sparse dWenc");
   } else {
