@@ -13,7 +13,7 @@
  * comparison ran in a slow spell of the host (`hostSlow`, bench/lib/host-probe.ts): such figures
  * are not for the README.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { codeVersionString, PROJECT_ROOT } from '../src/version.js';
@@ -190,6 +190,18 @@ export interface Bench {
   record(caseName: string, fields: Record<string, unknown>): void;
 }
 
+/** The widest float SIMD the CPU has ('avx512', 'avx2', 'sse2'; null off Linux x86). */
+export function cpuSimd(): string | null {
+  let flags: string;
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+  } catch {
+    return null;
+  }
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  return has('avx512f') ? 'avx512' : has('avx2') ? 'avx2' : has('sse2') ? 'sse2' : null;
+}
+
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus();
   return {
@@ -198,7 +210,10 @@ export function machine(): Record<string, unknown> {
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     platform: `${os.platform()}-${os.arch()}`,
+    // the VMs all say "AMD EPYC": the vector width tells their figures apart
+    simd: cpuSimd(),
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
+    gemmSetting: process.env.SAEBOARD_GEMM ?? null,
     nodeEnv: process.env.NODE_ENV ?? null,
     host: process.env.SAEBOARD_BENCH_HOST ?? os.hostname(),
   };

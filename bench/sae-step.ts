@@ -22,7 +22,9 @@
  * Each trainer's engines and the peer run interleaved (A, B, A, B, …, Bench.compare), 5 steps each
  * by default; --profile adds the native step's time per phase (GEMMs, element-wise, Adam, copies,
  * and the JS outside the native call), from extra untimed-by-compare steps. --engines
- * native,native-own-gemm times the fused step on the build's BLAS and on saeboard's own SGEMM;
+ * native,native-openblas,native-own-gemm times the fused step on the default GEMM
+ * (SAEBOARD_GEMM=auto; each record's `gemm` says which it took), on OpenBLAS and on saeboard's
+ * own SGEMM;
  * native-dense is the top-k step with dense GEMMs in its backward (the sparse products' baseline).
  *
  * --l0 N (standard, p_anneal, gated, jump_relu) times the step at a trained SAE's sparsity instead
@@ -37,6 +39,7 @@
  */
 import path from 'node:path';
 import { backendInfo, initBackend, tf } from '../src/tensor/backend.js';
+import { loadNative } from '../src/tensor/kernels/native.js';
 import { resolveTrainerConfig } from '../src/sae/config.js';
 import { loadSaeNative, saeNativeUnavailableReason } from '../src/sae/native.js';
 import { Rng } from '../src/sae/rng.js';
@@ -79,7 +82,8 @@ export default async function bench(h: Bench): Promise<void> {
   const reps = h.option('reps', String(COMPARE_REPS)).split(',').map(Number);
   const native = saeNativeUnavailableReason() === '';
   // the fused native step when built (the pure-tfjs reference step too with --engines native,tfjs)
-  // native-own-gemm: the fused step on saeboard's own SGEMM (SAEBOARD_SAE_GEMM=own) instead of the build's BLAS
+  // native-openblas / native-own-gemm: the fused step on OpenBLAS or saeboard's own SGEMM
+  // (SAEBOARD_SAE_GEMM=openblas|own) instead of the default (auto) choice
   const engines = h.option('engines', native ? 'native' : 'tfjs').split(',') as Engine[];
   for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`sae-step: unknown engine ${e} (known: ${ENGINES.join(', ')})`);
   if (!native && engines.some((e) => e !== 'tfjs')) throw new Error(`sae-step: the native step is not available: ${saeNativeUnavailableReason()}`);
@@ -158,6 +162,7 @@ export default async function bench(h: Bench): Promise<void> {
             kernels: info?.kernels,
             blasCore: info?.blasCore,
             blasEnv,
+            gemm: engineGemm(engine),
             B,
             d,
             F,
@@ -246,17 +251,27 @@ const CHILD_SIDES = [
   { flag: '--prebuilt', name: 'prebuilt', key: 'prebuilt', env: { SAEBOARD_PREBUILT: 'only' } },
 ] as const;
 
-type Engine = 'native' | 'native-own-gemm' | 'native-dense' | 'tfjs';
-const ENGINES: Engine[] = ['native', 'native-own-gemm', 'native-dense', 'tfjs'];
+type Engine = 'native' | 'native-openblas' | 'native-own-gemm' | 'native-dense' | 'tfjs';
+const ENGINES: Engine[] = ['native', 'native-openblas', 'native-own-gemm', 'native-dense', 'tfjs'];
 
 /**
  * The GEMM the native step uses from its next call (the C side reads the variables every step):
- * native-own-gemm = saeboard's own SGEMM (SAEBOARD_SAE_GEMM=own); native-dense = the top-k
+ * native-openblas / native-own-gemm = OpenBLAS / saeboard's own SGEMM (SAEBOARD_SAE_GEMM=openblas|own),
+ * the others the default (auto); native-dense = the top-k
  * backward with dense GEMMs instead of its sparse products (SAEBOARD_SAE_SPARSE=0).
  */
 function useGemm(engine: Engine): void {
   if (engine === 'native-own-gemm') process.env.SAEBOARD_SAE_GEMM = 'own';
+  else if (engine === 'native-openblas') process.env.SAEBOARD_SAE_GEMM = 'openblas';
   else delete process.env.SAEBOARD_SAE_GEMM;
+}
+
+/** The GEMM an engine's native step takes: its forced one, else what SAEBOARD_GEMM (auto) picks. */
+function engineGemm(engine: Engine): string | null {
+  if (engine === 'tfjs') return null;
+  if (engine === 'native-own-gemm') return 'own';
+  if (engine === 'native-openblas') return 'openblas';
+  return loadNative().addon?.info().gemm ?? null;
   if (engine === 'native-dense') process.env.SAEBOARD_SAE_SPARSE = '0';
   else delete process.env.SAEBOARD_SAE_SPARSE;
 }

@@ -5,7 +5,8 @@
  *
  * Built with SAEBOARD_OWN_SGEMM it provides the few OpenBLAS symbols the addons use (cblas_sgemm
  * and openblas_*), with hidden visibility, so the kernels' sources are the same for both builds.
- * saeboard_own_sgemm is always there: the SAE step can use it next to OpenBLAS (SAEBOARD_SAE_GEMM=own).
+ * saeboard_own_sgemm is always there, and saeboard_gemm_use_own() says whether a call should take it
+ * instead of OpenBLAS (SAEBOARD_GEMM=auto|own|openblas; see there).
  *
  * The GEMM is the BLIS/GotoBLAS layout: C is cut into NC-column blocks; per KC-deep slice of K
  * the B block is packed into NR-wide panels (L3), per MC rows the A block into MR-tall panels
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -347,6 +349,44 @@ HIDDEN void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, 
 HIDDEN void saeboard_own_set_threads(int n) {
   pthread_once(&g_once, pick_kernel);
   g_threads = n < 1 ? 1 : (n > 64 ? 64 : n);
+}
+
+/* Which GEMM the addons call, read at every call so a bench or doctor can switch between calls:
+ * SAEBOARD_GEMM (for the SAE step, SAEBOARD_SAE_GEMM first) = own | openblas | auto (unset).
+ * auto takes the own SGEMM where it runs its AVX-512 micro-kernel and OpenBLAS runs an AVX2 one:
+ * an OPENBLAS_CORETYPE override holding OpenBLAS to an older core (some VM images set Haswell
+ * machine-wide), or an OpenBLAS too old to know the CPU. There the own SGEMM takes ~0.55× the
+ * time; where both run AVX-512 (or both AVX2) OpenBLAS keeps the calls. A bad value counts as auto
+ * here; the loader (src/tensor/kernels/native.ts) refuses it with a one-line error first. */
+extern char *openblas_get_corename(void);
+
+static pthread_once_t g_auto_once = PTHREAD_ONCE_INIT;
+static int g_auto_own = 0;
+
+/* OpenBLAS's AVX-512 cores ("SkylakeX", "Cooperlake", "SapphireRapids"), by its corename */
+static int openblas_core_has_avx512(const char *core) {
+  static const char *avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+  for (size_t i = 0; i < sizeof avx512 / sizeof avx512[0]; i++)
+    if (core && strcasecmp(core, avx512[i]) == 0) return 1;
+  return 0;
+}
+
+static void decide_auto(void) {
+  pthread_once(&g_once, pick_kernel);
+  g_auto_own = strcmp(g_kernel.name, "avx512") == 0 && !openblas_core_has_avx512(openblas_get_corename());
+}
+
+/* "avx512", "avx2" or "generic": the micro-kernel this CPU gets */
+HIDDEN const char *saeboard_own_kernel_name(void) {
+  pthread_once(&g_once, pick_kernel);
+  return g_kernel.name;
+}
+
+HIDDEN int saeboard_gemm_use_own(const char *setting) {
+  if (setting && strcmp(setting, "own") == 0) return 1;
+  if (setting && strcmp(setting, "openblas") == 0) return 0;
+  pthread_once(&g_auto_once, decide_auto);
+  return g_auto_own;
 }
 
 #ifdef SAEBOARD_OWN_SGEMM

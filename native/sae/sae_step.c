@@ -69,18 +69,18 @@ extern void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, 
                         const float *B, int ldb, float beta, float *C, int ldc);
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 
-/* saeboard's own SGEMM (native/gemm/own_sgemm.c), always linked in: SAEBOARD_SAE_GEMM=own (or
-   SAEBOARD_GEMM=own, which also switches the tfjs matmul kernels) makes
-   the step use it instead of the build's BLAS (e.g. its AVX-512 kernel where OpenBLAS is held to
-   an older one by OPENBLAS_CORETYPE); read at every step so a bench can switch between steps */
+/* saeboard's own SGEMM (native/gemm/own_sgemm.c), always linked in: SAEBOARD_SAE_GEMM (else
+   SAEBOARD_GEMM, which also switches the tfjs matmul kernels) = own | openblas | auto picks it or
+   the build's BLAS (auto: the own SGEMM's AVX-512 kernel where OpenBLAS is held to an AVX2 one);
+   read at every step so a bench can switch between steps */
 extern void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                                int ldb, float beta, float *C, int ldc);
 extern void saeboard_own_set_threads(int n);
+extern int saeboard_gemm_use_own(const char *setting);
 
 static bool use_own_gemm(void) {
   const char *v = getenv("SAEBOARD_SAE_GEMM");
-  if (!v) v = getenv("SAEBOARD_GEMM");
-  return v && strcmp(v, "own") == 0;
+  return saeboard_gemm_use_own(v ? v : getenv("SAEBOARD_GEMM")) != 0;
 }
 
 /* C [M,N] = op(A) op(B) + beta·C, row-major and dense (every leading dimension follows from the shape) */

@@ -302,18 +302,17 @@ static int get_offsets(napi_env env, napi_value v, const char *what, double **ou
   return -1;
 }
 
-/* saeboard's own SGEMM (native/gemm/own_sgemm.c) is linked into every build: SAEBOARD_GEMM=own
-   uses it instead of OpenBLAS (e.g. where OPENBLAS_CORETYPE holds OpenBLAS to an older kernel
-   than the CPU has); read at every call */
+/* saeboard's own SGEMM (native/gemm/own_sgemm.c) is linked into every build: SAEBOARD_GEMM
+   (auto by default: the own SGEMM where it has AVX-512 and OpenBLAS is held to an AVX2 core)
+   picks it or OpenBLAS, read at every call */
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 extern void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                                int ldb, float beta, float *C, int ldc);
 extern void saeboard_own_set_threads(int n);
+extern int saeboard_gemm_use_own(const char *setting);
+extern const char *saeboard_own_kernel_name(void);
 
-static bool use_own_gemm(void) {
-  const char *v = getenv("SAEBOARD_GEMM");
-  return v && strcmp(v, "own") == 0;
-}
+static bool use_own_gemm(void) { return saeboard_gemm_use_own(getenv("SAEBOARD_GEMM")) != 0; }
 
 /* The GEMM libraries' own thread counts (both: the own SGEMM may be the one called). */
 static void set_gemm_threads(int n) {
@@ -1451,7 +1450,9 @@ static napi_value Info(napi_env env, napi_callback_info info) {
       !set_int(env, obj, "blasThreads", openblas_get_num_threads()) ||
       !set_int(env, obj, "procs", openblas_get_num_procs()) ||
       !set_int(env, obj, "parallel", openblas_get_parallel()) || !set_int(env, obj, "threads", g_threads) ||
-      !set_string(env, obj, "blas", SAEBOARD_BLAS_NAME))
+      !set_string(env, obj, "blas", SAEBOARD_BLAS_NAME) ||
+      !set_string(env, obj, "gemm", strcmp(SAEBOARD_BLAS_NAME, "own") == 0 || use_own_gemm() ? "own" : "openblas") ||
+      !set_string(env, obj, "ownKernel", saeboard_own_kernel_name()))
     return NULL;
   return obj;
 }

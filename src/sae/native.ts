@@ -4,8 +4,8 @@
  * one in native/prebuilt on installs without a compiler): forward + backward + ConstrainedAdam of the ReLU SAE in
  * one call working in place on the tfjs wasm heap. Used by every trainer (standard, p-annealing,
  * gated, gated-annealing, top-k, batch-top-k, JumpReLU) when available (wasm backend + built addon); the pure-tfjs step stays the reference and the
- * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses. SAEBOARD_SAE_GEMM=own makes
- * the native step use saeboard's own SGEMM (native/gemm/own_sgemm.c) instead of the build's BLAS.
+ * fallback. SAEBOARD_SAE_ENGINE=tfjs|native|auto (default auto) chooses. SAEBOARD_SAE_GEMM (else
+ * SAEBOARD_GEMM) = auto | own | openblas picks the native step's GEMM (gemmSetting()).
  */
 import { createRequire } from 'node:module';
 import { tf } from '../tensor/backend.js';

@@ -7,7 +7,8 @@
  *   native-openblas   the native addon over OpenBLAS (GEMM near the machine's limit)
  *   native-own-sgemm  the native addon with saeboard's own cache-blocked, vectorised SGEMM (no
  *                     libopenblas at build time, or no compiler: the committed prebuilt addon;
- *                     goal ≤ 2x the OpenBLAS time)
+ *                     goal ≤ 2x the OpenBLAS time); on an OpenBLAS build the best path where
+ *                     SAEBOARD_GEMM=auto picks it (its AVX-512 kernel over OpenBLAS's AVX2 core)
  *   wasm-js           no native addon (no C compiler): tfjs wasm with SIMD (its own threads do not
  *                     work under Node), large matmuls split over a worker-thread pool, transposes
  *                     done explicitly
@@ -15,7 +16,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { backendInfo, initBackend, tf, type BackendInfo } from './backend.js';
-import { loadNative, type NativeAddon } from './kernels/native.js';
+import { gemmSetting, loadNative, type NativeAddon } from './kernels/native.js';
 
 export type ComputePathId = 'tfjs-node-gpu' | 'tfjs-node' | 'native-openblas' | 'native-own-sgemm' | 'wasm-js' | 'wasm' | 'cpu';
 
@@ -29,6 +30,8 @@ export interface ComputePath {
   fix: string | null;
   /** Why this path and not a better one (null when best). */
   why: string | null;
+  /** An OpenBLAS build running on the own SGEMM, which SAEBOARD_GEMM=openblas switches back. */
+  switchable?: boolean;
 }
 
 const OPENBLAS_FIX = 'apt-get install libopenblas-dev && npm run build:native';
@@ -87,18 +90,22 @@ export function describeComputePath(info: BackendInfo): ComputePath {
           why: installed ? 'the addon was built without OpenBLAS (SAEBOARD_BLAS=none or OpenBLAS missing then)' : 'libopenblas-dev is not installed',
         };
       }
-      if (process.env.SAEBOARD_GEMM === 'own') {
+      const blasName = i.config.split(' ').slice(0, 2).join(' ');
+      if ((i.gemm ?? (process.env.SAEBOARD_GEMM === 'own' ? 'own' : 'openblas')) === 'own') {
+        // an OpenBLAS build whose calls take the own SGEMM: asked for, or picked by SAEBOARD_GEMM=auto
+        const why = gemmSetting() === 'own' ? 'SAEBOARD_GEMM=own' : `SAEBOARD_GEMM=auto: its ${i.ownKernel ?? 'AVX-512'} kernel over OpenBLAS's ${i.corename} core`;
         return {
           id: 'native-own-sgemm',
-          label: `native addon, own SGEMM (SAEBOARD_GEMM=own; the build also has ${i.config.split(' ').slice(0, 2).join(' ')}, core ${i.corename}), ${i.threads} threads`,
+          label: `native addon, own SGEMM (${why}; the build also has ${blasName}), ${i.threads} threads`,
           best: true,
           fix: null,
           why: null,
+          switchable: true,
         };
       }
       return {
         id: 'native-openblas',
-        label: `native addon, ${i.config.split(' ').slice(0, 2).join(' ')} (core ${i.corename}), ${i.blasThreads} threads`,
+        label: `native addon, ${blasName} (core ${i.corename}), ${i.blasThreads} threads`,
         best: true,
         fix: null,
         why: null,
@@ -140,8 +147,8 @@ export function withMeasuredGemm(path: ComputePath, ownVsBlas: number | null): C
   if (path.id === 'native-openblas' && ownVsBlas < 0.9) {
     return { ...path, best: false, fix: 'export SAEBOARD_GEMM=own', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
   }
-  if (path.id === 'native-own-sgemm' && process.env.SAEBOARD_GEMM === 'own' && ownVsBlas > 1.1) {
-    return { ...path, best: false, fix: 'unset SAEBOARD_GEMM', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
+  if (path.switchable && ownVsBlas > 1.1) {
+    return { ...path, best: false, fix: 'export SAEBOARD_GEMM=openblas', why: `the own SGEMM takes ${ownVsBlas}× OpenBLAS's time here` };
   }
   return path;
 }

@@ -148,6 +148,8 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
     // the default build on the own SGEMM (SAEBOARD_GEMM=own), and its top-k
     // backward with dense GEMMs instead of the sparse products (SAEBOARD_SAE_SPARSE=0)
     const c = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own' });
+    // and on OpenBLAS whatever SAEBOARD_GEMM=auto picks here (the default, a, may be the own SGEMM)
+    const ob = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'openblas' });
     const dense = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_SAE_SPARSE: '0' });
     // the own SGEMM's other micro-kernels (what machines without AVX-512 run), forced
     const avx2 = run(NATIVE_ADDON_PATH, DEFAULT_SAE, { SAEBOARD_GEMM: 'own', SAEBOARD_SGEMM_KERNEL: 'avx2' });
@@ -165,6 +167,7 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
       ...(prebuilt ? [['prebuilt addons (native/prebuilt)', prebuilt] as const] : []),
       ['other build', b],
       ['SAEBOARD_GEMM=own (tfjs matmuls and the SAE step)', c],
+      ['SAEBOARD_GEMM=openblas', ob],
       ['dense top-k backward', dense],
       ['own SGEMM, AVX2 kernel', avx2],
       ['own SGEMM, plain C kernel', generic],

@@ -42,7 +42,7 @@ export function register(program: Command): void {
           try {
             if (addonBlas(native.addon) === 'openblas') {
               // the same addon on OpenBLAS and on saeboard's own SGEMM (linked into every build)
-              delete process.env.SAEBOARD_GEMM;
+              process.env.SAEBOARD_GEMM = 'openblas';
               const blas = measureAddonSgemm(native.addon, 'raw sgemm, active addon on OpenBLAS', opts.rows, 4096, 512, opts.reps);
               process.env.SAEBOARD_GEMM = 'own';
               const own = measureAddonSgemm(native.addon, 'raw sgemm, same addon on its own SGEMM (SAEBOARD_GEMM=own)', opts.rows, 4096, 512, opts.reps);
@@ -66,7 +66,7 @@ export function register(program: Command): void {
           why: p.why,
           backend: info,
           sgemm: figures,
-          // own SGEMM time / OpenBLAS time on this machine (< 1: the own SGEMM is faster here; SAEBOARD_GEMM=own uses it)
+          // own SGEMM time / OpenBLAS time on this machine (< 1: the own SGEMM is faster here; SAEBOARD_GEMM=own forces it)
           ownVsBlas,
           summary: computeSummaryLine(p),
         };

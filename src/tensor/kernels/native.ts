@@ -43,6 +43,14 @@ export interface NativeInfo {
   threads: number;
   /** The GEMM it was built with: OpenBLAS, or saeboard's own SGEMM (SAEBOARD_BLAS=none / no libopenblas). Absent in older builds (OpenBLAS). */
   blas?: 'openblas' | 'own';
+  /**
+   * The GEMM its calls take now, under the current SAEBOARD_GEMM (gemmSetting()): 'own' on
+   * own-SGEMM builds, and on OpenBLAS builds where SAEBOARD_GEMM=own or auto picks the own SGEMM
+   * (its AVX-512 kernel while OpenBLAS runs an AVX2 core). Absent in older builds.
+   */
+  gemm?: 'openblas' | 'own';
+  /** The own SGEMM's micro-kernel on this CPU: 'avx512', 'avx2' or 'generic'. Absent in older builds. */
+  ownKernel?: string;
 }
 
 /**
@@ -224,6 +232,7 @@ export type NativeLoad = { addon: NativeAddon; path: string; prebuilt: boolean }
  * compiler has), =off never takes the prebuilt one.
  */
 export function resolveAddonFile(name: 'saeboard_native' | 'saeboard_sae', explicit: string | undefined): { file: string; prebuilt: boolean } | { reason: string } {
+  gemmSetting();
   if (explicit) return existsSync(explicit) ? { file: explicit, prebuilt: false } : { reason: `${explicit} missing` };
   const mode = (process.env.SAEBOARD_PREBUILT ?? 'auto').toLowerCase();
   if (!['auto', 'only', 'off'].includes(mode)) {
@@ -235,6 +244,26 @@ export function resolveAddonFile(name: 'saeboard_native' | 'saeboard_sae', expli
   if (mode === 'off') return { reason: `${notBuilt}; prebuilt kernels off (SAEBOARD_PREBUILT=off)` };
   const prebuilt = prebuiltStatus();
   return prebuilt.ok ? { file: path.join(prebuilt.dir, `${name}.node`), prebuilt: true } : { reason: `${notBuilt}; ${prebuilt.reason}` };
+}
+
+const GEMM_SETTINGS = ['auto', 'own', 'openblas'] as const;
+export type GemmSetting = (typeof GEMM_SETTINGS)[number];
+
+/**
+ * SAEBOARD_GEMM: which GEMM the addons' calls take (native/gemm/own_sgemm.c
+ * saeboard_gemm_use_own reads it at every call) — auto (default; the own SGEMM where it has an
+ * AVX-512 kernel and OpenBLAS runs an AVX2 one, e.g. held there by a machine-wide
+ * OPENBLAS_CORETYPE), own or openblas. SAEBOARD_SAE_GEMM, when set, overrides it for the SAE
+ * step. The addons read a bad value as auto, so it is refused here, before either loads.
+ */
+export function gemmSetting(): GemmSetting {
+  for (const name of ['SAEBOARD_SAE_GEMM', 'SAEBOARD_GEMM']) {
+    const raw = process.env[name];
+    if (raw && !(GEMM_SETTINGS as readonly string[]).includes(raw)) {
+      throw new UserInputError(`${name} must be one of ${GEMM_SETTINGS.join(', ')}, got "${raw}"`);
+    }
+  }
+  return (process.env.SAEBOARD_GEMM || 'auto') as GemmSetting;
 }
 
 let loaded: NativeLoad | undefined;
