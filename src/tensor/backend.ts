@@ -23,7 +23,7 @@ import { gemmPool, startGemmPool } from './kernels/gemm_pool.js';
 import { installMatMulKernels } from './kernels/matmul.js';
 import { installNativeReductions } from './kernels/reduce.js';
 import { installSharedIdentity } from './kernels/identity.js';
-import { configuredThreads, loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
+import { configuredThreads, gemmSetting, loadNative, NATIVE_HINT, type NativeAddon } from './kernels/native.js';
 import { installNativeOps } from './kernels/ops.js';
 
 export { tf };
@@ -169,9 +169,13 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       return {
         name,
         tfBackend: tf.getBackend(),
-        // "own-sgemm(...)": the addon was built without OpenBLAS (native/gemm/own_sgemm.c)
-        kernels: `${info.blas === 'own' ? 'own-sgemm' : 'openblas'}(${['BatchMatMul', '_FusedMatMul', ...opKernels].join(',')})`,
-        detail: `${info.config}; ${info.blasThreads} BLAS threads${native.addon && native.prebuilt ? '; prebuilt addon (native/prebuilt: no local build)' : ''}`,
+        // "own-sgemm(...)": the GEMMs run on native/gemm/own_sgemm.c (a build without OpenBLAS, or
+        // SAEBOARD_GEMM picking it over OpenBLAS's core)
+        kernels: `${(info.gemm ?? info.blas) === 'own' ? 'own-sgemm' : 'openblas'}(${['BatchMatMul', '_FusedMatMul', ...opKernels].join(',')})`,
+        detail:
+          `${info.config}; ${info.blasThreads} BLAS threads` +
+          (info.blas !== 'own' && info.gemm === 'own' ? `; GEMMs on saeboard's own SGEMM (${info.ownKernel}) by SAEBOARD_GEMM=${gemmSetting()}` : '') +
+          (native.addon && native.prebuilt ? '; prebuilt addon (native/prebuilt: no local build)' : ''),
         blasCore: info.corename,
         threads: info.threads,
       };

@@ -94,10 +94,15 @@ const nativeBuilt = loadNative().addon !== null;
 
 describe('initBackend in a fresh process', () => {
   it.skipIf(!nativeBuilt)('picks wasm+native by default when the addon is built, and reports the BLAS core', () => {
-    const r = runChild({});
+    const r = runChild({ SAEBOARD_GEMM: 'openblas' });
     expect(r.ok).toBe(true);
     expect(r.info?.name).toBe('wasm+native');
     expect(r.info?.kernels).toMatch(/^openblas\(BatchMatMul,_FusedMatMul/);
+    // the GEMMs on the own SGEMM: the kernels and the detail say so
+    const own = runChild({ SAEBOARD_GEMM: 'own' });
+    expect(own.info?.kernels).toMatch(/^own-sgemm\(BatchMatMul,_FusedMatMul/);
+    expect(own.info?.detail).toMatch(/; GEMMs on saeboard's own SGEMM \((avx512|avx2|generic)\) by SAEBOARD_GEMM=own/);
+    expect(own.product).toEqual([1, 9, 2, 12]);
     expect(r.info?.blasCore).toBeTruthy();
     expect(r.product).toEqual([1, 9, 2, 12]);
     expect(r.same).toBe(true); // backendInfo() returns what initBackend() resolved to
