@@ -143,10 +143,12 @@ static int par_for(int64_t n, int64_t min_per_thread, range_fn fn, void *ctx) {
 static float *scratch = NULL;
 static size_t scratch_len = 0;
 
+/* 64-byte aligned: the GEMMs write their outputs here, and a C row that starts mid cache line
+   splits every vector store in two (malloc's large blocks start 16 bytes into a page) */
 static float *get_scratch(size_t n) {
   if (n > scratch_len) {
     free(scratch);
-    scratch = (float *)malloc(n * sizeof(float));
+    scratch = (float *)aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
     scratch_len = scratch ? n : 0;
   }
   return scratch;
