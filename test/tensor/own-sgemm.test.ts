@@ -95,6 +95,10 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
       [130, 77, 513],
       [300, 200, 100],
       [256, 512, 64],
+      // full micro-panels with a depth that is not a multiple of the 4×4 packing transposes,
+      // and a second and third K slice of 512 + 512 + 6
+      [50, 70, 23],
+      [64, 96, 1030],
     ];
     for (const threads of [1, 2]) {
       defaultAddon!.setThreads(threads);
@@ -107,11 +111,14 @@ describe.skipIf(!canRun)('own SGEMM build vs OpenBLAS build', () => {
             const c1 = new Float32Array(M * N);
             const c2 = new Float32Array(M * N);
             const c3 = new Float32Array(M * N);
-            defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c1, 0);
-            o.sgemm(ta, tb, M, N, K, A, 0, B, 0, c2, 0);
-            // every build links the own SGEMM too: SAEBOARD_GEMM=own switches to it per call
-            process.env.SAEBOARD_GEMM = 'own';
+            // each build on its own GEMM: SAEBOARD_GEMM=openblas, or SAEBOARD_GEMM=auto would
+            // send an OpenBLAS build's calls to the own SGEMM where OpenBLAS is held to AVX2
+            process.env.SAEBOARD_GEMM = 'openblas';
             try {
+              defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c1, 0);
+              o.sgemm(ta, tb, M, N, K, A, 0, B, 0, c2, 0);
+              // every build links the own SGEMM too: SAEBOARD_GEMM=own switches to it per call
+              process.env.SAEBOARD_GEMM = 'own';
               defaultAddon!.sgemm(ta, tb, M, N, K, A, 0, B, 0, c3, 0);
             } finally {
               delete process.env.SAEBOARD_GEMM;
