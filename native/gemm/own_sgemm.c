@@ -178,19 +178,34 @@ static void pack_transposed(const float *src, int64_t lds, int R, int64_t kc, fl
     for (int r = 0; r < R; r++) dst[p * ld + r] = src[r * lds + p];
 }
 
+/* dst[(c/W)·W·kc + p·W + c%W] = src[p·lds + c] for c < n, p < kc, zero-padded to whole panels:
+   kc rows of n contiguous floats into ceil(n/W) W-wide p-major panels (the transposed A, the
+   untransposed B). Row by row, so each source row is read once (panel by panel, every row would
+   be revisited n/W times a part of a cache line at a time). */
+static void pack_rows(const float *src, int64_t lds, int64_t n, int64_t kc, int W, float *dst) {
+  const int64_t full = n / W * W;
+  for (int64_t p = 0; p < kc; p++) {
+    const float *row = src + p * lds;
+    for (int64_t c = 0; c < full; c += W) memcpy(dst + c * kc + p * W, row + c, (size_t)W * sizeof(float));
+    if (full < n) {
+      float *d = dst + full * kc + p * W;
+      int64_t c = 0;
+      for (; c < n - full; c++) d[c] = row[full + c];
+      for (; c < W; c++) d[c] = 0.0f;
+    }
+  }
+}
+
 /* Ap: ceil(mc/MR) panels, each kc × MR (p-major): Ap[p·MR + i] = op(A)[i0 + i, p0 + p] */
 static void pack_a(const gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float *ap) {
+  if (g->transA) { /* op(A)[i, p] = A[p·lda + i] */
+    pack_rows(g->A + p0 * g->lda + i0, g->lda, mc, kc, MR, ap);
+    return;
+  }
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = mc - ir < MR ? mc - ir : MR;
     float *dst = ap + ir * kc;
-    if (g->transA) { /* op(A)[i, p] = A[p·lda + i]: MR contiguous floats per p */
-      for (int64_t p = 0; p < kc; p++) {
-        const float *src = g->A + (p0 + p) * g->lda + i0 + ir;
-        int64_t i = 0;
-        for (; i < mr; i++) dst[p * MR + i] = src[i];
-        for (; i < MR; i++) dst[p * MR + i] = 0.0f;
-      }
-    } else if (mr == MR && MR % 4 == 0) { /* A[i·lda + p]: a row per i, transposed in 4×4 blocks */
+    if (mr == MR && MR % 4 == 0) { /* A[i·lda + p]: a row per i, transposed in 4×4 blocks */
       pack_transposed(g->A + (i0 + ir) * g->lda + p0, g->lda, MR, kc, dst, MR);
     } else { /* A[i·lda + p]: a row per i */
       for (int64_t i = 0; i < mr; i++) {
@@ -205,20 +220,14 @@ static void pack_a(const gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64
 
 /* Bp: ceil(nc/NR) panels, each kc × NR: Bp[p·NR + j] = op(B)[p0 + p, j0 + j] */
 static void pack_b(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int NR, float *bp) {
+  if (!g->transB) { /* B[p·ldb + j] */
+    pack_rows(g->B + p0 * g->ldb + j0, g->ldb, nc, kc, NR, bp);
+    return;
+  }
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = nc - jr < NR ? nc - jr : NR;
     float *dst = bp + jr * kc;
-    if (!g->transB) { /* B[p·ldb + j] */
-      for (int64_t p = 0; p < kc; p++) {
-        const float *src = g->B + (p0 + p) * g->ldb + j0 + jr;
-        if (nr == NR) memcpy(dst + p * NR, src, NR * sizeof(float));
-        else {
-          int64_t j = 0;
-          for (; j < nr; j++) dst[p * NR + j] = src[j];
-          for (; j < NR; j++) dst[p * NR + j] = 0.0f;
-        }
-      }
-    } else if (nr == NR && NR % 4 == 0) { /* B[j·ldb + p], transposed in 4×4 blocks */
+    if (nr == NR && NR % 4 == 0) { /* B[j·ldb + p], transposed in 4×4 blocks */
       pack_transposed(g->B + (j0 + jr) * g->ldb + p0, g->ldb, NR, kc, dst, NR);
     } else { /* B[j·ldb + p] */
       for (int64_t j = 0; j < nr; j++) {
