@@ -156,15 +156,19 @@ typedef struct {
   float *C;
 } gemm_args;
 
-/* dst[p·ld + r] = src[r·lds + p] for r < R (a multiple of 4), p < kc: R rows of a row-major
-   matrix into p-major panel rows. By 4×4 SSE transposes (x86-64 baseline) where a scalar loop
-   would write with a stride of ld floats: the no-transpose A and the transposed B, whose packing
-   was a fifth of the time of a 472-row or 512-column product (the GPT's, the SAE step's ∂F). */
+/* dst[p·ld + r] = src[r·lds + p] for r < R, p < kc: R rows of a row-major matrix into p-major
+   panel rows. By 4×4 SSE transposes (x86-64 baseline; the rows past a multiple of 4 one by one)
+   where a scalar loop would write with a stride of ld floats: the no-transpose A and the
+   transposed B, whose packing was a fifth of the time of a 472-row or 512-column product (the
+   GPT's, the SAE step's ∂F). */
 static void pack_transposed(const float *src, int64_t lds, int R, int64_t kc, float *dst, int64_t ld) {
   int64_t p = 0;
 #ifdef OWN_X86
-  for (; p + 4 <= kc; p += 4)
-    for (int r = 0; r < R; r += 4) {
+  const int R4 = R / 4 * 4;
+  for (; p + 4 <= kc; p += 4) {
+    for (int r = R4; r < R; r++)
+      for (int q = 0; q < 4; q++) dst[(p + q) * ld + r] = src[r * lds + p + q];
+    for (int r = 0; r < R4; r += 4) {
       __m128 r0 = _mm_loadu_ps(src + (r + 0) * lds + p), r1 = _mm_loadu_ps(src + (r + 1) * lds + p);
       __m128 r2 = _mm_loadu_ps(src + (r + 2) * lds + p), r3 = _mm_loadu_ps(src + (r + 3) * lds + p);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
@@ -173,6 +177,7 @@ static void pack_transposed(const float *src, int64_t lds, int R, int64_t kc, fl
       _mm_storeu_ps(dst + (p + 2) * ld + r, r2);
       _mm_storeu_ps(dst + (p + 3) * ld + r, r3);
     }
+  }
 #endif
   for (; p < kc; p++)
     for (int r = 0; r < R; r++) dst[p * ld + r] = src[r * lds + p];
@@ -205,7 +210,7 @@ static void pack_a(const gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = mc - ir < MR ? mc - ir : MR;
     float *dst = ap + ir * kc;
-    if (mr == MR && MR % 4 == 0) { /* A[i·lda + p]: a row per i, transposed in 4×4 blocks */
+    if (mr == MR) { /* A[i·lda + p]: a row per i, transposed in 4×4 blocks */
       pack_transposed(g->A + (i0 + ir) * g->lda + p0, g->lda, MR, kc, dst, MR);
     } else { /* A[i·lda + p]: a row per i */
       for (int64_t i = 0; i < mr; i++) {
@@ -227,7 +232,7 @@ static void pack_b(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = nc - jr < NR ? nc - jr : NR;
     float *dst = bp + jr * kc;
-    if (nr == NR && NR % 4 == 0) { /* B[j·ldb + p], transposed in 4×4 blocks */
+    if (nr == NR) { /* B[j·ldb + p], transposed in 4×4 blocks */
       pack_transposed(g->B + (j0 + jr) * g->ldb + p0, g->ldb, NR, kc, dst, NR);
     } else { /* B[j·ldb + p] */
       for (int64_t j = 0; j < nr; j++) {
