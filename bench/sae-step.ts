@@ -264,6 +264,8 @@ function useGemm(engine: Engine): void {
   if (engine === 'native-own-gemm') process.env.SAEBOARD_SAE_GEMM = 'own';
   else if (engine === 'native-openblas') process.env.SAEBOARD_SAE_GEMM = 'openblas';
   else delete process.env.SAEBOARD_SAE_GEMM;
+  if (engine === 'native-dense') process.env.SAEBOARD_SAE_SPARSE = '0';
+  else delete process.env.SAEBOARD_SAE_SPARSE;
 }
 
 /** The GEMM an engine's native step takes: its forced one, else what SAEBOARD_GEMM (auto) picks. */
@@ -272,8 +274,6 @@ function engineGemm(engine: Engine): string | null {
   if (engine === 'native-own-gemm') return 'own';
   if (engine === 'native-openblas') return 'openblas';
   return loadNative().addon?.info().gemm ?? null;
-  if (engine === 'native-dense') process.env.SAEBOARD_SAE_SPARSE = '0';
-  else delete process.env.SAEBOARD_SAE_SPARSE;
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
