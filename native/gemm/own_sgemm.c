@@ -393,27 +393,32 @@ HIDDEN void saeboard_own_set_threads(int n) {
 
 /* Which GEMM the addons call, read at every call so a bench or doctor can switch between calls:
  * SAEBOARD_GEMM (for the SAE step, SAEBOARD_SAE_GEMM first) = own | openblas | auto (unset).
- * auto takes the own SGEMM where it runs its AVX-512 micro-kernel and OpenBLAS runs an AVX2 one:
- * an OPENBLAS_CORETYPE override holding OpenBLAS to an older core (some VM images set Haswell
- * machine-wide), or an OpenBLAS too old to know the CPU. There the own SGEMM takes ~0.55× the
- * time; where both run AVX-512 (or both AVX2) OpenBLAS keeps the calls. A bad value counts as auto
- * here; the loader (src/tensor/kernels/native.ts) refuses it with a one-line error first. */
+ * auto takes the own SGEMM where its micro-kernel is a wider vector ISA than OpenBLAS's core:
+ * AVX-512 over an AVX2 core is the case that matters, an OPENBLAS_CORETYPE override holding
+ * OpenBLAS to an older core (some VM images set Haswell machine-wide) or an OpenBLAS too old to
+ * know the CPU. There the own SGEMM takes ~0.55× the time; where both run the same ISA OpenBLAS
+ * keeps the calls. A bad value counts as auto here; the loader (src/tensor/kernels/native.ts)
+ * refuses it with a one-line error first. */
 extern char *openblas_get_corename(void);
 
 static pthread_once_t g_auto_once = PTHREAD_ONCE_INIT;
 static int g_auto_own = 0;
 
-/* OpenBLAS's AVX-512 cores ("SkylakeX", "Cooperlake", "SapphireRapids"), by its corename */
-static int openblas_core_has_avx512(const char *core) {
+/* 3: AVX-512, 2: AVX2 with FMA, 1: anything older or not x86 — of OpenBLAS's core, by its corename */
+static int openblas_core_level(const char *core) {
   static const char *avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+  static const char *avx2[] = {"haswell", "zen", "excavator"};
   for (size_t i = 0; i < sizeof avx512 / sizeof avx512[0]; i++)
-    if (core && strcasecmp(core, avx512[i]) == 0) return 1;
-  return 0;
+    if (core && strcasecmp(core, avx512[i]) == 0) return 3;
+  for (size_t i = 0; i < sizeof avx2 / sizeof avx2[0]; i++)
+    if (core && strcasecmp(core, avx2[i]) == 0) return 2;
+  return 1;
 }
 
 static void decide_auto(void) {
   pthread_once(&g_once, pick_kernel);
-  g_auto_own = strcmp(g_kernel.name, "avx512") == 0 && !openblas_core_has_avx512(openblas_get_corename());
+  const int own_level = strcmp(g_kernel.name, "avx512") == 0 ? 3 : strcmp(g_kernel.name, "avx2") == 0 ? 2 : 1;
+  g_auto_own = own_level > openblas_core_level(openblas_get_corename());
 }
 
 /* "avx512", "avx2" or "generic": the micro-kernel this CPU gets */

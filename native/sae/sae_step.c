@@ -71,7 +71,7 @@ enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 
 /* saeboard's own SGEMM (native/gemm/own_sgemm.c), always linked in: SAEBOARD_SAE_GEMM (else
    SAEBOARD_GEMM, which also switches the tfjs matmul kernels) = own | openblas | auto picks it or
-   the build's BLAS (auto: the own SGEMM's AVX-512 kernel where OpenBLAS is held to an AVX2 one);
+   the build's BLAS (auto: the own SGEMM where its kernel is a wider ISA than OpenBLAS's core);
    read at every step so a bench can switch between steps */
 extern void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                                int ldb, float beta, float *C, int ldc);

@@ -303,7 +303,7 @@ static int get_offsets(napi_env env, napi_value v, const char *what, double **ou
 }
 
 /* saeboard's own SGEMM (native/gemm/own_sgemm.c) is linked into every build: SAEBOARD_GEMM
-   (auto by default: the own SGEMM where it has AVX-512 and OpenBLAS is held to an AVX2 core)
+   (auto by default: the own SGEMM where its kernel is a wider ISA than OpenBLAS's core)
    picks it or OpenBLAS, read at every call */
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 extern void saeboard_own_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,

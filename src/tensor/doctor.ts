@@ -8,7 +8,7 @@
  *   native-own-sgemm  the native addon with saeboard's own cache-blocked, vectorised SGEMM (no
  *                     libopenblas at build time, or no compiler: the committed prebuilt addon;
  *                     goal ≤ 2x the OpenBLAS time); on an OpenBLAS build the best path where
- *                     SAEBOARD_GEMM=auto picks it (its AVX-512 kernel over OpenBLAS's AVX2 core)
+ *                     SAEBOARD_GEMM=auto picks it (its kernel a wider ISA than OpenBLAS's core)
  *   wasm-js           no native addon (no C compiler): tfjs wasm with SIMD (its own threads do not
  *                     work under Node), large matmuls split over a worker-thread pool, transposes
  *                     done explicitly

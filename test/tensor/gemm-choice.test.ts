@@ -1,8 +1,8 @@
 /**
  * SAEBOARD_GEMM=auto|own|openblas (native/gemm/own_sgemm.c saeboard_gemm_use_own): which GEMM an
- * OpenBLAS build's calls take. auto takes the own SGEMM exactly where its micro-kernel is AVX-512
- * and OpenBLAS's core is an AVX2 one (an OPENBLAS_CORETYPE override, as some VM images set
- * machine-wide); both addons (tfjs kernels and the SAE step) follow the one rule, seen here in
+ * OpenBLAS build's calls take. auto takes the own SGEMM exactly where its micro-kernel is a wider
+ * vector ISA than OpenBLAS's core (AVX-512 over an AVX2 core, as an OPENBLAS_CORETYPE override that
+ * some VM images set machine-wide gives; AVX2 over an older one); both addons (tfjs kernels and the SAE step) follow the one rule, seen here in
  * their results: auto's are bit-equal to those of the GEMM it names. A bad value is one error line.
  */
 import { spawnSync } from 'node:child_process';
@@ -49,7 +49,7 @@ function parity(env: Record<string, string | undefined>) {
 }
 
 describe('SAEBOARD_GEMM', () => {
-  it.skipIf(!openblasBuild)('auto takes the own SGEMM only where it is AVX-512 and OpenBLAS is held to an AVX2 core; own and openblas force', () => {
+  it.skipIf(!openblasBuild)('auto takes the own SGEMM only where its kernel is wider than OpenBLAS\'s core (AVX-512 over AVX2, AVX2 over AVX); own and openblas force', () => {
     const haswell = infoWith({ OPENBLAS_CORETYPE: 'Haswell', SAEBOARD_GEMM: undefined });
     expect(haswell.corename).toBe('Haswell');
     expect(haswell.ownKernel).toBe(avx512 ? 'avx512' : haswell.ownKernel);
@@ -59,6 +59,10 @@ describe('SAEBOARD_GEMM', () => {
     const ownAvx2 = infoWith({ OPENBLAS_CORETYPE: 'Haswell', SAEBOARD_SGEMM_KERNEL: 'avx2', SAEBOARD_GEMM: undefined });
     expect(ownAvx2.ownKernel).toBe('avx2');
     expect(ownAvx2.gemm).toBe('openblas');
+    // ... but over OpenBLAS held to an AVX (no FMA) core it is the wider one; the plain C kernel never is
+    const sandy = infoWith({ OPENBLAS_CORETYPE: 'Sandybridge', SAEBOARD_SGEMM_KERNEL: 'avx2', SAEBOARD_GEMM: undefined });
+    expect([sandy.corename, sandy.gemm]).toEqual(['Sandybridge', 'own']);
+    expect(infoWith({ OPENBLAS_CORETYPE: 'Sandybridge', SAEBOARD_SGEMM_KERNEL: 'generic', SAEBOARD_GEMM: undefined }).gemm).toBe('openblas');
     if (avx512) {
       // OpenBLAS on its own AVX-512 core keeps the calls
       const skx = infoWith({ OPENBLAS_CORETYPE: 'SkylakeX', SAEBOARD_GEMM: undefined });

@@ -46,7 +46,7 @@ export interface NativeInfo {
   /**
    * The GEMM its calls take now, under the current SAEBOARD_GEMM (gemmSetting()): 'own' on
    * own-SGEMM builds, and on OpenBLAS builds where SAEBOARD_GEMM=own or auto picks the own SGEMM
-   * (its AVX-512 kernel while OpenBLAS runs an AVX2 core). Absent in older builds.
+   * (its kernel a wider ISA than OpenBLAS's core, e.g. AVX-512 over AVX2). Absent in older builds.
    */
   gemm?: 'openblas' | 'own';
   /** The own SGEMM's micro-kernel on this CPU: 'avx512', 'avx2' or 'generic'. Absent in older builds. */
@@ -251,9 +251,9 @@ export type GemmSetting = (typeof GEMM_SETTINGS)[number];
 
 /**
  * SAEBOARD_GEMM: which GEMM the addons' calls take (native/gemm/own_sgemm.c
- * saeboard_gemm_use_own reads it at every call) — auto (default; the own SGEMM where it has an
- * AVX-512 kernel and OpenBLAS runs an AVX2 one, e.g. held there by a machine-wide
- * OPENBLAS_CORETYPE), own or openblas. SAEBOARD_SAE_GEMM, when set, overrides it for the SAE
+ * saeboard_gemm_use_own reads it at every call) — auto (default; the own SGEMM where its kernel
+ * is a wider ISA than OpenBLAS's core: AVX-512 over AVX2, e.g. OpenBLAS held there by a
+ * machine-wide OPENBLAS_CORETYPE, or AVX2 over older), own or openblas. SAEBOARD_SAE_GEMM, when set, overrides it for the SAE
  * step. The addons read a bad value as auto, so it is refused here, before either loads.
  */
 export function gemmSetting(): GemmSetting {
