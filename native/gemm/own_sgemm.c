@@ -201,48 +201,29 @@ static void pack_rows(const float *src, int64_t lds, int64_t n, int64_t kc, int 
   }
 }
 
+/* dst[(r/W)·W·kc + p·W + r%W] = src[r·lds + p] for r < n, p < kc, zero-padded to whole panels:
+   n rows of a row-major matrix into ceil(n/W) W-wide p-major panels, transposed
+   (pack_transposed; the untransposed A, the transposed B) */
+static void pack_cols(const float *src, int64_t lds, int64_t n, int64_t kc, int W, float *dst) {
+  for (int64_t r0 = 0; r0 < n; r0 += W) {
+    const int R = n - r0 < W ? (int)(n - r0) : W;
+    float *panel = dst + r0 * kc;
+    pack_transposed(src + r0 * lds, lds, R, kc, panel, W);
+    for (int64_t p = 0; p < kc && R < W; p++)
+      for (int r = R; r < W; r++) panel[p * W + r] = 0.0f;
+  }
+}
+
 /* Ap: ceil(mc/MR) panels, each kc × MR (p-major): Ap[p·MR + i] = op(A)[i0 + i, p0 + p] */
 static void pack_a(const gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float *ap) {
-  if (g->transA) { /* op(A)[i, p] = A[p·lda + i] */
-    pack_rows(g->A + p0 * g->lda + i0, g->lda, mc, kc, MR, ap);
-    return;
-  }
-  for (int64_t ir = 0; ir < mc; ir += MR) {
-    const int64_t mr = mc - ir < MR ? mc - ir : MR;
-    float *dst = ap + ir * kc;
-    if (mr == MR) { /* A[i·lda + p]: a row per i, transposed in 4×4 blocks */
-      pack_transposed(g->A + (i0 + ir) * g->lda + p0, g->lda, MR, kc, dst, MR);
-    } else { /* A[i·lda + p]: a row per i */
-      for (int64_t i = 0; i < mr; i++) {
-        const float *src = g->A + (i0 + ir + i) * g->lda + p0;
-        for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = src[p];
-      }
-      for (int64_t i = mr; i < MR; i++)
-        for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = 0.0f;
-    }
-  }
+  if (g->transA) pack_rows(g->A + p0 * g->lda + i0, g->lda, mc, kc, MR, ap); /* op(A)[i, p] = A[p·lda + i] */
+  else pack_cols(g->A + i0 * g->lda + p0, g->lda, mc, kc, MR, ap);           /* A[i·lda + p] */
 }
 
 /* Bp: ceil(nc/NR) panels, each kc × NR: Bp[p·NR + j] = op(B)[p0 + p, j0 + j] */
 static void pack_b(const gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int NR, float *bp) {
-  if (!g->transB) { /* B[p·ldb + j] */
-    pack_rows(g->B + p0 * g->ldb + j0, g->ldb, nc, kc, NR, bp);
-    return;
-  }
-  for (int64_t jr = 0; jr < nc; jr += NR) {
-    const int64_t nr = nc - jr < NR ? nc - jr : NR;
-    float *dst = bp + jr * kc;
-    if (nr == NR) { /* B[j·ldb + p], transposed in 4×4 blocks */
-      pack_transposed(g->B + (j0 + jr) * g->ldb + p0, g->ldb, NR, kc, dst, NR);
-    } else { /* B[j·ldb + p] */
-      for (int64_t j = 0; j < nr; j++) {
-        const float *src = g->B + (j0 + jr + j) * g->ldb + p0;
-        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = src[p];
-      }
-      for (int64_t j = nr; j < NR; j++)
-        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
-    }
-  }
+  if (g->transB) pack_cols(g->B + j0 * g->ldb + p0, g->ldb, nc, kc, NR, bp); /* B[j·ldb + p] */
+  else pack_rows(g->B + p0 * g->ldb + j0, g->ldb, nc, kc, NR, bp);           /* B[p·ldb + j] */
 }
 
 /* ---------------------------------------------------------------------------------------- */
