@@ -6,17 +6,18 @@
  * their results: auto's are bit-equal to those of the GEMM it names. A bad value is one error line.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cpuSimd } from '../../bench/harness.js';
 import { localAddonPath, NATIVE_ADDON_PATH, type NativeAddon, type NativeInfo } from '../../src/tensor/kernels/native.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 
 const TSX = import.meta.resolve('tsx');
 const built = existsSync(NATIVE_ADDON_PATH);
 const blas = built ? ((createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon).info().blas ?? 'openblas') : null;
-const avx512 = process.arch === 'x64' && /^flags\s*:.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const avx512 = cpuSimd() === 'avx512';
 const openblasBuild = built && blas === 'openblas' && process.arch === 'x64';
 
 /** The addon's info() in a fresh process (OpenBLAS reads OPENBLAS_CORETYPE when it loads). */
