@@ -202,6 +202,38 @@ export function cpuSimd(): string | null {
   return has('avx512f') ? 'avx512' : has('avx2') ? 'avx2' : has('sse2') ? 'sse2' : null;
 }
 
+/**
+ * The CPU's vendor family and model from /proc/cpuinfo, with the microarchitecture where the
+ * table knows it. The VMs all name themselves "AMD EPYC", yet a Zen 4 core runs AVX-512 at half
+ * a Zen 5 core's rate: without this, figures from the two read as one machine's.
+ */
+export function cpuIdentity(cpuinfo?: string): { family: number; model: number; uarch: string | null } | null {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  const field = (name: string) => Number(new RegExp(`^${name}\\s*:\\s*(\\d+)\\s*$`, 'm').exec(text!)?.[1] ?? NaN);
+  const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(text)?.[1] ?? '';
+  const family = field('cpu family');
+  const model = field('model');
+  if (!Number.isFinite(family) || !Number.isFinite(model)) return null;
+  return { family, model, uarch: vendor === 'AuthenticAMD' ? amdUarch(family, model) : null };
+}
+
+// AMD's family 0x17/0x19/0x1a model ranges (Zen, Zen 2 / Zen 3, Zen 4 / Zen 5)
+function amdUarch(family: number, model: number): string | null {
+  if (family === 0x1a) return 'zen5';
+  const within = (ranges: [number, number][]) => ranges.some(([lo, hi]) => model >= lo && model <= hi);
+  if (family === 0x19 && within([[0x10, 0x1f], [0x60, 0x7f], [0xa0, 0xaf]])) return 'zen4';
+  if (family === 0x19 && within([[0x00, 0x0f], [0x20, 0x5f]])) return 'zen3';
+  if (family === 0x17) return model >= 0x30 ? 'zen2' : 'zen';
+  return null;
+}
+
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus();
   return {
@@ -212,6 +244,7 @@ export function machine(): Record<string, unknown> {
     platform: `${os.platform()}-${os.arch()}`,
     // the VMs all say "AMD EPYC": the vector width tells their figures apart
     simd: cpuSimd(),
+    cpuId: cpuIdentity(),
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
     gemmSetting: process.env.SAEBOARD_GEMM ?? null,
     nodeEnv: process.env.NODE_ENV ?? null,

@@ -277,4 +277,20 @@ describe('bench harness', () => {
     expect(typeof line.hostSlow).toBe('boolean');
     if (line.hostSlow) expect(line.loaded).toBe(true);
   });
+
+  it('names the CPU by family, model and, for AMD, its Zen generation (the VMs all say "AMD EPYC")', async () => {
+    const { cpuIdentity, machine } = await import('../../bench/harness.js');
+    const info = (vendor: string, family: number, model: number) =>
+      `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: ${family}\nmodel\t\t: ${model}\nmodel name\t: AMD EPYC\n`;
+    expect(cpuIdentity(info('AuthenticAMD', 25, 17))).toEqual({ family: 25, model: 17, uarch: 'zen4' });
+    expect(cpuIdentity(info('AuthenticAMD', 25, 1))).toEqual({ family: 25, model: 1, uarch: 'zen3' });
+    expect(cpuIdentity(info('AuthenticAMD', 26, 2))).toEqual({ family: 26, model: 2, uarch: 'zen5' });
+    expect(cpuIdentity(info('AuthenticAMD', 23, 49))).toEqual({ family: 23, model: 49, uarch: 'zen2' });
+    expect(cpuIdentity(info('GenuineIntel', 6, 143))).toEqual({ family: 6, model: 143, uarch: null });
+    expect(cpuIdentity('no fields here')).toBeNull();
+    // this machine's record carries it, as read from /proc/cpuinfo
+    const m = machine();
+    expect(m).toHaveProperty('cpuId');
+    if (existsSync('/proc/cpuinfo')) expect(m.cpuId).toEqual(cpuIdentity(readFileSync('/proc/cpuinfo', 'utf8')));
+  });
 });
