@@ -186,17 +186,22 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       installNativeOps(null);
       installNativeReductions(null);
       installSharedIdentity(true);
-      // tfjs-wasm's own threads do not start under Node: large matmuls go to a worker pool
+      // large matmuls on saeboard's wasm SGEMM, over a worker pool (tfjs-wasm's own threads do
+      // not start under Node)
       const threads = configuredThreads() ?? os.availableParallelism();
-      let detail: string | undefined;
+      let detail: string;
       try {
         const pool = await startGemmPool(threads);
-        detail = pool ? `large matmuls split over ${pool.threads} threads (worker pool)` : 'matmuls on 1 thread (SAEBOARD_THREADS=1)';
+        detail =
+          pool.threads > 1
+            ? `large matmuls on saeboard's wasm SGEMM, split over ${pool.threads} threads (worker pool)`
+            : `large matmuls on saeboard's wasm SGEMM, 1 thread (SAEBOARD_THREADS=1)`;
       } catch (err) {
-        detail = `matmuls on 1 thread: the worker pool did not start (${(err as Error).message})`;
-        log.warn({ err: (err as Error).message }, 'compute backend: matmul worker pool did not start; matmuls run on one thread');
+        detail = `matmuls on tfjs' kernels, 1 thread: the wasm SGEMM pool did not start (${(err as Error).message})`;
+        log.warn({ err: (err as Error).message }, 'compute backend: wasm SGEMM pool did not start; matmuls run on one thread');
       }
-      return { name, tfBackend: tf.getBackend(), kernels: 'js-transpose(BatchMatMul,_FusedMatMul)', detail, threads: gemmPool()?.threads ?? 1 };
+      const kernels = gemmPool() ? 'wasm-sgemm(BatchMatMul,_FusedMatMul)' : 'js-transpose(BatchMatMul,_FusedMatMul)';
+      return { name, tfBackend: tf.getBackend(), kernels, detail, threads: gemmPool()?.threads ?? 1 };
     }
     case 'wasm':
       await setTfBackend('wasm');

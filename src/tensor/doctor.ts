@@ -10,8 +10,8 @@
  *                     goal ≤ 2x the OpenBLAS time); on an OpenBLAS build the best path where
  *                     SAEBOARD_GEMM=auto picks it (its kernel a wider ISA than OpenBLAS's core)
  *   wasm-js           no native addon (no C compiler): tfjs wasm with SIMD (its own threads do not
- *                     work under Node), large matmuls split over a worker-thread pool, transposes
- *                     done explicitly
+ *                     work under Node), large matmuls on saeboard's wasm SGEMM (native/wasm) split
+ *                     over a worker-thread pool
  * tfjs-node(-gpu) rank above all of them when installed; stock wasm and cpu are debugging only.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -115,7 +115,7 @@ export function describeComputePath(info: BackendInfo): ComputePath {
       const compiler = hasCompiler();
       return {
         id: 'wasm-js',
-        label: `tfjs wasm (SIMD) with pure-JS matmul kernels, large matmuls on ${info.threads ?? 1} thread${(info.threads ?? 1) > 1 ? 's (worker pool)' : ''}, no native addon`,
+        label: `tfjs wasm (SIMD), large matmuls on saeboard's wasm SGEMM on ${info.threads ?? 1} thread${(info.threads ?? 1) > 1 ? 's (worker pool)' : ''}, no native addon`,
         best: false,
         fix: compiler ? OPENBLAS_FIX : TOOLCHAIN_FIX,
         why: (() => {

@@ -64,7 +64,7 @@ describe('saeboard doctor', () => {
     const r = doctor(['--rows', '32', '--reps', '1'], { SAEBOARD_NATIVE: 'off' });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^compute path: tfjs wasm \(SIMD\) with pure-JS matmul kernels, large matmuls on 1 thread, no native addon/); // 1 thread: VITEST
+    expect(lines[0]).toMatch(/^compute path: tfjs wasm \(SIMD\), large matmuls on saeboard's wasm SGEMM on 1 thread, no native addon/); // 1 thread: VITEST
     expect(lines[1]).toMatch(/tf\.matMul on wasm\+js: 32×512 · 512×4096 in [\d.]+ ms/);
     expect(lines[lines.length - 1]).toMatch(/^best path: run `.*npm run build:native`/);
   }, 180_000);

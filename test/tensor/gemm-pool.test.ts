@@ -1,9 +1,11 @@
 /**
- * The matmul worker pool of the no-compiler path (wasm+js): large products split by rows over the
- * caller and a worker thread with its own tfjs wasm backend. Against the single-threaded js kernels
- * (bit for bit: each row block is the same stock A·B) and a float64 reference, for every transpose
- * form, a fused bias + activation, and products the pool must leave alone; no leaked tensors; and a
- * fresh process on wasm+js with 2 threads starts the pool and says so.
+ * The matmul pool of the no-compiler path (wasm+js): large products on saeboard's wasm SGEMM, split
+ * by rows, columns or K over the caller and a worker thread, all on one shared memory. Against the
+ * same SGEMM on one thread (bit for bit: each row or column block is computed as in the whole
+ * product) and a float64 reference, for every transpose form, a fused bias + activation, and
+ * products the pool must leave to tfjs' kernels; no leaked tensors; after the pool stops, tfjs'
+ * kernels compute the same products; and a fresh process on wasm+js with 2 threads starts the pool
+ * and says so.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -54,7 +56,7 @@ describe('gemm pool (wasm+js)', () => {
     ['along K', DEEP, false],
   ] as const)('splits large products of every transpose form %s, right against float64 (and bit-identical to one thread when not along K)', async (_, shape, exact) => {
     expect(chooseSplit(shape[0], shape[2], shape[1])).toBe(shape === TALL ? 'rows' : shape === WIDE ? 'cols' : 'k');
-    await stopGemmPool();
+    expect((await startGemmPool(1)).threads).toBe(1); // the wasm SGEMM on the caller alone
     [M, K, N] = shape;
     expect(M * N * K).toBeGreaterThanOrEqual(MIN_POOL_WORK);
     const forms: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
@@ -105,14 +107,13 @@ describe('gemm pool (wasm+js)', () => {
     tf.dispose([...small, c, batched]);
   });
 
-  it('stops cleanly and the kernels fall back to one thread', async () => {
+  it('stops cleanly and tfjs\' own kernels take the products again', async () => {
     await stopGemmPool();
     expect(gemmPool()).toBeNull();
     const { a, b, ref, scale } = operands(false, true);
     const c = tf.matMul(a, b, false, true);
     expect(maxRelativeError(c.dataSync(), ref, scale)).toBeLessThan(1e-5);
     tf.dispose([a, b, c]);
-    expect(await startGemmPool(1)).toBeNull(); // one thread: no pool
   });
 
   it('a fresh process on wasm+js with 2 threads starts the pool and reports it', () => {
@@ -124,7 +125,8 @@ describe('gemm pool (wasm+js)', () => {
     expect(out.ok, r.stderr).toBe(true);
     expect(out.info.name).toBe('wasm+js');
     expect(out.info.threads).toBe(2);
-    expect(out.info.detail).toMatch(/large matmuls split over 2 threads \(worker pool\)/);
+    expect(out.info.kernels).toBe('wasm-sgemm(BatchMatMul,_FusedMatMul)');
+    expect(out.info.detail).toMatch(/large matmuls on saeboard's wasm SGEMM, split over 2 threads \(worker pool\)/);
     expect(out.product).toEqual([1, 9, 2, 12]);
   }, 60_000);
 });

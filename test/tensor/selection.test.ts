@@ -117,11 +117,11 @@ describe('initBackend in a fresh process', () => {
     expect(auto.product).toEqual([1, 9, 2, 12]);
   });
 
-  it('falls back to the pure-JS kernels when the addon is absent, saying why', () => {
+  it('falls back to wasm kernels (large matmuls on the wasm SGEMM) when the addon is absent, saying why', () => {
     const r = runChild({ SAEBOARD_NATIVE: 'off' });
     expect(r.ok).toBe(true);
     expect(r.info?.name).toBe('wasm+js');
-    expect(r.info?.kernels).toBe('js-transpose(BatchMatMul,_FusedMatMul)');
+    expect(r.info?.kernels).toBe('wasm-sgemm(BatchMatMul,_FusedMatMul)');
     expect(r.info?.detail).toMatch(/wasm\+native skipped: disabled by SAEBOARD_NATIVE=off; .*npm run build:native/);
     expect(r.product).toEqual([1, 9, 2, 12]);
   });

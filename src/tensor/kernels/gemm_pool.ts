@@ -1,71 +1,76 @@
 /**
- * Large matmuls split over worker threads, for installs without the native addon (no C compiler).
+ * Large matmuls on saeboard's WebAssembly SGEMM (native/wasm/sgemm.wasm), split over worker
+ * threads, for installs without the native addon (no C compiler, no fitting prebuilt).
  *
- * tfjs-backend-wasm's own threads do not start under Node, so on `wasm+js` every GEMM ran on one
- * core at ~29 GFLOPS (XNNPACK, SIMD). This pool runs `threads − 1` worker threads, each with its
- * own tfjs wasm backend. A product C = op(A)·op(B) with at least MIN_POOL_WORK multiply-adds is
- * split by rows of C (by columns, or along K: chooseSplit): the caller (main thread) computes
- * the first block with its own kernels while each worker computes one of the others from A and B
- * copied into a SharedArrayBuffer, writing its block of C there. The main thread waits with
- * Atomics.wait (the kernels are synchronous).
+ * tfjs-backend-wasm's own threads do not start under Node, and its XNNPACK A·B runs at ~30 GFLOPS
+ * on one core, its transposed forms only after explicit transposes; two threads of it slowed each
+ * other by ~25 %. The wasm SGEMM takes every transpose form in its packing, runs at ~40 GFLOPS a
+ * thread and does not slow a second thread. Every thread (the caller and `threads − 1` workers)
+ * instantiates it over one shared WebAssembly.Memory: the caller copies op(A) and op(B) in, each
+ * thread computes one block of C in place (by rows of C, by columns, or along K: chooseSplit),
+ * and the caller copies C out (adding the K partials). The caller waits with Atomics.wait.
  *
  *   await startGemmPool(2);          // once, after the wasm backend is up (initBackend does it)
  *   gemmPool()?.matMul(...)           // from the js matmul kernels (matmul.ts)
  *
- * A worker that fails (or a pool that cannot start) turns the pool off with a logged reason; the
- * matmuls then run on the main thread as before.
+ * One thread is a pool too (no workers): large products still take the wasm SGEMM. A pool that
+ * cannot start, or a worker that fails, turns the pool off with a logged reason; the matmuls then
+ * run on tfjs' own kernels on the main thread.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PROJECT_ROOT } from '../../version.js';
+
+export const WASM_SGEMM_PATH = path.join(PROJECT_ROOT, 'native', 'wasm', 'sgemm.wasm');
 
 /** How a product is split: by rows of C, by columns of C, or along the reduction axis K. */
 export type Split = 'rows' | 'cols' | 'k';
 const SPLIT_CODE: Record<Split, number> = { rows: 0, cols: 1, k: 2 };
 
 /**
- * Rows of C by default; columns when C is wider than tall (with few rows, as the SAE's
- * dW_enc = xᵀ·dPre, 512 × 4096, every worker would otherwise take in, and XNNPACK repack, all of a
- * large op(B)); K when the reduction is the longest axis (the SAE's x̂ = f·W_dec, K = 4096): each
- * thread then packs half of op(B) as weights, and side by side such halves ran ~15 % faster than
- * row halves ([2048, 2048]·[2048, 512] vs [1024, 4096]·[4096, 512], two processes at once). The
- * K partials are summed by the caller.
+ * Rows of C by default; columns when C is wider than tall (each thread then packs only its part
+ * of op(B)); K when the reduction is the longest axis (the SAE's x̂ = f·W_dec, K = 4096), each
+ * thread packing half of both operands, the partials summed by the caller.
  */
 export function chooseSplit(M: number, N: number, K: number): Split {
   if (K > M && K > N) return 'k';
   return N > M ? 'cols' : 'rows';
 }
 
-/**
- * Split by columns with A transposed and B not (the SAE's dW_enc = xᵀ·dPre, 512 × 4096 from
- * K = 2048), each block is computed flipped, (B blockᵀ·A)ᵀ: XNNPACK packs its right operand as
- * weights for every call, and [K, M] = 2048 × 512 packs and streams far better than a
- * [K, N/2] = 2048 × 2048 block used by only 512 rows (278 → ~200 ms a block, with the transposes).
- */
-export function flipProduct(split: Split, transA: boolean, transB: boolean): boolean {
-  return split === 'cols' && transA && !transB;
-}
-
-/** Products below this many multiply-adds stay on one thread (~1 ms of work at 29 GFLOPS). */
+/** Products below this many multiply-adds stay on tfjs' kernels (the copies would cost more). */
 export const MIN_POOL_WORK = 1 << 24;
+
+/**
+ * One block of C = op(A)·op(B) on one thread's instance: rows lo..hi of C (split 0), columns
+ * lo..hi (1), or the partial product over K's lo..hi into c (2). Byte addresses in the shared
+ * memory; op(A) is [M, K] (A stored [K, M] when tA), op(B) [K, N] (stored [N, K] when tB).
+ * Source text, as the workers run it too.
+ */
+const GEMM_BLOCK_SOURCE = `function gemmBlock(sgemm, split, lo, hi, M, N, K, tA, tB, a, b, c, scratch) {
+  const lda = tA ? M : K, ldb = tB ? K : N;
+  if (split === 0) sgemm(tA, tB, hi - lo, N, K, a + 4 * (tA ? lo : lo * lda), lda, b, ldb, c + 4 * lo * N, N, 0, scratch);
+  else if (split === 1) sgemm(tA, tB, M, hi - lo, K, a, lda, b + 4 * (tB ? lo * ldb : lo), ldb, c + 4 * lo, N, 0, scratch);
+  else sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 0, scratch);
+}`;
+type SgemmExport = (...args: number[]) => void;
+type GemmBlock = (sgemm: SgemmExport, split: number, lo: number, hi: number, M: number, N: number, K: number, tA: number, tB: number, a: number, b: number, c: number, scratch: number) => void;
+const gemmBlock = new Function(`${GEMM_BLOCK_SOURCE}\nreturn gemmBlock;`)() as GemmBlock;
 
 /** Per-worker control words in the shared Int32Array. */
 const SLOT = 16;
 const W_STATE = 0; // see State
-const W_GENERATION = 1; // which data buffer the job refers to
-const W_M0 = 2; // the start of this worker's part: a row or column of C, or an index of K
-const W_M1 = 3; // one past its end
+const W_SPLIT = 1; // SPLIT_CODE
+const W_LO = 2; // this worker's part: rows, columns or K indices lo..hi
+const W_HI = 3;
 const W_M = 4;
 const W_N = 5;
 const W_K = 6;
 const W_TRANS_A = 7;
 const W_TRANS_B = 8;
-const W_A_OFF = 9; // in floats, within the data buffer
-const W_B_OFF = 10;
-const W_C_OFF = 11; // the workers' blocks of C: rows lo..hi at + lo·N, columns lo..hi at + M·lo
-const W_SPLIT = 12; // how the worker's lo..hi (W_M0, W_M1) split the product: a SPLIT_CODE
-const W_FLIP = 13; // 1: compute the block flipped (flipProduct)
+const W_A = 9; // byte addresses in the shared memory
+const W_B = 10;
+const W_C = 11; // C, or this worker's K partial
 
 const enum State {
   Starting = 0,
@@ -75,85 +80,21 @@ const enum State {
   Failed = 4,
 }
 
+const PAGE = 65536;
+/** Each instance's own stack (the SGEMM's code uses none; apart all the same). */
+const STACK_BYTES = 65536;
+const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+
 // The worker: plain CommonJS (eval: true), so it runs the same from src/ under tsx and from dist/.
 const WORKER_SOURCE = `
-const { workerData, parentPort, receiveMessageOnPort } = require('node:worker_threads');
-const { createRequire } = require('node:module');
-const req = createRequire(workerData.base);
-const tf = req('@tensorflow/tfjs');
-req('@tensorflow/tfjs-backend-wasm');
+const { workerData } = require('node:worker_threads');
 const ctrl = new Int32Array(workerData.ctrl);
 const s = workerData.slot * ${SLOT};
-let data = null;
-let generation = -1;
-/** Columns c0..c0+width of the [rows, cols] matrix at data[off], gathered row by row. */
-function columns(off, rows, cols, c0, width) {
-  const out = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) out.set(data.subarray(off + r * cols + c0, off + r * cols + c0 + width), r * width);
-  return out;
-}
-function run() {
-  const g = ctrl[s + ${W_GENERATION}];
-  while (generation !== g) {
-    const msg = receiveMessageOnPort(parentPort);
-    if (!msg) throw new Error('gemm worker: data buffer ' + g + ' was not sent');
-    data = new Float32Array(msg.message.data);
-    generation = msg.message.generation;
-  }
-  const m0 = ctrl[s + ${W_M0}], m1 = ctrl[s + ${W_M1}], Mtot = ctrl[s + ${W_M}], n = ctrl[s + ${W_N}], k = ctrl[s + ${W_K}];
-  const transA = ctrl[s + ${W_TRANS_A}] === 1, transB = ctrl[s + ${W_TRANS_B}] === 1;
-  const aOff = ctrl[s + ${W_A_OFF}], bOff = ctrl[s + ${W_B_OFF}], cOff = ctrl[s + ${W_C_OFF}];
-  const split = ctrl[s + ${W_SPLIT}]; // ${SPLIT_CODE.rows} rows, ${SPLIT_CODE.cols} columns, ${SPLIT_CODE.k} K
-  const splitCols = split === ${SPLIT_CODE.cols};
-  const flip = ctrl[s + ${W_FLIP}] === 1;
-  const part = m1 - m0;
-  tf.tidy(() => {
-    // plain operands for the stock kernel, fast only for A·B: transposes made explicit
-    // (the wasm backend copies a tensor's values into its heap when the tensor is made)
-    let a, b;
-    if (split === ${SPLIT_CODE.k}) {
-      // columns m0..m1 of op(A), rows m0..m1 of op(B): a partial product over that stretch of K
-      a = transA
-        ? tf.transpose(tf.tensor2d(data.subarray(aOff + m0 * Mtot, aOff + m1 * Mtot), [part, Mtot]))
-        : tf.tensor2d(columns(aOff, Mtot, k, m0, part), [Mtot, part]);
-      b = transB
-        ? tf.transpose(tf.tensor2d(columns(bOff, n, k, m0, part), [n, part]))
-        : tf.tensor2d(data.subarray(bOff + m0 * n, bOff + m1 * n), [part, n]);
-    } else if (!splitCols) {
-      // rows m0..m1 of op(A), all of op(B)
-      a = transA
-        ? tf.transpose(tf.tensor2d(columns(aOff, k, Mtot, m0, part), [k, part]))
-        : tf.tensor2d(data.subarray(aOff + m0 * k, aOff + m1 * k), [part, k]);
-      const bRaw = tf.tensor2d(data.subarray(bOff, bOff + k * n), transB ? [n, k] : [k, n]);
-      b = transB ? tf.transpose(bRaw) : bRaw;
-    } else {
-      // all of op(A), columns m0..m1 of op(B)
-      const aRaw = tf.tensor2d(data.subarray(aOff, aOff + k * Mtot), transA ? [k, Mtot] : [Mtot, k]);
-      if (flip) {
-        // C block = (B blockᵀ · A)ᵀ, the small A as XNNPACK's weights
-        a = tf.transpose(tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]));
-        b = aRaw;
-      } else {
-        a = transA ? tf.transpose(aRaw) : aRaw;
-        b = transB
-          ? tf.transpose(tf.tensor2d(data.subarray(bOff + m0 * k, bOff + m1 * k), [part, k]))
-          : tf.tensor2d(columns(bOff, k, n, m0, part), [k, part]);
-      }
-    }
-    const product = tf.matMul(a, b);
-    const c = flip ? tf.transpose(product) : product;
-    // straight from the wasm heap into the shared buffer (dataSync would copy once more)
-    const backend = tf.backend();
-    const offset = backend.dataIdMap.get(c.dataId).memoryOffset;
-    // rows/columns: the block's place in C; K: this worker's own [M, N] partial (cOff is per worker)
-    const size = split === ${SPLIT_CODE.k} ? Mtot * n : splitCols ? Mtot * part : part * n;
-    const at = split === ${SPLIT_CODE.k} ? cOff : cOff + (splitCols ? Mtot * m0 : m0 * n);
-    data.set(new Float32Array(backend.wasm.HEAPU8.buffer, offset, size), at);
-  });
-}
-(async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
+${GEMM_BLOCK_SOURCE}
+try {
+  const instance = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
+  instance.exports.__stack_pointer.value = workerData.stackTop;
+  const sgemm = instance.exports.sgemm;
   Atomics.store(ctrl, s + ${W_STATE}, ${State.Idle});
   Atomics.notify(ctrl, s + ${W_STATE});
   for (;;) {
@@ -162,7 +103,8 @@ function run() {
       Atomics.wait(ctrl, s + ${W_STATE}, st);
     }
     try {
-      run();
+      const w = (i) => ctrl[s + i];
+      gemmBlock(sgemm, w(${W_SPLIT}), w(${W_LO}), w(${W_HI}), w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch);
       Atomics.store(ctrl, s + ${W_STATE}, ${State.Done});
     } catch (err) {
       process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
@@ -170,14 +112,14 @@ function run() {
     }
     Atomics.notify(ctrl, s + ${W_STATE});
   }
-})().catch((err) => {
+} catch (err) {
   process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
   Atomics.store(ctrl, s + ${W_STATE}, ${State.Failed});
   Atomics.notify(ctrl, s + ${W_STATE});
-});
+}
 `;
 
-/** One product for the pool: the operands as stored (row-major), and the main thread's share. */
+/** One product for the pool: the operands as stored (row-major) and where C goes. */
 export interface PoolProduct {
   M: number;
   N: number;
@@ -188,44 +130,53 @@ export interface PoolProduct {
   a: Float32Array;
   /** B as stored: [K, N], or [N, K] when transB. */
   b: Float32Array;
-  /**
-   * Computes C's first block on the calling thread (and stores it) while the workers compute the
-   * rest: rows [0, end) of C, columns [0, end), or (split 'k') all of C over K's [0, end).
-   */
-  computeHead(end: number, split: Split): void;
-  /**
-   * Receives a worker's block: rows [lo, hi) of C ([hi − lo, N] row-major), columns [lo, hi)
-   * ([M, hi − lo] row-major), or (split 'k') a partial [M, N] over K's [lo, hi) to add.
-   */
-  storeBlock(lo: number, hi: number, split: Split, block: Float32Array): void;
+  /** C, [M, N] row-major: written in full. */
+  c: Float32Array;
 }
 
 export class GemmPool {
   private readonly ctrl: Int32Array;
-  private data: Float32Array = new Float32Array(new SharedArrayBuffer(4));
-  private generation = 0;
+  private readonly sgemm: SgemmExport;
   private failedReason: string | null = null;
 
   private constructor(
     private readonly workers: Worker[],
     ctrlBuffer: SharedArrayBuffer,
+    private readonly memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    /** the caller's scratch, and where the operands start (after every thread's stack and scratch) */
+    private readonly scratch: number,
+    private readonly dataStart: number,
   ) {
     this.ctrl = new Int32Array(ctrlBuffer);
+    this.sgemm = instance.exports.sgemm as SgemmExport;
   }
 
-  /** Starts `threads − 1` workers and waits until each has its wasm backend up. */
+  /** Starts `threads − 1` workers on the wasm SGEMM and waits until each has instantiated it. */
   static async start(threads: number): Promise<GemmPool> {
-    const count = Math.max(1, Math.min(threads, 64) - 1);
-    const ctrlBuffer = new SharedArrayBuffer(4 * SLOT * count);
+    const count = Math.max(1, Math.min(threads, 64)) - 1;
+    const module = new WebAssembly.Module(readFileSync(WASM_SGEMM_PATH));
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: PAGE, shared: true }); // up to 4 GiB
+    // thread t (0: the caller): its stack below (t + 1)·STACK_BYTES, its scratch after all stacks
+    const instanceAt = (t: number) => {
+      const instance = new WebAssembly.Instance(module, { env: { memory } });
+      (instance.exports.__stack_pointer as WebAssembly.Global).value = (t + 1) * STACK_BYTES;
+      return instance;
+    };
+    const main = instanceAt(0);
+    const scratchBytes = align64(4 * (main.exports.gemm_scratch_floats as () => number)());
+    const scratchAt = (t: number) => (count + 1) * STACK_BYTES + t * scratchBytes;
+    const dataStart = align64(scratchAt(count + 1));
+    memory.grow(Math.max(0, Math.ceil(dataStart / PAGE) - memory.buffer.byteLength / PAGE));
+    const ctrlBuffer = new SharedArrayBuffer(4 * SLOT * Math.max(count, 1));
     const ctrl = new Int32Array(ctrlBuffer);
-    const base = path.join(PROJECT_ROOT, 'package.json');
-    createRequire(base).resolve('@tensorflow/tfjs-backend-wasm'); // fail here, not in a worker
     const workers = Array.from({ length: count }, (_, slot) => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { ctrl: ctrlBuffer, slot, base } });
+      const workerData = { ctrl: ctrlBuffer, slot, module, memory, stackTop: (slot + 2) * STACK_BYTES, scratch: scratchAt(slot + 1) };
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
       w.unref(); // blocked in Atomics.wait for good: must not keep the process alive
       return w;
     });
-    const pool = new GemmPool(workers, ctrlBuffer);
+    const pool = new GemmPool(workers, ctrlBuffer, memory, main, scratchAt(0), dataStart);
     const errors = workers.map(
       (w, slot) =>
         new Promise<never>((_, reject) => {
@@ -265,70 +216,70 @@ export class GemmPool {
     return this.failedReason;
   }
 
-  private ensureData(floats: number): void {
-    if (this.data.length >= floats) return;
-    const size = Math.max(floats, Math.ceil(this.data.length * 1.5));
-    this.data = new Float32Array(new SharedArrayBuffer(4 * size));
-    this.generation++;
-    for (const w of this.workers) w.postMessage({ data: this.data.buffer, generation: this.generation });
+  /** Grows the shared memory to at least `bytes`; false when it cannot (the caller falls back). */
+  private ensureBytes(bytes: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return true;
+    try {
+      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
-   * C = op(A)·op(B), [M, N] row-major, split by rows over the caller and the workers; false when
-   * the pool has failed (the caller then computes it alone).
+   * C = op(A)·op(B) into p.c, split over the caller and the workers; false when the pool has
+   * failed or the product does not fit in its memory (the caller then computes it alone).
    */
   matMul(p: PoolProduct): boolean {
     if (this.failedReason) return false;
     const { M, N, K } = p;
     const split = chooseSplit(M, N, K);
-    const cols = split === 'cols';
-    const extent = split === 'k' ? K : cols ? N : M;
+    const extent = split === 'k' ? K : split === 'cols' ? N : M;
     const parts = Math.min(this.threads, extent);
     // an even split measured best (2 threads, SAE step: the caller's share at 0.8–1.2× of even)
     const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((extent * i) / parts));
     const used = parts - 1;
-    const aOff = 0;
-    const bOff = aOff + M * K;
-    const cOff = bOff + K * N;
-    // K: one [M, N] partial per worker; otherwise C's blocks in place
-    this.ensureData(cOff + M * N * (split === 'k' ? Math.max(used, 1) : 1));
-    // only what the workers read: the rows of A after the caller's when split by rows (and A is
-    // not transposed), the rows of Bᵀ after the caller's when split by columns of op(B) = Bᵀ
-    const first = bounds[1];
-    if (split === 'rows' && !p.transA) this.data.set(p.a.subarray(first * K, M * K), aOff + first * K);
-    else this.data.set(p.a.subarray(0, M * K), aOff);
-    if (cols && p.transB) this.data.set(p.b.subarray(first * K, N * K), bOff + first * K);
-    else this.data.set(p.b.subarray(0, K * N), bOff);
+    const aAt = this.dataStart;
+    const bAt = aAt + align64(4 * M * K);
+    const cAt = bAt + align64(4 * K * N);
+    // K: thread t's partial at cAt + t·4MN (the caller's is C itself)
+    const partialAt = (t: number) => cAt + t * 4 * M * N;
+    if (!this.ensureBytes(split === 'k' ? partialAt(parts) : cAt + 4 * M * N)) return false;
+    const mem = new Float32Array(this.memory.buffer); // after growing: the buffer is replaced
+    mem.set(p.a.subarray(0, M * K), aAt / 4);
+    mem.set(p.b.subarray(0, K * N), bAt / 4);
+    const tA = p.transA ? 1 : 0;
+    const tB = p.transB ? 1 : 0;
     for (let w = 0; w < used; w++) {
       const s = w * SLOT;
       const c = this.ctrl;
-      c[s + W_GENERATION] = this.generation;
-      c[s + W_M0] = bounds[w + 1];
-      c[s + W_M1] = bounds[w + 2];
+      c[s + W_SPLIT] = SPLIT_CODE[split];
+      c[s + W_LO] = bounds[w + 1];
+      c[s + W_HI] = bounds[w + 2];
       c[s + W_M] = M;
       c[s + W_N] = N;
       c[s + W_K] = K;
-      c[s + W_TRANS_A] = p.transA ? 1 : 0;
-      c[s + W_TRANS_B] = p.transB ? 1 : 0;
-      c[s + W_A_OFF] = aOff;
-      c[s + W_B_OFF] = bOff;
-      c[s + W_C_OFF] = split === 'k' ? cOff + w * M * N : cOff;
-      c[s + W_SPLIT] = SPLIT_CODE[split];
-      c[s + W_FLIP] = flipProduct(split, p.transA, p.transB) ? 1 : 0;
+      c[s + W_TRANS_A] = tA;
+      c[s + W_TRANS_B] = tB;
+      c[s + W_A] = aAt;
+      c[s + W_B] = bAt;
+      c[s + W_C] = split === 'k' ? partialAt(w + 1) : cAt;
       Atomics.store(c, s + W_STATE, State.Job);
       Atomics.notify(c, s + W_STATE);
     }
     try {
-      p.computeHead(bounds[1], split);
+      gemmBlock(this.sgemm, SPLIT_CODE[split], bounds[0], bounds[1], M, N, K, tA, tB, aAt, bAt, cAt, this.scratch);
     } finally {
-      this.waitAll(used); // never leave a worker writing into a buffer we may replace
+      this.waitAll(used); // never leave a worker writing while the operands may be replaced
     }
     if (this.failedReason) return false;
-    for (let w = 1; w < parts; w++) {
-      const [lo, hi] = [bounds[w], bounds[w + 1]];
-      const at = split === 'k' ? cOff + (w - 1) * M * N : cOff + (cols ? M * lo : lo * N);
-      const size = split === 'k' ? M * N : (hi - lo) * (cols ? M : N);
-      p.storeBlock(lo, hi, split, this.data.subarray(at, at + size));
+    const size = M * N;
+    p.c.set(mem.subarray(cAt / 4, cAt / 4 + size));
+    for (let t = 1; t < (split === 'k' ? parts : 0); t++) {
+      const partial = mem.subarray(partialAt(t) / 4, partialAt(t) / 4 + size);
+      for (let i = 0; i < size; i++) p.c[i] += partial[i];
     }
     return true;
   }
@@ -358,15 +309,14 @@ export class GemmPool {
 
 let pool: GemmPool | null = null;
 
-/** The running pool, or null (not started, single-threaded, or failed). */
+/** The running pool, or null (not started, or failed). */
 export function gemmPool(): GemmPool | null {
   return pool && !pool.failure ? pool : null;
 }
 
-/** Starts the pool for `threads` threads (no pool for 1); replaces a running one. */
-export async function startGemmPool(threads: number): Promise<GemmPool | null> {
+/** Starts the pool for `threads` threads (1: the caller alone); replaces a running one. */
+export async function startGemmPool(threads: number): Promise<GemmPool> {
   await stopGemmPool();
-  if (threads < 2) return null;
   pool = await GemmPool.start(threads);
   return pool;
 }

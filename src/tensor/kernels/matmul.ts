@@ -13,7 +13,7 @@
  * after the wasm backend has initialised (the stock kernels' setup has run by then).
  */
 import * as tf from '@tensorflow/tfjs';
-import { flipProduct, gemmPool, MIN_POOL_WORK } from './gemm_pool.js';
+import { gemmPool, MIN_POOL_WORK } from './gemm_pool.js';
 import { broadcastShapes, planBatchMatMul, type MatMulPlan } from './matmul_plan.js';
 import type { NativeAddon } from './native.js';
 import { fillOutputs, heapOffset, replaceWasmKernel, runWasmKernel, sizeOf, stockWasmKernel, wasmHeap, type WasmBackendLike } from './wasm_backend.js';
@@ -248,68 +248,19 @@ function heapView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
   return new Float32Array(wasmHeap(backend), heapOffset(backend, t) * 4, sizeOf(t.shape));
 }
 
-/** Writes a [rows, hi − lo] block into columns [lo, hi) of a row-major [rows, n] matrix. */
-function storeColumns(c: Float32Array, n: number, lo: number, hi: number, block: Float32Array): void {
-  const w = hi - lo;
-  const rows = block.length / w;
-  for (let r = 0; r < rows; r++) c.set(block.subarray(r * w, (r + 1) * w), r * n + lo);
-}
-
 /**
- * One large product split over the gemm pool's threads (gemm_pool.ts): the calling thread
- * computes the first rows of C with the stock kernels while the workers compute the rest. Null
- * when the pool does not take it (no pool, small or batched product, pool failed).
+ * One large product on the gemm pool (gemm_pool.ts): saeboard's wasm SGEMM, split over the pool's
+ * threads, every transpose form taken as stored. Null when the pool does not take it (no pool,
+ * small or batched product, pool failed).
  */
 function pooledMatMul(args: MatMulArgs, plan: MatMulPlan): tf.TensorInfo | null {
   const pool = gemmPool();
-  if (!pool || plan.aOffsets.length !== 1 || plan.M < 2 || plan.M * plan.N * plan.K < MIN_POOL_WORK) return null;
+  if (!pool || plan.aOffsets.length !== 1 || plan.M * plan.N * plan.K < MIN_POOL_WORK) return null;
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const backend = args.backend;
-  const { M, N, K, transA, transB } = plan;
   const out = backend.makeOutput(plan.outShape, 'float32');
-  const done = pool.matMul({
-    M,
-    N,
-    K,
-    transA,
-    transB,
-    a: heapView(backend, a), // after makeOutput: an allocation may replace the heap
-    b: heapView(backend, b),
-    computeHead: (end, split) => {
-      const a2 = runWasmKernel(tf.Reshape, { x: a }, backend, { shape: transA ? [K, M] : [M, K] });
-      const b2 = runWasmKernel(tf.Reshape, { x: b }, backend, { shape: transB ? [N, K] : [K, N] });
-      const slice = (x: tf.TensorInfo, size: number[]) => runWasmKernel(tf.Slice, { x }, backend, { begin: [0, 0], size });
-      // the caller's part of the operands: rows [0, end) of op(A) (split 'rows'), columns
-      // [0, end) of op(B) ('cols'), or K's [0, end) of both ('k')
-      const aHead = split === 'cols' ? null : split === 'rows' ? slice(a2, transA ? [K, end] : [end, K]) : slice(a2, transA ? [end, M] : [M, end]);
-      const bHead = split === 'rows' ? null : split === 'cols' ? slice(b2, transB ? [end, K] : [K, end]) : slice(b2, transB ? [N, end] : [end, N]);
-      const temps = [a2, b2, aHead, bHead].filter((t): t is tf.TensorInfo => t !== null);
-      try {
-        let c: tf.TensorInfo;
-        if (flipProduct(split, transA, transB)) {
-          // (B headᵀ · A)ᵀ, as the workers do (gemm_pool.ts)
-          const flipped = runStockOnPlainOperands(tf.BatchMatMul, { inputs: { a: bHead!, b: a2 }, backend, attrs: { transposeA: true, transposeB: false } });
-          c = runWasmKernel(tf.Transpose, { x: flipped }, backend, { perm: [1, 0] });
-          backend.disposeData(flipped.dataId);
-        } else {
-          const inputs = { a: aHead ?? a2, b: bHead ?? b2 };
-          c = runStockOnPlainOperands(tf.BatchMatMul, { inputs, backend, attrs: { transposeA: transA, transposeB: transB } });
-        }
-        const block = heapView(backend, c);
-        if (split === 'cols') storeColumns(heapView(backend, out), N, 0, end, block);
-        else heapView(backend, out).set(block); // rows [0, end), or the caller's K partial
-        backend.disposeData(c.dataId);
-      } finally {
-        for (const t of temps) backend.disposeData(t.dataId);
-      }
-    },
-    storeBlock: (lo, hi, split, block) => {
-      const c = heapView(backend, out);
-      if (split === 'cols') storeColumns(c, N, lo, hi, block);
-      else if (split === 'rows') c.set(block, lo * N);
-      else for (let i = 0; i < block.length; i++) c[i] += block[i];
-    },
-  });
+  // views after makeOutput (an allocation may replace the heap); the pool allocates nothing there
+  const done = pool.matMul({ M: plan.M, N: plan.N, K: plan.K, transA: plan.transA, transB: plan.transB, a: heapView(backend, a), b: heapView(backend, b), c: heapView(backend, out) });
   if (done) return out;
   backend.disposeData(out.dataId);
   return null;

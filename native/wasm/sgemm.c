@@ -1,0 +1,141 @@
+/*
+ * saeboard's SGEMM for WebAssembly (SIMD128), for installs with neither the native addon nor a
+ * prebuilt one: the no-compiler path (wasm+js) ran its large products on tfjs-backend-wasm's
+ * XNNPACK at ~30 GFLOPS a thread, whose transposed forms needed explicit transposes first. This
+ * one takes every transpose form in its packing and runs at ~40 GFLOPS a thread (Zen 4), and two
+ * threads on one shared memory do not slow each other (XNNPACK's lost ~25 %).
+ *
+ * Built by scripts/build-wasm.mjs (clang --target=wasm32 -msimd128; the .wasm is committed, as a
+ * user without a compiler is who needs it). The GotoBLAS layout, as native/gemm/own_sgemm.c: per
+ * NC columns and KC-deep slice the B block is packed into NR-wide panels, per MC rows the A block
+ * into MR-tall panels, and a 4×8 micro-kernel (8 accumulators: more spill in V8's 16 registers,
+ * measured 4×8 41, 6×8 22, 4×12 25 GFLOPS) runs over them. wasm has no fused multiply-add, so a
+ * product is a mul and an add, rounded twice, as in XNNPACK's wasm kernels.
+ *
+ * No static data and no stack frames: the memory is shared by every thread's instance, each
+ * passing its own scratch (gemm_scratch_floats() floats).
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define MR 4
+#define NR 8
+#define KC 256
+#define MC 128 /* multiple of MR */
+#define NC 1024 /* multiple of NR */
+
+__attribute__((export_name("gemm_scratch_floats"))) int gemm_scratch_floats(void) { return MC * KC + NC * KC + MR * NR; }
+
+/* c[MR×NR] (row stride ldc) = a-panel · b-panel (+ c when accumulate) */
+static void kernel(int kc, const float *restrict a, const float *restrict b, float *c, int ldc, int accumulate) {
+  v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int p = 0; p < kc; p++) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    const v128_t a0 = wasm_v128_load32_splat(a), a1 = wasm_v128_load32_splat(a + 1);
+    const v128_t a2 = wasm_v128_load32_splat(a + 2), a3 = wasm_v128_load32_splat(a + 3);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    a += MR;
+    b += NR;
+  }
+  float *r0 = c, *r1 = c + ldc, *r2 = c + 2 * ldc, *r3 = c + 3 * ldc;
+  if (accumulate) {
+    c00 = wasm_f32x4_add(c00, wasm_v128_load(r0)), c01 = wasm_f32x4_add(c01, wasm_v128_load(r0 + 4));
+    c10 = wasm_f32x4_add(c10, wasm_v128_load(r1)), c11 = wasm_f32x4_add(c11, wasm_v128_load(r1 + 4));
+    c20 = wasm_f32x4_add(c20, wasm_v128_load(r2)), c21 = wasm_f32x4_add(c21, wasm_v128_load(r2 + 4));
+    c30 = wasm_f32x4_add(c30, wasm_v128_load(r3)), c31 = wasm_f32x4_add(c31, wasm_v128_load(r3 + 4));
+  }
+  wasm_v128_store(r0, c00), wasm_v128_store(r0 + 4, c01);
+  wasm_v128_store(r1, c10), wasm_v128_store(r1 + 4, c11);
+  wasm_v128_store(r2, c20), wasm_v128_store(r2 + 4, c21);
+  wasm_v128_store(r3, c30), wasm_v128_store(r3 + 4, c31);
+}
+
+/*
+ * Packs n (≤ W) lines of a kc-deep slice into a W-wide panel dst[p·W + i] (zeros past n).
+ * along_k: line i is contiguous along k (src[i·ld + p]); otherwise the lines sit side by side
+ * (src[p·ld + i]).
+ */
+static void pack_panel(const float *src, int ld, int n, int kc, int W, int along_k, float *dst) {
+  if (!along_k && n == W) {
+    for (int p = 0; p < kc; p++)
+      for (int i = 0; i < W; i += 4) wasm_v128_store(dst + p * W + i, wasm_v128_load(src + p * ld + i));
+    return;
+  }
+  if (along_k && n == W && W % 4 == 0) {
+    /* 4×4 transposes: four lines' next four k values into four k rows of the panel */
+    int p = 0;
+    for (; p + 4 <= kc; p += 4)
+      for (int i = 0; i < W; i += 4) {
+        const v128_t x0 = wasm_v128_load(src + (i + 0) * ld + p), x1 = wasm_v128_load(src + (i + 1) * ld + p);
+        const v128_t x2 = wasm_v128_load(src + (i + 2) * ld + p), x3 = wasm_v128_load(src + (i + 3) * ld + p);
+        const v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5);
+        const v128_t t2 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+        wasm_v128_store(dst + (p + 0) * W + i, wasm_i64x2_shuffle(t0, t1, 0, 2));
+        wasm_v128_store(dst + (p + 1) * W + i, wasm_i64x2_shuffle(t0, t1, 1, 3));
+        wasm_v128_store(dst + (p + 2) * W + i, wasm_i64x2_shuffle(t2, t3, 0, 2));
+        wasm_v128_store(dst + (p + 3) * W + i, wasm_i64x2_shuffle(t2, t3, 1, 3));
+      }
+    for (; p < kc; p++)
+      for (int i = 0; i < W; i++) dst[p * W + i] = src[i * ld + p];
+    return;
+  }
+  for (int p = 0; p < kc; p++)
+    for (int i = 0; i < W; i++) dst[p * W + i] = i < n ? (along_k ? src[i * ld + p] : src[p * ld + i]) : 0.0f;
+}
+
+/*
+ * C[M×N] = op(A)·op(B), row-major with leading dimensions lda, ldb, ldc (+ C when accumulate).
+ * op(A) is [M, K]: A[i·lda + p], or A[p·lda + i] when transA; op(B) is [K, N]: B[p·ldb + j], or
+ * B[j·ldb + p] when transB.
+ */
+__attribute__((export_name("sgemm"))) void sgemm(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                                                 float *C, int ldc, int accumulate, float *scratch) {
+  float *ap = scratch, *bp = scratch + MC * KC, *tile = bp + NC * KC;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
+    return;
+  }
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = N - jc < NC ? N - jc : NC;
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = K - pc < KC ? K - pc : KC;
+      const int acc = accumulate || pc > 0;
+      for (int jr = 0; jr < nc; jr += NR) {
+        const int nr = nc - jr < NR ? nc - jr : NR;
+        const float *src = transB ? B + (jc + jr) * ldb + pc : B + pc * ldb + jc + jr;
+        pack_panel(src, ldb, nr, kc, NR, transB, bp + jr * kc);
+      }
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = M - ic < MC ? M - ic : MC;
+        for (int ir = 0; ir < mc; ir += MR) {
+          const int mr = mc - ir < MR ? mc - ir : MR;
+          const float *src = transA ? A + pc * lda + ic + ir : A + (ic + ir) * lda + pc;
+          pack_panel(src, lda, mr, kc, MR, !transA, ap + ir * kc);
+        }
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int nr = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = mc - ir < MR ? mc - ir : MR;
+            float *c = C + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              kernel(kc, ap + ir * kc, bp + jr * kc, c, ldc, acc);
+            } else { /* an edge tile: the full tile aside, then what lies inside C */
+              kernel(kc, ap + ir * kc, bp + jr * kc, tile, NR, 0);
+              for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * saeboard's WebAssembly SGEMM (native/wasm/sgemm.wasm), what the no-compiler path (wasm+js) runs
+ * its large products on: the committed binary is built from this checkout's sgemm.c (and a
+ * rebuild gives the same bytes, where clang can target wasm32), and the raw kernel is right against
+ * float64 for every transpose form, with shapes that cross each blocking edge (MC 128, NC 1024,
+ * KC 256) and the micro-tile (4×8), leading dimensions wider than the matrix, accumulation into C
+ * and K = 0.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WASM_SGEMM_FILE, WASM_SGEMM_FLAGS, WASM_SGEMM_MANIFEST, WASM_SGEMM_SOURCE, wasmSourceHash } from '../../native/wasm/sgemm.mjs';
+import { WASM_SGEMM_PATH } from '../../src/tensor/kernels/gemm_pool.js';
+import { maxRelativeError, randomArray, refMatMul } from './reference.js';
+
+const clangWasm =
+  spawnSync('clang', ['--print-targets'], { encoding: 'utf8' }).stdout?.includes('wasm32') === true && spawnSync('wasm-ld', ['--version']).status === 0;
+
+describe('wasm SGEMM (native/wasm)', () => {
+  it('is built from this checkout\'s sgemm.c (else: npm run build:wasm)', () => {
+    expect(WASM_SGEMM_PATH).toBe(WASM_SGEMM_FILE);
+    const manifest = JSON.parse(readFileSync(WASM_SGEMM_MANIFEST, 'utf8'));
+    expect(manifest.sourceHash, 'native/wasm/sgemm.c changed since sgemm.wasm was built: run npm run build:wasm and commit it').toBe(wasmSourceHash());
+    const mod = new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE));
+    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'gemm_scratch_floats', 'sgemm']);
+  });
+
+  it.runIf(clangWasm)('rebuilds to the same bytes', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'saeboard-wasm-'));
+    try {
+      const out = path.join(dir, 'sgemm.wasm');
+      const r = spawnSync('clang', [...WASM_SGEMM_FLAGS, '-o', out, WASM_SGEMM_SOURCE], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(out)).toBe(true);
+      expect(Buffer.compare(readFileSync(out), readFileSync(WASM_SGEMM_FILE))).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // one instance over a shared memory, as the gemm pool makes them
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE)), { env: { memory } });
+  const exports = instance.exports as { sgemm: (...args: number[]) => void; gemm_scratch_floats: () => number; __stack_pointer: WebAssembly.Global };
+  exports.__stack_pointer.value = 65536;
+  const scratch = 65536;
+
+  /** Runs the kernel on operands placed in the memory (A and B with `pad` extra columns per row). */
+  function run(M: number, N: number, K: number, transA: boolean, transB: boolean, opts: { pad?: number; c0?: Float32Array } = {}) {
+    const pad = opts.pad ?? 0;
+    const [aRows, aCols] = transA ? [K, M] : [M, K];
+    const [bRows, bCols] = transB ? [N, K] : [K, N];
+    const [lda, ldb, ldc] = [aCols + pad, bCols + pad, N + pad];
+    const aData = randomArray(aRows * aCols, M + 7 * K);
+    const bData = randomArray(bRows * bCols, N + 3 * K);
+    const aAt = scratch + 4 * exports.gemm_scratch_floats();
+    const bAt = aAt + 4 * aRows * lda;
+    const cAt = bAt + 4 * bRows * ldb;
+    const end = cAt + 4 * M * ldc;
+    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+    const mem = new Float32Array(memory.buffer);
+    for (let r = 0; r < aRows; r++) mem.set(aData.subarray(r * aCols, (r + 1) * aCols), aAt / 4 + r * lda);
+    for (let r = 0; r < bRows; r++) mem.set(bData.subarray(r * bCols, (r + 1) * bCols), bAt / 4 + r * ldb);
+    mem.fill(Number.NaN, cAt / 4, end / 4); // beyond C's columns (ldc > N) must stay untouched
+    if (opts.c0) for (let i = 0; i < M; i++) mem.set(opts.c0.subarray(i * N, (i + 1) * N), cAt / 4 + i * ldc);
+    exports.sgemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, aAt, lda, bAt, ldb, cAt, ldc, opts.c0 ? 1 : 0, scratch);
+    const c = new Float32Array(M * N);
+    for (let i = 0; i < M; i++) {
+      c.set(mem.subarray(cAt / 4 + i * ldc, cAt / 4 + i * ldc + N), i * N);
+      for (let j = N; j < ldc; j++) expect(mem[cAt / 4 + i * ldc + j]).toBeNaN();
+    }
+    const ref = refMatMul(aData, [aRows, aCols], bData, [bRows, bCols], transA, transB);
+    return { c, ref: ref.values, scale: Array.from(ref.scale, (v) => Math.max(v, 1e-30)) };
+  }
+
+  const forms: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+  it.each([
+    ['one micro-tile', 4, 8, 5],
+    ['edges in every direction', 131, 37, 21],
+    ['past MC and KC', 261, 67, 517],
+    ['past NC', 9, 1031, 33],
+    ['a single row and column', 1, 1, 300],
+  ])('computes op(A)·op(B) for every transpose form: %s', (_, M, N, K) => {
+    for (const [ta, tb] of forms) {
+      for (const pad of [0, 3]) {
+        const { c, ref, scale } = run(M, N, K, ta, tb, { pad });
+        expect(maxRelativeError(c, ref, scale), `transA ${ta}, transB ${tb}, pad ${pad}`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  it('adds to C when asked, and with K = 0 writes zeros (or leaves C)', () => {
+    const [M, N, K] = [37, 45, 300];
+    const c0 = randomArray(M * N, 99);
+    const { c, ref, scale } = run(M, N, K, false, true, { c0 });
+    expect(maxRelativeError(c, Array.from(ref, (v, i) => v + c0[i]), scale.map((s, i) => s + Math.abs(c0[i])))).toBeLessThan(1e-5);
+    expect(Array.from(run(3, 5, 0, false, false).c)).toEqual(new Array(15).fill(0));
+    expect(Array.from(run(3, 5, 0, true, false, { c0: c0.subarray(0, 15) }).c)).toEqual(Array.from(c0.subarray(0, 15)));
+  });
+});
