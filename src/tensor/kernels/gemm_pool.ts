@@ -24,6 +24,20 @@ import { PROJECT_ROOT } from '../../version.js';
 
 export const WASM_SGEMM_PATH = path.join(PROJECT_ROOT, 'native', 'wasm', 'sgemm.wasm');
 
+/** The part of the WebAssembly JS API used here (its types live in lib.dom, which this Node code does not load). */
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => WasmInstance;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+} }).WebAssembly;
+
 /** How a product is split: by rows of C, by columns of C, or along the reduction axis K. */
 export type Split = 'rows' | 'cols' | 'k';
 const SPLIT_CODE: Record<Split, number> = { rows: 0, cols: 1, k: 2 };
@@ -142,8 +156,8 @@ export class GemmPool {
   private constructor(
     private readonly workers: Worker[],
     ctrlBuffer: SharedArrayBuffer,
-    private readonly memory: WebAssembly.Memory,
-    instance: WebAssembly.Instance,
+    private readonly memory: WasmMemory,
+    instance: WasmInstance,
     /** the caller's scratch, and where the operands start (after every thread's stack and scratch) */
     private readonly scratch: number,
     private readonly dataStart: number,
@@ -155,12 +169,12 @@ export class GemmPool {
   /** Starts `threads − 1` workers on the wasm SGEMM and waits until each has instantiated it. */
   static async start(threads: number): Promise<GemmPool> {
     const count = Math.max(1, Math.min(threads, 64)) - 1;
-    const module = new WebAssembly.Module(readFileSync(WASM_SGEMM_PATH));
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: PAGE, shared: true }); // up to 4 GiB
+    const module = new wasmApi.Module(readFileSync(WASM_SGEMM_PATH));
+    const memory = new wasmApi.Memory({ initial: 2, maximum: PAGE, shared: true }); // up to 4 GiB
     // thread t (0: the caller): its stack below (t + 1)·STACK_BYTES, its scratch after all stacks
     const instanceAt = (t: number) => {
-      const instance = new WebAssembly.Instance(module, { env: { memory } });
-      (instance.exports.__stack_pointer as WebAssembly.Global).value = (t + 1) * STACK_BYTES;
+      const instance = new wasmApi.Instance(module, { env: { memory } });
+      (instance.exports.__stack_pointer as { value: number }).value = (t + 1) * STACK_BYTES;
       return instance;
     };
     const main = instanceAt(0);
