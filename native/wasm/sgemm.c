@@ -14,6 +14,11 @@
  *
  * No static data and no stack frames: the memory is shared by every thread's instance, each
  * passing its own scratch (gemm_scratch_floats() floats).
+ *
+ * Sparse operands (an SAE's top-k or trained activations: a few nonzeros per row) take
+ * csr_build + spmm_rows instead: the sparse operand's nonzeros gathered once, then each row of
+ * the product a sum of the dense operand's rows they pick, N lanes at a time (the work of nnz·N
+ * multiply-adds, not M·N·K); a sparse right operand through Cᵀ = op(B)ᵀ·op(A)ᵀ and transpose.
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -136,6 +141,95 @@ __attribute__((export_name("sgemm"))) void sgemm(int transA, int transB, int M, 
           }
         }
       }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* sparse op(A): compressed rows, then C's rows as sums of op(B)'s rows                      */
+
+/* Nonzeros in rows × width floats at x (row stride ld), four at a time. */
+static int count_block(const float *x, int rows, int width, int ld) {
+  int n = 0;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int r = 0; r < rows; r++) {
+    const float *row = x + r * ld;
+    int j = 0;
+    for (; j + 4 <= width; j += 4) n += __builtin_popcount(wasm_i32x4_bitmask(wasm_f32x4_ne(wasm_v128_load(row + j), zero)));
+    for (; j < width; j++) n += row[j] != 0.0f;
+  }
+  return n;
+}
+
+/* Nonzeros of op(A)'s rows r0..r1 (op(A)[i][p] = A[i·lda + p], or A[p·lda + i] when transA). */
+__attribute__((export_name("count_nonzero"))) int count_nonzero(int transA, int r0, int r1, int K, const float *A, int lda) {
+  return transA ? count_block(A + r0, K, r1 - r0, lda) : count_block(A + r0 * lda, r1 - r0, K, lda);
+}
+
+/*
+ * Calls visit(i, p, v) for every nonzero of the rows × width block at x in storage order, four
+ * lanes at a time (an all-zero quad, most of a sparse operand, costs one compare).
+ */
+#define FOR_NONZERO(x, rows, width, ld, BODY)                                                   \
+  for (int r_ = 0; r_ < (rows); r_++) {                                                         \
+    const float *row_ = (x) + r_ * (ld);                                                        \
+    for (int j_ = 0; j_ < (width); j_ += 4) {                                                   \
+      if (j_ + 4 <= (width) && !wasm_v128_any_true(wasm_f32x4_ne(wasm_v128_load(row_ + j_), wasm_f32x4_splat(0.0f)))) continue; \
+      for (int q_ = j_; q_ < j_ + 4 && q_ < (width); q_++) {                                    \
+        const float v_ = row_[q_];                                                              \
+        if (v_ != 0.0f) { const int r = r_, q = q_; const float v = v_; BODY; }                 \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+/*
+ * op(A) [M×K] as compressed rows: rowptr[M + 1], and per row its nonzeros' columns and values in
+ * ascending column order. rowptr doubles as the fill cursor (shifted back at the end).
+ */
+__attribute__((export_name("csr_build"))) void csr_build(int transA, int M, int K, const float *A, int lda, int *rowptr, int *cols, float *vals) {
+  for (int i = 0; i <= M; i++) rowptr[i] = 0;
+  if (!transA) {
+    /* rows in storage order: fill straight away */
+    int n = 0;
+    for (int i = 0; i < M; i++) {
+      FOR_NONZERO(A + i * lda, 1, K, lda, (cols[n] = q, vals[n] = v, n++, (void)r));
+      rowptr[i + 1] = n;
+    }
+    return;
+  }
+  /* op(A)'s row i is A's column i: count per column, prefix-sum, then fill in p order */
+  FOR_NONZERO(A, K, M, lda, (rowptr[q + 1]++, (void)r, (void)v));
+  for (int i = 0; i < M; i++) rowptr[i + 1] += rowptr[i];
+  FOR_NONZERO(A, K, M, lda, ({ const int at = rowptr[q]++; cols[at] = r, vals[at] = v; }));
+  for (int i = M; i > 0; i--) rowptr[i] = rowptr[i - 1];
+  rowptr[0] = 0;
+}
+
+/* dst [cols×rows] = srcᵀ, src [rows×cols] row-major, in 8×8 tiles. */
+__attribute__((export_name("transpose"))) void transpose(const float *src, int rows, int cols, float *dst) {
+  for (int i0 = 0; i0 < rows; i0 += 8)
+    for (int j0 = 0; j0 < cols; j0 += 8)
+      for (int i = i0; i < i0 + 8 && i < rows; i++)
+        for (int j = j0; j < j0 + 8 && j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
+/* C rows r0..r1 [×N] = Σ over row i's nonzeros (p, v) of v · op(B)[p][:], op(B) = B [K×N] (ldb). */
+__attribute__((export_name("spmm_rows"))) void spmm_rows(int r0, int r1, int N, const int *rowptr, const int *cols, const float *vals, const float *B,
+                                                         int ldb, float *C, int ldc) {
+  for (int i = r0; i < r1; i++) {
+    float *c = C + i * ldc;
+    int j = 0;
+    for (; j + 4 <= N; j += 4) wasm_v128_store(c + j, wasm_f32x4_splat(0.0f));
+    for (; j < N; j++) c[j] = 0.0f;
+    for (int e = rowptr[i]; e < rowptr[i + 1]; e++) {
+      const float *b = B + cols[e] * ldb;
+      const v128_t v = wasm_f32x4_splat(vals[e]);
+      j = 0;
+      for (; j + 8 <= N; j += 8) {
+        wasm_v128_store(c + j, wasm_f32x4_add(wasm_v128_load(c + j), wasm_f32x4_mul(v, wasm_v128_load(b + j))));
+        wasm_v128_store(c + j + 4, wasm_f32x4_add(wasm_v128_load(c + j + 4), wasm_f32x4_mul(v, wasm_v128_load(b + j + 4))));
+      }
+      for (; j < N; j++) c[j] += vals[e] * b[j];
     }
   }
 }

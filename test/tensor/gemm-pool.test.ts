@@ -11,11 +11,11 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src/tensor/backend.js';
-import { chooseSplit, gemmPool, MIN_POOL_WORK, startGemmPool, stopGemmPool } from '../../src/tensor/kernels/gemm_pool.js';
+import { chooseSplit, gemmPool, MIN_POOL_WORK, SPARSE_MAX_DENSITY, startGemmPool, stopGemmPool } from '../../src/tensor/kernels/gemm_pool.js';
 import { installedMatMulKernels, installMatMulKernels, type MatMulKernelSet } from '../../src/tensor/kernels/matmul.js';
 import { loadNative } from '../../src/tensor/kernels/native.js';
 import { PROJECT_ROOT } from '../../src/version.js';
-import { maxRelativeError, randomArray, refMatMul } from './reference.js';
+import { maxRelativeError, randomArray, refMatMul, seededRandom } from './reference.js';
 
 const native = loadNative();
 let initial: MatMulKernelSet = 'stock';
@@ -83,6 +83,56 @@ describe('gemm pool (wasm+js)', () => {
       tf.dispose([a, b]);
     }
   }, 60_000);
+
+  /** [rows, cols] values with `perRow` nonzeros a row at seeded places (a top-k SAE's f), the rest zeros. */
+  function sparseArray(rows: number, cols: number, perRow: number, seed: number): Float32Array {
+    const values = randomArray(rows * cols, seed);
+    const rnd = seededRandom(seed + 1);
+    const out = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < perRow; j++) {
+      const at = r * cols + Math.floor(rnd() * cols);
+      out[at] = values[at];
+    }
+    return out;
+  }
+
+  it.each([
+    // [what, M, K, N, transA, transB, sparse operand, expected path]
+    ['f·W_dec: a sparse op(A)', 300, 1024, 96, false, false, 'a', 'sparse-a'],
+    ['fᵀ·dX: a sparse op(A), A transposed', 1024, 300, 96, true, false, 'a', 'sparse-a'],
+    ['xᵀ·f: a sparse op(B), A transposed', 96, 300, 1024, true, false, 'b', 'sparse-b'],
+    ['xᵀ·fᵀ: a sparse op(B) transposed, A transposed', 96, 300, 1024, true, true, 'b', 'sparse-b'],
+    ['x·fᵀ: a sparse op(B), A not transposed (dense, along K)', 96, 1024, 300, false, true, 'b', 'k'],
+    ['a sparse op(A) with op(B) transposed (dense, along K)', 300, 1024, 96, false, true, 'a', 'k'],
+  ] as const)('computes products with a sparse operand: %s', async (_, m, k, n, ta, tb, which, path) => {
+    const pool = gemmPool() ?? (await startGemmPool(2));
+    // 4 nonzeros a row of the sparse operand as stored: ≤ 1/16 of its entries
+    const aShape = ta ? [k, m] : [m, k];
+    const bShape = tb ? [n, k] : [k, n];
+    const aData = which === 'a' ? sparseArray(aShape[0], aShape[1], Math.max(1, aShape[1] >> 6), 5) : randomArray(m * k, 5);
+    const bData = which === 'b' ? sparseArray(bShape[0], bShape[1], Math.max(1, bShape[1] >> 6), 6) : randomArray(k * n, 6);
+    const a = tf.tensor2d(aData, aShape as [number, number]);
+    const b = tf.tensor2d(bData, bShape as [number, number]);
+    const r = refMatMul(aData, aShape, bData, bShape, ta, tb);
+    const c = tf.matMul(a, b, ta, tb);
+    expect(pool.lastPath).toBe(path);
+    expect(c.shape).toEqual([m, n]);
+    expect(maxRelativeError(c.dataSync(), r.values, Array.from(r.scale, (v) => Math.max(v, 1e-30)))).toBeLessThan(1e-5);
+    tf.dispose([a, b, c]);
+  });
+
+  it('keeps an operand just over 1/16 nonzero on the dense path', async () => {
+    const pool = gemmPool() ?? (await startGemmPool(2));
+    const [m, k, n] = [300, 1024, 96];
+    const aData = sparseArray(m, k, Math.ceil(k * SPARSE_MAX_DENSITY * 1.5), 7);
+    const a = tf.tensor2d(aData, [m, k]);
+    const b = tf.tensor2d(randomArray(k * n, 8), [k, n]);
+    const c = tf.matMul(a, b);
+    expect(pool.lastPath).toBe('k');
+    const r = refMatMul(aData, [m, k], b.dataSync(), [k, n], false, false);
+    expect(maxRelativeError(c.dataSync(), r.values, Array.from(r.scale, (v) => Math.max(v, 1e-30)))).toBeLessThan(1e-5);
+    tf.dispose([a, b, c]);
+  });
 
   it.each([['columns', WIDE], ['K', DEEP]] as const)('applies a fused bias and activation after a product split by %s', async (_, shape) => {
     if (!gemmPool()) await startGemmPool(2);

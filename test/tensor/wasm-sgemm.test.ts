@@ -25,7 +25,7 @@ describe('wasm SGEMM (native/wasm)', () => {
     expect(manifest.sourceHash, 'native/wasm/sgemm.c changed since sgemm.wasm was built: run npm run build:wasm and commit it').toBe(wasmSourceHash());
     const mod = new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE));
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'gemm_scratch_floats', 'sgemm']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'count_nonzero', 'csr_build', 'gemm_scratch_floats', 'sgemm', 'spmm_rows', 'transpose']);
   });
 
   it.runIf(clangWasm)('rebuilds to the same bytes', () => {
@@ -44,7 +44,8 @@ describe('wasm SGEMM (native/wasm)', () => {
   // one instance over a shared memory, as the gemm pool makes them
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE)), { env: { memory } });
-  const exports = instance.exports as { sgemm: (...args: number[]) => void; gemm_scratch_floats: () => number; __stack_pointer: WebAssembly.Global };
+  type Fn = (...args: number[]) => number;
+  const exports = instance.exports as Record<'sgemm' | 'gemm_scratch_floats' | 'count_nonzero' | 'csr_build' | 'spmm_rows' | 'transpose', Fn> & { __stack_pointer: WebAssembly.Global };
   exports.__stack_pointer.value = 65536;
   const scratch = 65536;
 
@@ -99,5 +100,48 @@ describe('wasm SGEMM (native/wasm)', () => {
     expect(maxRelativeError(c, Array.from(ref, (v, i) => v + c0[i]), scale.map((s, i) => s + Math.abs(c0[i])))).toBeLessThan(1e-5);
     expect(Array.from(run(3, 5, 0, false, false).c)).toEqual(new Array(15).fill(0));
     expect(Array.from(run(3, 5, 0, true, false, { c0: c0.subarray(0, 15) }).c)).toEqual(Array.from(c0.subarray(0, 15)));
+  });
+
+  it('compresses a sparse op(A) by rows (either storage) and sums op(B)\'s rows for C; transposes', () => {
+    const [M, K, N] = [37, 53, 21]; // widths that are not multiples of 4
+    const dense = randomArray(M * K, 11).map((v, i) => (i % 7 === 0 || i % 11 === 3 ? v : 0));
+    dense[5] = Number.NaN; // NaN counts as a nonzero
+    const b = randomArray(K * N, 12);
+    const base = scratch + 4 * exports.gemm_scratch_floats();
+    const need = base + 4 * (2 * M * K + K * N + M * N + 2 * (M + 1) + 2 * M * K) + 1024;
+    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
+    const [aAt, atAt] = [base, base + 4 * M * K]; // A as [M, K] and as its transpose [K, M]
+    const bAt = atAt + 4 * M * K;
+    const cAt = bAt + 4 * K * N;
+    const rowptrAt = cAt + 4 * M * N;
+    const colsAt = rowptrAt + 4 * (M + 1);
+    const valsAt = colsAt + 4 * M * K;
+    const mem = new Float32Array(memory.buffer);
+    mem.set(dense, aAt / 4);
+    exports.transpose(aAt, M, K, atAt);
+    for (let i = 0; i < M; i++) for (let p = 0; p < K; p++) expect(Object.is(mem[atAt / 4 + p * M + i], dense[i * K + p])).toBe(true);
+    mem.set(b, bAt / 4);
+    const expectedNnz = dense.filter((v) => v !== 0).length;
+    expect(exports.count_nonzero(0, 0, M, K, aAt, K)).toBe(expectedNnz);
+    expect(exports.count_nonzero(1, 0, M, K, atAt, M)).toBe(expectedNnz);
+    expect(exports.count_nonzero(0, 3, 9, K, aAt, K)).toBe(dense.slice(3 * K, 9 * K).filter((v) => v !== 0).length);
+    for (const [trans, at, ld] of [[0, aAt, K], [1, atAt, M]]) {
+      exports.csr_build(trans, M, K, at, ld, rowptrAt, colsAt, valsAt);
+      const i32 = new Int32Array(memory.buffer);
+      const rowptr = i32.slice(rowptrAt / 4, rowptrAt / 4 + M + 1);
+      expect(rowptr[M]).toBe(expectedNnz);
+      for (let i = 0; i < M; i++) {
+        const cols = Array.from(i32.slice(colsAt / 4 + rowptr[i], colsAt / 4 + rowptr[i + 1]));
+        expect(cols, `row ${i}`).toEqual([...Array(K).keys()].filter((p) => dense[i * K + p] !== 0));
+      }
+      exports.spmm_rows(0, M, N, rowptrAt, colsAt, valsAt, bAt, N, cAt, N);
+      const c = new Float32Array(memory.buffer).slice(cAt / 4, cAt / 4 + M * N);
+      const ref = refMatMul(dense.map((v) => (Number.isNaN(v) ? 0 : v)), [M, K], b, [K, N], false, false);
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          if (i === 0) expect(c[j]).toBeNaN(); // row 0 holds the NaN: it spreads as in a dense product
+          else expect(Math.abs(c[i * N + j] - ref.values[i * N + j])).toBeLessThanOrEqual(1e-5 * Math.max(ref.scale[i * N + j], 1e-30));
+        }
+    }
   });
 });

@@ -56,20 +56,54 @@ export function chooseSplit(M: number, N: number, K: number): Split {
 export const MIN_POOL_WORK = 1 << 24;
 
 /**
- * One block of C = op(A)·op(B) on one thread's instance: rows lo..hi of C (split 0), columns
- * lo..hi (1), or the partial product over K's lo..hi into c (2). Byte addresses in the shared
- * memory; op(A) is [M, K] (A stored [K, M] when tA), op(B) [K, N] (stored [N, K] when tB).
- * Source text, as the workers run it too.
+ * One block of C = op(A)·op(B) on one thread's instance (its exports `ex`): rows lo..hi of C
+ * (split 0), columns lo..hi (1), the partial product over K's lo..hi into c (2), or rows lo..hi
+ * from op(A)'s compressed rows (3: a is their rowptr, K their count of nonzeros; cols and values
+ * follow, 64-byte aligned). Byte addresses in the shared memory; op(A) is [M, K] (A stored
+ * [K, M] when tA), op(B) [K, N] (stored [N, K] when tB). Source text, as the workers run it too.
  */
-const GEMM_BLOCK_SOURCE = `function gemmBlock(sgemm, split, lo, hi, M, N, K, tA, tB, a, b, c, scratch) {
+const GEMM_BLOCK_SOURCE = `function gemmBlock(ex, split, lo, hi, M, N, K, tA, tB, a, b, c, scratch) {
   const lda = tA ? M : K, ldb = tB ? K : N;
-  if (split === 0) sgemm(tA, tB, hi - lo, N, K, a + 4 * (tA ? lo : lo * lda), lda, b, ldb, c + 4 * lo * N, N, 0, scratch);
-  else if (split === 1) sgemm(tA, tB, M, hi - lo, K, a, lda, b + 4 * (tB ? lo * ldb : lo), ldb, c + 4 * lo, N, 0, scratch);
-  else sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 0, scratch);
+  if (split === 0) ex.sgemm(tA, tB, hi - lo, N, K, a + 4 * (tA ? lo : lo * lda), lda, b, ldb, c + 4 * lo * N, N, 0, scratch);
+  else if (split === 1) ex.sgemm(tA, tB, M, hi - lo, K, a, lda, b + 4 * (tB ? lo * ldb : lo), ldb, c + 4 * lo, N, 0, scratch);
+  else if (split === 2) ex.sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 0, scratch);
+  else {
+    const cols = Math.ceil((a + 4 * (M + 1)) / 64) * 64;
+    const vals = Math.ceil((cols + 4 * K) / 64) * 64;
+    ex.spmm_rows(lo, hi, N, a, cols, vals, b, N, c, N);
+  }
 }`;
-type SgemmExport = (...args: number[]) => void;
-type GemmBlock = (sgemm: SgemmExport, split: number, lo: number, hi: number, M: number, N: number, K: number, tA: number, tB: number, a: number, b: number, c: number, scratch: number) => void;
+/** One product's work for gemmBlock on every thread: its rows, columns or K cut by `bounds`. */
+interface PoolJob {
+  code: number;
+  bounds: number[];
+  M: number;
+  N: number;
+  K: number;
+  a: number;
+  b: number;
+  /** where thread t writes */
+  out: (t: number) => number;
+  /** the job computes Cᵀ (a sparse op(B)) */
+  transposed: boolean;
+  path: Split | 'sparse-a' | 'sparse-b';
+}
+type WasmExports = Record<'sgemm' | 'spmm_rows' | 'transpose', (...args: number[]) => void> & {
+  count_nonzero: (transA: number, r0: number, r1: number, K: number, A: number, lda: number) => number;
+  csr_build: (transA: number, M: number, K: number, A: number, lda: number, rowptr: number, cols: number, vals: number) => void;
+};
+type GemmBlock = (ex: WasmExports, split: number, lo: number, hi: number, M: number, N: number, K: number, tA: number, tB: number, a: number, b: number, c: number, scratch: number) => void;
 const gemmBlock = new Function(`${GEMM_BLOCK_SOURCE}\nreturn gemmBlock;`)() as GemmBlock;
+/** split code of the sparse-rows block (gemmBlock) */
+const SPARSE_ROWS = 3;
+
+/**
+ * op(A) at most this dense (and op(B) not transposed) takes the sparse path: a top-k SAE's
+ * activations are k/F dense (64/4096), a ReLU's at initialisation about half.
+ */
+export const SPARSE_MAX_DENSITY = 1 / 16;
+/** Rows of op(A) counted first, to skip the full count for dense operands. */
+const SPARSE_PROBE_ROWS = 32;
 
 /** Per-worker control words in the shared Int32Array. */
 const SLOT = 16;
@@ -98,6 +132,8 @@ const PAGE = 65536;
 /** Each instance's own stack (the SGEMM's code uses none; apart all the same). */
 const STACK_BYTES = 65536;
 const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+/** 0..extent cut into `parts` even pieces (an even split measured best: 2 threads, SAE step). */
+const evenBounds = (extent: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.round((extent * i) / parts));
 
 // The worker: plain CommonJS (eval: true), so it runs the same from src/ under tsx and from dist/.
 const WORKER_SOURCE = `
@@ -108,7 +144,7 @@ ${GEMM_BLOCK_SOURCE}
 try {
   const instance = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
   instance.exports.__stack_pointer.value = workerData.stackTop;
-  const sgemm = instance.exports.sgemm;
+  const ex = instance.exports;
   Atomics.store(ctrl, s + ${W_STATE}, ${State.Idle});
   Atomics.notify(ctrl, s + ${W_STATE});
   for (;;) {
@@ -118,7 +154,7 @@ try {
     }
     try {
       const w = (i) => ctrl[s + i];
-      gemmBlock(sgemm, w(${W_SPLIT}), w(${W_LO}), w(${W_HI}), w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch);
+      gemmBlock(ex, w(${W_SPLIT}), w(${W_LO}), w(${W_HI}), w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch);
       Atomics.store(ctrl, s + ${W_STATE}, ${State.Done});
     } catch (err) {
       process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
@@ -150,8 +186,10 @@ export interface PoolProduct {
 
 export class GemmPool {
   private readonly ctrl: Int32Array;
-  private readonly sgemm: SgemmExport;
+  private readonly ex: WasmExports;
   private failedReason: string | null = null;
+  /** How the last product ran (for tests and benches): its split, or which operand was sparse. */
+  lastPath: Split | 'sparse-a' | 'sparse-b' | null = null;
 
   private constructor(
     private readonly workers: Worker[],
@@ -163,7 +201,7 @@ export class GemmPool {
     private readonly dataStart: number,
   ) {
     this.ctrl = new Int32Array(ctrlBuffer);
-    this.sgemm = instance.exports.sgemm as SgemmExport;
+    this.ex = instance.exports as unknown as WasmExports;
   }
 
   /** Starts `threads − 1` workers on the wasm SGEMM and waits until each has instantiated it. */
@@ -244,58 +282,115 @@ export class GemmPool {
 
   /**
    * C = op(A)·op(B) into p.c, split over the caller and the workers; false when the pool has
-   * failed or the product does not fit in its memory (the caller then computes it alone).
+   * failed or the product does not fit in its memory (the caller then computes it alone). A
+   * sparse operand (≤ SPARSE_MAX_DENSITY nonzero) is compressed by rows instead: a sparse op(A)
+   * (op(B) not transposed) gives C's rows as sums of op(B)'s rows, a sparse op(B) (A transposed)
+   * gives Cᵀ = op(B)ᵀ·op(A)ᵀ the same way, transposed at the end.
    */
   matMul(p: PoolProduct): boolean {
     if (this.failedReason) return false;
     const { M, N, K } = p;
-    const split = chooseSplit(M, N, K);
-    const extent = split === 'k' ? K : split === 'cols' ? N : M;
-    const parts = Math.min(this.threads, extent);
-    // an even split measured best (2 threads, SAE step: the caller's share at 0.8–1.2× of even)
-    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((extent * i) / parts));
-    const used = parts - 1;
     const aAt = this.dataStart;
     const bAt = aAt + align64(4 * M * K);
     const cAt = bAt + align64(4 * K * N);
-    // K: thread t's partial at cAt + t·4MN (the caller's is C itself)
-    const partialAt = (t: number) => cAt + t * 4 * M * N;
-    if (!this.ensureBytes(split === 'k' ? partialAt(parts) : cAt + 4 * M * N)) return false;
-    const mem = new Float32Array(this.memory.buffer); // after growing: the buffer is replaced
-    mem.set(p.a.subarray(0, M * K), aAt / 4);
-    mem.set(p.b.subarray(0, K * N), bAt / 4);
+    const freeAt = align64(cAt + 4 * M * N);
+    if (!this.ensureBytes(freeAt)) return false;
+    new Float32Array(this.memory.buffer).set(p.a.subarray(0, M * K), aAt / 4);
+    new Float32Array(this.memory.buffer).set(p.b.subarray(0, K * N), bAt / 4);
     const tA = p.transA ? 1 : 0;
     const tB = p.transB ? 1 : 0;
+    const job = this.sparseJob(p, aAt, bAt, cAt, freeAt) ?? this.denseJob(p, aAt, bAt, cAt);
+    if (!job) return false;
+    this.lastPath = job.path;
+    const parts = job.bounds.length - 1;
+    const used = parts - 1;
     for (let w = 0; w < used; w++) {
       const s = w * SLOT;
       const c = this.ctrl;
-      c[s + W_SPLIT] = SPLIT_CODE[split];
-      c[s + W_LO] = bounds[w + 1];
-      c[s + W_HI] = bounds[w + 2];
-      c[s + W_M] = M;
-      c[s + W_N] = N;
-      c[s + W_K] = K;
+      c[s + W_SPLIT] = job.code;
+      c[s + W_LO] = job.bounds[w + 1];
+      c[s + W_HI] = job.bounds[w + 2];
+      c[s + W_M] = job.M;
+      c[s + W_N] = job.N;
+      c[s + W_K] = job.K;
       c[s + W_TRANS_A] = tA;
       c[s + W_TRANS_B] = tB;
-      c[s + W_A] = aAt;
-      c[s + W_B] = bAt;
-      c[s + W_C] = split === 'k' ? partialAt(w + 1) : cAt;
+      c[s + W_A] = job.a;
+      c[s + W_B] = job.b;
+      c[s + W_C] = job.out(w + 1);
       Atomics.store(c, s + W_STATE, State.Job);
       Atomics.notify(c, s + W_STATE);
     }
     try {
-      gemmBlock(this.sgemm, SPLIT_CODE[split], bounds[0], bounds[1], M, N, K, tA, tB, aAt, bAt, cAt, this.scratch);
+      gemmBlock(this.ex, job.code, job.bounds[0], job.bounds[1], job.M, job.N, job.K, tA, tB, job.a, job.b, job.out(0), this.scratch);
     } finally {
       this.waitAll(used); // never leave a worker writing while the operands may be replaced
     }
     if (this.failedReason) return false;
+    if (job.transposed) this.ex.transpose(job.out(0), N, M, cAt);
+    const mem = new Float32Array(this.memory.buffer);
     const size = M * N;
     p.c.set(mem.subarray(cAt / 4, cAt / 4 + size));
-    for (let t = 1; t < (split === 'k' ? parts : 0); t++) {
-      const partial = mem.subarray(partialAt(t) / 4, partialAt(t) / 4 + size);
+    for (let t = 1; t < (job.code === SPLIT_CODE.k ? parts : 0); t++) {
+      const partial = mem.subarray(job.out(t) / 4, job.out(t) / 4 + size);
       for (let i = 0; i < size; i++) p.c[i] += partial[i];
     }
     return true;
+  }
+
+  /** The dense product split by rows, columns or K (chooseSplit); null when the K partials do not fit. */
+  private denseJob(p: PoolProduct, aAt: number, bAt: number, cAt: number): PoolJob | null {
+    const { M, N, K } = p;
+    const split = chooseSplit(M, N, K);
+    const extent = split === 'k' ? K : split === 'cols' ? N : M;
+    const bounds = evenBounds(extent, Math.min(this.threads, extent));
+    // along K thread t writes its own partial (the caller's is C)
+    const out = split === 'k' ? (t: number) => cAt + t * 4 * M * N : () => cAt;
+    if (split === 'k' && !this.ensureBytes(out(bounds.length - 1))) return null;
+    return { code: SPLIT_CODE[split], bounds, M, N, K, a: aAt, b: bAt, out, transposed: false, path: split };
+  }
+
+  /**
+   * The sparse-rows job when op(A) (op(B) not transposed) or op(B) (A transposed) is sparse, its
+   * compressed rows built at `freeAt`; undefined when neither is (or they do not fit).
+   */
+  private sparseJob(p: PoolProduct, aAt: number, bAt: number, cAt: number, freeAt: number): PoolJob | undefined {
+    const { M, N, K } = p;
+    const tA = p.transA ? 1 : 0;
+    const tB = p.transB ? 1 : 0;
+    // the sparse operand S [R×K] (its rows: op(A)'s, or op(B)ᵀ's) and how it is stored
+    const candidates = [
+      tB ? null : { R: M, sAt: aAt, sTrans: tA, ld: tA ? M : K, dense: bAt, width: N, transposed: false },
+      tA ? { R: N, sAt: bAt, sTrans: tB ? 0 : 1, ld: tB ? K : N, dense: aAt, width: M, transposed: true } : null,
+    ];
+    for (const c of candidates) {
+      if (!c) continue;
+      const nnz = this.sparseNonzeros(c.sTrans, c.R, K, c.sAt, c.ld);
+      if (nnz < 0) continue;
+      // Cᵀ goes after C, then the compressed rows
+      const outAt = c.transposed ? freeAt : cAt;
+      const rowptrAt = c.transposed ? align64(freeAt + 4 * M * N) : freeAt;
+      const colsAt = align64(rowptrAt + 4 * (c.R + 1));
+      const valsAt = align64(colsAt + 4 * nnz);
+      if (!this.ensureBytes(valsAt + 4 * nnz)) return undefined;
+      this.ex.csr_build(c.sTrans, c.R, K, c.sAt, c.ld, rowptrAt, colsAt, valsAt);
+      const bounds = evenBounds(c.R, Math.min(this.threads, c.R));
+      const path = c.transposed ? 'sparse-b' : 'sparse-a';
+      return { code: SPARSE_ROWS, bounds, M: c.R, N: c.width, K: nnz, a: rowptrAt, b: c.dense, out: () => outAt, transposed: c.transposed, path };
+    }
+    return undefined;
+  }
+
+  /**
+   * The count of nonzeros of S's R rows (S[i][p] = S[i·ld + p], or S[p·ld + i] when sTrans) when
+   * it is sparse enough for the sparse path (its first rows counted first, so a dense operand
+   * costs little), else −1.
+   */
+  private sparseNonzeros(sTrans: number, R: number, K: number, sAt: number, ld: number): number {
+    const probeRows = Math.min(R, SPARSE_PROBE_ROWS);
+    if (this.ex.count_nonzero(sTrans, 0, probeRows, K, sAt, ld) > SPARSE_MAX_DENSITY * probeRows * K) return -1;
+    const nnz = this.ex.count_nonzero(sTrans, 0, R, K, sAt, ld);
+    return nnz <= SPARSE_MAX_DENSITY * R * K ? nnz : -1;
   }
 
   private waitAll(used: number): void {
