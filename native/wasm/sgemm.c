@@ -233,3 +233,31 @@ __attribute__((export_name("spmm_rows"))) void spmm_rows(int r0, int r1, int N, 
     }
   }
 }
+
+/*
+ * C rows r0..r1 [×N] = (A·Bᵀ) ⊙ S on S's nonzeros, zeros elsewhere: A [·×K] (lda), B [N×K] (ldb),
+ * S as compressed rows (a top-k mask: the SAE backward's dPost needs only the entries it keeps).
+ */
+__attribute__((export_name("sddmm_rows"))) void sddmm_rows(int r0, int r1, int N, int K, const int *rowptr, const int *cols, const float *vals,
+                                                           const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+  for (int i = r0; i < r1; i++) {
+    float *c = C + i * ldc;
+    int j = 0;
+    for (; j + 4 <= N; j += 4) wasm_v128_store(c + j, wasm_f32x4_splat(0.0f));
+    for (; j < N; j++) c[j] = 0.0f;
+    const float *a = A + i * lda;
+    for (int e = rowptr[i]; e < rowptr[i + 1]; e++) {
+      const float *b = B + cols[e] * ldb;
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+      int p = 0;
+      for (; p + 8 <= K; p += 8) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + p), wasm_v128_load(b + p)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + p + 4), wasm_v128_load(b + p + 4)));
+      }
+      const v128_t s = wasm_f32x4_add(s0, s1);
+      float dot = (wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1)) + (wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3));
+      for (; p < K; p++) dot += a[p] * b[p];
+      c[cols[e]] = vals[e] * dot;
+    }
+  }
+}

@@ -2,6 +2,7 @@
  * Small tensor helpers shared by the SAE dictionaries and trainers (pure tfjs, any backend).
  */
 import { backendInfo, tf } from '../tensor/backend.js';
+import { MASKED_MATMUL_T_KERNEL } from '../tensor/kernels/matmul.js';
 
 /**
  * Matrix product with optional transposes. Stock tfjs-wasm runs the transposed GEMM variants
@@ -76,6 +77,19 @@ export function hostColSum(t_BC: tf.Tensor2D): tf.Tensor1D {
 
 export function colMean(t_BC: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.div(colSum(t_BC), t_BC.shape[0]) as tf.Tensor1D);
+}
+
+/**
+ * (a·bᵀ) ⊙ mask, a [B, D], b [F, D], mask [B, F]: the backward's dPost = (dx̂·W_decᵀ) ⊙ mask of a
+ * top-k SAE. On wasm+js a sparse mask (k of F per row) takes the wasm SGEMM pool's masked product,
+ * a dot product per kept entry (~130 → ~18 ms for [2048, 512]·[512, 4096] at k 64); elsewhere the
+ * dense product, masked. Not differentiable (the trainers' gradients are written by hand).
+ */
+export function maskedMatMulT(a_BD: tf.Tensor2D, b_FD: tf.Tensor2D, mask_BF: tf.Tensor2D): tf.Tensor2D {
+  if (tf.getKernel(MASKED_MATMUL_T_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(MASKED_MATMUL_T_KERNEL, { a: a_BD, b: b_FD, mask: mask_BF }) as tf.Tensor2D;
+  }
+  return tf.tidy(() => tf.mul(mm(a_BD, b_FD, false, true), mask_BF) as tf.Tensor2D);
 }
 
 /** Set by native.ts when the fused SAE addon is loaded (a per-row quickselect, threaded). */

@@ -14,6 +14,9 @@ import { initBackend, tf } from '../../src/tensor/backend.js';
 import { chooseSplit, gemmPool, MIN_POOL_WORK, SPARSE_MAX_DENSITY, startGemmPool, stopGemmPool } from '../../src/tensor/kernels/gemm_pool.js';
 import { installedMatMulKernels, installMatMulKernels, type MatMulKernelSet } from '../../src/tensor/kernels/matmul.js';
 import { loadNative } from '../../src/tensor/kernels/native.js';
+import { resolveTrainerConfig } from '../../src/sae/index.js';
+import { maskedMatMulT } from '../../src/sae/ops.js';
+import { createTrainer } from '../../src/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { maxRelativeError, randomArray, refMatMul, seededRandom } from './reference.js';
 
@@ -132,6 +135,55 @@ describe('gemm pool (wasm+js)', () => {
     const r = refMatMul(aData, [m, k], b.dataSync(), [k, n], false, false);
     expect(maxRelativeError(c.dataSync(), r.values, Array.from(r.scale, (v) => Math.max(v, 1e-30)))).toBeLessThan(1e-5);
     tf.dispose([a, b, c]);
+  });
+
+  it('computes (A·Bᵀ) ⊙ mask for a sparse mask as dot products on the pool, and a denser mask through the product', async () => {
+    const pool = gemmPool() ?? (await startGemmPool(2));
+    const [m, k, n] = [70, 33, 300];
+    const a = tf.tensor2d(randomArray(m * k, 21), [m, k]);
+    const b = tf.tensor2d(randomArray(n * k, 22), [n, k]);
+    for (const [perRow, path] of [[4, 'masked'], [60, 'k']] as const) {
+      const maskData = sparseArray(m, n, perRow, 23).map((v) => (v !== 0 ? 1 : 0));
+      const mask = tf.tensor2d(maskData, [m, n]);
+      const before = tf.memory().numTensors;
+      const c = maskedMatMulT(a as tf.Tensor2D, b as tf.Tensor2D, mask as tf.Tensor2D);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      if (path === 'masked') expect(pool.lastPath).toBe('masked');
+      const r = refMatMul(a.dataSync(), [m, k], b.dataSync(), [n, k], false, true);
+      const want = Array.from(r.values, (v, i) => v * maskData[i]);
+      expect(maxRelativeError(c.dataSync(), want, Array.from(r.scale, (v) => Math.max(v, 1e-30)))).toBeLessThan(1e-5);
+      tf.dispose([mask, c]);
+    }
+    tf.dispose([a, b]);
+  });
+
+  it.each(['top_k', 'batch_top_k'])('%s: the tfjs step on wasm+js (dPost by the masked product) matches the same step on the other kernels', async (name) => {
+    const cfg = resolveTrainerConfig({ trainer: name, dIn: 32, dictSize: 512, batchSize: 64, steps: 20, warmupSteps: 0, k: 8 });
+    const x = tf.tensor2d(randomArray(64 * 32, 31), [64, 32]);
+    const run = () => {
+      const trainer = createTrainer(cfg);
+      const losses = [0, 1, 2].map(() => trainer.update(x).loss);
+      const w = trainer.dictionary.toHost().W_dec.data.slice();
+      trainer.dispose();
+      return { losses, w };
+    };
+    process.env.SAEBOARD_SAE_ENGINE = 'tfjs';
+    try {
+      const pool = gemmPool() ?? (await startGemmPool(2));
+      pool.lastPath = null;
+      const onPool = run();
+      expect(pool.lastPath).toBe('masked');
+      installMatMulKernels(initial, native.addon);
+      const other = run();
+      installMatMulKernels('js');
+      onPool.losses.forEach((l, i) => expect(Math.abs(l - other.losses[i]) / Math.max(1, Math.abs(other.losses[i])), `step ${i}`).toBeLessThan(1e-5));
+      let maxDiff = 0;
+      for (let i = 0; i < onPool.w.length; i++) maxDiff = Math.max(maxDiff, Math.abs(onPool.w[i] - other.w[i]));
+      expect(maxDiff).toBeLessThan(1e-5);
+    } finally {
+      delete process.env.SAEBOARD_SAE_ENGINE;
+      x.dispose();
+    }
   });
 
   it.each([['columns', WIDE], ['K', DEEP]] as const)('applies a fused bias and activation after a product split by %s', async (_, shape) => {

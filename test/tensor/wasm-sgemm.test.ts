@@ -25,7 +25,7 @@ describe('wasm SGEMM (native/wasm)', () => {
     expect(manifest.sourceHash, 'native/wasm/sgemm.c changed since sgemm.wasm was built: run npm run build:wasm and commit it').toBe(wasmSourceHash());
     const mod = new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE));
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'count_nonzero', 'csr_build', 'gemm_scratch_floats', 'sgemm', 'spmm_rows', 'transpose']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'count_nonzero', 'csr_build', 'gemm_scratch_floats', 'sddmm_rows', 'sgemm', 'spmm_rows', 'transpose']);
   });
 
   it.runIf(clangWasm)('rebuilds to the same bytes', () => {

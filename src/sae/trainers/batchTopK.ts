@@ -14,7 +14,7 @@ import type { BatchTopKConfig } from '../config.js';
 import { batchTopKMask } from '../dictionaries/batchTopK.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
-import { colMean, colSum, mm, positiveMask } from '../ops.js';
+import { colMean, colSum, maskedMatMulT, mm, positiveMask } from '../ops.js';
 import { renormalizeDecoder } from '../optim.js';
 import { chooseSaeEngine, loadSaeNative } from '../native.js';
 import { BaseTrainer, batchStats, type LossAndGrads } from '../trainer.js';
@@ -87,7 +87,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
       const recon = tf.div(tf.sum(tf.square(e)), B) as tf.Scalar;
       const dXHat = tf.mul(e, -2 / B) as tf.Tensor2D;
       let dW_dec = mm(f, dXHat, true, false);
-      let dPost = tf.mul(mm(dXHat, W_dec, false, true), mask);
+      let dPost = maskedMatMulT(dXHat, W_dec, mask);
       let auxLoss: tf.Scalar = tf.scalar(0);
       if (useAux && deadMask) {
         const kAux = Math.min(Math.floor(c.dIn / 2), nDead);
@@ -101,7 +101,7 @@ export class BatchTopKTrainer extends BaseTrainer<BatchTopKConfig> {
           // ∂/∂x_aux = −2 (r − x_aux) / (B · denom) · coeff; r = x − x̂ is held constant (detached)
           const dXAux = tf.mul(res, (-2 / (B * denomHost)) * c.auxKCoeff) as tf.Tensor2D;
           dW_dec = tf.add(dW_dec, mm(a, dXAux, true, false)) as tf.Tensor2D;
-          dPost = tf.add(dPost, tf.mul(mm(dXAux, W_dec, false, true), auxMask));
+          dPost = tf.add(dPost, maskedMatMulT(dXAux, W_dec, auxMask as tf.Tensor2D));
         } // zero variance: dictionary_learning's nan_to_num(0) — no AuxK this step
       }
       const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;

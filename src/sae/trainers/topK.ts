@@ -14,7 +14,7 @@ import { tf } from '../../tensor/backend.js';
 import type { TopKConfig } from '../config.js';
 import { F32_EPS } from '../dictionaries/init.js';
 import type { Dictionary } from '../dictionary.js';
-import { colMean, colSum, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
+import { colMean, colSum, maskedMatMulT, mm, positiveMask, removeParallelRows, topKMask } from '../ops.js';
 import { clipGradNorm, renormalizeDecoder } from '../optim.js';
 import { chooseSaeEngine, fusedStepInputs, loadSaeNative, type SaeNativeAddon } from '../native.js';
 import type { Adam } from '../optim.js';
@@ -127,11 +127,11 @@ export class TopKTrainer extends BaseTrainer<TopKConfig> {
         const dEHat = tf.mul(tf.mul(r, w), 2 * cc) as tf.Tensor2D;
         dXHat = tf.sub(dXHat, dEHat) as tf.Tensor2D;
         dW_dec = tf.add(mm(f, dXHat, true, false), mm(a, dEHat, true, false)) as tf.Tensor2D;
-        dPost = tf.add(tf.mul(mm(dXHat, W_dec, false, true), mask), tf.mul(mm(dEHat, W_dec, false, true), auxMask));
+        dPost = tf.add(maskedMatMulT(dXHat, W_dec, mask), maskedMatMulT(dEHat, W_dec, auxMask as tf.Tensor2D));
         db_dec = tf.add(colSum(dXHat), colSum(dEHat));
       } else {
         dW_dec = mm(f, dXHat, true, false);
-        dPost = tf.mul(mm(dXHat, W_dec, false, true), mask);
+        dPost = maskedMatMulT(dXHat, W_dec, mask);
         db_dec = colSum(dXHat);
       }
       const loss = tf.add(recon, tf.mul(auxLoss, c.auxKCoeff)) as tf.Scalar;

@@ -56,22 +56,20 @@ export function chooseSplit(M: number, N: number, K: number): Split {
 export const MIN_POOL_WORK = 1 << 24;
 
 /**
- * One block of C = op(A)·op(B) on one thread's instance (its exports `ex`): rows lo..hi of C
- * (split 0), columns lo..hi (1), the partial product over K's lo..hi into c (2), or rows lo..hi
- * from op(A)'s compressed rows (3: a is their rowptr, K their count of nonzeros; cols and values
- * follow, 64-byte aligned). Byte addresses in the shared memory; op(A) is [M, K] (A stored
- * [K, M] when tA), op(B) [K, N] (stored [N, K] when tB). Source text, as the workers run it too.
+ * One block of a product on one thread's instance (its exports `ex`): rows lo..hi of C = op(A)·op(B)
+ * (split 0), columns lo..hi (1), the partial product over K's lo..hi into c (2); with a sparse
+ * operand's compressed rows (rowptr, cols, vals), rows lo..hi of C = S·B (3: S [M×·], B [·×N]),
+ * or of C = (A·Bᵀ) ⊙ S (4: A [M×K], B [N×K]). Byte addresses in the shared memory; op(A) is
+ * [M, K] (A stored [K, M] when tA), op(B) [K, N] (stored [N, K] when tB). Source text, as the
+ * workers run it too.
  */
-const GEMM_BLOCK_SOURCE = `function gemmBlock(ex, split, lo, hi, M, N, K, tA, tB, a, b, c, scratch) {
+const GEMM_BLOCK_SOURCE = `function gemmBlock(ex, split, lo, hi, M, N, K, tA, tB, a, b, c, scratch, rowptr, cols, vals) {
   const lda = tA ? M : K, ldb = tB ? K : N;
   if (split === 0) ex.sgemm(tA, tB, hi - lo, N, K, a + 4 * (tA ? lo : lo * lda), lda, b, ldb, c + 4 * lo * N, N, 0, scratch);
   else if (split === 1) ex.sgemm(tA, tB, M, hi - lo, K, a, lda, b + 4 * (tB ? lo * ldb : lo), ldb, c + 4 * lo, N, 0, scratch);
   else if (split === 2) ex.sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 0, scratch);
-  else {
-    const cols = Math.ceil((a + 4 * (M + 1)) / 64) * 64;
-    const vals = Math.ceil((cols + 4 * K) / 64) * 64;
-    ex.spmm_rows(lo, hi, N, a, cols, vals, b, N, c, N);
-  }
+  else if (split === 3) ex.spmm_rows(lo, hi, N, rowptr, cols, vals, b, N, c, N);
+  else ex.sddmm_rows(lo, hi, N, K, rowptr, cols, vals, a, K, b, K, c, N);
 }`;
 /** One product's work for gemmBlock on every thread: its rows, columns or K cut by `bounds`. */
 interface PoolJob {
@@ -86,16 +84,22 @@ interface PoolJob {
   out: (t: number) => number;
   /** the job computes Cᵀ (a sparse op(B)) */
   transposed: boolean;
-  path: Split | 'sparse-a' | 'sparse-b';
+  /** a sparse operand's compressed rows (0 for the dense jobs) */
+  csr: { rowptr: number; cols: number; vals: number };
+  path: PoolPath;
 }
-type WasmExports = Record<'sgemm' | 'spmm_rows' | 'transpose', (...args: number[]) => void> & {
+/** How a product ran: its split, which operand was sparse, or a masked product. */
+export type PoolPath = Split | 'sparse-a' | 'sparse-b' | 'masked';
+const NO_CSR = { rowptr: 0, cols: 0, vals: 0 };
+type WasmExports = Record<'sgemm' | 'spmm_rows' | 'sddmm_rows' | 'transpose', (...args: number[]) => void> & {
   count_nonzero: (transA: number, r0: number, r1: number, K: number, A: number, lda: number) => number;
   csr_build: (transA: number, M: number, K: number, A: number, lda: number, rowptr: number, cols: number, vals: number) => void;
 };
-type GemmBlock = (ex: WasmExports, split: number, lo: number, hi: number, M: number, N: number, K: number, tA: number, tB: number, a: number, b: number, c: number, scratch: number) => void;
+type GemmBlock = (ex: WasmExports, split: number, lo: number, hi: number, M: number, N: number, K: number, tA: number, tB: number, a: number, b: number, c: number, scratch: number, rowptr: number, cols: number, vals: number) => void;
 const gemmBlock = new Function(`${GEMM_BLOCK_SOURCE}\nreturn gemmBlock;`)() as GemmBlock;
-/** split code of the sparse-rows block (gemmBlock) */
+/** split codes of the sparse blocks (gemmBlock): S·B and (A·Bᵀ) ⊙ S */
 const SPARSE_ROWS = 3;
+const MASKED_ROWS = 4;
 
 /**
  * op(A) at most this dense (and op(B) not transposed) takes the sparse path: a top-k SAE's
@@ -119,6 +123,9 @@ const W_TRANS_B = 8;
 const W_A = 9; // byte addresses in the shared memory
 const W_B = 10;
 const W_C = 11; // C, or this worker's K partial
+const W_ROWPTR = 12; // a sparse operand's compressed rows
+const W_COLS = 13;
+const W_VALS = 14;
 
 const enum State {
   Starting = 0,
@@ -154,7 +161,7 @@ try {
     }
     try {
       const w = (i) => ctrl[s + i];
-      gemmBlock(ex, w(${W_SPLIT}), w(${W_LO}), w(${W_HI}), w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch);
+      gemmBlock(ex, w(${W_SPLIT}), w(${W_LO}), w(${W_HI}), w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch, w(${W_ROWPTR}), w(${W_COLS}), w(${W_VALS}));
       Atomics.store(ctrl, s + ${W_STATE}, ${State.Done});
     } catch (err) {
       process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
@@ -189,7 +196,7 @@ export class GemmPool {
   private readonly ex: WasmExports;
   private failedReason: string | null = null;
   /** How the last product ran (for tests and benches): its split, or which operand was sparse. */
-  lastPath: Split | 'sparse-a' | 'sparse-b' | null = null;
+  lastPath: PoolPath | null = null;
 
   private constructor(
     private readonly workers: Worker[],
@@ -302,8 +309,54 @@ export class GemmPool {
     const job = this.sparseJob(p, aAt, bAt, cAt, freeAt) ?? this.denseJob(p, aAt, bAt, cAt);
     if (!job) return false;
     this.lastPath = job.path;
-    const parts = job.bounds.length - 1;
-    const used = parts - 1;
+    if (!this.run(job, tA, tB)) return false;
+    if (job.transposed) this.ex.transpose(job.out(0), N, M, cAt);
+    const mem = new Float32Array(this.memory.buffer);
+    const size = M * N;
+    p.c.set(mem.subarray(cAt / 4, cAt / 4 + size));
+    for (let t = 1; t < (job.code === SPLIT_CODE.k ? job.bounds.length - 1 : 0); t++) {
+      const partial = mem.subarray(job.out(t) / 4, job.out(t) / 4 + size);
+      for (let i = 0; i < size; i++) p.c[i] += partial[i];
+    }
+    return true;
+  }
+
+  /**
+   * C = (A·Bᵀ) ⊙ S for a sparse S (A [M, K], B [N, K], S and C [M, N], row-major): only S's
+   * nonzero entries are computed, a dot product each. False when S is more than
+   * SPARSE_MAX_DENSITY nonzero (a dense product is faster then), the pool has failed or the
+   * operands do not fit; the caller then computes it otherwise.
+   */
+  maskedMatMul(p: { M: number; N: number; K: number; a: Float32Array; b: Float32Array; mask: Float32Array; c: Float32Array }): boolean {
+    if (this.failedReason) return false;
+    const { M, N, K } = p;
+    const aAt = this.dataStart;
+    const bAt = aAt + align64(4 * M * K);
+    const maskAt = bAt + align64(4 * N * K);
+    const cAt = maskAt + align64(4 * M * N);
+    const rowptrAt = cAt + align64(4 * M * N);
+    if (!this.ensureBytes(rowptrAt + 4 * (M + 1))) return false;
+    const mem = () => new Float32Array(this.memory.buffer);
+    mem().set(p.mask.subarray(0, M * N), maskAt / 4);
+    const nnz = this.sparseNonzeros(0, M, N, maskAt, N);
+    if (nnz < 0) return false;
+    const colsAt = align64(rowptrAt + 4 * (M + 1));
+    const valsAt = align64(colsAt + 4 * nnz);
+    if (!this.ensureBytes(valsAt + 4 * nnz)) return false;
+    mem().set(p.a.subarray(0, M * K), aAt / 4);
+    mem().set(p.b.subarray(0, N * K), bAt / 4);
+    this.ex.csr_build(0, M, N, maskAt, N, rowptrAt, colsAt, valsAt);
+    const csr = { rowptr: rowptrAt, cols: colsAt, vals: valsAt };
+    const job: PoolJob = { code: MASKED_ROWS, bounds: evenBounds(M, Math.min(this.threads, M)), M, N, K, a: aAt, b: bAt, out: () => cAt, transposed: false, csr, path: 'masked' };
+    this.lastPath = job.path;
+    if (!this.run(job, 0, 0)) return false;
+    p.c.set(mem().subarray(cAt / 4, cAt / 4 + M * N));
+    return true;
+  }
+
+  /** Runs a job's blocks: the first on the caller, the others on the workers; false if one failed. */
+  private run(job: PoolJob, tA: number, tB: number): boolean {
+    const used = job.bounds.length - 2;
     for (let w = 0; w < used; w++) {
       const s = w * SLOT;
       const c = this.ctrl;
@@ -318,24 +371,19 @@ export class GemmPool {
       c[s + W_A] = job.a;
       c[s + W_B] = job.b;
       c[s + W_C] = job.out(w + 1);
+      c[s + W_ROWPTR] = job.csr.rowptr;
+      c[s + W_COLS] = job.csr.cols;
+      c[s + W_VALS] = job.csr.vals;
       Atomics.store(c, s + W_STATE, State.Job);
       Atomics.notify(c, s + W_STATE);
     }
+    const { rowptr, cols, vals } = job.csr;
     try {
-      gemmBlock(this.ex, job.code, job.bounds[0], job.bounds[1], job.M, job.N, job.K, tA, tB, job.a, job.b, job.out(0), this.scratch);
+      gemmBlock(this.ex, job.code, job.bounds[0], job.bounds[1], job.M, job.N, job.K, tA, tB, job.a, job.b, job.out(0), this.scratch, rowptr, cols, vals);
     } finally {
       this.waitAll(used); // never leave a worker writing while the operands may be replaced
     }
-    if (this.failedReason) return false;
-    if (job.transposed) this.ex.transpose(job.out(0), N, M, cAt);
-    const mem = new Float32Array(this.memory.buffer);
-    const size = M * N;
-    p.c.set(mem.subarray(cAt / 4, cAt / 4 + size));
-    for (let t = 1; t < (job.code === SPLIT_CODE.k ? parts : 0); t++) {
-      const partial = mem.subarray(job.out(t) / 4, job.out(t) / 4 + size);
-      for (let i = 0; i < size; i++) p.c[i] += partial[i];
-    }
-    return true;
+    return !this.failedReason;
   }
 
   /** The dense product split by rows, columns or K (chooseSplit); null when the K partials do not fit. */
@@ -347,7 +395,7 @@ export class GemmPool {
     // along K thread t writes its own partial (the caller's is C)
     const out = split === 'k' ? (t: number) => cAt + t * 4 * M * N : () => cAt;
     if (split === 'k' && !this.ensureBytes(out(bounds.length - 1))) return null;
-    return { code: SPLIT_CODE[split], bounds, M, N, K, a: aAt, b: bAt, out, transposed: false, path: split };
+    return { code: SPLIT_CODE[split], bounds, M, N, K, a: aAt, b: bAt, out, transposed: false, csr: NO_CSR, path: split };
   }
 
   /**
@@ -376,7 +424,8 @@ export class GemmPool {
       this.ex.csr_build(c.sTrans, c.R, K, c.sAt, c.ld, rowptrAt, colsAt, valsAt);
       const bounds = evenBounds(c.R, Math.min(this.threads, c.R));
       const path = c.transposed ? 'sparse-b' : 'sparse-a';
-      return { code: SPARSE_ROWS, bounds, M: c.R, N: c.width, K: nnz, a: rowptrAt, b: c.dense, out: () => outAt, transposed: c.transposed, path };
+      const csr = { rowptr: rowptrAt, cols: colsAt, vals: valsAt };
+      return { code: SPARSE_ROWS, bounds, M: c.R, N: c.width, K, a: c.sAt, b: c.dense, out: () => outAt, transposed: c.transposed, csr, path };
     }
     return undefined;
   }

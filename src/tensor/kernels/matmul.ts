@@ -298,6 +298,33 @@ function jsFusedMatMul(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   return applyBiasActivationWithKernels(args.backend, productInfo, bias, activation, prelu, Number(args.attrs.leakyreluAlpha ?? 0.2));
 }
 
+/**
+ * (A·Bᵀ) ⊙ mask, A [M, K], B [N, K], mask [M, N] (2-D, float32): the SAE backward's dPost of a
+ * top-k trainer. On the js set a sparse mask takes the pool's masked product (a dot product per
+ * kept entry, gemm_pool.ts); otherwise, and on every other set, the product then the mask.
+ */
+export const MASKED_MATMUL_T_KERNEL = 'SaeboardMaskedMatMulT';
+
+function jsMaskedMatMulT(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { inputs, backend } = rawArgs as unknown as MatMulArgs;
+  const { a, b, mask } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; mask: tf.TensorInfo };
+  const [M, K] = a.shape;
+  const N = b.shape[0];
+  const pool = gemmPool();
+  if (pool && isFloat32(a, b, mask)) {
+    const out = backend.makeOutput([M, N], 'float32');
+    const done = pool.maskedMatMul({ M, N, K, a: heapView(backend, a), b: heapView(backend, b), mask: heapView(backend, mask), c: heapView(backend, out) });
+    if (done) return out;
+    backend.disposeData(out.dataId);
+  }
+  const product = jsBatchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: true } } as unknown as Parameters<tf.KernelFunc>[0]);
+  try {
+    return runWasmKernel(tf.Multiply, { a: product, b: mask }, backend);
+  } finally {
+    backend.disposeData(product.dataId);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Installation
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +342,9 @@ function kernelFuncFor(set: MatMulKernelSet, name: string, addon: NativeAddon | 
  */
 export function installMatMulKernels(set: MatMulKernelSet, addon: NativeAddon | null = null): void {
   for (const name of KERNEL_NAMES) replaceWasmKernel(name, kernelFuncFor(set, name, addon));
+  // the masked product only where it has a path of its own (the ops fall back to matMul · mask)
+  if (tf.getKernel(MASKED_MATMUL_T_KERNEL, 'wasm')) tf.unregisterKernel(MASKED_MATMUL_T_KERNEL, 'wasm');
+  if (set === 'js') tf.registerKernel({ kernelName: MASKED_MATMUL_T_KERNEL, backendName: 'wasm', kernelFunc: jsMaskedMatMulT });
   installed = set;
 }
 
