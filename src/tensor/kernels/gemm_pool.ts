@@ -6,9 +6,11 @@
  * on one core, its transposed forms only after explicit transposes; two threads of it slowed each
  * other by ~25 %. The wasm SGEMM takes every transpose form in its packing, runs at ~40 GFLOPS a
  * thread and does not slow a second thread. Every thread (the caller and `threads − 1` workers)
- * instantiates it over one shared WebAssembly.Memory: the caller copies op(A) and op(B) in, each
- * thread computes one block of C in place (by rows of C, by columns, or along K: chooseSplit),
- * and the caller copies C out (adding the K partials). The caller waits with Atomics.wait.
+ * instantiates it over one shared WebAssembly.Memory: the caller copies op(A) and op(B) in, the
+ * threads compute C in place (rows or columns of C in chunks taken in turn, or one part of K
+ * each: chooseSplit), and the caller copies C out (adding the K partials), waiting for the
+ * workers with Atomics.wait. A sparse operand (a top-k SAE's activations) is compressed by rows
+ * and multiplied as sums of rows; maskedMatMul computes (A·Bᵀ) ⊙ S only where S is nonzero.
  *
  *   await startGemmPool(2);          // once, after the wasm backend is up (initBackend does it)
  *   gemmPool()?.matMul(...)           // from the js matmul kernels (matmul.ts)
