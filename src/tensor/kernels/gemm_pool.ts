@@ -66,7 +66,7 @@ export const MIN_POOL_WORK = 1 << 24;
 
 /**
  * One block of a product on one thread's instance (its exports `ex`): rows lo..hi of C = op(A)·op(B)
- * (split 0), columns lo..hi (1), the partial product over K's lo..hi into c (2); with a sparse
+ * (split 0), columns lo..hi (1), the partial product over K's lo..hi added to c (2); with a sparse
  * operand's compressed rows (rowptr, cols, vals), rows lo..hi of C = S·B (3: S [M×·], B [·×N]),
  * or of C = (A·Bᵀ) ⊙ S (4: A [M×K], B [N×K]). Byte addresses in the shared memory; op(A) is
  * [M, K] (A stored [K, M] when tA), op(B) [K, N] (stored [N, K] when tB). Source text, as the
@@ -76,14 +76,14 @@ const GEMM_BLOCK_SOURCE = `function gemmBlock(ex, split, lo, hi, M, N, K, tA, tB
   const lda = tA ? M : K, ldb = tB ? K : N;
   if (split === 0) ex.sgemm(tA, tB, hi - lo, N, K, a + 4 * (tA ? lo : lo * lda), lda, b, ldb, c + 4 * lo * N, N, 0, scratch);
   else if (split === 1) ex.sgemm(tA, tB, M, hi - lo, K, a, lda, b + 4 * (tB ? lo * ldb : lo), ldb, c + 4 * lo, N, 0, scratch);
-  else if (split === 2) ex.sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 0, scratch);
+  else if (split === 2) ex.sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 1, scratch);
   else if (split === 3) ex.spmm_rows(lo, hi, N, rowptr, cols, vals, b, N, c, N);
   else ex.sddmm_rows(lo, hi, N, K, rowptr, cols, vals, a, K, b, K, c, N);
 }`;
-/** One product's work for gemmBlock on every thread: its rows, columns or K cut by `bounds`. */
+/** One product's work for gemmBlock on every thread: its rows, columns or K, 0..extent, in chunks. */
 interface PoolJob {
   code: number;
-  bounds: number[];
+  extent: number;
   M: number;
   N: number;
   K: number;
@@ -122,8 +122,7 @@ const SPARSE_PROBE_ROWS = 32;
 const SLOT = 16;
 const W_STATE = 0; // see State
 const W_SPLIT = 1; // SPLIT_CODE
-const W_LO = 2; // this worker's part: rows, columns or K indices lo..hi
-const W_HI = 3;
+const W_HI = 3; // the job's extent: rows, columns or K indices 0..hi
 const W_M = 4;
 const W_N = 5;
 const W_K = 6;
@@ -135,7 +134,7 @@ const W_C = 11; // C, or this worker's K partial
 const W_ROWPTR = 12; // a sparse operand's compressed rows
 const W_COLS = 13;
 const W_VALS = 14;
-const W_CHUNKS = 15; // > 0: the job's extent (in W_HI) is cut into this many chunks, taken in turn
+const W_CHUNKS = 15; // the extent is cut into this many chunks, taken in turn
 
 const enum State {
   Starting = 0,
@@ -149,8 +148,6 @@ const PAGE = 65536;
 /** Each instance's own stack (the SGEMM's code uses none; apart all the same). */
 const STACK_BYTES = 65536;
 const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
-/** 0..extent cut into `parts` even pieces (an even split measured best: 2 threads, SAE step). */
-const evenBounds = (extent: number, parts: number) => Array.from({ length: parts + 1 }, (_, i) => Math.round((extent * i) / parts));
 
 // The worker: plain CommonJS (eval: true), so it runs the same from src/ under tsx and from dist/.
 const WORKER_SOURCE = `
@@ -173,8 +170,7 @@ try {
       const w = (i) => ctrl[s + i];
       const block = (lo, hi) => gemmBlock(ex, w(${W_SPLIT}), lo, hi, w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch, w(${W_ROWPTR}), w(${W_COLS}), w(${W_VALS}));
       const chunks = w(${W_CHUNKS}), extent = w(${W_HI});
-      if (chunks === 0) block(w(${W_LO}), extent);
-      else for (let i = Atomics.add(ctrl, workerData.counter, 1); i < chunks; i = Atomics.add(ctrl, workerData.counter, 1)) block(Math.round((extent * i) / chunks), Math.round((extent * (i + 1)) / chunks));
+      for (let i = Atomics.add(ctrl, workerData.counter, 1); i < chunks; i = Atomics.add(ctrl, workerData.counter, 1)) block(Math.round((extent * i) / chunks), Math.round((extent * (i + 1)) / chunks));
       Atomics.store(ctrl, s + ${W_STATE}, ${State.Done});
     } catch (err) {
       process.stderr.write('saeboard gemm worker: ' + (err && err.stack || err) + '\\n');
@@ -356,7 +352,7 @@ export class GemmPool {
     const mem = new Float32Array(this.memory.buffer);
     const size = M * N;
     p.c.set(mem.subarray(cAt / 4, cAt / 4 + size));
-    for (let t = 1; t < (job.code === SPLIT_CODE.k ? job.bounds.length - 1 : 0); t++) {
+    for (let t = 1; t < (job.code === SPLIT_CODE.k ? this.threads : 0); t++) {
       const partial = mem.subarray(job.out(t) / 4, job.out(t) / 4 + size);
       for (let i = 0; i < size; i++) p.c[i] += partial[i];
     }
@@ -389,7 +385,7 @@ export class GemmPool {
     mem().set(p.b.subarray(0, N * K), bAt / 4);
     this.ex.csr_build(0, M, N, maskAt, N, rowptrAt, colsAt, valsAt);
     const csr = { rowptr: rowptrAt, cols: colsAt, vals: valsAt };
-    const job: PoolJob = { code: MASKED_ROWS, bounds: evenBounds(M, Math.min(this.threads, M)), M, N, K, a: aAt, b: bAt, out: () => cAt, transposed: false, csr, path: 'masked' };
+    const job: PoolJob = { code: MASKED_ROWS, extent: M, M, N, K, a: aAt, b: bAt, out: () => cAt, transposed: false, csr, path: 'masked' };
     this.lastPath = job.path;
     if (!this.run(job, 0, 0)) return false;
     p.c.set(mem().subarray(cAt / 4, cAt / 4 + M * N));
@@ -397,23 +393,25 @@ export class GemmPool {
   }
 
   /**
-   * Runs a job: along K one static part a thread (each has its own partial); otherwise the extent
-   * cut into CHUNKS_PER_THREAD chunks a thread that the caller and the workers take in turn, so a
-   * thread the VM slows does less of it. False if a worker failed.
+   * Runs a job: its extent (rows, columns or K) cut into CHUNKS_PER_THREAD chunks a thread that the
+   * caller and the workers take in turn, so a thread the VM slows does less of it; along K each
+   * thread adds its chunks into a partial of its own, zeroed first. False if a worker failed.
    */
   private run(job: PoolJob, tA: number, tB: number): boolean {
-    const staticParts = job.code === SPLIT_CODE.k;
-    const extent = job.bounds[job.bounds.length - 1];
-    const chunks = staticParts ? 0 : Math.min(extent, this.threads * CHUNKS_PER_THREAD);
-    const used = staticParts ? job.bounds.length - 2 : this.workers.length;
+    const extent = job.extent;
+    const chunks = Math.min(extent, this.threads * CHUNKS_PER_THREAD);
+    const used = this.workers.length;
+    if (job.code === SPLIT_CODE.k) {
+      const mem = new Float32Array(this.memory.buffer);
+      for (let t = 0; t < this.threads; t++) mem.fill(0, job.out(t) / 4, job.out(t) / 4 + job.M * job.N);
+    }
     const counter = SLOT * this.workers.length;
     Atomics.store(this.ctrl, counter, 0);
     for (let w = 0; w < used; w++) {
       const s = w * SLOT;
       const c = this.ctrl;
       c[s + W_SPLIT] = job.code;
-      c[s + W_LO] = staticParts ? job.bounds[w + 1] : 0;
-      c[s + W_HI] = staticParts ? job.bounds[w + 2] : extent;
+      c[s + W_HI] = extent;
       c[s + W_CHUNKS] = chunks;
       c[s + W_M] = job.M;
       c[s + W_N] = job.N;
@@ -430,14 +428,10 @@ export class GemmPool {
       Atomics.notify(c, s + W_STATE);
     }
     const { rowptr, cols, vals } = job.csr;
-    const block = (lo: number, hi: number) =>
-      gemmBlock(this.ex, job.code, lo, hi, job.M, job.N, job.K, tA, tB, job.a, job.b, job.out(0), this.scratch, rowptr, cols, vals);
     try {
-      if (staticParts) block(job.bounds[0], job.bounds[1]);
-      else {
-        for (let i = Atomics.add(this.ctrl, counter, 1); i < chunks; i = Atomics.add(this.ctrl, counter, 1)) {
-          block(Math.round((extent * i) / chunks), Math.round((extent * (i + 1)) / chunks));
-        }
+      for (let i = Atomics.add(this.ctrl, counter, 1); i < chunks; i = Atomics.add(this.ctrl, counter, 1)) {
+        const [lo, hi] = [Math.round((extent * i) / chunks), Math.round((extent * (i + 1)) / chunks)];
+        gemmBlock(this.ex, job.code, lo, hi, job.M, job.N, job.K, tA, tB, job.a, job.b, job.out(0), this.scratch, rowptr, cols, vals);
       }
     } finally {
       this.waitAll(used); // never leave a worker writing while the operands may be replaced
@@ -450,11 +444,10 @@ export class GemmPool {
     const { M, N, K } = p;
     const split = chooseSplit(M, N, K);
     const extent = split === 'k' ? K : split === 'cols' ? N : M;
-    const bounds = evenBounds(extent, Math.min(this.threads, extent));
     // along K thread t writes its own partial (the caller's is C)
     const out = split === 'k' ? (t: number) => cAt + t * 4 * M * N : () => cAt;
-    if (split === 'k' && !this.ensureBytes(out(bounds.length - 1))) return null;
-    return { code: SPLIT_CODE[split], bounds, M, N, K, a: aAt, b: bAt, out, transposed: false, csr: NO_CSR, path: split };
+    if (split === 'k' && !this.ensureBytes(out(this.threads))) return null;
+    return { code: SPLIT_CODE[split], extent, M, N, K, a: aAt, b: bAt, out, transposed: false, csr: NO_CSR, path: split };
   }
 
   /**
@@ -481,10 +474,9 @@ export class GemmPool {
       const valsAt = align64(colsAt + 4 * nnz);
       if (!this.ensureBytes(valsAt + 4 * nnz)) return undefined;
       this.ex.csr_build(c.sTrans, c.R, K, c.sAt, c.ld, rowptrAt, colsAt, valsAt);
-      const bounds = evenBounds(c.R, Math.min(this.threads, c.R));
       const path = c.transposed ? 'sparse-b' : 'sparse-a';
       const csr = { rowptr: rowptrAt, cols: colsAt, vals: valsAt };
-      return { code: SPARSE_ROWS, bounds, M: c.R, N: c.width, K, a: c.sAt, b: c.dense, out: () => outAt, transposed: c.transposed, csr, path };
+      return { code: SPARSE_ROWS, extent: c.R, M: c.R, N: c.width, K, a: c.sAt, b: c.dense, out: () => outAt, transposed: c.transposed, csr, path };
     }
     return undefined;
   }
