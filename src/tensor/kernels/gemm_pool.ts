@@ -121,8 +121,9 @@ const SPARSE_PROBE_ROWS = 32;
 /** Per-worker control words in the shared Int32Array. */
 const SLOT = 16;
 const W_STATE = 0; // see State
-const W_SPLIT = 1; // SPLIT_CODE
-const W_HI = 3; // the job's extent: rows, columns or K indices 0..hi
+const W_SPLIT = 1; // gemmBlock's split code
+const W_EXTENT = 2; // the job's rows, columns or K indices: 0..extent
+const W_CHUNKS = 3; // the extent is cut into this many chunks, taken in turn
 const W_M = 4;
 const W_N = 5;
 const W_K = 6;
@@ -134,7 +135,6 @@ const W_C = 11; // C, or this worker's K partial
 const W_ROWPTR = 12; // a sparse operand's compressed rows
 const W_COLS = 13;
 const W_VALS = 14;
-const W_CHUNKS = 15; // the extent is cut into this many chunks, taken in turn
 
 const enum State {
   Starting = 0,
@@ -169,7 +169,7 @@ try {
     try {
       const w = (i) => ctrl[s + i];
       const block = (lo, hi) => gemmBlock(ex, w(${W_SPLIT}), lo, hi, w(${W_M}), w(${W_N}), w(${W_K}), w(${W_TRANS_A}), w(${W_TRANS_B}), w(${W_A}), w(${W_B}), w(${W_C}), workerData.scratch, w(${W_ROWPTR}), w(${W_COLS}), w(${W_VALS}));
-      const chunks = w(${W_CHUNKS}), extent = w(${W_HI});
+      const chunks = w(${W_CHUNKS}), extent = w(${W_EXTENT});
       for (let i = Atomics.add(ctrl, workerData.counter, 1); i < chunks; i = Atomics.add(ctrl, workerData.counter, 1)) block(Math.round((extent * i) / chunks), Math.round((extent * (i + 1)) / chunks));
       Atomics.store(ctrl, s + ${W_STATE}, ${State.Done});
     } catch (err) {
@@ -411,7 +411,7 @@ export class GemmPool {
       const s = w * SLOT;
       const c = this.ctrl;
       c[s + W_SPLIT] = job.code;
-      c[s + W_HI] = extent;
+      c[s + W_EXTENT] = extent;
       c[s + W_CHUNKS] = chunks;
       c[s + W_M] = job.M;
       c[s + W_N] = job.N;
