@@ -261,3 +261,81 @@ __attribute__((export_name("sddmm_rows"))) void sddmm_rows(int r0, int r1, int N
     }
   }
 }
+
+/*
+ * The value that sorts to position target of x[0..n) in ascending order (x is reordered):
+ * quickselect with three-way partitions around a median of three, so a run of equal values is one
+ * step and a NaN cannot stall it.
+ */
+static float select_nth(float *x, int n, int target) {
+  if (target < 0) target = 0; /* never met by the callers; a loop that cannot end is worse */
+  if (target >= n) target = n - 1;
+  int lo = 0, hi = n - 1;
+  for (;;) {
+    const float a = x[lo], b = x[lo + (hi - lo) / 2], c = x[hi];
+    const float pivot = (a < b) ? ((b < c) ? b : (a < c ? c : a)) : ((a < c) ? a : (b < c ? c : b));
+    /* [lo, lt) < pivot, [lt, gt] equal to it (or unordered with it), (gt, hi] > pivot */
+    int lt = lo, j = lo, gt = hi;
+    while (j <= gt) {
+      const float v = x[j];
+      if (v < pivot) x[j++] = x[lt], x[lt++] = v;
+      else if (v > pivot) x[j] = x[gt], x[gt--] = v;
+      else j++;
+    }
+    if (target < lt) hi = lt - 1;
+    else if (target > gt) lo = gt + 1;
+    else return pivot;
+  }
+}
+
+#define TOPK_SAMPLE 128
+
+/*
+ * Rows r0..r1 of the top-k mask of V [·×F] (ldv): out = 1 where v ≥ the row's k-th largest value,
+ * else 0 (ties at it keep a few more, as tfjs' topk-then-compare). The k-th largest is selected
+ * among the row's positive values when there are at least k (a ReLU's row, half zeros), and
+ * among those at or above a threshold from a sample of them when that leaves at least k: the
+ * compactions are branch-free, the quickselect then sorts out a few hundred values. scratch
+ * holds F + TOPK_SAMPLE floats.
+ */
+__attribute__((export_name("topk_mask_rows"))) void topk_mask_rows(int r0, int r1, int F, int k, const float *V, int ldv, float *out, int ldo,
+                                                                   float *scratch) {
+  float *sample = scratch + F;
+  for (int i = r0; i < r1; i++) {
+    const float *v = V + i * ldv;
+    float *o = out + i * ldo;
+    if (k <= 0 || k >= F) {
+      for (int j = 0; j < F; j++) o[j] = k > 0 ? 1.0f : 0.0f;
+      continue;
+    }
+    int n = 0;
+    for (int j = 0; j < F; j++) scratch[n] = v[j], n += v[j] > 0.0f;
+    if (n < k) {
+      n = F;
+      for (int j = 0; j < F; j++) scratch[j] = v[j];
+    }
+    if (n >= 4 * TOPK_SAMPLE && k * 8 <= n) {
+      /* a threshold expected to keep ~4k of the n values: the sample's (4k/n)-quantile from the top */
+      for (int s = 0; s < TOPK_SAMPLE; s++) sample[s] = scratch[(int)((int64_t)s * n / TOPK_SAMPLE)];
+      const int rank = (int)((int64_t)4 * k * TOPK_SAMPLE / n); /* ≥ 1 as 8k ≤ n < ... */
+      const float t = select_nth(sample, TOPK_SAMPLE, TOPK_SAMPLE - 1 - rank);
+      int m = 0;
+      for (int j = 0; j < n; j++) {
+        const float x = scratch[j];
+        scratch[m] = x, m += x >= t;
+      }
+      if (m < k) { /* the sample misled: start over from the row */
+        n = 0;
+        for (int j = 0; j < F; j++) scratch[n] = v[j], n += v[j] > 0.0f;
+        if (n < k) {
+          n = F;
+          for (int j = 0; j < F; j++) scratch[j] = v[j];
+        }
+      } else {
+        n = m;
+      }
+    }
+    const float kth = select_nth(scratch, n, n - k);
+    for (int j = 0; j < F; j++) o[j] = v[j] >= kth ? 1.0f : 0.0f;
+  }
+}

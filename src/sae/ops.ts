@@ -2,7 +2,7 @@
  * Small tensor helpers shared by the SAE dictionaries and trainers (pure tfjs, any backend).
  */
 import { backendInfo, tf } from '../tensor/backend.js';
-import { MASKED_MATMUL_T_KERNEL } from '../tensor/kernels/matmul.js';
+import { MASKED_MATMUL_T_KERNEL, TOPK_MASK_KERNEL } from '../tensor/kernels/matmul.js';
 
 /**
  * Matrix product with optional transposes. Stock tfjs-wasm runs the transposed GEMM variants
@@ -107,6 +107,10 @@ export function topKMask(v_BF: tf.Tensor2D, k: number): tf.Tensor2D {
   if (native) {
     const out = native(v_BF, k);
     if (out) return out;
+  }
+  // wasm+js: a quickselect a row on the wasm SGEMM pool (src/tensor/kernels/matmul.ts)
+  if (v_BF.dtype === 'float32' && tf.getKernel(TOPK_MASK_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(TOPK_MASK_KERNEL, { v: v_BF }, { k }) as tf.Tensor2D;
   }
   return tf.tidy(() => {
     const { values } = tf.topk(v_BF, k, false);

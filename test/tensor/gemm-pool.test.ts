@@ -15,7 +15,7 @@ import { chooseSplit, gemmPool, MIN_POOL_WORK, SPARSE_MAX_DENSITY, startGemmPool
 import { installedMatMulKernels, installMatMulKernels, type MatMulKernelSet } from '../../src/tensor/kernels/matmul.js';
 import { loadNative } from '../../src/tensor/kernels/native.js';
 import { resolveTrainerConfig } from '../../src/sae/index.js';
-import { maskedMatMulT } from '../../src/sae/ops.js';
+import { maskedMatMulT, topKMask } from '../../src/sae/ops.js';
 import { createTrainer } from '../../src/sae/trainers/index.js';
 import { PROJECT_ROOT } from '../../src/version.js';
 import { maxRelativeError, randomArray, refMatMul, seededRandom } from './reference.js';
@@ -155,6 +155,24 @@ describe('gemm pool (wasm+js)', () => {
       tf.dispose([mask, c]);
     }
     tf.dispose([a, b]);
+  });
+
+  it('masks each row\'s top k on the pool as the tfjs ops do (and on the host without a pool)', async () => {
+    const post = tf.relu(tf.tensor2d(randomArray(96 * 2048, 51), [96, 2048])) as tf.Tensor2D;
+    const composed = tf.tidy(() => {
+      const { values } = tf.topk(post, 16, false);
+      return tf.cast(tf.greaterEqual(post, tf.min(values, 1, true)), 'float32');
+    });
+    const pool = gemmPool() ?? (await startGemmPool(2));
+    pool.lastPath = null;
+    const onPool = topKMask(post, 16);
+    expect(pool.lastPath).toBe('topk');
+    expect(Array.from(onPool.dataSync())).toEqual(Array.from(composed.dataSync()));
+    await stopGemmPool();
+    const onHost = topKMask(post, 16);
+    expect(Array.from(onHost.dataSync())).toEqual(Array.from(composed.dataSync()));
+    await startGemmPool(2);
+    tf.dispose([post, composed, onPool, onHost]);
   });
 
   it.each(['top_k', 'batch_top_k'])('%s: the tfjs step on wasm+js (dPost by the masked product) matches the same step on the other kernels', async (name) => {

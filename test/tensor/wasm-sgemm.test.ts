@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WASM_SGEMM_FILE, WASM_SGEMM_FLAGS, WASM_SGEMM_MANIFEST, WASM_SGEMM_SOURCE, wasmSourceHash } from '../../native/wasm/sgemm.mjs';
 import { WASM_SGEMM_PATH } from '../../src/tensor/kernels/gemm_pool.js';
-import { maxRelativeError, randomArray, refMatMul } from './reference.js';
+import { maxRelativeError, randomArray, refMatMul, seededRandom } from './reference.js';
 
 const clangWasm =
   spawnSync('clang', ['--print-targets'], { encoding: 'utf8' }).stdout?.includes('wasm32') === true && spawnSync('wasm-ld', ['--version']).status === 0;
@@ -25,7 +25,7 @@ describe('wasm SGEMM (native/wasm)', () => {
     expect(manifest.sourceHash, 'native/wasm/sgemm.c changed since sgemm.wasm was built: run npm run build:wasm and commit it').toBe(wasmSourceHash());
     const mod = new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE));
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'count_nonzero', 'csr_build', 'gemm_scratch_floats', 'sddmm_rows', 'sgemm', 'spmm_rows', 'transpose']);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(['__stack_pointer', 'count_nonzero', 'csr_build', 'gemm_scratch_floats', 'sddmm_rows', 'sgemm', 'spmm_rows', 'topk_mask_rows', 'transpose']);
   });
 
   it.runIf(clangWasm)('rebuilds to the same bytes', () => {
@@ -45,7 +45,7 @@ describe('wasm SGEMM (native/wasm)', () => {
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(WASM_SGEMM_FILE)), { env: { memory } });
   type Fn = (...args: number[]) => number;
-  const exports = instance.exports as Record<'sgemm' | 'gemm_scratch_floats' | 'count_nonzero' | 'csr_build' | 'spmm_rows' | 'transpose', Fn> & { __stack_pointer: WebAssembly.Global };
+  const exports = instance.exports as Record<'sgemm' | 'gemm_scratch_floats' | 'count_nonzero' | 'csr_build' | 'spmm_rows' | 'transpose' | 'topk_mask_rows', Fn> & { __stack_pointer: WebAssembly.Global };
   exports.__stack_pointer.value = 65536;
   const scratch = 65536;
 
@@ -142,6 +142,37 @@ describe('wasm SGEMM (native/wasm)', () => {
           if (i === 0) expect(c[j]).toBeNaN(); // row 0 holds the NaN: it spreads as in a dense product
           else expect(Math.abs(c[i * N + j] - ref.values[i * N + j])).toBeLessThanOrEqual(1e-5 * Math.max(ref.scale[i * N + j], 1e-30));
         }
+    }
+  });
+
+  it('masks each row\'s k largest values (v ≥ the k-th largest, ties kept) on every kind of row', () => {
+    // 2,048 wide: rows with ≥ 512 positives take the sampled threshold
+    const F = 2048;
+    const rnd = seededRandom(41);
+    const rows: [string, Float32Array][] = [
+      ['a ReLU row (half zeros)', Float32Array.from({ length: F }, () => Math.max(0, rnd() * 2 - 1))],
+      ['signed values', Float32Array.from({ length: F }, () => rnd() * 2 - 1)],
+      ['few positives', Float32Array.from({ length: F }, (_, j) => (j % 97 === 0 ? rnd() : -rnd()))],
+      ['all zeros', new Float32Array(F)],
+      ['ties at the k-th value', Float32Array.from({ length: F }, (_, j) => Math.floor(j / 50))],
+      ['a NaN among ReLU values', Float32Array.from({ length: F }, (_, j) => (j === 3 ? Number.NaN : Math.max(0, rnd() * 2 - 1)))],
+      // every sampled place (each 16th) large: at k 120 the sample's threshold keeps too few
+      ['a sample that misleads', Float32Array.from({ length: F }, (_, j) => (j % 16 === 0 ? 100 + j : rnd()))],
+    ];
+    const vAt = scratch + 4 * exports.gemm_scratch_floats();
+    const outAt = vAt + 4 * F * rows.length;
+    if (outAt + 4 * F * rows.length > memory.buffer.byteLength) memory.grow(Math.ceil((outAt + 4 * F * rows.length - memory.buffer.byteLength) / 65536));
+    for (const k of [0, 1, 7, 64, 120, 400, F]) {
+      const mem = new Float32Array(memory.buffer);
+      rows.forEach(([, row], r) => mem.set(row, vAt / 4 + r * F));
+      exports.topk_mask_rows(0, rows.length, F, k, vAt, F, outAt, F, scratch);
+      rows.forEach(([what, row], r) => {
+        const sorted = Array.from(row).filter((x) => !Number.isNaN(x)).sort((x, y) => y - x);
+        const kth = k <= 0 ? Infinity : k >= F ? -Infinity : sorted[k - 1];
+        const got = Array.from(new Float32Array(memory.buffer, outAt + 4 * r * F, F));
+        const want = Array.from(row, (x) => (k >= F || x >= kth ? 1 : 0)); // k ≥ F keeps everything, a NaN too
+        expect(got, `${what}, k ${k}`).toEqual(want);
+      });
     }
   });
 });

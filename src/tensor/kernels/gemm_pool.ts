@@ -68,7 +68,8 @@ export const MIN_POOL_WORK = 1 << 24;
  * One block of a product on one thread's instance (its exports `ex`): rows lo..hi of C = op(A)·op(B)
  * (split 0), columns lo..hi (1), the partial product over K's lo..hi added to c (2); with a sparse
  * operand's compressed rows (rowptr, cols, vals), rows lo..hi of C = S·B (3: S [M×·], B [·×N]),
- * or of C = (A·Bᵀ) ⊙ S (4: A [M×K], B [N×K]). Byte addresses in the shared memory; op(A) is
+ * or of C = (A·Bᵀ) ⊙ S (4: A [M×K], B [N×K]); rows lo..hi of the top-K mask of A [M×N] into c
+ * (5). Byte addresses in the shared memory; op(A) is
  * [M, K] (A stored [K, M] when tA), op(B) [K, N] (stored [N, K] when tB). Source text, as the
  * workers run it too.
  */
@@ -78,7 +79,8 @@ const GEMM_BLOCK_SOURCE = `function gemmBlock(ex, split, lo, hi, M, N, K, tA, tB
   else if (split === 1) ex.sgemm(tA, tB, M, hi - lo, K, a, lda, b + 4 * (tB ? lo * ldb : lo), ldb, c + 4 * lo, N, 0, scratch);
   else if (split === 2) ex.sgemm(tA, tB, M, N, hi - lo, a + 4 * (tA ? lo * lda : lo), lda, b + 4 * (tB ? lo : lo * ldb), ldb, c, N, 1, scratch);
   else if (split === 3) ex.spmm_rows(lo, hi, N, rowptr, cols, vals, b, N, c, N);
-  else ex.sddmm_rows(lo, hi, N, K, rowptr, cols, vals, a, K, b, K, c, N);
+  else if (split === 4) ex.sddmm_rows(lo, hi, N, K, rowptr, cols, vals, a, K, b, K, c, N);
+  else ex.topk_mask_rows(lo, hi, N, K, a, N, c, N, scratch);
 }`;
 /** One product's work for gemmBlock on every thread: its rows, columns or K, 0..extent, in chunks. */
 interface PoolJob {
@@ -98,17 +100,21 @@ interface PoolJob {
   path: PoolPath;
 }
 /** How a product ran: its split, which operand was sparse, or a masked product. */
-export type PoolPath = Split | 'sparse-a' | 'sparse-b' | 'masked';
+export type PoolPath = Split | 'sparse-a' | 'sparse-b' | 'masked' | 'topk';
 const NO_CSR = { rowptr: 0, cols: 0, vals: 0 };
-type WasmExports = Record<'sgemm' | 'spmm_rows' | 'sddmm_rows' | 'transpose', (...args: number[]) => void> & {
+type WasmExports = Record<'sgemm' | 'spmm_rows' | 'sddmm_rows' | 'transpose' | 'topk_mask_rows', (...args: number[]) => void> & {
+  gemm_scratch_floats: () => number;
   count_nonzero: (transA: number, r0: number, r1: number, K: number, A: number, lda: number) => number;
   csr_build: (transA: number, M: number, K: number, A: number, lda: number, rowptr: number, cols: number, vals: number) => void;
 };
 type GemmBlock = (ex: WasmExports, split: number, lo: number, hi: number, M: number, N: number, K: number, tA: number, tB: number, a: number, b: number, c: number, scratch: number, rowptr: number, cols: number, vals: number) => void;
 const gemmBlock = new Function(`${GEMM_BLOCK_SOURCE}\nreturn gemmBlock;`)() as GemmBlock;
-/** split codes of the sparse blocks (gemmBlock): S·B and (A·Bᵀ) ⊙ S */
+/** split codes of the sparse blocks (gemmBlock): S·B and (A·Bᵀ) ⊙ S; the top-k mask */
 const SPARSE_ROWS = 3;
 const MASKED_ROWS = 4;
+const TOPK_ROWS = 5;
+/** topk_mask_rows' sample of a row (its scratch holds the row and the sample) */
+const TOPK_SAMPLE = 128;
 
 /**
  * op(A) at most this dense (and op(B) not transposed) takes the sparse path: a top-k SAE's
@@ -224,6 +230,7 @@ function warmUp(ex: WasmExports, memory: WasmMemory, scratch: number, at: number
     ex.spmm_rows(0, n, n, rowptr, cols, vals, b, n, c, n);
     ex.sddmm_rows(0, n, n, n, rowptr, cols, vals, b, n, b, n, c, n);
     ex.transpose(b, n, n, c);
+    ex.topk_mask_rows(0, n, n, 8, b, n, c, n, scratch);
   }
 }
 
@@ -389,6 +396,25 @@ export class GemmPool {
     this.lastPath = job.path;
     if (!this.run(job, 0, 0)) return false;
     p.c.set(mem().subarray(cAt / 4, cAt / 4 + M * N));
+    return true;
+  }
+
+  /**
+   * The mask of each row's k largest entries of v [rows, cols] (1 where v ≥ the row's k-th largest
+   * value, else 0) into out: a quickselect a row, rows in chunks over the threads. False when a row
+   * does not fit a thread's scratch, the pool has failed or v does not fit.
+   */
+  topKMask(p: { rows: number; cols: number; k: number; v: Float32Array; out: Float32Array }): boolean {
+    const { rows, cols, k } = p;
+    if (this.failedReason || cols + TOPK_SAMPLE > this.ex.gemm_scratch_floats()) return false;
+    const vAt = this.dataStart;
+    const outAt = vAt + align64(4 * rows * cols);
+    if (!this.ensureBytes(outAt + 4 * rows * cols)) return false;
+    new Float32Array(this.memory.buffer).set(p.v.subarray(0, rows * cols), vAt / 4);
+    const job: PoolJob = { code: TOPK_ROWS, extent: rows, M: rows, N: cols, K: k, a: vAt, b: 0, out: () => outAt, transposed: false, csr: NO_CSR, path: 'topk' };
+    this.lastPath = job.path;
+    if (!this.run(job, 0, 0)) return false;
+    p.out.set(new Float32Array(this.memory.buffer).subarray(outAt / 4, outAt / 4 + rows * cols));
     return true;
   }
 

@@ -325,6 +325,32 @@ function jsMaskedMatMulT(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   }
 }
 
+/**
+ * The mask of each row's k largest entries of a 2-D float32 v (1 where v ≥ the row's k-th largest
+ * value, ties keeping a few more): a top-k SAE's activations. Registered with the js set, where
+ * the pool runs a quickselect a row (tfjs' TopK took 52–57 ms of the no-addon top-k step at
+ * B 2048, F 4096); src/sae/ops.ts topKMask composes it from tf.topk elsewhere.
+ */
+export const TOPK_MASK_KERNEL = 'SaeboardTopKMask';
+
+function jsTopKMask(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { inputs, backend, attrs } = rawArgs as unknown as MatMulArgs;
+  const { v } = inputs as { v: tf.TensorInfo };
+  const [rows, cols] = v.shape;
+  const k = Number(attrs.k);
+  const out = backend.makeOutput([rows, cols], 'float32');
+  const pool = gemmPool();
+  if (pool?.topKMask({ rows, cols, k, v: heapView(backend, v), out: heapView(backend, out) })) return out;
+  // no pool (or a row wider than its scratch): sort each row on this thread
+  const [vals, mask] = [heapView(backend, v), heapView(backend, out)];
+  for (let r = 0; r < rows; r++) {
+    const row = vals.subarray(r * cols, (r + 1) * cols);
+    const kth = k <= 0 ? Infinity : k >= cols ? -Infinity : Float32Array.from(row).sort()[cols - k];
+    for (let j = 0; j < cols; j++) mask[r * cols + j] = row[j] >= kth ? 1 : 0;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Installation
 // ---------------------------------------------------------------------------------------------
@@ -342,9 +368,12 @@ function kernelFuncFor(set: MatMulKernelSet, name: string, addon: NativeAddon | 
  */
 export function installMatMulKernels(set: MatMulKernelSet, addon: NativeAddon | null = null): void {
   for (const name of KERNEL_NAMES) replaceWasmKernel(name, kernelFuncFor(set, name, addon));
-  // the masked product only where it has a path of its own (the ops fall back to matMul · mask)
-  if (tf.getKernel(MASKED_MATMUL_T_KERNEL, 'wasm')) tf.unregisterKernel(MASKED_MATMUL_T_KERNEL, 'wasm');
-  if (set === 'js') tf.registerKernel({ kernelName: MASKED_MATMUL_T_KERNEL, backendName: 'wasm', kernelFunc: jsMaskedMatMulT });
+  // the pool's masked product and top-k mask only where they have a path of their own (the ops
+  // compose them otherwise)
+  for (const [name, kernelFunc] of [[MASKED_MATMUL_T_KERNEL, jsMaskedMatMulT], [TOPK_MASK_KERNEL, jsTopKMask]] as const) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    if (set === 'js') tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+  }
   installed = set;
 }
 
