@@ -196,7 +196,8 @@ export async function drive(plan: LoadPlan): Promise<DriveResult> {
       non2xx: s.non2xx,
       graphqlErrors: s.graphqlErrors,
       firstGraphqlError: s.firstGraphqlError,
-      maxMsPerSecond: s.maxPerSecond.map((x) => Math.round(x)),
+      // from the same two decimals as maxMs (393.496 → 393.50 → 394, not 393), so the largest is Math.round(maxMs)
+      maxMsPerSecond: s.maxPerSecond.map((x) => Math.round(Number(x.toFixed(2)))),
     };
   });
   return { kinds, sent: states.reduce((n, s) => n + s.sent, 0), driverPauses };
