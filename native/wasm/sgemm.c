@@ -298,6 +298,16 @@ static float select_nth(float *x, int n, int target) {
  * compactions are branch-free, the quickselect then sorts out a few hundred values. scratch
  * holds F + TOPK_SAMPLE floats.
  */
+/* The values the row's k-th largest is selected among, copied to x: its positive ones when there
+   are at least k (branch-free), else all F. Returns how many. */
+static int topk_candidates(const float *v, int F, int k, float *x) {
+  int n = 0;
+  for (int j = 0; j < F; j++) x[n] = v[j], n += v[j] > 0.0f;
+  if (n >= k) return n;
+  for (int j = 0; j < F; j++) x[j] = v[j];
+  return F;
+}
+
 __attribute__((export_name("topk_mask_rows"))) void topk_mask_rows(int r0, int r1, int F, int k, const float *V, int ldv, float *out, int ldo,
                                                                    float *scratch) {
   float *sample = scratch + F;
@@ -308,32 +318,19 @@ __attribute__((export_name("topk_mask_rows"))) void topk_mask_rows(int r0, int r
       for (int j = 0; j < F; j++) o[j] = k > 0 ? 1.0f : 0.0f;
       continue;
     }
-    int n = 0;
-    for (int j = 0; j < F; j++) scratch[n] = v[j], n += v[j] > 0.0f;
-    if (n < k) {
-      n = F;
-      for (int j = 0; j < F; j++) scratch[j] = v[j];
-    }
+    int n = topk_candidates(v, F, k, scratch);
     if (n >= 4 * TOPK_SAMPLE && k * 8 <= n) {
       /* a threshold expected to keep ~4k of the n values: the sample's (4k/n)-quantile from the top */
       for (int s = 0; s < TOPK_SAMPLE; s++) sample[s] = scratch[(int)((int64_t)s * n / TOPK_SAMPLE)];
-      const int rank = (int)((int64_t)4 * k * TOPK_SAMPLE / n); /* ≥ 1 as 8k ≤ n < ... */
+      const int rank = (int)((int64_t)4 * k * TOPK_SAMPLE / n); /* 0..TOPK_SAMPLE/2 as 8k ≤ n */
       const float t = select_nth(sample, TOPK_SAMPLE, TOPK_SAMPLE - 1 - rank);
       int m = 0;
       for (int j = 0; j < n; j++) {
         const float x = scratch[j];
         scratch[m] = x, m += x >= t;
       }
-      if (m < k) { /* the sample misled: start over from the row */
-        n = 0;
-        for (int j = 0; j < F; j++) scratch[n] = v[j], n += v[j] > 0.0f;
-        if (n < k) {
-          n = F;
-          for (int j = 0; j < F; j++) scratch[j] = v[j];
-        }
-      } else {
-        n = m;
-      }
+      /* fewer than k kept: the sample misled, start over from the row */
+      n = m >= k ? m : topk_candidates(v, F, k, scratch);
     }
     const float kth = select_nth(scratch, n, n - k);
     for (int j = 0; j < F; j++) o[j] = v[j] >= kth ? 1.0f : 0.0f;
