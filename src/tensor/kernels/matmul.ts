@@ -317,7 +317,7 @@ function jsMaskedMatMulT(rawArgs: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
     if (done) return out;
     backend.disposeData(out.dataId);
   }
-  const product = jsBatchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: true } } as unknown as Parameters<tf.KernelFunc>[0]);
+  const product = runWasmKernel(tf.BatchMatMul, { a, b }, backend, { transposeA: false, transposeB: true });
   try {
     return runWasmKernel(tf.Multiply, { a: product, b: mask }, backend);
   } finally {
