@@ -93,10 +93,9 @@ interface PoolJob {
   b: number;
   /** where thread t writes */
   out: (t: number) => number;
-  /** the job computes Cᵀ (a sparse op(B)) */
-  transposed: boolean;
   /** a sparse operand's compressed rows (0 for the dense jobs) */
   csr: { rowptr: number; cols: number; vals: number };
+  /** and what it computes: 'sparse-b' computes Cᵀ */
   path: PoolPath;
 }
 /** How a product ran: its split, which operand was sparse, or a masked product. */
@@ -332,6 +331,28 @@ export class GemmPool {
     }
   }
 
+  /** Copies n floats of src into the shared memory at byte `at`. */
+  private put(src: Float32Array, at: number, n: number): void {
+    new Float32Array(this.memory.buffer).set(src.subarray(0, n), at / 4);
+  }
+
+  /** Copies n floats from the shared memory at byte `at` into dst. */
+  private take(dst: Float32Array, at: number, n: number): void {
+    dst.set(new Float32Array(this.memory.buffer, at, n));
+  }
+
+  /**
+   * S's R rows (as count_nonzero reads them) compressed at byte `at`, for its nnz nonzeros: rowptr,
+   * then the columns and values, 64-byte aligned; null when they do not fit.
+   */
+  private compress(sTrans: number, R: number, K: number, sAt: number, ld: number, nnz: number, at: number): PoolJob['csr'] | null {
+    const cols = align64(at + 4 * (R + 1));
+    const vals = align64(cols + 4 * nnz);
+    if (!this.ensureBytes(vals + 4 * nnz)) return null;
+    this.ex.csr_build(sTrans, R, K, sAt, ld, at, cols, vals);
+    return { rowptr: at, cols, vals };
+  }
+
   /**
    * C = op(A)·op(B) into p.c, split over the caller and the workers; false when the pool has
    * failed or the product does not fit in its memory (the caller then computes it alone). A
@@ -347,18 +368,18 @@ export class GemmPool {
     const cAt = bAt + align64(4 * K * N);
     const freeAt = align64(cAt + 4 * M * N);
     if (!this.ensureBytes(freeAt)) return false;
-    new Float32Array(this.memory.buffer).set(p.a.subarray(0, M * K), aAt / 4);
-    new Float32Array(this.memory.buffer).set(p.b.subarray(0, K * N), bAt / 4);
+    this.put(p.a, aAt, M * K);
+    this.put(p.b, bAt, K * N);
     const tA = p.transA ? 1 : 0;
     const tB = p.transB ? 1 : 0;
     const job = this.sparseJob(p, aAt, bAt, cAt, freeAt) ?? this.denseJob(p, aAt, bAt, cAt);
     if (!job) return false;
     this.lastPath = job.path;
     if (!this.run(job, tA, tB)) return false;
-    if (job.transposed) this.ex.transpose(job.out(0), N, M, cAt);
-    const mem = new Float32Array(this.memory.buffer);
+    if (job.path === 'sparse-b') this.ex.transpose(job.out(0), N, M, cAt); // it computed Cᵀ
     const size = M * N;
-    p.c.set(mem.subarray(cAt / 4, cAt / 4 + size));
+    this.take(p.c, cAt, size);
+    const mem = new Float32Array(this.memory.buffer);
     for (let t = 1; t < (job.code === SPLIT_CODE.k ? this.threads : 0); t++) {
       const partial = mem.subarray(job.out(t) / 4, job.out(t) / 4 + size);
       for (let i = 0; i < size; i++) p.c[i] += partial[i];
@@ -380,22 +401,17 @@ export class GemmPool {
     const maskAt = bAt + align64(4 * N * K);
     const cAt = maskAt + align64(4 * M * N);
     const rowptrAt = cAt + align64(4 * M * N);
-    if (!this.ensureBytes(rowptrAt + 4 * (M + 1))) return false;
-    const mem = () => new Float32Array(this.memory.buffer);
-    mem().set(p.mask.subarray(0, M * N), maskAt / 4);
+    if (!this.ensureBytes(rowptrAt)) return false; // compress makes room for the compressed rows
+    this.put(p.mask, maskAt, M * N);
     const nnz = this.sparseNonzeros(0, M, N, maskAt, N);
-    if (nnz < 0) return false;
-    const colsAt = align64(rowptrAt + 4 * (M + 1));
-    const valsAt = align64(colsAt + 4 * nnz);
-    if (!this.ensureBytes(valsAt + 4 * nnz)) return false;
-    mem().set(p.a.subarray(0, M * K), aAt / 4);
-    mem().set(p.b.subarray(0, N * K), bAt / 4);
-    this.ex.csr_build(0, M, N, maskAt, N, rowptrAt, colsAt, valsAt);
-    const csr = { rowptr: rowptrAt, cols: colsAt, vals: valsAt };
-    const job: PoolJob = { code: MASKED_ROWS, extent: M, M, N, K, a: aAt, b: bAt, out: () => cAt, transposed: false, csr, path: 'masked' };
+    const csr = nnz < 0 ? null : this.compress(0, M, N, maskAt, N, nnz, rowptrAt);
+    if (!csr) return false;
+    this.put(p.a, aAt, M * K);
+    this.put(p.b, bAt, N * K);
+    const job: PoolJob = { code: MASKED_ROWS, extent: M, M, N, K, a: aAt, b: bAt, out: () => cAt, csr, path: 'masked' };
     this.lastPath = job.path;
     if (!this.run(job, 0, 0)) return false;
-    p.c.set(mem().subarray(cAt / 4, cAt / 4 + M * N));
+    this.take(p.c, cAt, M * N);
     return true;
   }
 
@@ -410,11 +426,11 @@ export class GemmPool {
     const vAt = this.dataStart;
     const outAt = vAt + align64(4 * rows * cols);
     if (!this.ensureBytes(outAt + 4 * rows * cols)) return false;
-    new Float32Array(this.memory.buffer).set(p.v.subarray(0, rows * cols), vAt / 4);
-    const job: PoolJob = { code: TOPK_ROWS, extent: rows, M: rows, N: cols, K: k, a: vAt, b: 0, out: () => outAt, transposed: false, csr: NO_CSR, path: 'topk' };
+    this.put(p.v, vAt, rows * cols);
+    const job: PoolJob = { code: TOPK_ROWS, extent: rows, M: rows, N: cols, K: k, a: vAt, b: 0, out: () => outAt, csr: NO_CSR, path: 'topk' };
     this.lastPath = job.path;
     if (!this.run(job, 0, 0)) return false;
-    p.out.set(new Float32Array(this.memory.buffer).subarray(outAt / 4, outAt / 4 + rows * cols));
+    this.take(p.out, outAt, rows * cols);
     return true;
   }
 
@@ -473,7 +489,7 @@ export class GemmPool {
     // along K thread t writes its own partial (the caller's is C)
     const out = split === 'k' ? (t: number) => cAt + t * 4 * M * N : () => cAt;
     if (split === 'k' && !this.ensureBytes(out(this.threads))) return null;
-    return { code: SPLIT_CODE[split], extent, M, N, K, a: aAt, b: bAt, out, transposed: false, csr: NO_CSR, path: split };
+    return { code: SPLIT_CODE[split], extent, M, N, K, a: aAt, b: bAt, out, csr: NO_CSR, path: split };
   }
 
   /**
@@ -486,23 +502,19 @@ export class GemmPool {
     const tB = p.transB ? 1 : 0;
     // the sparse operand S [R×K] (its rows: op(A)'s, or op(B)ᵀ's) and how it is stored
     const candidates = [
-      tB ? null : { R: M, sAt: aAt, sTrans: tA, ld: tA ? M : K, dense: bAt, width: N, transposed: false },
-      tA ? { R: N, sAt: bAt, sTrans: tB ? 0 : 1, ld: tB ? K : N, dense: aAt, width: M, transposed: true } : null,
+      tB ? null : { R: M, sAt: aAt, sTrans: tA, ld: tA ? M : K, dense: bAt, width: N, path: 'sparse-a' as const },
+      tA ? { R: N, sAt: bAt, sTrans: tB ? 0 : 1, ld: tB ? K : N, dense: aAt, width: M, path: 'sparse-b' as const } : null,
     ];
     for (const c of candidates) {
       if (!c) continue;
       const nnz = this.sparseNonzeros(c.sTrans, c.R, K, c.sAt, c.ld);
       if (nnz < 0) continue;
       // Cᵀ goes after C, then the compressed rows
-      const outAt = c.transposed ? freeAt : cAt;
-      const rowptrAt = c.transposed ? align64(freeAt + 4 * M * N) : freeAt;
-      const colsAt = align64(rowptrAt + 4 * (c.R + 1));
-      const valsAt = align64(colsAt + 4 * nnz);
-      if (!this.ensureBytes(valsAt + 4 * nnz)) return undefined;
-      this.ex.csr_build(c.sTrans, c.R, K, c.sAt, c.ld, rowptrAt, colsAt, valsAt);
-      const path = c.transposed ? 'sparse-b' : 'sparse-a';
-      const csr = { rowptr: rowptrAt, cols: colsAt, vals: valsAt };
-      return { code: SPARSE_ROWS, extent: c.R, M: c.R, N: c.width, K, a: c.sAt, b: c.dense, out: () => outAt, transposed: c.transposed, csr, path };
+      const transposed = c.path === 'sparse-b';
+      const outAt = transposed ? freeAt : cAt;
+      const csr = this.compress(c.sTrans, c.R, K, c.sAt, c.ld, nnz, transposed ? align64(freeAt + 4 * M * N) : freeAt);
+      if (!csr) return undefined;
+      return { code: SPARSE_ROWS, extent: c.R, M: c.R, N: c.width, K, a: c.sAt, b: c.dense, out: () => outAt, csr, path: c.path };
     }
     return undefined;
   }
